@@ -1,0 +1,43 @@
+/* userbpf: the Linux BPF subsystem in user space.
+ *
+ * The C ABI. userbpf_bpf() behaves like syscall(__NR_bpf, cmd, attr, size):
+ * it returns >= 0 on success, or -1 with errno set. union bpf_attr and every
+ * command, map type, program type, helper and flag number are the system's
+ * <linux/bpf.h>.
+ */
+#ifndef USERBPF_BPF_H
+#define USERBPF_BPF_H
+
+#include <stddef.h>
+#include <linux/bpf.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define USERBPF_API __attribute__((visibility("default")))
+#else
+#define USERBPF_API
+#endif
+
+/* The bpf(2) system call, served by userbpf. Nothing reaches the host kernel. */
+USERBPF_API long userbpf_bpf(int cmd, union bpf_attr *attr, unsigned int size);
+
+/* Real path of a pin: bpffs_path is either a path inside the userbpf pin
+ * root or a bpffs-style path under /sys/fs/bpf/. Returns 0, or -1 with errno. */
+USERBPF_API int userbpf_pin_path(const char *bpffs_path, char *buf, size_t len);
+
+/* The pin root in use (USERBPF_FS, else $XDG_RUNTIME_DIR/userbpf, else
+ * /dev/shm/userbpf-$UID). Never NULL. */
+USERBPF_API const char *userbpf_fs_root(void);
+
+/* Number of possible CPUs, as libbpf computes it (/sys/devices/system/cpu/possible).
+ * Per-CPU map values are round_up(value_size, 8) * userbpf_num_possible_cpus() bytes. */
+USERBPF_API int userbpf_num_possible_cpus(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* USERBPF_BPF_H */

@@ -1,0 +1,73 @@
+// The shared header of every userbpf object (map, program, link, BTF).
+//
+// Every object is one region: a file in the object store (src/object/store.h)
+// that each process using the object mmaps. Page 0 holds this header; the
+// object's data starts at data_offset. All fields are plain data or atomics,
+// valid in every process that maps the region.
+//
+// Lifetimes follow the kernel's: an object lives while it has users (open
+// handles and pins: the kernel's usercnt) or references from other objects
+// (a program's maps: the rest of the kernel's refcnt). Handles are real fds;
+// see src/object/handle.h for how their last close is seen.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <linux/bpf.h>
+
+namespace userbpf {
+
+constexpr uint64_t kObjectMagic = 0x3146504252455355ull; // "USERBPF1"
+constexpr uint32_t kObjectVersion = 1;
+constexpr uint64_t kPageSize = 4096;
+constexpr uint64_t kHeaderSize = kPageSize;
+
+enum class ObjectKind : uint32_t { kMap = 1, kProg = 2, kLink = 3, kBtf = 4 };
+
+// What the kernel keeps in struct bpf_map that user space can see
+// (BPF_OBJ_GET_INFO_BY_FD) or that ops need.
+struct MapHeader {
+  uint32_t map_type;
+  uint32_t key_size;
+  uint32_t value_size;
+  uint32_t max_entries;
+  uint32_t map_flags;
+  uint32_t numa_node;
+  uint32_t ifindex;
+  uint32_t btf_id;
+  uint32_t btf_key_type_id;
+  uint32_t btf_value_type_id;
+  uint32_t btf_vmlinux_value_type_id;
+  uint32_t has_spin_lock;   // value carries a struct bpf_spin_lock (BTF); BPF_F_LOCK needs it
+  uint64_t map_extra;
+  char name[BPF_OBJ_NAME_LEN];
+};
+
+struct ObjectHeader {
+  uint64_t magic;
+  uint32_t version;
+  ObjectKind kind;
+  uint32_t id;               // the kernel's object id (MAP_GET_NEXT_ID & co)
+  uint32_t owner_uid;
+  uint64_t region_size;      // size of the whole file
+  uint64_t data_offset;      // page-aligned start of the object's data
+  uint64_t data_size;        // bytes of data (before page rounding)
+  uint64_t committed;        // bytes of data backed by memory so far
+  uint64_t charged_bytes;    // what this object charged to RLIMIT_MEMLOCK
+  uint64_t create_time_ns;   // CLOCK_BOOTTIME at creation (as prog load_time)
+
+  std::atomic<uint64_t> next_handle;   // handle ids; see handle.h
+  std::atomic<uint32_t> refs;          // references held by other objects
+  std::atomic<uint32_t> frozen;        // BPF_MAP_FREEZE done
+  std::atomic<uint32_t> dead;          // released: no new handles may be made
+  std::atomic<uint32_t> commit_lock;   // spin lock for map_commit()
+
+  union {
+    MapHeader map;
+    uint8_t reserved[512];
+  };
+};
+static_assert(sizeof(ObjectHeader) <= kHeaderSize, "header must fit in page 0");
+static_assert(std::atomic<uint64_t>::is_always_lock_free, "shared atomics must be lock free");
+
+} // namespace userbpf
