@@ -48,14 +48,16 @@ struct MapLayout {
 };
 
 // Arguments of the four batch commands, already decoded. Pointers are the
-// caller's buffers (in this process). On return *count holds the number of
-// elements processed, which the syscall layer writes back to attr->batch.count.
+// caller's buffers (in this process). Ops write the number of elements
+// processed to *count_out exactly when the kernel writes attr->batch.count
+// back (the kernel skips it on some early errors).
 struct BatchArgs {
   const void *in_batch = nullptr; // NULL on the first call of a walk
   void *out_batch = nullptr;
   void *keys = nullptr;
   void *values = nullptr;
-  uint32_t count = 0;             // in: capacity; out: elements processed
+  uint32_t count = 0;             // capacity, from attr->batch.count
+  uint32_t *count_out = nullptr;  // &attr->batch.count
   uint64_t elem_flags = 0;
   uint64_t flags = 0;
 };

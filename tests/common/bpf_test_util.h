@@ -1,0 +1,139 @@
+// Helpers shared by userbpf's tests: thin wrappers over userbpf_bpf() (and,
+// for differential tests, the kernel's bpf()) that return -errno on failure.
+#pragma once
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <string>
+
+#include <userbpf/bpf.h>
+
+namespace ubt {
+
+using BpfFn = long (*)(int cmd, union bpf_attr *attr, unsigned int size);
+
+inline long userbpf_call(int cmd, union bpf_attr *attr, unsigned int size) {
+  return userbpf_bpf(cmd, attr, size);
+}
+inline long kernel_call(int cmd, union bpf_attr *attr, unsigned int size) {
+  return syscall(__NR_bpf, cmd, attr, size);
+}
+
+// Result >= 0, or -errno.
+inline long call(BpfFn fn, int cmd, union bpf_attr &attr) {
+  long r = fn(cmd, &attr, sizeof(attr));
+  return r < 0 ? -errno : r;
+}
+
+inline long map_create(BpfFn fn, uint32_t type, uint32_t key_size, uint32_t value_size,
+                       uint32_t max_entries, uint32_t flags = 0, const char *name = nullptr) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.map_type = type;
+  a.key_size = key_size;
+  a.value_size = value_size;
+  a.max_entries = max_entries;
+  a.map_flags = flags;
+  if (name) strncpy(a.map_name, name, sizeof(a.map_name) - 1);
+  return call(fn, BPF_MAP_CREATE, a);
+}
+
+inline long map_lookup(BpfFn fn, int fd, const void *key, void *value, uint64_t flags = 0) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.map_fd = fd;
+  a.key = reinterpret_cast<uintptr_t>(key);
+  a.value = reinterpret_cast<uintptr_t>(value);
+  a.flags = flags;
+  return call(fn, BPF_MAP_LOOKUP_ELEM, a);
+}
+
+inline long map_update(BpfFn fn, int fd, const void *key, const void *value, uint64_t flags = 0) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.map_fd = fd;
+  a.key = reinterpret_cast<uintptr_t>(key);
+  a.value = reinterpret_cast<uintptr_t>(value);
+  a.flags = flags;
+  return call(fn, BPF_MAP_UPDATE_ELEM, a);
+}
+
+inline long map_delete(BpfFn fn, int fd, const void *key) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.map_fd = fd;
+  a.key = reinterpret_cast<uintptr_t>(key);
+  return call(fn, BPF_MAP_DELETE_ELEM, a);
+}
+
+inline long map_get_next_key(BpfFn fn, int fd, const void *key, void *next_key) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.map_fd = fd;
+  a.key = reinterpret_cast<uintptr_t>(key);
+  a.next_key = reinterpret_cast<uintptr_t>(next_key);
+  return call(fn, BPF_MAP_GET_NEXT_KEY, a);
+}
+
+inline long map_lookup_and_delete(BpfFn fn, int fd, const void *key, void *value, uint64_t flags = 0) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.map_fd = fd;
+  a.key = reinterpret_cast<uintptr_t>(key);
+  a.value = reinterpret_cast<uintptr_t>(value);
+  a.flags = flags;
+  return call(fn, BPF_MAP_LOOKUP_AND_DELETE_ELEM, a);
+}
+
+inline long map_freeze(BpfFn fn, int fd) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.map_fd = fd;
+  return call(fn, BPF_MAP_FREEZE, a);
+}
+
+// One of the four batch commands. *count is in/out as attr.batch.count.
+inline long map_batch(BpfFn fn, int cmd, int fd, const void *in_batch, void *out_batch, void *keys,
+                      void *values, uint32_t *count, uint64_t elem_flags = 0, uint64_t flags = 0) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.batch.map_fd = fd;
+  a.batch.in_batch = reinterpret_cast<uintptr_t>(in_batch);
+  a.batch.out_batch = reinterpret_cast<uintptr_t>(out_batch);
+  a.batch.keys = reinterpret_cast<uintptr_t>(keys);
+  a.batch.values = reinterpret_cast<uintptr_t>(values);
+  a.batch.count = *count;
+  a.batch.elem_flags = elem_flags;
+  a.batch.flags = flags;
+  long r = call(fn, cmd, a);
+  *count = a.batch.count;
+  return r;
+}
+
+// Is the kernel's bpf() usable here (root, BPF enabled)? Differential tests
+// skip with this reason when it is not.
+inline bool kernel_bpf_available(std::string *why) {
+  long fd = map_create(kernel_call, BPF_MAP_TYPE_ARRAY, 4, 4, 1);
+  if (fd < 0) {
+    if (why) *why = std::string("kernel bpf() unavailable: ") + strerror(static_cast<int>(-fd));
+    return false;
+  }
+  close(static_cast<int>(fd));
+  return true;
+}
+
+// Give this test process its own userbpf pin root, so tests never see each
+// other's objects. Call before the first userbpf_bpf().
+inline std::string use_private_fs_root() {
+  char tmpl[] = "/tmp/userbpf-test-XXXXXX";
+  const char *dir = mkdtemp(tmpl);
+  if (dir) setenv("USERBPF_FS", dir, 1);
+  return dir ? dir : "";
+}
+
+} // namespace ubt
