@@ -1,0 +1,101 @@
+// userbpf: a bpftool-like command line over userbpf's C ABI.
+//
+//   userbpf [-j|-p] [-f] map { show | list | create | dump | lookup | update |
+//                              delete | getnext | freeze | pin } ...
+//   userbpf version
+//
+// The words after a verb follow bpftool's grammar (`id 3`, `pinned FILE`,
+// `key hex 01 00 00 00`), so bpftool habits and scripts carry over. Only verbs
+// that work are offered: programs, links, run/verify/conformance come with the
+// layers that implement them.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli_common.h"
+#include "map_commands.h"
+
+namespace {
+
+constexpr const char *kMapGrammar =
+    "MAP   := id ID | pinned FILE | name NAME\n"
+    "FILE  := a pin path: /sys/fs/bpf/... (mapped onto the userbpf pin root) or a path inside the pin root\n"
+    "BYTES := [hex] BYTE...  (C notation per byte: 10, 0x0a, 012; after 'hex' every byte is base 16)\n"
+    "TYPE  := hash | array | percpu_hash | percpu_array | lru_hash | lru_percpu_hash | ... (or a number)\n"
+    "Per-CPU maps: lookup and dump print one value per possible CPU; update sets every CPU's value.";
+
+void print_version() {
+  std::cout << "userbpf v" << USERBPF_CLI_VERSION << "\n";
+  std::cout << "pin root: " << userbpf_fs_root() << "  (/sys/fs/bpf/... paths map onto it)\n";
+  std::cout << "possible cpus: " << userbpf_num_possible_cpus() << "\n";
+}
+
+// Map names and paths come from users and may not be UTF-8: replace bad
+// bytes instead of letting the JSON writer throw.
+void print_json(const nlohmann::json &j, bool pretty) {
+  std::cout << j.dump(pretty ? 4 : -1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  CLI::App app{"userbpf: the Linux BPF subsystem in user space -- a bpftool-like command line"};
+  app.name("userbpf");
+  app.require_subcommand(1);
+
+  ubcli::OutputMode mode;
+  app.add_flag("-j,--json", mode.json, "print JSON, shaped like bpftool's");
+  app.add_flag("-p,--pretty", mode.pretty, "print pretty JSON (implies -j)");
+  app.add_flag("-f,--bpffs", mode.show_pinned, "in 'map show', list the paths where each map is pinned");
+
+  CLI::App *version = app.add_subcommand("version", "print the version, the pin root and the CPU count");
+
+  CLI::App *map = app.add_subcommand("map", "inspect and change maps");
+  map->require_subcommand(1);
+  map->fallthrough();
+  map->footer(kMapGrammar);
+
+  struct ParsedVerb {
+    CLI::App *app;
+    const ubcli::MapVerbInfo *info;
+  };
+  std::vector<ParsedVerb> verbs;
+  std::vector<std::string> words;
+  for (const auto &verb : ubcli::map_verbs()) {
+    CLI::App *sub = map->add_subcommand(verb.name, verb.summary);
+    sub->fallthrough();
+    sub->add_option("words", words, verb.usage)->type_name("");
+    sub->footer(std::string("Usage: userbpf [-j|-p] map ") + verb.name + " " + verb.usage + "\n\n" + kMapGrammar);
+    verbs.push_back({sub, &verb});
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    return app.exit(e);
+  }
+  if (mode.pretty) mode.json = true;
+
+  if (version->parsed()) {
+    print_version();
+    return 0;
+  }
+
+  for (const auto &v : verbs) {
+    if (!v.app->parsed()) continue;
+    nlohmann::json out;
+    try {
+      v.info->run(words, mode, &out);
+    } catch (const ubcli::CliError &e) {
+      if (mode.json) print_json(nlohmann::json{{"error", e.what()}}, mode.pretty);
+      else std::cerr << "Error: " << e.what() << "\n";
+      return 1;
+    }
+    if (mode.json) print_json(out, mode.pretty);
+    return 0;
+  }
+  std::cerr << "Error: no command given (see userbpf --help)\n";
+  return 1;
+}
