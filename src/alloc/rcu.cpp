@@ -1,5 +1,7 @@
 #include "alloc/rcu.h"
 
+#include <pthread.h>
+
 #include <urcu-bp.h>
 #include <urcu/urcu-bp.h>
 
@@ -7,15 +9,32 @@ namespace userbpf {
 namespace {
 
 struct Deferred {
-  rcu_head head;
-  std::function<void()> fn;
+  rcu_head head; // first member: a Deferred* is its rcu_head*
+  std::function<void()> *fn;
 };
 
 void run_deferred(rcu_head *head) {
-  Deferred *d = caa_container_of(head, Deferred, head);
-  d->fn();
+  Deferred *d = reinterpret_cast<Deferred *>(head);
+  (*d->fn)();
+  delete d->fn;
   delete d;
 }
+
+// Keep liburcu consistent across fork(): its registry lock and call_rcu
+// worker must not be held mid-operation when the child starts.
+void before_fork() {
+  urcu_bp_call_rcu_before_fork();
+  urcu_bp_before_fork();
+}
+void after_fork_parent() {
+  urcu_bp_after_fork_parent();
+  urcu_bp_call_rcu_after_fork_parent();
+}
+void after_fork_child() {
+  urcu_bp_after_fork_child();
+  urcu_bp_call_rcu_after_fork_child();
+}
+[[maybe_unused]] const int atfork_registered = pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 
 } // namespace
 
@@ -23,7 +42,7 @@ void rcu_read_lock() { urcu_bp_read_lock(); }
 void rcu_read_unlock() { urcu_bp_read_unlock(); }
 
 void rcu_defer(std::function<void()> fn) {
-  auto *d = new Deferred{{}, std::move(fn)};
+  auto *d = new Deferred{{}, new std::function<void()>(std::move(fn))};
   urcu_bp_call_rcu(&d->head, run_deferred);
 }
 

@@ -1,0 +1,556 @@
+#include "object/handle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <unordered_map>
+#include <vector>
+
+#include "alloc/rcu.h"
+#include "object/fd_table.h"
+#include "object/store.h"
+
+namespace userbpf {
+namespace {
+
+// errno the kernel's bpf_map_mmap gives for a map type without mmap support.
+constexpr int kENOTSUPP = 524;
+
+int raw_close(int fd) { return static_cast<int>(syscall(SYS_close, fd)); }
+
+// Our own mappings bypass the mmap()/munmap() interposers.
+void *raw_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+  long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+  return r == -1 ? MAP_FAILED : reinterpret_cast<void *>(r);
+}
+int raw_munmap(void *addr, size_t len) { return static_cast<int>(syscall(SYS_munmap, addr, len)); }
+
+std::mutex registry_mu; // objects_by_ino and slow-path fd-table inserts
+std::unordered_map<ino_t, Object *> &objects_by_ino() {
+  static auto *m = new std::unordered_map<ino_t, Object *>;
+  return *m;
+}
+
+uint64_t encode_offset(uint64_t handle_id, uint32_t mode) { return (handle_id << 8) | mode; }
+
+dev_t store_dev() {
+  static dev_t dev = [] {
+    struct stat sb;
+    return stat(store_dir().c_str(), &sb) == 0 ? sb.st_dev : dev_t{0};
+  }();
+  return dev;
+}
+
+// Take the handle's OFD lock and record its id and mode in the file offset.
+int make_handle(int fd, ObjectHeader *hdr, uint32_t mode) {
+  uint64_t handle_id = hdr->next_handle.fetch_add(1);
+  struct flock fl = {};
+  fl.l_type = F_RDLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = kHandleLockBase + static_cast<off_t>(handle_id);
+  fl.l_len = 1;
+  if (fcntl(fd, F_OFD_SETLK, &fl) != 0) return -errno;
+  if (lseek(fd, static_cast<off_t>(encode_offset(handle_id, mode)), SEEK_SET) < 0) return -errno;
+  return 0;
+}
+
+void free_object(Object *obj) {
+  if (obj->kind == ObjectKind::kMap && obj->map.ops && obj->map.ops->detach) obj->map.ops->detach(obj->map);
+  if (obj->hdr) raw_munmap(obj->hdr, obj->mapped_len);
+  if (obj->internal_fd >= 0) raw_close(obj->internal_fd);
+  delete obj;
+}
+
+} // namespace
+
+void map_view_setup(Object &obj) {
+  Map &m = obj.map;
+  const MapHeader &mh = obj.hdr->map;
+  m.hdr = obj.hdr;
+  m.data = reinterpret_cast<uint8_t *>(obj.hdr) + obj.hdr->data_offset;
+  m.ops = map_ops_for_type(mh.map_type);
+  m.region_fd = obj.internal_fd;
+  m.id = obj.hdr->id;
+  m.type = mh.map_type;
+  m.key_size = mh.key_size;
+  m.value_size = mh.value_size;
+  m.max_entries = mh.max_entries;
+  m.map_flags = mh.map_flags;
+  m.ncpus = possible_cpus();
+  m.percpu_value_size = static_cast<uint32_t>(round_up(mh.value_size, 8));
+}
+
+namespace {
+
+// Map the region behind internal_fd and build the process view.
+// Caller holds registry_mu.
+int map_object(int internal_fd, const struct stat &sb, Object **out) {
+  ObjectHeader probe;
+  if (pread(internal_fd, &probe, sizeof(probe), 0) != static_cast<ssize_t>(sizeof(probe)) ||
+      probe.magic != kObjectMagic || probe.version != kObjectVersion ||
+      probe.region_size != static_cast<uint64_t>(sb.st_size))
+    return -EINVAL;
+  void *p = raw_mmap(nullptr, probe.region_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+                 internal_fd, 0);
+  if (p == MAP_FAILED) return -ENOMEM;
+  auto *obj = new Object;
+  obj->hdr = static_cast<ObjectHeader *>(p);
+  obj->mapped_len = probe.region_size;
+  obj->internal_fd = internal_fd;
+  obj->dev = sb.st_dev;
+  obj->ino = sb.st_ino;
+  obj->kind = obj->hdr->kind;
+  obj->id = obj->hdr->id;
+  if (obj->kind == ObjectKind::kMap) {
+    Map &m = obj->map;
+    map_view_setup(*obj);
+    if (!m.ops) {
+      raw_munmap(p, probe.region_size);
+      delete obj;
+      return -EINVAL;
+    }
+    if (m.ops->attach) {
+      int err = m.ops->attach(m);
+      if (err) {
+        raw_munmap(p, probe.region_size);
+        delete obj;
+        return err;
+      }
+    }
+  }
+  objects_by_ino()[sb.st_ino] = obj;
+  *out = obj;
+  return 0;
+}
+
+// The process view of the object behind fd (any fd on its file), creating it
+// if needed, with one more local reference. Caller holds registry_mu.
+int get_object_locked(int fd, const struct stat &sb, Object **out) {
+  auto it = objects_by_ino().find(sb.st_ino);
+  if (it != objects_by_ino().end()) {
+    it->second->local_refs.fetch_add(1);
+    *out = it->second;
+    return 0;
+  }
+  // Our own open file description: mapping and lock probes must not go
+  // through a handle's description (a dup would keep the handle open).
+  char proc[64];
+  snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+  int internal = open(proc, O_RDWR | O_CLOEXEC);
+  if (internal < 0) return -EINVAL;
+  Object *obj = nullptr;
+  int err = map_object(internal, sb, &obj);
+  if (err) {
+    raw_close(internal);
+    return err;
+  }
+  obj->local_refs.store(1);
+  *out = obj;
+  return 0;
+}
+
+// Drop one local reference; the last one unmaps the view (after a grace
+// period) and releases the object if nothing else in any process holds it.
+void put_object(Object *obj) {
+  {
+    std::lock_guard<std::mutex> g(registry_mu);
+    if (obj->local_refs.fetch_sub(1) != 1) return;
+    auto it = objects_by_ino().find(obj->ino);
+    if (it != objects_by_ino().end() && it->second == obj) objects_by_ino().erase(it);
+  }
+  ObjectKind kind = obj->kind;
+  uint32_t id = obj->id;
+  collect_if_dead(kind, id);
+  rcu_defer([obj] { free_object(obj); });
+}
+
+// Register fd -> handle. Caller holds registry_mu.
+Handle *install_locked(int fd, Object *obj, uint64_t handle_id, uint32_t mode) {
+  auto *h = new Handle{obj, handle_id, mode};
+  Handle *old = fd_table_exchange(fd, h);
+  if (old) {
+    // A stale entry (fd closed behind our back): forget it.
+    Object *o = old->obj;
+    rcu_defer([old] { delete old; });
+    registry_mu.unlock();
+    put_object(o);
+    registry_mu.lock();
+  }
+  return h;
+}
+
+// Slow path: identify an fd the table does not know.
+const Handle *identify(int fd, int *err) {
+  struct stat sb;
+  if (fstat(fd, &sb) != 0) {
+    *err = -EBADF;
+    return nullptr;
+  }
+  if (!S_ISREG(sb.st_mode) || sb.st_dev != store_dev()) {
+    *err = -EINVAL;
+    return nullptr;
+  }
+  off_t off = lseek(fd, 0, SEEK_CUR);
+  if (off <= 0 || (static_cast<uint64_t>(off) >> 8) == 0) {
+    *err = -EINVAL;
+    return nullptr;
+  }
+  std::lock_guard<std::mutex> g(registry_mu);
+  if (const Handle *h = fd_table_get(fd)) return h; // raced with another thread
+  Object *obj = nullptr;
+  int e = get_object_locked(fd, sb, &obj);
+  if (e) {
+    *err = e;
+    return nullptr;
+  }
+  return install_locked(fd, obj, static_cast<uint64_t>(off) >> 8, static_cast<uint32_t>(off) & 3);
+}
+
+uint64_t now_boottime_ns() {
+  struct timespec ts;
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+} // namespace
+
+const Handle *handle_get(int fd, int *err) {
+  if (fd < 0) {
+    *err = -EBADF;
+    return nullptr;
+  }
+  if (const Handle *h = fd_table_get(fd)) return h;
+  return identify(fd, err);
+}
+
+Handle *handle_detach(int fd) { return fd_table_exchange(fd, nullptr); }
+
+void handle_release(Handle *h) {
+  Object *obj = h->obj;
+  rcu_defer([h] { delete h; });
+  put_object(obj);
+}
+
+void handle_forget(int fd) {
+  if (Handle *h = handle_detach(fd)) handle_release(h);
+}
+
+int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uint64_t charge_size,
+                  uint32_t mode, const std::function<int(Object &)> &init) {
+  uint64_t data_pages = round_up(data_size, kPageSize);
+  if (data_pages < data_size || data_pages > max_region_bytes() ||
+      kHeaderSize + data_pages > max_region_bytes())
+    return -ENOMEM;
+  uint64_t region = kHeaderSize + data_pages;
+  if (commit_size > data_pages) commit_size = data_pages;
+  int err = memlock_charge(charge_size);
+  if (err) return err;
+
+  int fd = open((store_dir() + "/obj").c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    err = errno == ENOSPC ? -ENOMEM : -errno;
+    memlock_uncharge(charge_size);
+    return err;
+  }
+  auto fail = [&](int e) {
+    raw_close(fd);
+    memlock_uncharge(charge_size);
+    return e;
+  };
+  if (ftruncate(fd, static_cast<off_t>(region)) != 0) return fail(-ENOMEM);
+  // Back the header and the committed data now: a full tmpfs must fail here
+  // with ENOMEM, not with SIGBUS on first touch.
+  if (fallocate(fd, 0, 0, static_cast<off_t>(kHeaderSize + round_up(commit_size, kPageSize))) != 0)
+    return fail(errno == ENOSPC || errno == EFBIG ? -ENOMEM : -errno);
+  struct stat sb;
+  if (fstat(fd, &sb) != 0) return fail(-errno);
+
+  void *p = raw_mmap(nullptr, region, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+  if (p == MAP_FAILED) return fail(-ENOMEM);
+  auto *hdr = static_cast<ObjectHeader *>(p);
+  hdr->version = kObjectVersion;
+  hdr->kind = kind;
+  hdr->owner_uid = getuid();
+  hdr->region_size = region;
+  hdr->data_offset = kHeaderSize;
+  hdr->data_size = data_size;
+  hdr->committed = round_up(commit_size, kPageSize);
+  hdr->charged_bytes = charge_size;
+  hdr->create_time_ns = now_boottime_ns();
+  hdr->next_handle.store(1);
+
+  auto *obj = new Object;
+  obj->hdr = hdr;
+  obj->mapped_len = region;
+  obj->internal_fd = fd;
+  obj->dev = sb.st_dev;
+  obj->ino = sb.st_ino;
+  obj->kind = kind;
+  err = init(*obj);
+  if (err) {
+    raw_munmap(p, region);
+    delete obj;
+    return fail(err);
+  }
+  if (kind == ObjectKind::kMap && obj->map.ops && obj->map.ops->attach) {
+    err = obj->map.ops->attach(obj->map);
+    if (err) {
+      raw_munmap(p, region);
+      delete obj;
+      return fail(err);
+    }
+  }
+  hdr->magic = kObjectMagic;
+
+  // Publish: an id, a name in the store, and the first handle — under the
+  // store lock, so nobody sees the object without its handle.
+  int user_fd;
+  {
+    StoreLock lock;
+    uint32_t id = allocate_id(kind);
+    hdr->id = id;
+    obj->id = id;
+    obj->map.id = id;
+    std::string path = object_path(kind, id);
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+      err = -errno;
+      if (obj->kind == ObjectKind::kMap && obj->map.ops && obj->map.ops->detach) obj->map.ops->detach(obj->map);
+      raw_munmap(p, region);
+      delete obj;
+      return fail(err);
+    }
+    user_fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+    err = user_fd < 0 ? -errno : make_handle(user_fd, hdr, mode);
+    if (err) {
+      if (user_fd >= 0) raw_close(user_fd);
+      unlink(path.c_str());
+      if (obj->kind == ObjectKind::kMap && obj->map.ops && obj->map.ops->detach) obj->map.ops->detach(obj->map);
+      raw_munmap(p, region);
+      delete obj;
+      return fail(err);
+    }
+  }
+  std::lock_guard<std::mutex> g(registry_mu);
+  obj->local_refs.store(1);
+  objects_by_ino()[sb.st_ino] = obj;
+  uint64_t hid = static_cast<uint64_t>(lseek(user_fd, 0, SEEK_CUR)) >> 8;
+  install_locked(user_fd, obj, hid, mode);
+  return user_fd;
+}
+
+namespace {
+// Open a handle on the file at path. Caller holds the StoreLock.
+int open_handle_locked(const std::string &path, uint32_t mode, ObjectKind *kind_out, bool by_id) {
+  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return -ENOENT;
+    return by_id ? -ENOENT : -errno;
+  }
+  struct stat sb;
+  ObjectHeader probe;
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_dev != store_dev() ||
+      pread(fd, &probe, sizeof(probe), 0) != static_cast<ssize_t>(sizeof(probe)) ||
+      probe.magic != kObjectMagic) {
+    raw_close(fd);
+    return by_id ? -ENOENT : -EACCES;
+  }
+  std::lock_guard<std::mutex> g(registry_mu);
+  Object *obj = nullptr;
+  int err = get_object_locked(fd, sb, &obj);
+  if (err) {
+    raw_close(fd);
+    return by_id ? -ENOENT : err;
+  }
+  if (obj->hdr->dead.load() || (by_id && !object_alive(obj->internal_fd, obj->hdr))) {
+    raw_close(fd);
+    registry_mu.unlock();
+    put_object(obj);
+    registry_mu.lock();
+    return -ENOENT;
+  }
+  err = make_handle(fd, obj->hdr, mode);
+  if (err) {
+    raw_close(fd);
+    registry_mu.unlock();
+    put_object(obj);
+    registry_mu.lock();
+    return err;
+  }
+  if (kind_out) *kind_out = obj->kind;
+  uint64_t hid = static_cast<uint64_t>(lseek(fd, 0, SEEK_CUR)) >> 8;
+  install_locked(fd, obj, hid, mode);
+  return fd;
+}
+} // namespace
+
+int handle_open_id(ObjectKind kind, uint32_t id, uint32_t mode) {
+  StoreLock lock;
+  ObjectKind got;
+  return open_handle_locked(object_path(kind, id), mode, &got, true);
+}
+
+int handle_open_path(const std::string &real_path, uint32_t mode, ObjectKind *kind_out) {
+  StoreLock lock;
+  return open_handle_locked(real_path, mode, kind_out, false);
+}
+
+int object_pin(const Handle &h, const std::string &real_path) {
+  StoreLock lock;
+  std::string src = object_path(h.obj->kind, h.obj->id);
+  if (link(src.c_str(), real_path.c_str()) != 0) {
+    int e = errno;
+    if (e == EXDEV) return -EPERM;
+    return -e;
+  }
+  return 0;
+}
+
+int object_commit(Object &obj, uint64_t data_offset, uint64_t len) {
+  return map_commit(obj.map, data_offset, len);
+}
+
+int map_commit(Map &map, uint64_t data_offset, uint64_t len) {
+  ObjectHeader *hdr = map.hdr;
+  uint64_t end = round_up(data_offset + len, kPageSize);
+  if (end > round_up(hdr->data_size, kPageSize)) return -ENOMEM;
+  if (end <= __atomic_load_n(&hdr->committed, __ATOMIC_ACQUIRE)) return 0;
+  // fallocate is idempotent: racing committers at worst both allocate.
+  if (fallocate(map.region_fd, 0, static_cast<off_t>(hdr->data_offset),
+                static_cast<off_t>(end)) != 0)
+    return -ENOMEM;
+  uint64_t cur = __atomic_load_n(&hdr->committed, __ATOMIC_RELAXED);
+  while (cur < end && !__atomic_compare_exchange_n(&hdr->committed, &cur, end, true, __ATOMIC_RELEASE,
+                                                   __ATOMIC_RELAXED)) {
+  }
+  return 0;
+}
+
+// ---- mmap of map fds
+
+namespace {
+struct WritableMapping {
+  uintptr_t start, end;
+  Object *obj;
+};
+std::mutex mappings_mu;
+std::atomic<int> tracked_mappings{0};
+std::vector<WritableMapping> &writable_mappings() {
+  static auto *v = new std::vector<WritableMapping>;
+  return *v;
+}
+
+void writer_lock(Object *obj, bool take) {
+  struct flock fl = {};
+  fl.l_type = take ? F_RDLCK : F_UNLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = kMmapWriterLockByte;
+  fl.l_len = 1;
+  fcntl(obj->internal_fd, F_OFD_SETLK, &fl);
+}
+} // namespace
+
+void *handle_mmap(const Handle &h, void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+  Object *obj = h.obj;
+  auto fail = [](int e) {
+    errno = e;
+    return MAP_FAILED;
+  };
+  if (obj->kind != ObjectKind::kMap) return fail(ENODEV);
+  Map &m = obj->map;
+  if (!m.ops->mmapable) return fail(kENOTSUPP);
+  if (!m.ops->mmapable(m)) return fail(EINVAL);
+  if (!(flags & MAP_SHARED)) return fail(EINVAL);
+  if (!(h.mode & kModeRead)) return fail(EACCES);
+  if (off < 0 || (off & (kPageSize - 1)) || len == 0) return fail(EINVAL);
+  uint64_t avail = round_up(obj->hdr->data_size, kPageSize);
+  uint64_t want = round_up(len, kPageSize);
+  if (static_cast<uint64_t>(off) > avail || want > avail - static_cast<uint64_t>(off)) return fail(EINVAL);
+  bool writable = prot & PROT_WRITE;
+  std::lock_guard<std::mutex> g(obj->mmap_mu);
+  if (writable) {
+    if (!(h.mode & kModeWrite)) return fail(EACCES);
+    if (obj->hdr->frozen.load()) return fail(EPERM);
+    if (m.map_flags & BPF_F_RDONLY_PROG) return fail(EACCES);
+  }
+  long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off + static_cast<off_t>(obj->hdr->data_offset));
+  if (r < 0 && r > -4096) return MAP_FAILED; // errno set by syscall()
+  void *p = reinterpret_cast<void *>(r);
+  if (p == MAP_FAILED) return p;
+  if (writable) {
+    obj->local_refs.fetch_add(1); // the mapping holds the view
+    if (obj->writable_mmaps++ == 0) writer_lock(obj, true);
+    std::lock_guard<std::mutex> mg(mappings_mu);
+    writable_mappings().push_back({reinterpret_cast<uintptr_t>(p), reinterpret_cast<uintptr_t>(p) + want, obj});
+    tracked_mappings.store(static_cast<int>(writable_mappings().size()));
+  }
+  return p;
+}
+
+// Called by the munmap() interposer for every munmap.
+void handle_munmap(void *addr, size_t len) {
+  uintptr_t s = reinterpret_cast<uintptr_t>(addr), e = s + round_up(len, kPageSize);
+  std::vector<Object *> released;
+  {
+    std::lock_guard<std::mutex> g(mappings_mu);
+    auto &v = writable_mappings();
+    for (size_t i = 0; i < v.size();) {
+      WritableMapping &w = v[i];
+      if (w.end <= s || w.start >= e) {
+        ++i;
+        continue;
+      }
+      // Keep what is left on each side of the hole.
+      WritableMapping left = {w.start, s, w.obj}, right = {e, w.end, w.obj};
+      bool keep_left = w.start < s, keep_right = w.end > e;
+      if (keep_left && keep_right) {
+        w = left;
+        v.push_back(right);
+        ++i;
+      } else if (keep_left) {
+        w = left;
+        ++i;
+      } else if (keep_right) {
+        w = right;
+        ++i;
+      } else {
+        released.push_back(w.obj);
+        v.erase(v.begin() + static_cast<long>(i));
+      }
+    }
+    tracked_mappings.store(static_cast<int>(v.size()));
+  }
+  for (Object *obj : released) {
+    {
+      std::lock_guard<std::mutex> g(obj->mmap_mu);
+      if (--obj->writable_mmaps == 0) writer_lock(obj, false);
+    }
+    put_object(obj);
+  }
+}
+
+bool handle_tracking_mappings() { return tracked_mappings.load(std::memory_order_relaxed) > 0; }
+
+bool handle_has_writable_mmaps(const Object &obj) {
+  struct flock fl = {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = kMmapWriterLockByte;
+  fl.l_len = 1;
+  // Our internal description would not see its own lock: ask with a fresh one.
+  int fd = open(object_path(obj.kind, obj.id).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool held = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+  raw_close(fd);
+  return held;
+}
+
+} // namespace userbpf

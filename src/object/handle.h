@@ -1,0 +1,93 @@
+// Handles: the fds user space holds on userbpf objects, and this process's
+// view of the objects behind them.
+//
+// Every handle is a real fd on the object's file in the store, with its own
+// open file description (the kernel's struct file). How its last close is seen,
+// whoever closes it: the handle's open file description holds an OFD lock on
+// its own byte (kHandleLockBase + handle id). The kernel drops that lock when
+// the description's last fd goes — by close(), by exit, in a process that got
+// it by fork or SCM_RIGHTS — so any process can test whether a handle, or any
+// handle of an object, is still open (F_OFD_GETLK). We chose this over a peer
+// that watches for hang-up because it needs no helper process or thread and
+// is exact across processes; see docs/DESIGN-NOTES.md.
+//
+// Finding the object behind an fd must cost no system call (a map lookup
+// through userbpf_bpf() takes a few ns), so each process keeps an fd table.
+// To keep it true, libuserbpf interposes close(), dup2(), dup3() and
+// close_range() (and mmap()/munmap(), to give map fds the kernel's mmap
+// semantics). An fd the table does not know (received by SCM_RIGHTS,
+// inherited through exec, made by dup()) is identified on first use: the
+// file's header says which object it is, and the file offset of the open file
+// description says which handle (id << 8 | mode).
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "maps/map.h"
+#include "object/object.h"
+
+namespace userbpf {
+
+// This process's view of one object: its region mapped here.
+struct Object {
+  std::atomic<int> local_refs{0}; // fd-table entries and internal holders in this process
+  ObjectHeader *hdr = nullptr;
+  size_t mapped_len = 0;
+  int internal_fd = -1;           // our own open file description (no handle lock)
+  dev_t dev = 0;
+  ino_t ino = 0;
+  ObjectKind kind = ObjectKind::kMap;
+  uint32_t id = 0;
+  Map map;                        // kind == kMap
+
+  std::mutex mmap_mu;             // writable mmaps of this object in this process
+  int writable_mmaps = 0;
+};
+
+struct Handle {
+  Object *obj;
+  uint64_t handle_id;
+  uint32_t mode; // kModeRead | kModeWrite
+};
+
+// The handle behind fd, or nullptr with *err = -EBADF (not an open fd) or
+// -EINVAL (not a userbpf object). Call inside an RcuReadGuard: the returned
+// handle stays valid until the guard ends, even if another thread closes fd.
+const Handle *handle_get(int fd, int *err);
+
+// Create an object of `kind` whose data area is data_size bytes (commit_size
+// of them backed by memory now), charging charge_size to RLIMIT_MEMLOCK.
+// `init` fills in the header's kind-specific part and formats the data area;
+// it sees the new Object (mapped, id not yet assigned). Returns the first
+// handle's fd (with `mode`), or -errno.
+int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uint64_t charge_size,
+                  uint32_t mode, const std::function<int(Object &)> &init);
+
+// A new handle (new open file description) on an existing object, by id or by
+// a path in the store/pin tree. Returns fd or -errno (-ENOENT if gone,
+// -EACCES if the path is not a userbpf object).
+int handle_open_id(ObjectKind kind, uint32_t id, uint32_t mode);
+int handle_open_path(const std::string &real_path, uint32_t mode, ObjectKind *kind_out);
+
+// Pin: hard-link the object's file at real_path. -EEXIST, -ENOENT as the kernel.
+int object_pin(const Handle &h, const std::string &real_path);
+
+// Fill obj.map (the per-process map view) from the shared header.
+void map_view_setup(Object &obj);
+// Is some process holding a writable mmap of this map (the kernel's writecnt)?
+bool handle_has_writable_mmaps(const Object &obj);
+
+// Back more of an object's data area with memory (fallocate). 0 or -ENOMEM.
+int object_commit(Object &obj, uint64_t data_offset, uint64_t len);
+
+// mmap() of a handle fd (the interposer calls it). Returns the address or
+// MAP_FAILED with errno set, as mmap(2).
+void *handle_mmap(const Handle &h, void *addr, size_t len, int prot, int flags, int fd, off_t off);
+
+} // namespace userbpf

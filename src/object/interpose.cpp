@@ -1,0 +1,83 @@
+// libc functions libuserbpf interposes so that its fd table stays true and
+// map fds get the kernel's mmap() semantics (see handle.h). Each forwards to
+// the system call itself, so there is no dlsym() and no recursion; for fds
+// that are not userbpf handles the only cost is one table probe.
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "alloc/rcu.h"
+#include "object/fd_table.h"
+#include "object/handle.h"
+
+#define USERBPF_INTERPOSE extern "C" __attribute__((visibility("default")))
+
+namespace userbpf {
+Handle *handle_detach(int fd);
+void handle_release(Handle *h);
+bool handle_tracking_mappings();
+} // namespace userbpf
+
+using namespace userbpf;
+
+USERBPF_INTERPOSE int close(int fd) {
+  Handle *h = fd_table_get(fd) ? handle_detach(fd) : nullptr;
+  int r = static_cast<int>(syscall(SYS_close, fd));
+  if (h) handle_release(h);
+  return r;
+}
+
+static int dup_onto(int oldfd, int newfd, int flags, bool is_dup3) {
+  Handle *h = (oldfd != newfd && fd_table_get(newfd)) ? handle_detach(newfd) : nullptr;
+  int r = static_cast<int>(is_dup3 ? syscall(SYS_dup3, oldfd, newfd, flags)
+                                   : (oldfd == newfd ? syscall(SYS_fcntl, oldfd, F_GETFD) < 0 ? -1 : newfd
+                                                     : syscall(SYS_dup3, oldfd, newfd, 0)));
+  if (h) handle_release(h);
+  return r;
+}
+
+USERBPF_INTERPOSE int dup2(int oldfd, int newfd) { return dup_onto(oldfd, newfd, 0, false); }
+USERBPF_INTERPOSE int dup3(int oldfd, int newfd, int flags) { return dup_onto(oldfd, newfd, flags, true); }
+
+USERBPF_INTERPOSE int close_range(unsigned int first, unsigned int last, int flags) {
+  std::vector<Handle *> closing;
+  if (!(flags & CLOSE_RANGE_CLOEXEC)) {
+    unsigned int top = static_cast<unsigned int>(kFdChunks) * kFdChunkSize - 1;
+    for (unsigned int fd = first; fd <= last && fd <= top; ++fd) {
+      if ((fd & (kFdChunkSize - 1)) == 0 && !g_fd_chunks[fd >> kFdChunkBits].load()) {
+        fd += kFdChunkSize - 1; // empty chunk
+        continue;
+      }
+      if (fd_table_get(static_cast<int>(fd)))
+        if (Handle *h = handle_detach(static_cast<int>(fd))) closing.push_back(h);
+    }
+  }
+  int r = static_cast<int>(syscall(SYS_close_range, first, last, flags));
+  for (Handle *h : closing) handle_release(h);
+  return r;
+}
+
+USERBPF_INTERPOSE void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+  if (fd >= 0 && !(flags & MAP_ANONYMOUS)) {
+    RcuReadGuard guard;
+    int err = 0;
+    if (const Handle *h = handle_get(fd, &err)) return handle_mmap(*h, addr, len, prot, flags, fd, off);
+  }
+  long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+  return r == -1 ? MAP_FAILED : reinterpret_cast<void *>(r);
+}
+
+USERBPF_INTERPOSE void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+  return mmap(addr, len, prot, flags, fd, off);
+}
+
+USERBPF_INTERPOSE int munmap(void *addr, size_t len) {
+  int r = static_cast<int>(syscall(SYS_munmap, addr, len));
+  if (r == 0 && handle_tracking_mappings()) handle_munmap(addr, len);
+  return r;
+}

@@ -1,0 +1,309 @@
+#include "object/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysinfo.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+
+namespace userbpf {
+namespace {
+
+// Shared counters of one store (one pin root = one "kernel").
+struct StoreState {
+  uint64_t magic;
+  std::atomic<uint32_t> next_id[8];        // indexed by ObjectKind
+  std::atomic<uint64_t> memlock_bytes;     // charged to RLIMIT_MEMLOCK
+};
+constexpr uint64_t kStateMagic = 0x5354415445425055ull;
+
+int mkdir_p(const std::string &path, mode_t mode) {
+  std::string cur;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    cur = path.substr(0, pos);
+    if (cur.empty()) continue;
+    if (mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) return -errno;
+  }
+  return 0;
+}
+
+std::string compute_root() {
+  if (const char *fs = getenv("USERBPF_FS"); fs && *fs) return fs;
+  if (const char *xdg = getenv("XDG_RUNTIME_DIR"); xdg && *xdg) return std::string(xdg) + "/userbpf";
+  return "/dev/shm/userbpf-" + std::to_string(getuid());
+}
+
+struct Store {
+  std::string root, dir, objdir;
+  StoreState *state = nullptr;
+  int lock_fd = -1;
+};
+
+Store &store() {
+  static Store *s = [] {
+    auto *st = new Store;
+    st->root = compute_root();
+    while (st->root.size() > 1 && st->root.back() == '/') st->root.pop_back();
+    st->dir = st->root + "/.userbpf";
+    st->objdir = st->dir + "/obj";
+    mkdir_p(st->root, 0700);
+    mkdir_p(st->objdir, 0700);
+    std::string lock_path = st->dir + "/lock";
+    st->lock_fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    std::string state_path = st->dir + "/state";
+    int fd = open(state_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      // Size it under the lock, so two first users do not race.
+      flock(st->lock_fd, LOCK_EX);
+      struct stat sb;
+      if (fstat(fd, &sb) == 0 && sb.st_size < static_cast<off_t>(kPageSize)) {
+        if (ftruncate(fd, kPageSize) != 0) { /* mapping below fails cleanly */ }
+      }
+      long r = syscall(SYS_mmap, nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      void *p = r == -1 ? MAP_FAILED : reinterpret_cast<void *>(r);
+      if (p != MAP_FAILED) {
+        st->state = static_cast<StoreState *>(p);
+        if (st->state->magic != kStateMagic) {
+          for (auto &n : st->state->next_id) n.store(1);
+          st->state->memlock_bytes.store(0);
+          st->state->magic = kStateMagic;
+        }
+      }
+      flock(st->lock_fd, LOCK_UN);
+      syscall(SYS_close, fd);
+    }
+    return st;
+  }();
+  return *s;
+}
+
+const char *kind_name(ObjectKind kind) {
+  switch (kind) {
+    case ObjectKind::kMap: return "map";
+    case ObjectKind::kProg: return "prog";
+    case ObjectKind::kLink: return "link";
+    case ObjectKind::kBtf: return "btf";
+  }
+  return "obj";
+}
+
+bool handles_held(int fd) {
+  struct flock fl = {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = kHandleLockBase;
+  fl.l_len = 0; // to "infinity": every handle's byte
+  if (fcntl(fd, F_OFD_GETLK, &fl) != 0) return true; // cannot tell: keep it
+  return fl.l_type != F_UNLCK;
+}
+
+} // namespace
+
+const std::string &fs_root() { return store().root; }
+const std::string &store_dir() { return store().dir; }
+
+std::string object_path(ObjectKind kind, uint32_t id) {
+  return store().objdir + "/" + kind_name(kind) + "-" + std::to_string(id);
+}
+
+// flock() excludes other open file descriptions, not other threads sharing
+// ours: a process-wide mutex orders this process's threads first.
+// The lock nests within a thread (a release may run while it is held).
+static std::mutex store_mutex;
+static thread_local int store_lock_depth = 0;
+
+StoreLock::StoreLock() : fd_(store().lock_fd) {
+  if (store_lock_depth++ > 0) return;
+  store_mutex.lock();
+  while (flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+  }
+}
+StoreLock::~StoreLock() {
+  if (--store_lock_depth > 0) return;
+  flock(fd_, LOCK_UN);
+  store_mutex.unlock();
+}
+
+int resolve_pin_path(const char *user_path, std::string *real) {
+  if (!user_path || !*user_path) return -ENOENT;
+  std::string p = user_path;
+  static const std::string bpffs = "/sys/fs/bpf";
+  const std::string &root = fs_root();
+  if (p[0] != '/') {
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof(cwd))) return -errno;
+    p = std::string(cwd) + "/" + p;
+  }
+  // Normalise "." and ".." and repeated slashes lexically.
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < p.size()) {
+    size_t j = p.find('/', i);
+    if (j == std::string::npos) j = p.size();
+    std::string part = p.substr(i, j - i);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    i = j + 1;
+  }
+  std::string norm;
+  for (auto &part : parts) norm += "/" + part;
+  if (norm.empty()) norm = "/";
+  auto under = [&](const std::string &base) {
+    return norm == base || (norm.size() > base.size() && norm.compare(0, base.size(), base) == 0 &&
+                            norm[base.size()] == '/');
+  };
+  std::string rel;
+  if (under(root)) {
+    rel = norm.substr(root.size());
+  } else if (under(bpffs)) {
+    rel = norm.substr(bpffs.size());
+  } else {
+    return -EPERM; // not on a bpffs
+  }
+  if (rel == "/.userbpf" || rel.rfind("/.userbpf/", 0) == 0) return -EPERM;
+  *real = root + rel;
+  return 0;
+}
+
+uint32_t allocate_id(ObjectKind kind) {
+  Store &s = store();
+  auto &counter = s.state->next_id[static_cast<unsigned>(kind) & 7];
+  for (;;) {
+    uint32_t id = counter.fetch_add(1);
+    if (id == 0 || id >= INT_MAX) {
+      counter.store(2);
+      id = 1;
+    }
+    if (access(object_path(kind, id).c_str(), F_OK) != 0) return id;
+  }
+}
+
+uint64_t max_region_bytes() {
+  struct sysinfo si;
+  if (sysinfo(&si) != 0) return UINT64_MAX;
+  return static_cast<uint64_t>(si.totalram) * si.mem_unit;
+}
+
+namespace {
+bool memlock_try(uint64_t bytes) {
+  struct rlimit rl;
+  getrlimit(RLIMIT_MEMLOCK, &rl);
+  StoreState *st = store().state;
+  uint64_t pages = (bytes + kPageSize - 1) / kPageSize;
+  uint64_t total = st->memlock_bytes.fetch_add(pages * kPageSize) + pages * kPageSize;
+  if (rl.rlim_cur == RLIM_INFINITY) return true;
+  if (total / kPageSize > rl.rlim_cur / kPageSize) {
+    st->memlock_bytes.fetch_sub(pages * kPageSize);
+    return false;
+  }
+  return true;
+}
+} // namespace
+
+int memlock_charge(uint64_t bytes) {
+  if (!store().state) return -ENOMEM;
+  if (memlock_try(bytes)) return 0;
+  // Objects of processes that exited without closing are only released when
+  // someone looks: look now, then try again.
+  live_ids(ObjectKind::kMap);
+  live_ids(ObjectKind::kProg);
+  return memlock_try(bytes) ? 0 : -EPERM;
+}
+
+void memlock_uncharge(uint64_t bytes) {
+  if (!store().state) return;
+  uint64_t pages = (bytes + kPageSize - 1) / kPageSize;
+  store().state->memlock_bytes.fetch_sub(pages * kPageSize);
+}
+
+bool object_alive(int fd, const ObjectHeader *hdr) {
+  struct stat sb;
+  if (fstat(fd, &sb) != 0) return true;
+  if (sb.st_nlink == 0) return false;        // already released
+  if (sb.st_nlink > 1) return true;          // pinned
+  if (hdr->refs.load() > 0) return true;     // held by another object
+  return handles_held(fd);
+}
+
+bool collect_if_dead(ObjectKind kind, uint32_t id) {
+  std::string path = object_path(kind, id);
+  StoreLock lock;
+  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool released = false;
+  ObjectHeader hdr_copy;
+  long r = syscall(SYS_mmap, nullptr, kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  auto *hdr = r == -1 ? static_cast<ObjectHeader *>(MAP_FAILED) : reinterpret_cast<ObjectHeader *>(r);
+  if (hdr != MAP_FAILED) {
+    if (hdr->magic == kObjectMagic && !object_alive(fd, hdr)) {
+      hdr->dead.store(1);
+      memcpy(static_cast<void *>(&hdr_copy), hdr, sizeof(hdr_copy));
+      if (unlink(path.c_str()) == 0) {
+        memlock_uncharge(hdr_copy.charged_bytes);
+        released = true;
+      }
+    }
+    syscall(SYS_munmap, hdr, kHeaderSize);
+  }
+  syscall(SYS_close, fd);
+  return released;
+}
+
+std::vector<uint32_t> live_ids(ObjectKind kind) {
+  std::vector<uint32_t> ids;
+  std::string prefix = std::string(kind_name(kind)) + "-";
+  DIR *d = opendir(store().objdir.c_str());
+  if (!d) return ids;
+  while (struct dirent *e = readdir(d)) {
+    if (strncmp(e->d_name, prefix.c_str(), prefix.size()) != 0) continue;
+    char *end = nullptr;
+    unsigned long id = strtoul(e->d_name + prefix.size(), &end, 10);
+    if (!end || *end || id == 0 || id >= INT_MAX) continue;
+    ids.push_back(static_cast<uint32_t>(id));
+  }
+  closedir(d);
+  std::sort(ids.begin(), ids.end());
+  std::vector<uint32_t> alive;
+  for (uint32_t id : ids)
+    if (!collect_if_dead(kind, id)) alive.push_back(id);
+  return alive;
+}
+
+} // namespace userbpf
+
+extern "C" __attribute__((visibility("default"))) const char *userbpf_fs_root(void) {
+  return userbpf::fs_root().c_str();
+}
+
+extern "C" __attribute__((visibility("default"))) int userbpf_pin_path(const char *bpffs_path, char *buf,
+                                                                     size_t len) {
+  std::string real;
+  int err = userbpf::resolve_pin_path(bpffs_path, &real);
+  if (err) {
+    errno = -err;
+    return -1;
+  }
+  if (!buf || len <= real.size()) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(buf, real.c_str(), real.size() + 1);
+  return 0;
+}

@@ -1,0 +1,79 @@
+// The object store: where userbpf objects live between processes.
+//
+// The pin root (DESIGN.md "Pinning") is a directory tree on tmpfs. Inside it,
+// the hidden directory .userbpf/ holds:
+//   obj/<kind>-<id>  one file per live object: its region (ObjectHeader + data)
+//   state            shared counters (next ids, RLIMIT_MEMLOCK charge)
+//   lock             flock()ed around every change of object lifetime
+// A pin is a hard link to the object's file, so `ls`, `mv` and `rm` on the
+// tree act on pins as on bpffs, a pinned object survives every process, and
+// st_nlink - 1 is the number of pins.
+//
+// An object is alive while it has a pin, an open handle (see handle.h: every
+// handle holds an OFD lock that the kernel drops with the last close of its
+// open file description, whichever process that is in), or a reference from
+// another object. Whoever notices first that none is left releases it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "object/object.h"
+
+namespace userbpf {
+
+// Byte ranges of an object's file used as OFD locks (beyond any data).
+constexpr off_t kMmapWriterLockByte = (off_t{1} << 40) - 2; // held by processes with writable mmaps
+constexpr off_t kHandleLockBase = off_t{1} << 40;           // handle h holds base + h
+
+// Handle mode bits, the kernel's FMODE_CAN_READ / FMODE_CAN_WRITE of the fd.
+constexpr uint32_t kModeRead = 1;
+constexpr uint32_t kModeWrite = 2;
+
+const std::string &fs_root();      // the pin root (created 0700 on first use)
+const std::string &store_dir();    // <root>/.userbpf
+std::string object_path(ObjectKind kind, uint32_t id);
+
+// Map a user path (bpffs-style /sys/fs/bpf/..., a path inside the root, or a
+// relative path) to a real path inside the root. -EPERM when outside (the
+// kernel's "not a bpffs" answer).
+int resolve_pin_path(const char *user_path, std::string *real);
+
+// Exclusive lock over object lifetimes (creation, handles by id/path, release).
+class StoreLock {
+ public:
+  StoreLock();
+  ~StoreLock();
+  StoreLock(const StoreLock &) = delete;
+  StoreLock &operator=(const StoreLock &) = delete;
+ private:
+  int fd_;
+};
+
+// Allocate the next id of a kind (cyclic in [1, INT_MAX), skipping live ids).
+// Call with the StoreLock held.
+uint32_t allocate_id(ObjectKind kind);
+
+// RLIMIT_MEMLOCK accounting, as kernels before memory-cgroup accounting:
+// charge the region's pages to the user; -EPERM over the limit.
+int memlock_charge(uint64_t bytes);
+void memlock_uncharge(uint64_t bytes);
+
+// Is the object behind this fd alive (pins, handles, references)?
+// fd must be an internal fd on the object's file that holds no handle lock.
+bool object_alive(int fd, const ObjectHeader *hdr);
+
+// Check one object and release it if nothing holds it. Returns true if released.
+bool collect_if_dead(ObjectKind kind, uint32_t id);
+
+// Ids of live objects of a kind, ascending (releases the dead ones it meets).
+std::vector<uint32_t> live_ids(ObjectKind kind);
+
+// Total memory (bytes) a single region may not exceed: the kernel's vmalloc
+// refuses an area larger than RAM up front, so do we (ENOMEM, never OOM).
+uint64_t max_region_bytes();
+
+} // namespace userbpf

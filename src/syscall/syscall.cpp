@@ -1,0 +1,494 @@
+// userbpf_bpf(): the bpf(2) system call, decoded. This file is the only place
+// that knows the layout of union bpf_attr and the kernel's per-command checks
+// (kernel/bpf/syscall.c): attr size rules, CHECK_ATTR, fd and permission
+// checks, key/value sizes. It hands map families decoded requests (MapOps).
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstddef>
+
+#include <userbpf/bpf.h>
+
+#include "alloc/rcu.h"
+#include "maps/map.h"
+#include "object/handle.h"
+#include "object/store.h"
+
+namespace userbpf {
+namespace {
+
+// The kernel-internal "not supported" errno that leaks to user space.
+constexpr int kENOTSUPP = 524;
+constexpr size_t kAttrSize = sizeof(union bpf_attr);
+constexpr uint32_t kObjFlagMask = BPF_F_RDONLY | BPF_F_WRONLY;
+
+#define ATTR_END(field) (offsetof(union bpf_attr, field) + sizeof(((union bpf_attr *)nullptr)->field))
+
+bool all_zero(const void *p, size_t n) {
+  const auto *b = static_cast<const unsigned char *>(p);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, b + i, 8);
+    if (w) return false;
+  }
+  for (; i < n; ++i)
+    if (b[i]) return false;
+  return true;
+}
+
+// A user pointer the kernel's copy_{from,to}_user would fault on: NULL, the
+// zero page, or a non-canonical address. (Other bad addresses cannot be told
+// apart without a system call; see docs/DESIGN-NOTES.md.)
+bool bad_user_ptr(uint64_t p) { return p < 4096 || p >= 0x0000800000000000ull; }
+template <typename T> T *uptr(uint64_t p) { return reinterpret_cast<T *>(static_cast<uintptr_t>(p)); }
+
+// Fields within the caller's attr read as themselves, fields beyond `size` as
+// zero; write-backs land in the caller's attr only where it has room.
+struct Attr {
+  const union bpf_attr *a;
+  union bpf_attr *user;
+  unsigned size;
+  // CHECK_ATTR: everything after the command's last field must be zero.
+  bool tail_dirty(size_t last_end) const {
+    size_t n = std::min<size_t>(size, kAttrSize);
+    return n > last_end && !all_zero(reinterpret_cast<const char *>(a) + last_end, n - last_end);
+  }
+  template <typename T> void write_back(size_t off, T v) const {
+    if (off + sizeof(T) <= size) memcpy(reinterpret_cast<char *>(user) + off, &v, sizeof(T));
+  }
+};
+
+uint32_t file_mode(uint32_t flags, int *err) {
+  // bpf_get_file_flag(): RDONLY and WRONLY together are invalid.
+  if ((flags & BPF_F_RDONLY) && (flags & BPF_F_WRONLY)) {
+    *err = -EINVAL;
+    return 0;
+  }
+  if (flags & BPF_F_RDONLY) return kModeRead;
+  if (flags & BPF_F_WRONLY) return kModeWrite;
+  return kModeRead | kModeWrite;
+}
+
+// __bpf_map_get(): the map behind fd.
+const Handle *map_handle(uint32_t fd, int *err) {
+  const Handle *h = handle_get(static_cast<int>(fd), err);
+  if (!h) return nullptr;
+  if (h->obj->kind != ObjectKind::kMap) {
+    *err = -EINVAL;
+    return nullptr;
+  }
+  return h;
+}
+
+// map_get_sys_perms(): the fd's mode, less write once the map is frozen.
+uint32_t sys_perms(const Handle &h) {
+  uint32_t mode = h.mode;
+  if (h.obj->hdr->frozen.load(std::memory_order_relaxed)) mode &= ~kModeWrite;
+  return mode;
+}
+
+
+uint32_t nr_node_ids() {
+  static uint32_t n = [] {
+    FILE *f = fopen("/sys/devices/system/node/possible", "re");
+    unsigned hi = 0, lo = 0;
+    uint32_t r = 1;
+    if (f) {
+      char buf[256] = {};
+      if (fgets(buf, sizeof(buf), f)) {
+        const char *last = strrchr(buf, ',');
+        last = last ? last + 1 : buf;
+        if (sscanf(last, "%u-%u", &lo, &hi) == 2) r = hi + 1;
+        else if (sscanf(last, "%u", &lo) == 1) r = lo + 1;
+      }
+      fclose(f);
+    }
+    return r;
+  }();
+  return n;
+}
+
+// bpf_obj_name_cpy(): [A-Za-z0-9_.], NUL-terminated within the field.
+int check_obj_name(const char *name, size_t size) {
+  size_t i = 0;
+  for (; i < size && name[i]; ++i)
+    if (!isalnum(static_cast<unsigned char>(name[i])) && name[i] != '_' && name[i] != '.') return -EINVAL;
+  return i == size ? -EINVAL : 0;
+}
+
+// ---- BPF_MAP_CREATE
+
+int map_create(const Attr &at) {
+  const union bpf_attr &a = *at.a;
+  if (at.tail_dirty(ATTR_END(map_extra))) return -EINVAL;
+  if (a.btf_vmlinux_value_type_id) {
+    if (a.map_type != BPF_MAP_TYPE_STRUCT_OPS || a.btf_key_type_id || a.btf_value_type_id) return -EINVAL;
+  } else if (a.btf_key_type_id && !a.btf_value_type_id) {
+    return -EINVAL;
+  }
+  if (a.map_type != BPF_MAP_TYPE_BLOOM_FILTER && a.map_extra != 0) return -EINVAL;
+  int err = 0;
+  uint32_t mode = file_mode(a.map_flags, &err);
+  if (err) return err;
+  if ((a.map_flags & BPF_F_NUMA_NODE) && a.numa_node >= nr_node_ids()) return -EINVAL;
+
+  const MapOps *ops = map_ops_for_type(a.map_type);
+  if (!ops) return -EINVAL;
+  MapCreateAttr ca;
+  ca.map_type = a.map_type;
+  ca.key_size = a.key_size;
+  ca.value_size = a.value_size;
+  ca.max_entries = a.max_entries;
+  ca.map_flags = a.map_flags;
+  ca.inner_map_fd = a.inner_map_fd;
+  ca.numa_node = a.numa_node;
+  ca.map_ifindex = a.map_ifindex;
+  ca.btf_fd = a.btf_fd;
+  ca.btf_key_type_id = a.btf_key_type_id;
+  ca.btf_value_type_id = a.btf_value_type_id;
+  ca.btf_vmlinux_value_type_id = a.btf_vmlinux_value_type_id;
+  ca.map_extra = a.map_extra;
+  memcpy(ca.map_name, a.map_name, sizeof(ca.map_name));
+  if ((err = ops->alloc_check(ca))) return err;
+  if (a.map_ifindex) return -EINVAL; // no offload devices here
+  if (a.btf_key_type_id || a.btf_value_type_id || a.btf_vmlinux_value_type_id) {
+    // BTF objects come with a later issue: answer as for an fd that is not BTF.
+    RcuReadGuard guard;
+    int e = 0;
+    handle_get(static_cast<int>(a.btf_fd), &e);
+    return e ? e : -EINVAL;
+  }
+  uint32_t ncpus = possible_cpus();
+  MapLayout layout;
+  if ((err = ops->layout(ca, ncpus, &layout))) return err;
+  if ((err = check_obj_name(a.map_name, sizeof(a.map_name)))) return err;
+
+  uint32_t stored_flags = a.map_flags & ~(BPF_F_RDONLY | BPF_F_WRONLY);
+  return object_create(ObjectKind::kMap, layout.data_size, layout.commit_size,
+                       layout.charge_size + kHeaderSize, mode, [&](Object &obj) {
+                         MapHeader &mh = obj.hdr->map;
+                         mh.map_type = ca.map_type;
+                         mh.key_size = ca.key_size;
+                         mh.value_size = ca.value_size;
+                         mh.max_entries = ca.max_entries;
+                         mh.map_flags = stored_flags;
+                         mh.numa_node = ca.numa_node;
+                         mh.map_extra = ca.map_extra;
+                         memcpy(mh.name, ca.map_name, sizeof(mh.name));
+                         map_view_setup(obj);
+                         return obj.map.ops->init(obj.map);
+                       });
+}
+
+// ---- element commands
+
+int map_lookup_elem(const Attr &at) {
+  const union bpf_attr &a = *at.a;
+  if (at.tail_dirty(ATTR_END(flags))) return -EINVAL;
+  if (a.flags & ~BPF_F_LOCK) return -EINVAL;
+  RcuReadGuard guard;
+  int err = 0;
+  const Handle *h = map_handle(a.map_fd, &err);
+  if (!h) return err;
+  Map &m = h->obj->map;
+  if (!(sys_perms(*h) & kModeRead)) return -EPERM;
+  if ((a.flags & BPF_F_LOCK) && !m.hdr->map.has_spin_lock) return -EINVAL;
+  if (bad_user_ptr(a.key) || bad_user_ptr(a.value)) return -EFAULT;
+  return m.ops->sys_lookup(m, uptr<const void>(a.key), uptr<void>(a.value), a.flags);
+}
+
+int map_update_elem(const Attr &at) {
+  const union bpf_attr &a = *at.a;
+  if (at.tail_dirty(ATTR_END(flags))) return -EINVAL;
+  RcuReadGuard guard;
+  int err = 0;
+  const Handle *h = map_handle(a.map_fd, &err);
+  if (!h) return err;
+  Map &m = h->obj->map;
+  if (!(sys_perms(*h) & kModeWrite)) return -EPERM;
+  if ((a.flags & BPF_F_LOCK) && !m.hdr->map.has_spin_lock) return -EINVAL;
+  if (bad_user_ptr(a.key) || bad_user_ptr(a.value)) return -EFAULT;
+  return m.ops->sys_update(m, uptr<const void>(a.key), uptr<const void>(a.value), a.flags);
+}
+
+int map_delete_elem(const Attr &at) {
+  const union bpf_attr &a = *at.a;
+  if (at.tail_dirty(ATTR_END(key))) return -EINVAL;
+  RcuReadGuard guard;
+  int err = 0;
+  const Handle *h = map_handle(a.map_fd, &err);
+  if (!h) return err;
+  Map &m = h->obj->map;
+  if (!(sys_perms(*h) & kModeWrite)) return -EPERM;
+  if (bad_user_ptr(a.key)) return -EFAULT;
+  return m.ops->delete_elem(m, uptr<const void>(a.key));
+}
+
+int map_get_next_key(const Attr &at) {
+  const union bpf_attr &a = *at.a;
+  if (at.tail_dirty(ATTR_END(next_key))) return -EINVAL;
+  RcuReadGuard guard;
+  int err = 0;
+  const Handle *h = map_handle(a.map_fd, &err);
+  if (!h) return err;
+  Map &m = h->obj->map;
+  if (!(sys_perms(*h) & kModeRead)) return -EPERM;
+  if (a.key && bad_user_ptr(a.key)) return -EFAULT;
+  if (bad_user_ptr(a.next_key)) return -EFAULT;
+  return m.ops->get_next_key(m, a.key ? uptr<const void>(a.key) : nullptr, uptr<void>(a.next_key));
+}
+
+int map_lookup_and_delete_elem(const Attr &at) {
+  const union bpf_attr &a = *at.a;
+  if (at.tail_dirty(ATTR_END(flags))) return -EINVAL;
+  if (a.flags & ~BPF_F_LOCK) return -EINVAL;
+  RcuReadGuard guard;
+  int err = 0;
+  const Handle *h = map_handle(a.map_fd, &err);
+  if (!h) return err;
+  Map &m = h->obj->map;
+  uint32_t perms = sys_perms(*h);
+  if (!(perms & kModeRead) || !(perms & kModeWrite)) return -EPERM;
+  if ((a.flags & BPF_F_LOCK) && !m.hdr->map.has_spin_lock) return -EINVAL;
+  if (bad_user_ptr(a.key) || bad_user_ptr(a.value)) return -EFAULT;
+  if (!m.ops->sys_lookup_and_delete) return -kENOTSUPP;
+  return m.ops->sys_lookup_and_delete(m, uptr<const void>(a.key), uptr<void>(a.value), a.flags);
+}
+
+int map_freeze(const Attr &at) {
+  const union bpf_attr &a = *at.a;
+  if (at.tail_dirty(ATTR_END(map_fd))) return -EINVAL;
+  RcuReadGuard guard;
+  int err = 0;
+  const Handle *h = map_handle(a.map_fd, &err);
+  if (!h) return err;
+  Object &obj = *h->obj;
+  if (obj.hdr->map.has_spin_lock) return -kENOTSUPP; // maps with BTF special fields
+  if (!(sys_perms(*h) & kModeWrite)) return -EPERM;
+  std::lock_guard<std::mutex> g(obj.mmap_mu);
+  if (handle_has_writable_mmaps(obj)) return -EBUSY;
+  uint32_t expected = 0;
+  if (!obj.hdr->frozen.compare_exchange_strong(expected, 1)) return -EBUSY;
+  return 0;
+}
+
+// ---- batch commands (bpf_map_do_batch)
+
+int map_batch(const Attr &at, int cmd) {
+  const union bpf_attr &a = *at.a;
+  if (at.tail_dirty(ATTR_END(batch.flags))) return -EINVAL;
+  RcuReadGuard guard;
+  int err = 0;
+  const Handle *h = map_handle(a.batch.map_fd, &err);
+  if (!h) return err;
+  Map &m = h->obj->map;
+  bool has_read = cmd == BPF_MAP_LOOKUP_BATCH || cmd == BPF_MAP_LOOKUP_AND_DELETE_BATCH;
+  bool has_write = cmd != BPF_MAP_LOOKUP_BATCH;
+  uint32_t perms = sys_perms(*h);
+  if (has_read && !(perms & kModeRead)) return -EPERM;
+  if (has_write && !(perms & kModeWrite)) return -EPERM;
+  int (*fn)(Map &, BatchArgs &) = nullptr;
+  switch (cmd) {
+    case BPF_MAP_LOOKUP_BATCH: fn = m.ops->lookup_batch; break;
+    case BPF_MAP_LOOKUP_AND_DELETE_BATCH: fn = m.ops->lookup_and_delete_batch; break;
+    case BPF_MAP_UPDATE_BATCH: fn = m.ops->update_batch; break;
+    case BPF_MAP_DELETE_BATCH: fn = m.ops->delete_batch; break;
+  }
+  if (!fn) return -kENOTSUPP;
+  BatchArgs args;
+  args.in_batch = a.batch.in_batch ? uptr<const void>(a.batch.in_batch) : nullptr;
+  args.out_batch = a.batch.out_batch ? uptr<void>(a.batch.out_batch) : nullptr;
+  args.keys = a.batch.keys ? uptr<void>(a.batch.keys) : nullptr;
+  args.values = a.batch.values ? uptr<void>(a.batch.values) : nullptr;
+  args.count = a.batch.count;
+  uint32_t count_out = a.batch.count;
+  args.count_out = &count_out;
+  args.elem_flags = a.batch.elem_flags;
+  args.flags = a.batch.flags;
+  int r = fn(m, args);
+  if (count_out != a.batch.count) at.write_back(offsetof(union bpf_attr, batch.count), count_out);
+  return r;
+}
+
+// ---- ids and info
+
+int obj_get_next_id(const Attr &at, ObjectKind kind) {
+  const union bpf_attr &a = *at.a;
+  if (at.tail_dirty(ATTR_END(next_id)) || a.start_id >= INT32_MAX) return -EINVAL;
+  for (uint32_t id : live_ids(kind)) {
+    if (id > a.start_id) {
+      at.write_back(offsetof(union bpf_attr, next_id), id);
+      return 0;
+    }
+  }
+  return -ENOENT;
+}
+
+int map_get_fd_by_id(const Attr &at) {
+  const union bpf_attr &a = *at.a;
+  if (at.tail_dirty(ATTR_END(open_flags)) || (a.open_flags & ~kObjFlagMask)) return -EINVAL;
+  int err = 0;
+  uint32_t mode = file_mode(a.open_flags, &err);
+  if (err) return err;
+  return handle_open_id(ObjectKind::kMap, a.map_id, mode);
+}
+
+int map_get_info(const Handle &h, const Attr &at) {
+  const union bpf_attr &a = *at.a;
+  uint32_t info_len = a.info.info_len;
+  void *uinfo = uptr<void>(a.info.info);
+  // bpf_check_uarg_tail_zero() on the caller's info struct.
+  if (info_len > kPageSize) return -E2BIG;
+  if (info_len > sizeof(bpf_map_info)) {
+    if (bad_user_ptr(a.info.info)) return -EFAULT;
+    if (!all_zero(static_cast<char *>(uinfo) + sizeof(bpf_map_info), info_len - sizeof(bpf_map_info)))
+      return -E2BIG;
+  }
+  info_len = std::min<uint32_t>(info_len, sizeof(bpf_map_info));
+  struct bpf_map_info info;
+  memset(&info, 0, sizeof(info));
+  const MapHeader &mh = h.obj->hdr->map;
+  info.type = mh.map_type;
+  info.id = h.obj->id;
+  info.key_size = mh.key_size;
+  info.value_size = mh.value_size;
+  info.max_entries = mh.max_entries;
+  info.map_flags = mh.map_flags;
+  info.map_extra = mh.map_extra;
+  memcpy(info.name, mh.name, sizeof(info.name));
+  info.btf_id = mh.btf_id;
+  info.btf_key_type_id = mh.btf_key_type_id;
+  info.btf_value_type_id = mh.btf_value_type_id;
+  info.btf_vmlinux_value_type_id = mh.btf_vmlinux_value_type_id;
+  if (info_len) {
+    if (bad_user_ptr(a.info.info)) return -EFAULT;
+    memcpy(uinfo, &info, info_len);
+  }
+  at.write_back(offsetof(union bpf_attr, info.info_len), info_len);
+  return 0;
+}
+
+int obj_get_info_by_fd(const Attr &at) {
+  const union bpf_attr &a = *at.a;
+  if (at.tail_dirty(ATTR_END(info.info))) return -EINVAL;
+  RcuReadGuard guard;
+  int err = 0;
+  const Handle *h = handle_get(static_cast<int>(a.info.bpf_fd), &err);
+  if (!h) return err;
+  switch (h->obj->kind) {
+    case ObjectKind::kMap: return map_get_info(*h, at);
+    default: return -EINVAL;
+  }
+}
+
+// ---- pinning
+
+int copy_path(uint64_t uptr_path, std::string *out) {
+  if (bad_user_ptr(uptr_path)) return -EFAULT;
+  const char *p = uptr<const char>(uptr_path);
+  size_t n = strnlen(p, 4096);
+  if (n == 4096) return -ENAMETOOLONG;
+  *out = std::string(p, n);
+  return 0;
+}
+
+int obj_pin(const Attr &at) {
+  const union bpf_attr &a = *at.a;
+  if (at.tail_dirty(ATTR_END(file_flags)) || a.file_flags != 0) return -EINVAL;
+  std::string path, real;
+  int err = copy_path(a.pathname, &path);
+  if (err) return err;
+  RcuReadGuard guard;
+  const Handle *h = handle_get(static_cast<int>(a.bpf_fd), &err);
+  if (!h) return err;
+  if ((err = resolve_pin_path(path.c_str(), &real))) {
+    // Outside the bpffs: the kernel answers ENOENT for a missing parent and
+    // EPERM for a directory on another file system.
+    std::string parent = path.substr(0, path.find_last_of('/') + 1);
+    struct stat sb;
+    if (!parent.empty() && stat(parent.c_str(), &sb) != 0) return -ENOENT;
+    return err;
+  }
+  return object_pin(*h, real);
+}
+
+int obj_get(const Attr &at) {
+  const union bpf_attr &a = *at.a;
+  if (at.tail_dirty(ATTR_END(file_flags)) || a.bpf_fd != 0 || (a.file_flags & ~kObjFlagMask)) return -EINVAL;
+  int err = 0;
+  uint32_t mode = file_mode(a.file_flags, &err);
+  if (err) return err;
+  std::string path, real;
+  if ((err = copy_path(a.pathname, &path))) return err;
+  if (resolve_pin_path(path.c_str(), &real) != 0) {
+    struct stat sb;
+    return stat(path.c_str(), &sb) == 0 ? -EACCES : -ENOENT;
+  }
+  struct stat sb;
+  if (stat(real.c_str(), &sb) != 0) return -errno;
+  if (!S_ISREG(sb.st_mode)) return -EACCES;
+  ObjectKind kind;
+  return handle_open_path(real, mode, &kind);
+}
+
+long dispatch(int cmd, const Attr &at) {
+  switch (cmd) {
+    case BPF_MAP_CREATE: return map_create(at);
+    case BPF_MAP_LOOKUP_ELEM: return map_lookup_elem(at);
+    case BPF_MAP_UPDATE_ELEM: return map_update_elem(at);
+    case BPF_MAP_DELETE_ELEM: return map_delete_elem(at);
+    case BPF_MAP_GET_NEXT_KEY: return map_get_next_key(at);
+    case BPF_MAP_LOOKUP_AND_DELETE_ELEM: return map_lookup_and_delete_elem(at);
+    case BPF_MAP_FREEZE: return map_freeze(at);
+    case BPF_MAP_LOOKUP_BATCH:
+    case BPF_MAP_LOOKUP_AND_DELETE_BATCH:
+    case BPF_MAP_UPDATE_BATCH:
+    case BPF_MAP_DELETE_BATCH: return map_batch(at, cmd);
+    case BPF_MAP_GET_NEXT_ID: return obj_get_next_id(at, ObjectKind::kMap);
+    case BPF_MAP_GET_FD_BY_ID: return map_get_fd_by_id(at);
+    case BPF_OBJ_GET_INFO_BY_FD: return obj_get_info_by_fd(at);
+    case BPF_OBJ_PIN: return obj_pin(at);
+    case BPF_OBJ_GET: return obj_get(at);
+    default: return -EINVAL; // the kernel's answer to a command it does not know
+  }
+}
+
+} // namespace
+} // namespace userbpf
+
+extern "C" __attribute__((visibility("default"))) long userbpf_bpf(int cmd, union bpf_attr *attr,
+                                                                  unsigned int size) {
+  using namespace userbpf;
+  // bpf_check_uarg_tail_zero(): a larger attr must be zero past what we know.
+  if (size > kPageSize) {
+    errno = E2BIG;
+    return -1;
+  }
+  if (size && !attr) {
+    errno = EFAULT;
+    return -1;
+  }
+  if (size > kAttrSize && !all_zero(reinterpret_cast<char *>(attr) + kAttrSize, size - kAttrSize)) {
+    errno = E2BIG;
+    return -1;
+  }
+  // A smaller attr reads as zero-extended: copy it only when it is short.
+  union bpf_attr local;
+  Attr at{attr, attr, size};
+  if (size < kAttrSize) {
+    memset(&local, 0, sizeof(local));
+    if (size) memcpy(&local, attr, size);
+    at.a = &local;
+  }
+  long r = dispatch(cmd, at);
+  if (r < 0) {
+    errno = static_cast<int>(-r);
+    return -1;
+  }
+  return r;
+}
