@@ -5,6 +5,14 @@
 #include <urcu-bp.h>
 #include <urcu/urcu-bp.h>
 
+// liburcu maps the generic RCU names onto its flavour with macros; our
+// wrappers have the same names, so take the macros back.
+#undef rcu_read_lock
+#undef rcu_read_unlock
+#undef rcu_synchronize
+#undef rcu_barrier
+#undef rcu_defer
+
 namespace userbpf {
 namespace {
 

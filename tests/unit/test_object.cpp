@@ -1,0 +1,502 @@
+// The object model through the C ABI: attr sizes, real fds (dup, fork,
+// SCM_RIGHTS, mmap), lifetimes across processes, ids, info, pinning,
+// RLIMIT_MEMLOCK and memory limits.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <cstddef>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "bpf_test_util.h"
+
+using namespace ubt;
+
+namespace {
+
+const BpfFn U = userbpf_call;
+
+class Env : public ::testing::Environment {
+ public:
+  void SetUp() override { root_ = use_private_fs_root(); }
+  std::string root_;
+};
+Env *env = static_cast<Env *>(::testing::AddGlobalTestEnvironment(new Env));
+
+int array_map(uint32_t entries = 4, uint32_t flags = 0, uint32_t value_size = 8) {
+  long fd = map_create(U, BPF_MAP_TYPE_ARRAY, 4, value_size, entries, flags, "t");
+  EXPECT_GE(fd, 0) << strerror(static_cast<int>(-fd));
+  return static_cast<int>(fd);
+}
+
+uint32_t map_id(int fd) {
+  bpf_map_info info = {};
+  union bpf_attr a = {};
+  a.info.bpf_fd = static_cast<uint32_t>(fd);
+  a.info.info_len = sizeof(info);
+  a.info.info = reinterpret_cast<uintptr_t>(&info);
+  EXPECT_EQ(call(U, BPF_OBJ_GET_INFO_BY_FD, a), 0);
+  return info.id;
+}
+
+std::set<uint32_t> all_map_ids() {
+  std::set<uint32_t> ids;
+  union bpf_attr a = {};
+  for (;;) {
+    if (call(U, BPF_MAP_GET_NEXT_ID, a) != 0) break;
+    ids.insert(a.next_id);
+    a.start_id = a.next_id;
+  }
+  return ids;
+}
+
+long fd_by_id(uint32_t id, uint32_t open_flags = 0) {
+  union bpf_attr a = {};
+  a.map_id = id;
+  a.open_flags = open_flags;
+  return call(U, BPF_MAP_GET_FD_BY_ID, a);
+}
+
+long pin(int fd, const char *path) {
+  union bpf_attr a = {};
+  a.bpf_fd = static_cast<uint32_t>(fd);
+  a.pathname = reinterpret_cast<uintptr_t>(path);
+  return call(U, BPF_OBJ_PIN, a);
+}
+
+long obj_get(const char *path, uint32_t flags = 0) {
+  union bpf_attr a = {};
+  a.pathname = reinterpret_cast<uintptr_t>(path);
+  a.file_flags = flags;
+  return call(U, BPF_OBJ_GET, a);
+}
+
+uint64_t get_u64(int fd, uint32_t key) {
+  uint64_t v = 0;
+  EXPECT_EQ(map_lookup(U, fd, &key, &v), 0);
+  return v;
+}
+
+void put_u64(int fd, uint32_t key, uint64_t v) { ASSERT_EQ(map_update(U, fd, &key, &v), 0); }
+
+} // namespace
+
+TEST(AttrSize, LargerWithNonZeroTailIsE2BIG) {
+  std::vector<char> buf(sizeof(union bpf_attr) + 16, 0);
+  auto *a = reinterpret_cast<union bpf_attr *>(buf.data());
+  a->map_type = BPF_MAP_TYPE_ARRAY;
+  a->key_size = 4;
+  a->value_size = 4;
+  a->max_entries = 1;
+  buf.back() = 1;
+  EXPECT_EQ(userbpf_bpf(BPF_MAP_CREATE, a, static_cast<unsigned>(buf.size())), -1);
+  EXPECT_EQ(errno, E2BIG);
+  buf.back() = 0;
+  long fd = userbpf_bpf(BPF_MAP_CREATE, a, static_cast<unsigned>(buf.size()));
+  ASSERT_GE(fd, 0);
+  close(static_cast<int>(fd));
+  EXPECT_EQ(userbpf_bpf(BPF_MAP_CREATE, a, 4097), -1);
+  EXPECT_EQ(errno, E2BIG);
+}
+
+TEST(AttrSize, SmallerIsZeroExtended) {
+  union bpf_attr a = {};
+  a.map_type = BPF_MAP_TYPE_ARRAY;
+  a.key_size = 4;
+  a.value_size = 4;
+  a.max_entries = 2;
+  a.map_flags = BPF_F_RDONLY; // beyond the size passed: must read as zero
+  long fd = userbpf_bpf(BPF_MAP_CREATE, &a, offsetof(union bpf_attr, map_flags));
+  ASSERT_GE(fd, 0);
+  uint32_t k = 0, v = 7;
+  EXPECT_EQ(map_update(U, static_cast<int>(fd), &k, &v), 0); // not read-only
+  close(static_cast<int>(fd));
+}
+
+TEST(AttrSize, NullAttrIsEFAULT) {
+  EXPECT_EQ(userbpf_bpf(BPF_MAP_CREATE, nullptr, sizeof(union bpf_attr)), -1);
+  EXPECT_EQ(errno, EFAULT);
+}
+
+TEST(Commands, UnknownCommandIsEINVAL) {
+  union bpf_attr a = {};
+  EXPECT_EQ(call(U, 9999, a), -EINVAL);
+  EXPECT_EQ(call(U, -1, a), -EINVAL);
+}
+
+TEST(Commands, NonZeroFieldPastLastIsEINVAL) {
+  int fd = array_map();
+  union bpf_attr a = {};
+  a.map_fd = static_cast<uint32_t>(fd);
+  a.flags = 0;
+  a.batch.elem_flags = 0;
+  reinterpret_cast<char *>(&a)[offsetof(union bpf_attr, flags) + 8] = 1;
+  EXPECT_EQ(call(U, BPF_MAP_LOOKUP_ELEM, a), -EINVAL);
+  close(fd);
+}
+
+TEST(Fds, BadFdsAsTheKernel) {
+  uint32_t k = 0;
+  uint64_t v;
+  EXPECT_EQ(map_lookup(U, -1, &k, &v), -EBADF);
+  EXPECT_EQ(map_lookup(U, 12345, &k, &v), -EBADF);
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  EXPECT_EQ(map_lookup(U, p[0], &k, &v), -EINVAL);
+  int f = open("/dev/null", O_RDONLY);
+  EXPECT_EQ(map_lookup(U, f, &k, &v), -EINVAL);
+  close(f);
+  close(p[0]);
+  close(p[1]);
+  int fd = array_map();
+  close(fd);
+  EXPECT_EQ(map_lookup(U, fd, &k, &v), -EBADF);
+}
+
+TEST(Fds, AreRealFdsAndDupWorks) {
+  int fd = array_map();
+  struct stat sb;
+  ASSERT_EQ(fstat(fd, &sb), 0);
+  EXPECT_NE(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0); // as the kernel's bpf fds
+  int d = dup(fd);
+  ASSERT_GE(d, 0);
+  put_u64(d, 1, 42);
+  uint32_t id = map_id(fd);
+  close(fd);
+  EXPECT_EQ(get_u64(d, 1), 42u); // the dup keeps the map
+  EXPECT_TRUE(all_map_ids().count(id));
+  int d2 = 100;
+  ASSERT_EQ(dup2(d, d2), d2);
+  close(d);
+  EXPECT_EQ(get_u64(d2, 1), 42u);
+  close(d2);
+  EXPECT_FALSE(all_map_ids().count(id)); // last close released it
+  EXPECT_EQ(fd_by_id(id), -ENOENT);
+}
+
+TEST(Fds, Dup2OverAHandleReleasesIt) {
+  int fd = array_map();
+  uint32_t id = map_id(fd);
+  int other = open("/dev/null", O_RDONLY);
+  ASSERT_EQ(dup2(other, fd), fd);
+  close(other);
+  close(fd);
+  EXPECT_FALSE(all_map_ids().count(id));
+}
+
+TEST(Lifetime, ForkSharesTheMap) {
+  int fd = array_map();
+  pid_t pid = fork();
+  if (pid == 0) {
+    uint32_t k = 2;
+    uint64_t v = 99;
+    _exit(map_update(U, fd, &k, &v) == 0 ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(get_u64(fd, 2), 99u);
+  close(fd);
+}
+
+TEST(Lifetime, ExitOfTheOnlyHolderReleases) {
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = static_cast<int>(map_create(U, BPF_MAP_TYPE_ARRAY, 4, 8, 4));
+    uint32_t id = 0;
+    bpf_map_info info = {};
+    union bpf_attr a = {};
+    a.info.bpf_fd = static_cast<uint32_t>(fd);
+    a.info.info_len = sizeof(info);
+    a.info.info = reinterpret_cast<uintptr_t>(&info);
+    userbpf_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a));
+    id = info.id;
+    if (write(p[1], &id, sizeof(id)) != sizeof(id)) _exit(1);
+    _exit(0); // no close: exit releases the fd
+  }
+  close(p[1]);
+  uint32_t id = 0;
+  ASSERT_EQ(read(p[0], &id, sizeof(id)), static_cast<ssize_t>(sizeof(id)));
+  close(p[0]);
+  waitpid(pid, nullptr, 0);
+  ASSERT_NE(id, 0u);
+  EXPECT_EQ(fd_by_id(id), -ENOENT);
+  EXPECT_FALSE(all_map_ids().count(id));
+}
+
+TEST(Lifetime, ScmRightsKeepsTheMapAfterTheSenderExits) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = static_cast<int>(map_create(U, BPF_MAP_TYPE_ARRAY, 4, 8, 4));
+    uint32_t k = 3;
+    uint64_t v = 1234;
+    map_update(U, fd, &k, &v);
+    char byte = 'x';
+    struct iovec iov = {&byte, 1};
+    char ctrl[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctrl;
+    msg.msg_controllen = sizeof(ctrl);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    _exit(sendmsg(sv[1], &msg, 0) == 1 ? 0 : 1);
+  }
+  close(sv[1]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  char byte;
+  struct iovec iov = {&byte, 1};
+  char ctrl[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctrl;
+  msg.msg_controllen = sizeof(ctrl);
+  ASSERT_EQ(recvmsg(sv[0], &msg, 0), 1);
+  int fd;
+  memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+  close(sv[0]);
+  EXPECT_EQ(get_u64(fd, 3), 1234u); // the sender exited; our fd holds the map
+  uint32_t id = map_id(fd);
+  EXPECT_TRUE(all_map_ids().count(id));
+  close(fd);
+  EXPECT_FALSE(all_map_ids().count(id));
+}
+
+TEST(Ids, GetFdByIdAndOpenFlags) {
+  int fd = array_map();
+  uint32_t id = map_id(fd);
+  long ro = fd_by_id(id, BPF_F_RDONLY);
+  long wo = fd_by_id(id, BPF_F_WRONLY);
+  ASSERT_GE(ro, 0);
+  ASSERT_GE(wo, 0);
+  uint32_t k = 0;
+  uint64_t v = 5;
+  EXPECT_EQ(map_update(U, static_cast<int>(ro), &k, &v), -EPERM);
+  EXPECT_EQ(map_lookup(U, static_cast<int>(ro), &k, &v), 0);
+  EXPECT_EQ(map_update(U, static_cast<int>(wo), &k, &v), 0);
+  EXPECT_EQ(map_lookup(U, static_cast<int>(wo), &k, &v), -EPERM);
+  EXPECT_EQ(fd_by_id(id, BPF_F_RDONLY | BPF_F_WRONLY), -EINVAL);
+  EXPECT_EQ(fd_by_id(id, 1u << 20), -EINVAL);
+  EXPECT_EQ(fd_by_id(0x7ffffff0), -ENOENT);
+  close(fd);
+  close(static_cast<int>(ro));
+  close(static_cast<int>(wo));
+  EXPECT_EQ(fd_by_id(id), -ENOENT);
+}
+
+TEST(Ids, GetNextIdWalksInOrder) {
+  int a = array_map(), b = array_map();
+  uint32_t ia = map_id(a), ib = map_id(b);
+  EXPECT_LT(ia, ib);
+  auto ids = all_map_ids();
+  EXPECT_TRUE(ids.count(ia) && ids.count(ib));
+  union bpf_attr at = {};
+  at.start_id = 0x7fffffff;
+  EXPECT_EQ(call(U, BPF_MAP_GET_NEXT_ID, at), -EINVAL);
+  at.start_id = 0x7ffffffe;
+  EXPECT_EQ(call(U, BPF_MAP_GET_NEXT_ID, at), -ENOENT);
+  close(a);
+  close(b);
+}
+
+TEST(Info, AllFieldsTheKernelFills) {
+  long fd = map_create(U, BPF_MAP_TYPE_ARRAY, 4, 13, 7, BPF_F_RDONLY_PROG | BPF_F_WRONLY, "info_map.1");
+  ASSERT_GE(fd, 0);
+  bpf_map_info info;
+  memset(&info, 0xff, sizeof(info));
+  union bpf_attr a = {};
+  a.info.bpf_fd = static_cast<uint32_t>(fd);
+  a.info.info_len = sizeof(info);
+  a.info.info = reinterpret_cast<uintptr_t>(&info);
+  ASSERT_EQ(call(U, BPF_OBJ_GET_INFO_BY_FD, a), 0);
+  EXPECT_EQ(a.info.info_len, sizeof(info));
+  EXPECT_EQ(info.type, BPF_MAP_TYPE_ARRAY);
+  EXPECT_NE(info.id, 0u);
+  EXPECT_EQ(info.key_size, 4u);
+  EXPECT_EQ(info.value_size, 13u);
+  EXPECT_EQ(info.max_entries, 7u);
+  EXPECT_EQ(info.map_flags, static_cast<uint32_t>(BPF_F_RDONLY_PROG)); // fd flags are not the map's
+  EXPECT_STREQ(info.name, "info_map.1");
+  EXPECT_EQ(info.btf_id, 0u);
+  EXPECT_EQ(info.map_extra, 0u);
+  // A shorter info struct gets a shorter copy.
+  uint32_t small[2] = {0, 0};
+  a.info.info_len = sizeof(small);
+  a.info.info = reinterpret_cast<uintptr_t>(small);
+  ASSERT_EQ(call(U, BPF_OBJ_GET_INFO_BY_FD, a), 0);
+  EXPECT_EQ(a.info.info_len, sizeof(small));
+  EXPECT_EQ(small[0], BPF_MAP_TYPE_ARRAY);
+  // A longer one must be zero past what we know.
+  std::vector<char> big(sizeof(info) + 8, 0);
+  big.back() = 1;
+  a.info.info_len = static_cast<uint32_t>(big.size());
+  a.info.info = reinterpret_cast<uintptr_t>(big.data());
+  EXPECT_EQ(call(U, BPF_OBJ_GET_INFO_BY_FD, a), -E2BIG);
+  close(static_cast<int>(fd));
+}
+
+TEST(Create, BadNamesAndFlags) {
+  EXPECT_EQ(map_create(U, BPF_MAP_TYPE_ARRAY, 4, 4, 1, 0, "bad-name"), -EINVAL);
+  union bpf_attr a = {};
+  a.map_type = BPF_MAP_TYPE_ARRAY;
+  a.key_size = 4;
+  a.value_size = 4;
+  a.max_entries = 1;
+  memset(a.map_name, 'a', sizeof(a.map_name)); // no NUL within the field
+  EXPECT_EQ(call(U, BPF_MAP_CREATE, a), -EINVAL);
+  EXPECT_EQ(map_create(U, BPF_MAP_TYPE_ARRAY, 4, 4, 1, BPF_F_RDONLY | BPF_F_WRONLY), -EINVAL);
+  EXPECT_EQ(map_create(U, 0xffff, 4, 4, 1), -EINVAL);
+  EXPECT_EQ(map_create(U, BPF_MAP_TYPE_UNSPEC, 4, 4, 1), -EINVAL);
+}
+
+TEST(Pinning, PinSurvivesCloseAndObjGetSharesData) {
+  int fd = array_map();
+  put_u64(fd, 1, 77);
+  uint32_t id = map_id(fd);
+  ASSERT_EQ(pin(fd, "/sys/fs/bpf/pinned_map"), 0);
+  EXPECT_EQ(pin(fd, "/sys/fs/bpf/pinned_map"), -EEXIST);
+  EXPECT_EQ(pin(fd, "/sys/fs/bpf/no_such_dir/x"), -ENOENT);
+  EXPECT_EQ(pin(fd, "/tmp/not_bpffs_pin"), -EPERM);
+  char real[4096];
+  ASSERT_EQ(userbpf_pin_path("/sys/fs/bpf/pinned_map", real, sizeof(real)), 0);
+  EXPECT_EQ(access(real, F_OK), 0);
+  close(fd);
+  EXPECT_TRUE(all_map_ids().count(id)); // the pin holds it
+
+  // Another process opens the pin and writes.
+  pid_t pid = fork();
+  if (pid == 0) {
+    int f = static_cast<int>(obj_get("/sys/fs/bpf/pinned_map"));
+    uint32_t k = 1;
+    uint64_t v = 0;
+    if (f < 0 || map_lookup(U, f, &k, &v) != 0 || v != 77) _exit(1);
+    v = 78;
+    _exit(map_update(U, f, &k, &v) == 0 ? 0 : 2);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+  long g = obj_get("/sys/fs/bpf/pinned_map");
+  ASSERT_GE(g, 0);
+  EXPECT_EQ(map_id(static_cast<int>(g)), id);
+  EXPECT_EQ(get_u64(static_cast<int>(g), 1), 78u);
+  long ro = obj_get(real, BPF_F_RDONLY);
+  ASSERT_GE(ro, 0);
+  uint32_t k = 1;
+  uint64_t v = 1;
+  EXPECT_EQ(map_update(U, static_cast<int>(ro), &k, &v), -EPERM);
+  close(static_cast<int>(ro));
+  close(static_cast<int>(g));
+  EXPECT_EQ(obj_get("/sys/fs/bpf/missing"), -ENOENT);
+
+  // Removing the last pin releases the map.
+  ASSERT_EQ(unlink(real), 0);
+  EXPECT_FALSE(all_map_ids().count(id));
+  EXPECT_EQ(fd_by_id(id), -ENOENT);
+}
+
+TEST(Pinning, DirectoriesAndRenameWorkAsOnBpffs) {
+  char real[4096];
+  ASSERT_EQ(userbpf_pin_path("/sys/fs/bpf/dir1", real, sizeof(real)), 0);
+  ASSERT_EQ(mkdir(real, 0700), 0);
+  int fd = array_map();
+  uint32_t id = map_id(fd);
+  ASSERT_EQ(pin(fd, "/sys/fs/bpf/dir1/m"), 0);
+  close(fd);
+  std::string from = std::string(real) + "/m", to = std::string(real) + "/renamed";
+  ASSERT_EQ(rename(from.c_str(), to.c_str()), 0);
+  long g = obj_get("/sys/fs/bpf/dir1/renamed");
+  ASSERT_GE(g, 0);
+  EXPECT_EQ(map_id(static_cast<int>(g)), id);
+  EXPECT_EQ(obj_get("/sys/fs/bpf/dir1"), -EACCES); // a directory is not an object
+  close(static_cast<int>(g));
+  unlink(to.c_str());
+  rmdir(real);
+  EXPECT_FALSE(all_map_ids().count(id));
+}
+
+TEST(Mmap, MmapableArraySharesMemoryWithSyscalls) {
+  int fd = array_map(512, BPF_F_MMAPABLE);
+  void *p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ASSERT_NE(p, MAP_FAILED) << strerror(errno);
+  auto *vals = static_cast<uint64_t *>(p);
+  vals[5] = 555;
+  EXPECT_EQ(get_u64(fd, 5), 555u);
+  put_u64(fd, 6, 666);
+  EXPECT_EQ(vals[6], 666u);
+  EXPECT_EQ(map_freeze(U, fd), -EBUSY); // a writable mapping exists
+  ASSERT_EQ(munmap(p, 4096), 0);
+  EXPECT_EQ(map_freeze(U, fd), 0);
+  EXPECT_EQ(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), MAP_FAILED);
+  EXPECT_EQ(errno, EPERM);
+  void *r = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0);
+  ASSERT_NE(r, MAP_FAILED);
+  EXPECT_EQ(static_cast<uint64_t *>(r)[5], 555u);
+  munmap(r, 4096);
+  EXPECT_EQ(mmap(nullptr, 8192, PROT_READ, MAP_SHARED, fd, 0), MAP_FAILED); // past the data
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE, fd, 0), MAP_FAILED);
+  EXPECT_EQ(errno, EINVAL);
+  close(fd);
+  int plain = array_map();
+  EXPECT_EQ(mmap(nullptr, 4096, PROT_READ, MAP_SHARED, plain, 0), MAP_FAILED);
+  EXPECT_EQ(errno, EINVAL);
+  close(plain);
+}
+
+TEST(Freeze, FrozenMapRejectsSyscallWrites) {
+  int fd = array_map();
+  EXPECT_EQ(map_freeze(U, fd), 0);
+  uint32_t k = 0;
+  uint64_t v = 1;
+  EXPECT_EQ(map_update(U, fd, &k, &v), -EPERM);
+  EXPECT_EQ(map_lookup(U, fd, &k, &v), 0);
+  EXPECT_EQ(map_freeze(U, fd), -EPERM); // the kernel checks write permission first
+  close(fd);
+}
+
+TEST(Memory, MemlockIsChargedLikeOldKernels) {
+  struct rlimit old;
+  getrlimit(RLIMIT_MEMLOCK, &old);
+  struct rlimit small = {256 * 1024, old.rlim_max};
+  ASSERT_EQ(setrlimit(RLIMIT_MEMLOCK, &small), 0);
+  EXPECT_EQ(map_create(U, BPF_MAP_TYPE_ARRAY, 4, 1024, 1024), -EPERM); // 1 MiB > 256 KiB
+  long fd = map_create(U, BPF_MAP_TYPE_ARRAY, 4, 8, 16);
+  EXPECT_GE(fd, 0);
+  struct rlimit inf = {RLIM_INFINITY, RLIM_INFINITY};
+  if (setrlimit(RLIMIT_MEMLOCK, &inf) == 0) { // as libbpf's bump does
+    long big = map_create(U, BPF_MAP_TYPE_ARRAY, 4, 1024, 1024);
+    EXPECT_GE(big, 0);
+    if (big >= 0) close(static_cast<int>(big));
+  }
+  setrlimit(RLIMIT_MEMLOCK, &old);
+  if (fd >= 0) close(static_cast<int>(fd));
+}
+
+TEST(Memory, TooLargeForMemoryIsENOMEMNotOOM) {
+  struct rlimit old, inf = {RLIM_INFINITY, RLIM_INFINITY};
+  getrlimit(RLIMIT_MEMLOCK, &old);
+  setrlimit(RLIMIT_MEMLOCK, &inf);
+  // 1 MiB values x 1M entries = 1 TiB.
+  EXPECT_EQ(map_create(U, BPF_MAP_TYPE_ARRAY, 4, 1u << 20, 1u << 20), -ENOMEM);
+  setrlimit(RLIMIT_MEMLOCK, &old);
+}
