@@ -394,6 +394,9 @@ int open_handle_locked(const std::string &path, uint32_t mode, ObjectKind *kind_
 
 int handle_open_id(ObjectKind kind, uint32_t id, uint32_t mode) {
   StoreLock lock;
+  // An object whose last holder went away unseen (exit, a close in another
+  // process) is released now, so that this answer is ENOENT.
+  if (collect_if_dead(kind, id)) return -ENOENT;
   ObjectKind got;
   return open_handle_locked(object_path(kind, id), mode, &got, true);
 }
