@@ -109,8 +109,8 @@ std::string hex_string(const uint8_t *data, size_t len) {
   return s;
 }
 
-nlohmann::json hex_json(const uint8_t *data, size_t len) {
-  nlohmann::json arr = nlohmann::json::array();
+Json hex_json(const uint8_t *data, size_t len) {
+  Json arr = Json::array();
   char buf[8];
   for (size_t i = 0; i < len; ++i) {
     snprintf(buf, sizeof(buf), "0x%02x", data[i]);

@@ -15,6 +15,10 @@
 
 namespace ubcli {
 
+// JSON that keeps keys in insertion order, so output reads as bpftool's
+// ("id", "type", "name", ...) instead of sorted.
+using Json = nlohmann::ordered_json;
+
 // A failure to report to the user: "Error: <message>" and a non-zero exit.
 class CliError : public std::runtime_error {
 public:
@@ -80,7 +84,7 @@ std::vector<uint8_t> parse_bytes(Words &words, const std::string &what, size_t s
 
 // "0a 00 ff" (plain output) and ["0x0a","0x00","0xff"] (JSON, as bpftool).
 std::string hex_string(const uint8_t *data, size_t len);
-nlohmann::json hex_json(const uint8_t *data, size_t len);
+Json hex_json(const uint8_t *data, size_t len);
 
 // ---- thin wrappers over userbpf_bpf(): return -1 with errno like the ABI.
 long bpf_call(int cmd, union bpf_attr &attr);

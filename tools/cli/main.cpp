@@ -34,8 +34,8 @@ void print_version() {
 
 // Map names and paths come from users and may not be UTF-8: replace bad
 // bytes instead of letting the JSON writer throw.
-void print_json(const nlohmann::json &j, bool pretty) {
-  std::cout << j.dump(pretty ? 4 : -1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+void print_json(const ubcli::Json &j, bool pretty) {
+  std::cout << j.dump(pretty ? 4 : -1, ' ', false, ubcli::Json::error_handler_t::replace) << "\n";
 }
 
 } // namespace
@@ -85,11 +85,11 @@ int main(int argc, char **argv) {
 
   for (const auto &v : verbs) {
     if (!v.app->parsed()) continue;
-    nlohmann::json out;
+    ubcli::Json out;
     try {
       v.info->run(words, mode, &out);
     } catch (const ubcli::CliError &e) {
-      if (mode.json) print_json(nlohmann::json{{"error", e.what()}}, mode.pretty);
+      if (mode.json) print_json(ubcli::Json{{"error", e.what()}}, mode.pretty);
       else std::cerr << "Error: " << e.what() << "\n";
       return 1;
     }

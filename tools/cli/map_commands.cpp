@@ -13,8 +13,6 @@
 namespace ubcli {
 namespace {
 
-using nlohmann::json;
-
 // bpftool's names, indexed by the <linux/bpf.h> constant.
 struct MapTypeName {
   uint32_t type;
@@ -178,6 +176,16 @@ OpenMap open_one_map(Words &words) {
   return std::move(maps[0]);
 }
 
+// Why a BPF_OBJ_PIN failed, with the hint a bpffs user needs.
+std::string pin_error(const std::string &what, const std::string &path, int err) {
+  std::string msg = errno_message(what + " at " + path, err);
+  if (err == EPERM)
+    msg += std::string(" (pins go under /sys/fs/bpf/ or inside the pin root ") + userbpf_fs_root() + ")";
+  else if (err == ENOENT)
+    msg += " (the directory must exist first: mkdir it under the pin root)";
+  return msg;
+}
+
 // ---- printing
 
 // 16 bytes per line, for keys and values too long for one line.
@@ -187,11 +195,11 @@ void print_hex_block(const uint8_t *data, size_t len) {
   if (len == 0) std::cout << "\n";
 }
 
-json element_json(const bpf_map_info &info, const uint8_t *key, const uint8_t *value) {
-  json elem;
+Json element_json(const bpf_map_info &info, const uint8_t *key, const uint8_t *value) {
+  Json elem;
   elem["key"] = hex_json(key, info.key_size);
   if (is_percpu(info.type)) {
-    json values = json::array();
+    Json values = Json::array();
     for (uint32_t cpu = 0; cpu < possible_cpus(); ++cpu)
       values.push_back({{"cpu", cpu}, {"value", hex_json(value + cpu * percpu_slot_size(info), info.value_size)}});
     elem["values"] = values;
@@ -226,8 +234,8 @@ void print_element(const bpf_map_info &info, const uint8_t *key, const uint8_t *
   print_hex_block(value, info.value_size);
 }
 
-json map_info_json(const bpf_map_info &info) {
-  json j;
+Json map_info_json(const bpf_map_info &info) {
+  Json j;
   j["id"] = info.id;
   std::string type = map_type_name(info.type);
   if (type.empty()) j["type"] = info.type;
@@ -265,7 +273,7 @@ const uint8_t *ptr_or_null(const std::vector<uint8_t> &v) { return v.empty() ? n
 
 // ---- verbs
 
-void verb_show(std::vector<std::string> args, const OutputMode &mode, json *out) {
+void verb_show(std::vector<std::string> args, const OutputMode &mode, Json *out) {
   Words words(std::move(args));
   std::vector<OpenMap> maps;
   bool all = words.empty();
@@ -286,12 +294,12 @@ void verb_show(std::vector<std::string> args, const OutputMode &mode, json *out)
   }
   PinIndex pins;
   if (mode.show_pinned) pins = index_pinned_maps();
-  json list = json::array();
+  Json list = Json::array();
   for (const auto &m : maps) {
     auto it = pins.find(m.info.id);
     std::vector<std::string> paths = it == pins.end() ? std::vector<std::string>{} : it->second;
     if (mode.json) {
-      json j = map_info_json(m.info);
+      Json j = map_info_json(m.info);
       if (mode.show_pinned) j["pinned"] = paths;
       list.push_back(j);
     } else {
@@ -302,7 +310,7 @@ void verb_show(std::vector<std::string> args, const OutputMode &mode, json *out)
   if (mode.json) *out = (!all && list.size() == 1) ? list[0] : list;
 }
 
-void verb_dump(std::vector<std::string> args, const OutputMode &mode, json *out) {
+void verb_dump(std::vector<std::string> args, const OutputMode &mode, Json *out) {
   Words words(std::move(args));
   OpenMap m = open_one_map(words);
   words.expect_end();
@@ -311,7 +319,7 @@ void verb_dump(std::vector<std::string> args, const OutputMode &mode, json *out)
     throw CliError("can't dump a map of type " + map_type_name(info.type) + ": it has no keys to walk");
 
   std::vector<uint8_t> key(info.key_size), next_key(info.key_size), value(value_buffer_size(info));
-  json elements = json::array();
+  Json elements = Json::array();
   uint64_t found = 0, failed = 0;
   bool first = true;
   // A map never holds more than max_entries elements; the bound keeps a walk
@@ -356,7 +364,7 @@ void verb_dump(std::vector<std::string> args, const OutputMode &mode, json *out)
   if (failed) std::cerr << "Warning: " << failed << " element(s) could not be read\n";
 }
 
-void verb_lookup(std::vector<std::string> args, const OutputMode &mode, json *out) {
+void verb_lookup(std::vector<std::string> args, const OutputMode &mode, Json *out) {
   Words words(std::move(args));
   OpenMap m = open_one_map(words);
   std::vector<uint8_t> key = parse_key(words, m.info);
@@ -375,7 +383,7 @@ void verb_lookup(std::vector<std::string> args, const OutputMode &mode, json *ou
   else print_element(m.info, key.data(), value.data());
 }
 
-void verb_update(std::vector<std::string> args, const OutputMode &mode, json *out) {
+void verb_update(std::vector<std::string> args, const OutputMode &mode, Json *out) {
   Words words(std::move(args));
   OpenMap m = open_one_map(words);
   std::vector<uint8_t> key = parse_key(words, m.info);
@@ -414,7 +422,7 @@ void verb_update(std::vector<std::string> args, const OutputMode &mode, json *ou
   if (mode.json) *out = nullptr;
 }
 
-void verb_delete(std::vector<std::string> args, const OutputMode &mode, json *out) {
+void verb_delete(std::vector<std::string> args, const OutputMode &mode, Json *out) {
   Words words(std::move(args));
   OpenMap m = open_one_map(words);
   std::vector<uint8_t> key = parse_key(words, m.info);
@@ -427,7 +435,7 @@ void verb_delete(std::vector<std::string> args, const OutputMode &mode, json *ou
   if (mode.json) *out = nullptr;
 }
 
-void verb_getnext(std::vector<std::string> args, const OutputMode &mode, json *out) {
+void verb_getnext(std::vector<std::string> args, const OutputMode &mode, Json *out) {
   Words words(std::move(args));
   OpenMap m = open_one_map(words);
   std::vector<uint8_t> key;
@@ -445,7 +453,7 @@ void verb_getnext(std::vector<std::string> args, const OutputMode &mode, json *o
   attr.next_key = reinterpret_cast<uintptr_t>(next_key.data());
   if (bpf_call(BPF_MAP_GET_NEXT_KEY, attr) < 0) fail_errno("can't get next key");
   if (mode.json) {
-    *out = {{"key", have_key ? hex_json(key.data(), key.size()) : json(nullptr)},
+    *out = {{"key", have_key ? hex_json(key.data(), key.size()) : Json(nullptr)},
             {"next_key", hex_json(next_key.data(), next_key.size())}};
     return;
   }
@@ -459,7 +467,7 @@ void verb_getnext(std::vector<std::string> args, const OutputMode &mode, json *o
   print_hex_block(next_key.data(), next_key.size());
 }
 
-void verb_freeze(std::vector<std::string> args, const OutputMode &mode, json *out) {
+void verb_freeze(std::vector<std::string> args, const OutputMode &mode, Json *out) {
   Words words(std::move(args));
   OpenMap m = open_one_map(words);
   words.expect_end();
@@ -470,16 +478,16 @@ void verb_freeze(std::vector<std::string> args, const OutputMode &mode, json *ou
   if (mode.json) *out = nullptr;
 }
 
-void verb_pin(std::vector<std::string> args, const OutputMode &mode, json *out) {
+void verb_pin(std::vector<std::string> args, const OutputMode &mode, Json *out) {
   Words words(std::move(args));
   OpenMap m = open_one_map(words);
   std::string path = words.next("path to pin the map at");
   words.expect_end();
-  if (pin_object(m.fd.get(), path) < 0) fail_errno("can't pin the map at " + path);
+  if (pin_object(m.fd.get(), path) < 0) throw CliError(pin_error("can't pin the map", path, errno));
   if (mode.json) *out = nullptr;
 }
 
-void verb_create(std::vector<std::string> args, const OutputMode &mode, json *out) {
+void verb_create(std::vector<std::string> args, const OutputMode &mode, Json *out) {
   Words words(std::move(args));
   std::string path = words.next("path to pin the new map at");
   std::optional<uint32_t> type, key_size, value_size, max_entries;
@@ -514,9 +522,16 @@ void verb_create(std::vector<std::string> args, const OutputMode &mode, json *ou
   attr.map_flags = flags;
   memcpy(attr.map_name, name.data(), name.size());
   Fd fd(static_cast<int>(bpf_call(BPF_MAP_CREATE, attr)));
-  if (fd.get() < 0) fail_errno("map create failed");
+  if (fd.get() < 0) {
+    int err = errno;
+    std::string hint;
+    if (err == EINVAL)
+      hint = " (userbpf checks type, sizes and flags as the kernel does; is type " + map_type_name(*type) +
+             " supported yet?)";
+    throw CliError(errno_message("map create failed", err) + hint);
+  }
   // The map lives on through its pin; closing our fd then is what bpftool does.
-  if (pin_object(fd.get(), path) < 0) fail_errno("map created, but can't pin it at " + path);
+  if (pin_object(fd.get(), path) < 0) throw CliError(pin_error("can't pin the new map", path, errno));
   if (mode.json) *out = nullptr;
 }
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "cli_common.h"
 
 namespace ubcli {
 
@@ -17,7 +17,7 @@ struct OutputMode {
 
 // Every verb reads its bpftool-style words, prints its result (plain text to
 // stdout, or fills *json_out in JSON mode) and throws CliError on failure.
-using MapVerb = void (*)(std::vector<std::string> words, const OutputMode &mode, nlohmann::json *json_out);
+using MapVerb = void (*)(std::vector<std::string> words, const OutputMode &mode, Json *json_out);
 
 struct MapVerbInfo {
   const char *name;
