@@ -4,8 +4,8 @@
 //
 // The batch arguments point at the caller's buffers. The kernel reads and
 // writes them with copy_{from,to}_user, which fail with EFAULT on a bad
-// address; here a NULL buffer is the bad address we can detect (the syscall
-// layer's contract, as for single-element commands). Elements are staged
+// address; here the bad addresses we can detect are NULL, the first page and
+// non-canonical ones (the syscall layer's rule for single-element commands). Elements are staged
 // through private buffers, as the kernel does, so ops never see the caller's
 // memory. The errno, the element at which a batch stops and the write-back of
 // attr->batch.count follow the kernel step by step: callers resume a walk from
@@ -47,6 +47,11 @@ std::unique_ptr<uint8_t[]> alloc_buffer(uint64_t size) {
   return std::unique_ptr<uint8_t[]>(new (std::nothrow) uint8_t[size ? size : 1]);
 }
 
+bool bad_user_ptr(const void *p) {
+  const auto addr = reinterpret_cast<uintptr_t>(p);
+  return addr < 4096 || addr >= 0x0000800000000000ull;
+}
+
 void write_count(BatchArgs &args, uint32_t count) {
   if (args.count_out) *args.count_out = count;
 }
@@ -83,6 +88,7 @@ int generic_lookup_batch(Map &map, BatchArgs &args) {
   uint8_t *prev_key = nullptr;
   uint8_t *key = key_buf.get();
   if (args.in_batch) {
+    if (bad_user_ptr(args.in_batch)) return -EFAULT;
     memcpy(prev_key_buf.get(), args.in_batch, map.key_size);
     prev_key = prev_key_buf.get();
   }
@@ -106,9 +112,9 @@ int generic_lookup_batch(Map &map, BatchArgs &args) {
     }
     if (err) return err;
     // The key goes out before the value, so a bad values buffer leaves the key written.
-    if (!user_keys) return -EFAULT;
+    if (bad_user_ptr(user_keys)) return -EFAULT;
     memcpy(user_keys + uint64_t{copied} * map.key_size, key, map.key_size);
-    if (!user_values) return -EFAULT;
+    if (bad_user_ptr(user_values)) return -EFAULT;
     memcpy(user_values + uint64_t{copied} * value_size, value_buf.get(), value_size);
 
     // The key just copied is where the next step starts.
@@ -120,7 +126,7 @@ int generic_lookup_batch(Map &map, BatchArgs &args) {
 
   write_count(args, copied);
   if (copied > 0) {
-    if (!args.out_batch) return -EFAULT;
+    if (bad_user_ptr(args.out_batch)) return -EFAULT;
     memcpy(args.out_batch, prev_key, map.key_size);
   }
   return err;
@@ -143,7 +149,7 @@ int generic_update_batch(Map &map, BatchArgs &args) {
   int err = 0;
   uint32_t done = 0;
   for (; done < max_count; ++done) {
-    if (!user_keys || !user_values) {
+    if (bad_user_ptr(user_keys) || bad_user_ptr(user_values)) {
       err = -EFAULT;
       break;
     }
@@ -172,7 +178,7 @@ int generic_delete_batch(Map &map, BatchArgs &args) {
   int err = 0;
   uint32_t done = 0;
   for (; done < max_count; ++done) {
-    if (!user_keys) {
+    if (bad_user_ptr(user_keys)) {
       err = -EFAULT;
       break;
     }

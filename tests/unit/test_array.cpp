@@ -48,6 +48,7 @@ struct Backend {
   const char *name;
   BpfFn fn;
 };
+void PrintTo(const Backend &backend, std::ostream *os) { *os << backend.name; }
 
 class ArrayTest : public ::testing::TestWithParam<Backend> {
  protected:
