@@ -188,12 +188,18 @@ std::string pin_error(const std::string &what, const std::string &path, int err)
 
 // ---- printing
 
-// 16 bytes per line, for keys and values too long for one line.
-void print_hex_block(const uint8_t *data, size_t len) {
-  for (size_t off = 0; off < len; off += 16)
-    std::cout << hex_string(data + off, std::min<size_t>(16, len - off)) << "\n";
-  if (len == 0) std::cout << "\n";
+// bpftool's plain layout: 16 bytes per line, an extra space between the two
+// groups of 8.
+std::string hex_block(const uint8_t *data, size_t len) {
+  std::string s;
+  for (size_t i = 0; i < len; ++i) {
+    if (i) s += (i % 16 == 0) ? "\n" : (i % 8 == 0) ? "  " : " ";
+    s += hex_string(data + i, 1);
+  }
+  return s;
 }
+
+void print_hex_block(const uint8_t *data, size_t len) { std::cout << hex_block(data, len) << "\n"; }
 
 Json element_json(const bpf_map_info &info, const uint8_t *key, const uint8_t *value) {
   Json elem;
@@ -209,29 +215,27 @@ Json element_json(const bpf_map_info &info, const uint8_t *key, const uint8_t *v
   return elem;
 }
 
-// One element, in bpftool's layout: short pairs on one line, long ones as
-// blocks, per-CPU maps one "value (CPU NN)" line per CPU.
+// One element, laid out as bpftool does: a short key and value share a line,
+// long ones (over 16 bytes) get blocks of their own, per-CPU maps one
+// "value (CPU NN)" per CPU.
 void print_element(const bpf_map_info &info, const uint8_t *key, const uint8_t *value) {
   if (is_percpu(info.type)) {
-    std::cout << "key:\n";
-    print_hex_block(key, info.key_size);
+    if (info.key_size) std::cout << "key:\n" << hex_block(key, info.key_size) << "\n";
+    if (info.value_size == 0) return;
     char label[32];
     for (uint32_t cpu = 0; cpu < possible_cpus(); ++cpu) {
-      snprintf(label, sizeof(label), "value (CPU %02u): ", cpu);
-      std::cout << label << hex_string(value + cpu * percpu_slot_size(info), info.value_size) << "\n";
+      snprintf(label, sizeof(label), "value (CPU %02u):%c", cpu, info.value_size > 16 ? '\n' : ' ');
+      std::cout << label << hex_block(value + cpu * percpu_slot_size(info), info.value_size) << "\n";
     }
     return;
   }
-  bool one_line = info.key_size <= 16 && info.value_size <= 16 && info.key_size + info.value_size <= 24;
-  if (one_line) {
-    std::cout << "key: " << hex_string(key, info.key_size) << "  value: " << hex_string(value, info.value_size)
-              << "\n";
-    return;
-  }
-  std::cout << "key:\n";
-  print_hex_block(key, info.key_size);
-  std::cout << "value:\n";
-  print_hex_block(value, info.value_size);
+  bool own_lines = info.key_size > 16 || info.value_size > 16;
+  bool one_line = !own_lines && info.key_size + info.value_size <= 24;
+  const char *after_label = own_lines ? "\n" : " ";
+  if (info.key_size)
+    std::cout << "key:" << after_label << hex_block(key, info.key_size) << (one_line ? "  " : "\n");
+  if (info.value_size) std::cout << "value:" << after_label << hex_block(value, info.value_size);
+  std::cout << "\n";
 }
 
 Json map_info_json(const bpf_map_info &info) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -60,6 +61,7 @@ PinIndex index_pinned_maps() {
     if (map_info_by_fd(fd.get(), &info) < 0 || !is_map_fd(fd.get(), info)) continue;
     index[info.id].push_back("/sys/fs/bpf/" + p.lexically_relative(root).string());
   }
+  for (auto &entry : index) std::sort(entry.second.begin(), entry.second.end()); // stable output
   return index;
 }
 

@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# Tests of the userbpf CLI, run by ctest (tools/cli/CMakeLists.txt).
+#
+#   cli_test.sh unit USERBPF   the CLI's output and errors, checked exactly
+#   cli_test.sh diff USERBPF   the same commands through bpftool on the real
+#                              kernel and through userbpf: same output
+#                              (skips with 77 where the kernel's bpf() or
+#                              bpftool is not available)
+#
+# Only map types userbpf registers (src/maps/map_types.def) are used; a type
+# that is not there yet makes its checks fail rather than pass silently.
+set -uo pipefail
+
+MODE=${1:?usage: cli_test.sh unit|diff PATH_TO_USERBPF}
+U=${2:?usage: cli_test.sh unit|diff PATH_TO_USERBPF}
+export USERBPF_FS
+USERBPF_FS=$(mktemp -d /tmp/userbpf-cli-test.XXXXXX)
+KPIN=/sys/fs/bpf/userbpf_cli_test_$$
+cleanup() {
+  rm -rf "$USERBPF_FS"
+  [ "$MODE" = diff ] && rm -f "$KPIN"_* 2>/dev/null
+  true
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+
+# expect NAME EXPECTED COMMAND...: stdout must be EXPECTED and the exit status 0.
+expect() {
+  local name=$1 want=$2; shift 2
+  local got
+  got=$("$@" 2>&1)
+  local rc=$?
+  if [ $rc -ne 0 ]; then fail "$name: exit $rc: $got"; return; fi
+  if [ "$got" != "$want" ]; then
+    fail "$name"
+    diff <(echo "$want") <(echo "$got") | sed 's/^/    /'
+    return
+  fi
+  pass
+}
+
+# expect_error NAME MESSAGE_PART COMMAND...: must fail, and say MESSAGE_PART.
+expect_error() {
+  local name=$1 part=$2; shift 2
+  local got
+  got=$("$@" 2>&1)
+  local rc=$?
+  if [ $rc -eq 0 ]; then fail "$name: succeeded, wanted an error: $got"; return; fi
+  if [[ "$got" != *"$part"* ]]; then fail "$name: wanted '$part' in: $got"; return; fi
+  pass
+}
+
+ncpus=$("$U" version | sed -n 's/^possible cpus: //p')
+
+unit_tests() {
+  local A=/sys/fs/bpf/t_arr P=/sys/fs/bpf/t_pcpu
+
+  expect "create array" "" "$U" map create $A type array key 4 value 8 entries 4 name t_arr
+  [ -f "$USERBPF_FS/t_arr" ] && pass || fail "create: no pin file $USERBPF_FS/t_arr"
+  expect "show pinned" $'1: array  name t_arr  flags 0x0\n\tkey 4B  value 8B  max_entries 4' \
+    "$U" map show pinned $A
+  expect "show -j: bpftool's keys, in bpftool's order" \
+    '{"id":1,"type":"array","name":"t_arr","flags":0,"bytes_key":4,"bytes_value":8,"max_entries":4}' \
+    "$U" -j map show id 1
+  expect "show by name" $'1: array  name t_arr  flags 0x0\n\tkey 4B  value 8B  max_entries 4' \
+    "$U" map show name t_arr
+
+  expect "update, C-notation bytes" "" "$U" map update pinned $A key 1 0 0 0 value 0x2a 0 0 0 0 0 0 012
+  expect "update, hex bytes, exist" "" "$U" map update id 1 key hex 02 00 00 00 value hex ff 00 00 00 00 00 00 10 exist
+  expect "lookup" "key: 01 00 00 00  value: 2a 00 00 00 00 00 00 0a" "$U" map lookup pinned $A key 1 0 0 0
+  expect "lookup -j" '{"key":["0x02","0x00","0x00","0x00"],"value":["0xff","0x00","0x00","0x00","0x00","0x00","0x00","0x10"]}' \
+    "$U" -j map lookup pinned $A key 2 0 0 0
+  expect "dump" "key: 00 00 00 00  value: 00 00 00 00 00 00 00 00
+key: 01 00 00 00  value: 2a 00 00 00 00 00 00 0a
+key: 02 00 00 00  value: ff 00 00 00 00 00 00 10
+key: 03 00 00 00  value: 00 00 00 00 00 00 00 00
+Found 4 elements" "$U" map dump pinned $A
+  expect "getnext, first key" $'key: None\nnext key:\n00 00 00 00' "$U" map getnext id 1
+  expect "getnext after 2" $'key:\n02 00 00 00\nnext key:\n03 00 00 00' "$U" map getnext id 1 key 2 0 0 0
+  expect "getnext -j" '{"key":["0x02","0x00","0x00","0x00"],"next_key":["0x03","0x00","0x00","0x00"]}' \
+    "$U" -j map getnext id 1 key 2 0 0 0
+
+  # The kernel's errnos, as the user sees them.
+  expect_error "array: index past max_entries" "update failed: Argument list too long" \
+    "$U" map update id 1 key 4 0 0 0 value 0 0 0 0 0 0 0 0
+  expect_error "array: noexist" "update failed: File exists" \
+    "$U" map update id 1 key 1 0 0 0 value 0 0 0 0 0 0 0 0 noexist
+  expect_error "array: delete" "delete failed: Invalid argument" "$U" map delete id 1 key 1 0 0 0
+  expect_error "getnext after the last key" "can't get next key: No such file or directory" \
+    "$U" map getnext id 1 key 3 0 0 0
+  expect_error "lookup past the end" "not found: No such file or directory" "$U" map lookup id 1 key 9 0 0 0
+  expect_error "-j error object" '{"error":"can'"'"'t get map by id 99: No such file or directory"}' \
+    "$U" -j map show id 99
+
+  # Bad input: a clear message, and the map unchanged.
+  expect_error "too few key bytes" "key expects 4 bytes, got 3" "$U" map lookup id 1 key 1 0 0
+  expect_error "too many bytes" "unexpected argument '0'" "$U" map lookup id 1 key 1 0 0 0 0
+  expect_error "byte over 255" "does not fit in one byte" "$U" map lookup id 1 key 256 0 0 0
+  expect_error "bad hex byte" "cannot parse key byte 'zz' as hex" "$U" map lookup id 1 key hex zz 0 0 0
+  expect_error "negative byte" "cannot parse key byte '-1'" "$U" map lookup id 1 key -1 0 0 0
+  expect_error "missing value" "'value' expected" "$U" map update id 1 key 1 0 0 0
+  expect_error "bad update flag" "unexpected argument 'sometimes'" \
+    "$U" map update id 1 key 1 0 0 0 value 1 0 0 0 0 0 0 0 sometimes
+  expect_error "bad map reference" "expected 'id', 'pinned' or 'name'" "$U" map dump idx 1
+  expect_error "id not a number" "cannot parse map id 'one'" "$U" map dump id one
+  expect_error "no such pin" "can't open pinned object /sys/fs/bpf/nope: No such file or directory" \
+    "$U" map dump pinned /sys/fs/bpf/nope
+  expect_error "no such name" "no map named 'nope'" "$U" map dump name nope
+  expect_error "unknown type" "unknown map type 'hashy'" "$U" map create /sys/fs/bpf/x type hashy key 4 value 4 entries 1
+  expect_error "missing entries" "number of entries not specified" "$U" map create /sys/fs/bpf/x type array key 4 value 4
+  expect_error "name too long" "is too long (at most 15 characters)" \
+    "$U" map create /sys/fs/bpf/x type array key 4 value 4 entries 1 name abcdefghijklmnop
+  expect_error "kernel's EINVAL for key_size 8" "map create failed: Invalid argument" \
+    "$U" map create /sys/fs/bpf/x type array key 8 value 4 entries 1
+  expect_error "pin outside bpffs" "Operation not permitted (pins go under /sys/fs/bpf/" \
+    "$U" map create /tmp/x type array key 4 value 4 entries 1
+  expect_error "pin exists" "can't pin the new map at $A: File exists" \
+    "$U" map create $A type array key 4 value 4 entries 1
+  [ ! -e "$USERBPF_FS/x" ] && pass || fail "a failed create left a pin"
+  expect "map unchanged by the bad input" '{"key":["0x01","0x00","0x00","0x00"],"value":["0x2a","0x00","0x00","0x00","0x00","0x00","0x00","0x0a"]}' \
+    "$U" -j map lookup id 1 key 1 0 0 0
+
+  # Per-CPU: one value per possible CPU; update sets them all.
+  expect "create percpu_array" "" "$U" map create $P type percpu_array key 4 value 4 entries 2 name t_pcpu
+  # Ids are not reused at once: the maps whose pin failed above used some.
+  local pid
+  pid=$("$U" -j map show pinned $P | sed -n 's/^{"id":\([0-9]*\),.*/\1/p')
+  expect "percpu update" "" "$U" map update pinned $P key 1 0 0 0 value 5 0 0 0
+  local want_lookup="key:"$'\n'"01 00 00 00" want_json='' cpu
+  for ((cpu = 0; cpu < ncpus; cpu++)); do
+    want_lookup+=$'\n'"$(printf 'value (CPU %02d): 05 00 00 00' "$cpu")"
+    want_json+="${want_json:+,}{\"cpu\":$cpu,\"value\":[\"0x05\",\"0x00\",\"0x00\",\"0x00\"]}"
+  done
+  expect "percpu lookup: one value per CPU" "$want_lookup" "$U" map lookup pinned $P key 1 0 0 0
+  expect "percpu lookup -j" "{\"key\":[\"0x01\",\"0x00\",\"0x00\",\"0x00\"],\"values\":[$want_json]}" \
+    "$U" -j map lookup pinned $P key 1 0 0 0
+  local dump
+  dump=$("$U" map dump pinned $P)
+  [[ "$dump" == *"Found 2 elements" ]] && pass || fail "percpu dump: $dump"
+
+  # Long values get blocks of 16 bytes, as in bpftool.
+  expect "create wide array" "" "$U" map create /sys/fs/bpf/t_wide type array key 4 value 20 entries 1
+  expect "update wide" "" "$U" map update pinned /sys/fs/bpf/t_wide key 0 0 0 0 value $(seq 1 20)
+  expect "wide lookup layout" $'key:\n00 00 00 00\nvalue:\n01 02 03 04 05 06 07 08  09 0a 0b 0c 0d 0e 0f 10\n11 12 13 14' \
+    "$U" map lookup pinned /sys/fs/bpf/t_wide key 0 0 0 0
+  rm "$USERBPF_FS/t_wide"
+
+  # Pins, show, freeze.
+  mkdir "$USERBPF_FS/dir"
+  expect "pin again" "" "$U" map pin name t_pcpu /sys/fs/bpf/dir/second
+  expect "show -f lists the pins" "$pid"$': percpu_array  name t_pcpu  flags 0x0\n\tkey 4B  value 4B  max_entries 2\n\tpinned /sys/fs/bpf/dir/second\n\tpinned /sys/fs/bpf/t_pcpu' \
+    "$U" -f map show id "$pid"
+  expect "show all -j" '[{"id":1,"type":"array","name":"t_arr","flags":0,"bytes_key":4,"bytes_value":8,"max_entries":4},{"id":'"$pid"',"type":"percpu_array","name":"t_pcpu","flags":0,"bytes_key":4,"bytes_value":4,"max_entries":2}]' \
+    "$U" -j map show
+  expect "freeze" "" "$U" map freeze id 1
+  expect_error "update after freeze" "update failed: Operation not permitted" \
+    "$U" map update id 1 key 1 0 0 0 value 0 0 0 0 0 0 0 0
+  expect "lookup after freeze" "key: 01 00 00 00  value: 2a 00 00 00 00 00 00 0a" "$U" map lookup id 1 key 1 0 0 0
+
+  # Removing the last pin frees the map, as on bpffs.
+  rm "$USERBPF_FS/t_arr" "$USERBPF_FS/t_pcpu"
+  expect "one pin left" "$pid"$': percpu_array  name t_pcpu  flags 0x0\n\tkey 4B  value 4B  max_entries 2' "$U" map show
+  rm "$USERBPF_FS/dir/second"
+  expect "no maps left" "" "$U" map show
+  expect "no maps left, -j" "[]" "$U" -j map show
+}
+
+# Same commands through bpftool (kernel) and userbpf: the same bytes out.
+diff_tests() {
+  if [ "$(id -u)" -ne 0 ] || ! command -v bpftool >/dev/null ||
+     ! bpftool map create "${KPIN}_probe" type array key 4 value 4 entries 1 name probe >/dev/null 2>&1; then
+    echo "SKIP: the kernel's bpf() or bpftool is not available here"
+    exit 77
+  fi
+  rm -f "${KPIN}_probe"
+
+  # compare NAME ARGS...: `bpftool ARGS` (kernel, pins $KPIN_*) vs `userbpf ARGS` (pins /sys/fs/bpf/u_*).
+  compare() {
+    local name=$1; shift
+    local kargs=() uargs=() a
+    for a in "$@"; do kargs+=("${a//@/${KPIN}_}"); uargs+=("${a//@//sys/fs/bpf/u_}"); done
+    local k u krc urc
+    k=$(bpftool "${kargs[@]}" 2>/dev/null); krc=$?
+    u=$("$U" "${uargs[@]}" 2>/dev/null); urc=$?
+    if [ $krc -ne 0 ] && [ $urc -ne 0 ]; then pass; return; fi # both refuse (messages differ)
+    if [ $krc -ne 0 ] || [ $urc -ne 0 ]; then fail "$name: bpftool exit $krc, userbpf exit $urc"; return; fi
+    if [ "$k" != "$u" ]; then
+      fail "$name: outputs differ"
+      diff <(echo "$k") <(echo "$u") | sed 's/^/    /'
+      return
+    fi
+    pass
+  }
+
+  compare "create array" map create @arr type array key 4 value 8 entries 4 name d_arr
+  compare "create percpu_array" map create @pcpu type percpu_array key 4 value 13 entries 3 name d_pcpu
+  compare "update" map update pinned @arr key 1 0 0 0 value 0x2a 0 0 0 0 0 0 1
+  compare "update hex" map update pinned @arr key hex 03 00 00 00 value hex de ad be ef 00 00 00 00 exist
+  compare "update past the end" map update pinned @arr key 4 0 0 0 value 0 0 0 0 0 0 0 0
+  compare "update noexist" map update pinned @arr key 1 0 0 0 value 0 0 0 0 0 0 0 0 noexist
+  compare "delete on array" map delete pinned @arr key 1 0 0 0
+  compare "dump" map dump pinned @arr
+  compare "dump -j" -j map dump pinned @arr
+  compare "lookup -j" -j map lookup pinned @arr key 3 0 0 0
+  compare "lookup" map lookup pinned @arr key 3 0 0 0
+  compare "getnext -j" -j map getnext pinned @arr key 1 0 0 0
+  compare "getnext -j, first" -j map getnext pinned @arr
+  compare "getnext past the last" map getnext pinned @arr key 3 0 0 0
+  compare "percpu update (13-byte values)" map update pinned @pcpu key 2 0 0 0 value 1 2 3 4 5 6 7 8 9 10 11 12 13
+  compare "percpu dump" map dump pinned @pcpu
+  compare "percpu dump -j" -j map dump pinned @pcpu
+  compare "percpu lookup" map lookup pinned @pcpu key 2 0 0 0
+  compare "create wide array" map create @wide type array key 4 value 40 entries 2 name d_wide
+  compare "update wide" map update pinned @wide key 1 0 0 0 value $(seq 1 40)
+  compare "dump wide" map dump pinned @wide
+  compare "create wide percpu" map create @wpcpu type percpu_array key 4 value 20 entries 1 name d_wpcpu
+  compare "update wide percpu" map update pinned @wpcpu key 0 0 0 0 value hex $(seq -f %02g 1 20)
+  compare "dump wide percpu" map dump pinned @wpcpu
+  compare "freeze" map freeze pinned @arr
+  compare "update after freeze" map update pinned @arr key 1 0 0 0 value 0 0 0 0 0 0 0 0
+}
+
+case "$MODE" in
+  unit) unit_tests ;;
+  diff) diff_tests ;;
+  *) echo "unknown mode $MODE" >&2; exit 2 ;;
+esac
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
