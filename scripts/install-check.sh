@@ -105,12 +105,12 @@ fi
 echo "c. the installed CLI"
 CLI="$P/bin/userbpf"
 if [ -x "$CLI" ] &&
-   "$CLI" map create /sys/fs/bpf/install_check type hash key 4 value 4 entries 8 name install_check &&
+   "$CLI" map create /sys/fs/bpf/install_check type array key 4 value 4 entries 8 name install_check &&
    "$CLI" map update pinned /sys/fs/bpf/install_check key 1 0 0 0 value 7 0 0 0 &&
    [ "$("$CLI" -j map lookup pinned /sys/fs/bpf/install_check key 1 0 0 0)" = \
      '{"key":["0x01","0x00","0x00","0x00"],"value":["0x07","0x00","0x00","0x00"]}' ] &&
-   "$CLI" map show pinned /sys/fs/bpf/install_check | grep -q 'hash  name install_check' &&
-   ! "$CLI" map lookup pinned /sys/fs/bpf/install_check key 2 0 0 0 2>/dev/null; then
+   "$CLI" map show pinned /sys/fs/bpf/install_check | grep -q 'array  name install_check' &&
+   ! "$CLI" map lookup pinned /sys/fs/bpf/install_check key 9 0 0 0 2>/dev/null; then
   ok "userbpf map create/update/lookup/show"
 else
   bad "installed CLI"
