@@ -69,7 +69,8 @@ run map update pinned /sys/fs/bpf/demo_hash key 1 0 0 0 value 99 0 0 0 0 0 0 0 n
 step "3. Read them back"
 run map dump pinned /sys/fs/bpf/demo_hash
 run map lookup pinned /sys/fs/bpf/demo_hash key 2 0 0 0
-run map getnext pinned /sys/fs/bpf/demo_hash key 1 0 0 0
+note "Walk order is the hash table's bucket order, as in the kernel; getnext without a key gives the first:"
+run map getnext pinned /sys/fs/bpf/demo_hash
 note "Delete key 2; looking it up again fails with ENOENT, as in the kernel:"
 run map delete pinned /sys/fs/bpf/demo_hash key 2 0 0 0
 run map lookup pinned /sys/fs/bpf/demo_hash key 2 0 0 0 || true
@@ -87,7 +88,7 @@ run -f map show
 note "JSON, shaped like bpftool's, for scripts (-j; -p pretty-prints):"
 run -j map show
 run -p map show pinned /sys/fs/bpf/demo_hash
-run -j map dump pinned /sys/fs/bpf/demo_percpu
+run -j map lookup pinned /sys/fs/bpf/demo_percpu key 1 0 0 0
 
 step "6. Clean up: removing the last pin of a map frees it, as on bpffs"
 printf '%s$ %s%s\n' "$bold" "rm \$USERBPF_FS/demo_hash \$USERBPF_FS/demo_percpu" "$reset"

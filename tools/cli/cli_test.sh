@@ -142,6 +142,24 @@ Found 4 elements" "$U" map dump pinned $A
   dump=$("$U" map dump pinned $P)
   [[ "$dump" == *"Found 2 elements" ]] && pass || fail "percpu dump: $dump"
 
+  # Hash maps: the kernel's errnos at the edges.
+  local H=/sys/fs/bpf/t_hash
+  expect "create hash" "" "$U" map create $H type hash key 4 value 4 entries 2 name t_hash
+  expect "hash update" "" "$U" map update pinned $H key 1 0 0 0 value 1 0 0 0 noexist
+  expect "hash update 2" "" "$U" map update pinned $H key 2 0 0 0 value 2 0 0 0
+  expect_error "hash full" "update failed: Argument list too long" "$U" map update pinned $H key 3 0 0 0 value 3 0 0 0
+  expect "hash full, replace" "" "$U" map update pinned $H key 2 0 0 0 value 4 0 0 0 exist
+  expect_error "hash exist on a missing key" "update failed: No such file or directory" \
+    "$U" map update pinned $H key 5 0 0 0 value 3 0 0 0 exist
+  local first
+  first=$("$U" -j map getnext pinned $H | sed -n 's/.*"next_key":\(\[[^]]*\]\).*/\1/p')
+  expect "hash getnext of a missing key gives the first key" "{\"key\":[\"0x09\",\"0x00\",\"0x00\",\"0x00\"],\"next_key\":$first}" \
+    "$U" -j map getnext pinned $H key 9 0 0 0
+  expect "hash delete" "" "$U" map delete pinned $H key 1 0 0 0
+  expect_error "hash delete again" "delete failed: No such file or directory" "$U" map delete pinned $H key 1 0 0 0
+  expect "hash dump" $'key: 02 00 00 00  value: 04 00 00 00\nFound 1 element' "$U" map dump pinned $H
+  rm "$USERBPF_FS/t_hash"
+
   # Long values get blocks of 16 bytes, as in bpftool.
   expect "create wide array" "" "$U" map create /sys/fs/bpf/t_wide type array key 4 value 20 entries 1
   expect "update wide" "" "$U" map update pinned /sys/fs/bpf/t_wide key 0 0 0 0 value $(seq 1 20)
@@ -220,6 +238,20 @@ diff_tests() {
   compare "create wide percpu" map create @wpcpu type percpu_array key 4 value 20 entries 1 name d_wpcpu
   compare "update wide percpu" map update pinned @wpcpu key 0 0 0 0 value hex $(seq -f %02g 1 20)
   compare "dump wide percpu" map dump pinned @wpcpu
+  # Hash maps with one element, so bucket order does not matter.
+  compare "create hash (12-byte keys)" map create @hash type hash key 12 value 16 entries 1 name d_hash
+  compare "hash update" map update pinned @hash key $(seq 1 12) value $(seq 21 36) noexist
+  compare "hash full" map update pinned @hash key $(seq 2 13) value $(seq 21 36)
+  compare "hash exist on a missing key" map update pinned @hash key $(seq 3 14) value $(seq 21 36) exist
+  compare "hash dump (key and value on lines of their own)" map dump pinned @hash
+  compare "hash getnext of a missing key" -j map getnext pinned @hash key $(seq 3 14)
+  compare "hash lookup -j" -j map lookup pinned @hash key $(seq 1 12)
+  compare "create percpu_hash" map create @phash type percpu_hash key 4 value 4 entries 4 name d_phash
+  compare "percpu_hash update" map update pinned @phash key 7 0 0 0 value 1 2 3 4
+  compare "percpu_hash dump -j" -j map dump pinned @phash
+  compare "percpu_hash delete" map delete pinned @phash key 7 0 0 0
+  compare "percpu_hash delete again" map delete pinned @phash key 7 0 0 0
+  compare "percpu_hash dump, empty" map dump pinned @phash
   compare "freeze" map freeze pinned @arr
   compare "update after freeze" map update pinned @arr key 1 0 0 0 value 0 0 0 0 0 0 0 0
 }
