@@ -15,7 +15,8 @@
 // Differences userbpf makes on purpose are listed in known-differences.md and
 // in kKnownDifferences below; nothing else is tolerated.
 //
-// Set UBT_DIFF_TRACE=1 to print every step of every case with both outcomes.
+// Set UBT_DIFF_TRACE=1 to print every step of every case with both outcomes,
+// UBT_DIFF_KEEP_GOING=1 to report every differing step rather than the first.
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -948,6 +949,11 @@ struct KnownDifference {
   const char *reason;
 };
 const KnownDifference kKnownDifferences[] = {
+    // userbpf implements union bpf_attr of the system's uapi header (6.1,
+    // 144 bytes), the running kernel a newer one (168 bytes).
+    {"create_attr_newer_fields", "value_type_btf_obj_fd", "uapi 6.1: bytes after map_extra must be zero (EINVAL)"},
+    {"create_attr_newer_fields", "map_token_fd", "uapi 6.1: bytes after map_extra must be zero (EINVAL)"},
+    {"create_attr_newer_fields", "inside 6.18's attr", "uapi 6.1: a non-zero byte past 144 bytes is E2BIG"},
     {nullptr, nullptr, nullptr},
 };
 
@@ -960,6 +966,13 @@ const KnownDifference *known_difference(const std::string &case_name, const std:
 bool memlock_explains(const Outcome &k, const Outcome &u, uint64_t estimate) {
   return g_memlock_limit != RLIM_INFINITY && u.ret == -EPERM && (k.made_fd || k.ret == -ENOMEM) &&
          estimate >= g_memlock_limit / 4;
+}
+
+// UBT_DIFF_KEEP_GOING=1: report every differing step of a case, not only the
+// first (later ones may just echo it; useful to see all of a family's bugs).
+bool keep_going() {
+  static const bool on = getenv("UBT_DIFF_KEEP_GOING") && *getenv("UBT_DIFF_KEEP_GOING") != '0';
+  return on;
 }
 
 bool trace_enabled() {
@@ -997,7 +1010,7 @@ void run_case(const Case &c) {
     ADD_FAILURE() << "case " << c.name << " step " << i + 1 << " (" << st.title() << "): " << diff << " differs\n"
                   << "  kernel:  " << describe(k) << "\n"
                   << "  userbpf: " << describe(u);
-    return; // later steps build on this one
+    if (!keep_going()) return; // later steps build on this one
   }
 }
 
@@ -1193,6 +1206,10 @@ void add_create_cases(std::vector<Case> &cases) {
     flags.push_back(create_with("create map_ifindex=1 (offload to lo)", [t](AttrBuf &b) {
                       b.attr().map_type = t, b.attr().key_size = 4, b.attr().value_size = 8;
                       b.attr().max_entries = 4, b.attr().map_ifindex = 1;
+                    }).is(t == BPF_MAP_TYPE_ARRAY || t == BPF_MAP_TYPE_HASH ? -EOPNOTSUPP : -EINVAL));
+    flags.push_back(create_with("create map_ifindex=999999 (no such device)", [t](AttrBuf &b) {
+                      b.attr().map_type = t, b.attr().key_size = 4, b.attr().value_size = 8;
+                      b.attr().max_entries = 4, b.attr().map_ifindex = 999999;
                     }));
     cases.push_back({N("create", t, "flags"), flags});
   }
@@ -1235,6 +1252,19 @@ void add_create_cases(std::vector<Case> &cases) {
                          named("0xd7 (multiplication sign)", "x\xd7"),
                      }});
   }
+
+  // Every byte value as a name character: the kernel's isalnum() is its
+  // Latin-1 ctype table, so 0xc0-0xff letters pass (but 0xd7 and 0xf7).
+  std::vector<Step> name_bytes;
+  for (int c = 1; c < 256; ++c) {
+    std::string name = std::string("n") + static_cast<char>(c);
+    name_bytes.push_back(create_with(fmt("create name=\"n\\x%02x\"", c), [name](AttrBuf &b) {
+      b.attr().map_type = BPF_MAP_TYPE_ARRAY, b.attr().key_size = 4, b.attr().value_size = 8;
+      b.attr().max_entries = 1;
+      memcpy(b.attr().map_name, name.data(), name.size());
+    }));
+  }
+  cases.push_back({"create_name_bytes", name_bytes});
 
   // attr size handling (the kernel's bpf_check_uarg_tail_zero): smaller
   // sizes are zero-extended; larger ones need a zero tail; above a page, E2BIG.
