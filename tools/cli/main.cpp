@@ -26,16 +26,23 @@ constexpr const char *kMapGrammar =
     "TYPE  := hash | array | percpu_hash | percpu_array | lru_hash | lru_percpu_hash | ... (or a number)\n"
     "Per-CPU maps: lookup and dump print one value per possible CPU; update sets every CPU's value.";
 
-void print_version() {
-  std::cout << "userbpf v" << USERBPF_CLI_VERSION << "\n";
-  std::cout << "pin root: " << userbpf_fs_root() << "  (/sys/fs/bpf/... paths map onto it)\n";
-  std::cout << "possible cpus: " << userbpf_num_possible_cpus() << "\n";
-}
-
 // Map names and paths come from users and may not be UTF-8: replace bad
 // bytes instead of letting the JSON writer throw.
 void print_json(const ubcli::Json &j, bool pretty) {
   std::cout << j.dump(pretty ? 4 : -1, ' ', false, ubcli::Json::error_handler_t::replace) << "\n";
+}
+
+void print_version(const ubcli::OutputMode &mode) {
+  if (mode.json) {
+    print_json(ubcli::Json{{"version", USERBPF_CLI_VERSION},
+                           {"pin_root", userbpf_fs_root()},
+                           {"possible_cpus", userbpf_num_possible_cpus()}},
+               mode.pretty);
+    return;
+  }
+  std::cout << "userbpf v" << USERBPF_CLI_VERSION << "\n";
+  std::cout << "pin root: " << userbpf_fs_root() << "  (/sys/fs/bpf/... paths map onto it)\n";
+  std::cout << "possible cpus: " << userbpf_num_possible_cpus() << "\n";
 }
 
 } // namespace
@@ -79,7 +86,7 @@ int main(int argc, char **argv) {
   if (mode.pretty) mode.json = true;
 
   if (version->parsed()) {
-    print_version();
+    print_version(mode);
     return 0;
   }
 
