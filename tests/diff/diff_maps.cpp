@@ -724,7 +724,7 @@ Step batch_read(int cmd, BatchOpt opt) {
                 } else {
                   o.cmp = Cmp::kAsSet;
                   o.record_size = sh.key_size + vs;
-                  for (uint32_t i = 0; i < count && i < opt.count; ++i) {
+                  for (uint32_t i = 0; (o.ret == 0 || o.ret == -ENOENT) && i < count && i < opt.count; ++i) {
                     append(o.data, keys.data() + size_t(i) * sh.key_size, sh.key_size);
                     append(o.data, vals.data() + size_t(i) * vs, vs);
                   }
@@ -754,7 +754,9 @@ Step batch_drain(int cmd, uint32_t chunk) {
       long r = ubt::map_batch(s.fn, cmd, s.fd_of(st.slot), first ? nullptr : in.data(), out.data(), keys.data(),
                               vals.data(), &count, 0, 0);
       ++calls;
-      for (uint32_t i = 0; i < count && i < chunk; ++i) {
+      // Elements were copied out only on success or at the end (-ENOENT);
+      // on other errors count may be the untouched input.
+      for (uint32_t i = 0; (r == 0 || r == -ENOENT) && i < count && i < chunk; ++i) {
         append(o.data, keys.data() + size_t(i) * sh.key_size, sh.key_size);
         append(o.data, vals.data() + size_t(i) * vs, vs);
       }
