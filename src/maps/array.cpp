@@ -253,7 +253,7 @@ const MapOps percpu_array_map_ops = {
     .lookup_and_delete_batch = nullptr,
     .update_batch = generic_update_batch,
     .delete_batch = nullptr,
-    .mmapable = array_mmapable,
+    .mmapable = nullptr, // the kernel has no mmap for per-CPU arrays (ENOTSUPP)
     .attach = nullptr,
     .detach = nullptr,
 };

@@ -472,7 +472,10 @@ void *handle_mmap(const Handle &h, void *addr, size_t len, int prot, int flags, 
   if (!m.ops->mmapable) return fail(kENOTSUPP);
   if (!m.ops->mmapable(m)) return fail(EINVAL);
   if (!(flags & MAP_SHARED)) return fail(EINVAL);
+  // As observed on Linux 6.18: a write-only fd gives EACCES; a read-only fd
+  // EACCES for a writable mapping and EINVAL for a read-only one.
   if (!(h.mode & kModeRead)) return fail(EACCES);
+  if (!(h.mode & kModeWrite)) return fail((prot & PROT_WRITE) ? EACCES : EINVAL);
   if (off < 0 || (off & (kPageSize - 1)) || len == 0) return fail(EINVAL);
   uint64_t avail = round_up(obj->hdr->data_size, kPageSize);
   uint64_t want = round_up(len, kPageSize);

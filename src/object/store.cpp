@@ -202,14 +202,29 @@ uint64_t max_region_bytes() {
 }
 
 namespace {
-bool memlock_try(uint64_t bytes) {
+// The limit maps are charged against: RLIMIT_MEMLOCK, as the kernel, unless
+// USERBPF_MEMLOCK_LIMIT (bytes, or "unlimited") replaces it — for hosts where
+// the hard limit cannot be raised (no CAP_SYS_RESOURCE) and so libbpf's own
+// bump to infinity fails.
+uint64_t memlock_limit() {
+  if (const char *env = getenv("USERBPF_MEMLOCK_LIMIT"); env && *env) {
+    if (strcmp(env, "unlimited") == 0 || strcmp(env, "infinity") == 0) return UINT64_MAX;
+    char *end = nullptr;
+    unsigned long long v = strtoull(env, &end, 0);
+    if (end && *end == '\0') return v;
+  }
   struct rlimit rl;
-  getrlimit(RLIMIT_MEMLOCK, &rl);
+  if (getrlimit(RLIMIT_MEMLOCK, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return UINT64_MAX;
+  return rl.rlim_cur;
+}
+
+bool memlock_try(uint64_t bytes) {
+  uint64_t limit = memlock_limit();
   StoreState *st = store().state;
   uint64_t pages = (bytes + kPageSize - 1) / kPageSize;
   uint64_t total = st->memlock_bytes.fetch_add(pages * kPageSize) + pages * kPageSize;
-  if (rl.rlim_cur == RLIM_INFINITY) return true;
-  if (total / kPageSize > rl.rlim_cur / kPageSize) {
+  if (limit == UINT64_MAX) return true;
+  if (total / kPageSize > limit / kPageSize) {
     st->memlock_bytes.fetch_sub(pages * kPageSize);
     return false;
   }

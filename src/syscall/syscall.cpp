@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <net/if.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cstddef>
+#include <vector>
 
 #include <userbpf/bpf.h>
 
@@ -113,12 +115,30 @@ uint32_t nr_node_ids() {
   return n;
 }
 
-// bpf_obj_name_cpy(): [A-Za-z0-9_.], NUL-terminated within the field.
-int check_obj_name(const char *name, size_t size) {
+// isalnum() of the kernel's ctype table, which is Latin-1: the letters
+// 0xc0-0xff count, except the signs 0xd7 and 0xf7.
+bool kernel_isalnum(unsigned char c) {
+  if (isalnum(c) && c < 0x80) return true;
+  return c >= 0xc0 && c != 0xd7 && c != 0xf7;
+}
+
+// bpf_obj_name_cpy(): letters, digits, '_' and '.', NUL-terminated within
+// the field; what follows the NUL is ignored.
+int copy_obj_name(char *dst, const char *name, size_t size) {
   size_t i = 0;
-  for (; i < size && name[i]; ++i)
-    if (!isalnum(static_cast<unsigned char>(name[i])) && name[i] != '_' && name[i] != '.') return -EINVAL;
-  return i == size ? -EINVAL : 0;
+  for (; i < size && name[i]; ++i) {
+    unsigned char c = static_cast<unsigned char>(name[i]);
+    if (!kernel_isalnum(c) && c != '_' && c != '.') return -EINVAL;
+  }
+  if (i == size) return -EINVAL;
+  memset(dst, 0, size);
+  memcpy(dst, name, i);
+  return 0;
+}
+
+// What user space reads or writes as one value: per-CPU maps carry every CPU.
+uint32_t user_value_size(const Map &m) {
+  return map_type_is_percpu(m.type) ? m.percpu_value_size * m.ncpus : m.value_size;
 }
 
 // ---- BPF_MAP_CREATE
@@ -135,7 +155,9 @@ int map_create(const Attr &at) {
   int err = 0;
   uint32_t mode = file_mode(a.map_flags, &err);
   if (err) return err;
-  if ((a.map_flags & BPF_F_NUMA_NODE) && a.numa_node >= nr_node_ids()) return -EINVAL;
+  constexpr uint32_t kNumaNoNode = 0xffffffff; // NUMA_NO_NODE (-1)
+  if ((a.map_flags & BPF_F_NUMA_NODE) && a.numa_node != kNumaNoNode && a.numa_node >= nr_node_ids())
+    return -EINVAL;
 
   const MapOps *ops = map_ops_for_type(a.map_type);
   if (!ops) return -EINVAL;
@@ -155,7 +177,13 @@ int map_create(const Attr &at) {
   ca.map_extra = a.map_extra;
   memcpy(ca.map_name, a.map_name, sizeof(ca.map_name));
   if ((err = ops->alloc_check(ca))) return err;
-  if (a.map_ifindex) return -EINVAL; // no offload devices here
+  if (a.map_ifindex) {
+    // Device offload (bpf_map_offload_map_alloc): only ARRAY and HASH, and no
+    // device here can offload: EOPNOTSUPP for a real interface, EINVAL else.
+    if (a.map_type != BPF_MAP_TYPE_ARRAY && a.map_type != BPF_MAP_TYPE_HASH) return -EINVAL;
+    char ifname[IF_NAMESIZE];
+    return if_indextoname(a.map_ifindex, ifname) ? -EOPNOTSUPP : -EINVAL;
+  }
   if (a.btf_key_type_id || a.btf_value_type_id || a.btf_vmlinux_value_type_id) {
     // BTF objects come with a later issue: answer as for an fd that is not BTF.
     RcuReadGuard guard;
@@ -166,7 +194,8 @@ int map_create(const Attr &at) {
   uint32_t ncpus = possible_cpus();
   MapLayout layout;
   if ((err = ops->layout(ca, ncpus, &layout))) return err;
-  if ((err = check_obj_name(a.map_name, sizeof(a.map_name)))) return err;
+  char name[BPF_OBJ_NAME_LEN];
+  if ((err = copy_obj_name(name, a.map_name, sizeof(a.map_name)))) return err;
 
   uint32_t stored_flags = a.map_flags & ~(BPF_F_RDONLY | BPF_F_WRONLY);
   return object_create(ObjectKind::kMap, layout.data_size, layout.commit_size,
@@ -179,7 +208,7 @@ int map_create(const Attr &at) {
                          mh.map_flags = stored_flags;
                          mh.numa_node = ca.numa_node;
                          mh.map_extra = ca.map_extra;
-                         memcpy(mh.name, ca.map_name, sizeof(mh.name));
+                         memcpy(mh.name, name, sizeof(mh.name));
                          map_view_setup(obj);
                          return obj.map.ops->init(obj.map);
                        });
@@ -198,7 +227,13 @@ int map_lookup_elem(const Attr &at) {
   Map &m = h->obj->map;
   if (!(sys_perms(*h) & kModeRead)) return -EPERM;
   if ((a.flags & BPF_F_LOCK) && !m.hdr->map.has_spin_lock) return -EINVAL;
-  if (bad_user_ptr(a.key) || bad_user_ptr(a.value)) return -EFAULT;
+  if (bad_user_ptr(a.key)) return -EFAULT;
+  if (bad_user_ptr(a.value)) {
+    // The kernel copies the value out only after a successful lookup.
+    std::vector<uint8_t> scratch(user_value_size(m));
+    int r = m.ops->sys_lookup(m, uptr<const void>(a.key), scratch.data(), a.flags);
+    return r ? r : -EFAULT;
+  }
   return m.ops->sys_lookup(m, uptr<const void>(a.key), uptr<void>(a.value), a.flags);
 }
 
@@ -239,7 +274,11 @@ int map_get_next_key(const Attr &at) {
   Map &m = h->obj->map;
   if (!(sys_perms(*h) & kModeRead)) return -EPERM;
   if (a.key && bad_user_ptr(a.key)) return -EFAULT;
-  if (bad_user_ptr(a.next_key)) return -EFAULT;
+  if (bad_user_ptr(a.next_key)) {
+    std::vector<uint8_t> scratch(m.key_size);
+    int r = m.ops->get_next_key(m, a.key ? uptr<const void>(a.key) : nullptr, scratch.data());
+    return r ? r : -EFAULT;
+  }
   return m.ops->get_next_key(m, a.key ? uptr<const void>(a.key) : nullptr, uptr<void>(a.next_key));
 }
 
@@ -379,7 +418,7 @@ int obj_get_info_by_fd(const Attr &at) {
   RcuReadGuard guard;
   int err = 0;
   const Handle *h = handle_get(static_cast<int>(a.info.bpf_fd), &err);
-  if (!h) return err;
+  if (!h) return err == -EBADF ? -EBADFD : err; // as Linux 6.18 answers
   switch (h->obj->kind) {
     case ObjectKind::kMap: return map_get_info(*h, at);
     default: return -EINVAL;
