@@ -3,8 +3,7 @@
 
 namespace userbpf {
 
-// Weak until every family has landed: a missing table reads as nullptr (EINVAL).
-#define USERBPF_MAP_TYPE(type, ops) extern const MapOps ops __attribute__((weak));
+#define USERBPF_MAP_TYPE(type, ops) extern const MapOps ops;
 #include "maps/map_types.def"
 #undef USERBPF_MAP_TYPE
 
@@ -12,7 +11,7 @@ const MapOps *map_ops_for_type(uint32_t map_type) {
   switch (map_type) {
 #define USERBPF_MAP_TYPE(type, ops) \
   case type:                        \
-    return &ops ? &ops : nullptr;
+    return &ops;
 #include "maps/map_types.def"
 #undef USERBPF_MAP_TYPE
     default:
