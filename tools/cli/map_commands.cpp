@@ -101,6 +101,9 @@ std::optional<uint32_t> next_map_id(uint32_t start_id) {
   return attr.next_id;
 }
 
+// The name as a string; never reads past the 16-byte field.
+std::string map_name(const bpf_map_info &info) { return std::string(info.name, strnlen(info.name, sizeof(info.name))); }
+
 // -1 with errno when the map is gone (ENOENT) or cannot be opened.
 int map_fd_by_id(uint32_t id) {
   union bpf_attr attr;
@@ -130,7 +133,7 @@ std::vector<OpenMap> maps_named(const std::string &name) {
     Fd fd(map_fd_by_id(id));
     if (fd.get() < 0) continue; // freed between GET_NEXT_ID and GET_FD_BY_ID
     bpf_map_info info = get_map_info(fd.get());
-    if (name == info.name) found.push_back(OpenMap{std::move(fd), info});
+    if (name == map_name(info)) found.push_back(OpenMap{std::move(fd), info});
   }
   return found;
 }
@@ -171,7 +174,7 @@ std::vector<OpenMap> open_maps(Words &words) {
 OpenMap open_one_map(Words &words) {
   auto maps = open_maps(words);
   if (maps.size() > 1)
-    throw CliError(std::to_string(maps.size()) + " maps have the name '" + std::string(maps[0].info.name) +
+    throw CliError(std::to_string(maps.size()) + " maps have the name '" + map_name(maps[0].info) +
                    "': name one with 'id ID' or 'pinned FILE'");
   return std::move(maps[0]);
 }
@@ -244,7 +247,7 @@ Json map_info_json(const bpf_map_info &info) {
   std::string type = map_type_name(info.type);
   if (type.empty()) j["type"] = info.type;
   else j["type"] = type;
-  if (info.name[0]) j["name"] = std::string(info.name, strnlen(info.name, sizeof(info.name)));
+  if (info.name[0]) j["name"] = map_name(info);
   j["flags"] = info.map_flags;
   j["bytes_key"] = info.key_size;
   j["bytes_value"] = info.value_size;
@@ -256,7 +259,7 @@ Json map_info_json(const bpf_map_info &info) {
 void print_map_info(const bpf_map_info &info, const std::vector<std::string> &pins) {
   std::string type = map_type_name(info.type);
   std::cout << info.id << ": " << (type.empty() ? "type " + std::to_string(info.type) : type) << "  ";
-  if (info.name[0]) std::cout << "name " << std::string(info.name, strnlen(info.name, sizeof(info.name))) << "  ";
+  if (info.name[0]) std::cout << "name " << map_name(info) << "  ";
   char flags[32];
   snprintf(flags, sizeof(flags), "flags 0x%x", info.map_flags);
   std::cout << flags << "\n";
