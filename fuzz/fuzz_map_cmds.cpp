@@ -33,6 +33,8 @@
 
 #include <userbpf/bpf.h>
 
+#include "alloc/rcu.h"
+
 namespace {
 
 #define ATTR_END(field) (offsetof(union bpf_attr, field) + sizeof(((union bpf_attr *)nullptr)->field))
@@ -43,6 +45,7 @@ constexpr size_t kMaxBuffer = 4u << 20; // values bigger than this are passed as
 
 uint32_t g_ncpus = 1;
 long g_page = 4096;
+bool g_trace = false; // USERBPF_FUZZ_TRACE=1: print every call, to replay a crash by hand
 
 [[noreturn]] void oracle_failed(const char *what) {
   fprintf(stderr, "oracle failed: %s\n", what);
@@ -169,7 +172,27 @@ class Session {
     if (r < -1) oracle_failed("result below -1");
     if (r == -1 && errno == 0) oracle_failed("-1 without errno");
     memcpy(last_attr_, storage, sizeof(last_attr_)); // write-backs (batch count, info_len)
+    if (g_trace) trace(cmd, attr, size, r);
     return r;
+  }
+
+  static void trace(int cmd, const union bpf_attr &a, size_t size, long r) {
+    const int err = r < 0 ? errno : 0;
+    if (cmd == BPF_MAP_CREATE) {
+      fprintf(stderr, "CREATE type=%u key=%u value=%u max=%u flags=%#x size=%zu -> %ld (%s)\n", a.map_type,
+              a.key_size, a.value_size, a.max_entries, a.map_flags, size, r, strerror(err));
+    } else if (cmd >= BPF_MAP_LOOKUP_BATCH && cmd <= BPF_MAP_DELETE_BATCH) {
+      uint64_t first_key = 0;
+      if (a.batch.keys) memcpy(&first_key, reinterpret_cast<const void *>(a.batch.keys), 4);
+      fprintf(stderr, "BATCH cmd=%d fd=%u count=%u elem_flags=%#llx in=%d keys[0]=%llu size=%zu -> %ld (%s)\n", cmd,
+              a.batch.map_fd, a.batch.count, static_cast<unsigned long long>(a.batch.elem_flags),
+              a.batch.in_batch != 0, static_cast<unsigned long long>(first_key), size, r, strerror(err));
+    } else {
+      uint32_t key = 0;
+      if (a.key) memcpy(&key, reinterpret_cast<const void *>(a.key), sizeof(key));
+      fprintf(stderr, "CMD %d fd=%u key[0..4]=%u flags=%#llx size=%zu -> %ld (%s)\n", cmd, a.map_fd, key,
+              static_cast<unsigned long long>(a.flags), size, r, strerror(err));
+    }
   }
 
   // A plain call (full size, clean tail), for the oracles' own reads.
@@ -368,17 +391,23 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***) {
     memlock.rlim_cur = cap;
     setrlimit(RLIMIT_MEMLOCK, &memlock);
   }
+  g_trace = getenv("USERBPF_FUZZ_TRACE") != nullptr;
   g_ncpus = static_cast<uint32_t>(userbpf_num_possible_cpus());
   g_page = sysconf(_SC_PAGESIZE);
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  FuzzedDataProvider fdp(data, size);
-  Session session(fdp);
-  for (int commands = 0; commands < 64 && fdp.remaining_bytes() > 0; ++commands) {
-    session.run_one();
-    session.end_command();
+  {
+    FuzzedDataProvider fdp(data, size);
+    Session session(fdp);
+    for (int commands = 0; commands < 64 && fdp.remaining_bytes() > 0; ++commands) {
+      session.run_one();
+      session.end_command();
+    }
   }
+  // Closing a map frees its per-process state after a grace period: let those
+  // callbacks run now, or libFuzzer's per-input leak check reports them.
+  userbpf::rcu_barrier();
   return 0;
 }
