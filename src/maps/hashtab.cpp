@@ -108,7 +108,9 @@ static_assert(offsetof(HtabElem, hash) + 8 == kAuxOffset, "LRU writes the hash a
 struct Bucket {
   std::atomic<uint64_t> first; // first element, or the nulls marker
   ResSpinLock lock;
-  uint32_t reserved;
+  // Odd while a writer changes the list; +2 per change. A lockless lookup
+  // that found nothing checks it did not race with a change (see lookup_nulls).
+  std::atomic<uint32_t> seq;
 };
 static_assert(sizeof(Bucket) == kKernelBucketSize);
 
@@ -240,8 +242,10 @@ int compute_geometry(uint32_t type, uint32_t key_size, uint32_t value_size, uint
     num_elems = entries + (g->spares ? ncpus : 0);
   } else {
     // Room for max_entries live elements plus deleted ones waiting for their
-    // grace period.
-    uint64_t wanted = entries + std::max<uint64_t>(entries, 65536);
+    // grace period: liburcu's worker thread returns them, and on a busy
+    // machine it may run late. Reserved address space only; what is used
+    // gets committed.
+    uint64_t wanted = entries + std::max<uint64_t>(entries, uint64_t{1} << 20);
     uint64_t fits = no_prealloc_reserve_budget() / (g->elem_size + pcpu_bytes_per_elem);
     num_elems = std::clamp<uint64_t>(std::min(wanted, fits), 1, UINT32_MAX - 1);
   }
@@ -279,7 +283,7 @@ struct Htab {
   uint64_t elem_of_lru_node(uint64_t node) const { return node - kAuxOffset; }
   SpareSlot &spare(uint32_t cpu) const { return reinterpret_cast<SpareSlot *>(base + h.spares_off)[cpu]; }
   CounterSlot &counter(uint32_t cpu) const { return reinterpret_cast<CounterSlot *>(base + h.counters_off)[cpu]; }
-  uint32_t hash(const void *key) const { return htab_hash(key, h.key_size, h.hashrnd); }
+  [[gnu::always_inline]] uint32_t hash(const void *key) const { return htab_hash(key, h.key_size, h.hashrnd); }
 };
 
 // A list link is either an element's offset (8-aligned, never 0: the header
@@ -288,18 +292,35 @@ constexpr bool is_nulls(uint64_t link) { return link & 1; }
 constexpr uint64_t nulls_marker(uint32_t bucket) { return (uint64_t{bucket} << 1) | 1; }
 constexpr uint32_t nulls_value(uint64_t link) { return static_cast<uint32_t>(link >> 1); }
 
+// An 8-byte word of element memory that others may be rewriting.
+[[gnu::always_inline]] inline uint64_t load_shared_word(const uint8_t *p) {
+  return __atomic_load_n(reinterpret_cast<const uint64_t *>(p), __ATOMIC_RELAXED);
+}
+
 // Compare a key with an element's key that others may be rewriting. The
 // element's key area is a whole number of 8-byte words, so the last partial
 // word can be read whole and masked.
-bool key_equals(const uint8_t *elem_key, const uint8_t *key, uint32_t size) {
+
+[[gnu::always_inline]] inline bool key_equals(const uint8_t *elem_key, const uint8_t *key, uint32_t size) {
+  // The common key sizes: one word, compared at once.
+  if (size == 4) {
+    uint32_t mine;
+    memcpy(&mine, key, 4);
+    return static_cast<uint32_t>(load_shared_word(elem_key)) == mine;
+  }
+  if (size == 8) {
+    uint64_t mine;
+    memcpy(&mine, key, 8);
+    return load_shared_word(elem_key) == mine;
+  }
   uint32_t i = 0;
   for (; i + 8 <= size; i += 8) {
-    uint64_t mine, theirs = __atomic_load_n(reinterpret_cast<const uint64_t *>(elem_key + i), __ATOMIC_RELAXED);
+    uint64_t mine, theirs = load_shared_word(elem_key + i);
     memcpy(&mine, key + i, 8);
     if (mine != theirs) return false;
   }
   if (i < size) {
-    uint64_t mine = 0, theirs = __atomic_load_n(reinterpret_cast<const uint64_t *>(elem_key + i), __ATOMIC_RELAXED);
+    uint64_t mine = 0, theirs = load_shared_word(elem_key + i);
     memcpy(&mine, key + i, size - i);
     uint64_t mask = (uint64_t{1} << ((size - i) * 8)) - 1;
     if ((theirs & mask) != mine) return false;
@@ -307,21 +328,52 @@ bool key_equals(const uint8_t *elem_key, const uint8_t *key, uint32_t size) {
   return true;
 }
 
+// How often a lookup that found nothing walks its bucket again because the
+// bucket changed meanwhile (bounded, so that writers cannot starve it).
+constexpr int kLookupRetries = 8;
+
 // The kernel's lookup_nulls_elem_raw(): no lock; restarts when the walk ended
 // in another bucket's list (an element on the way was reused). 0 if absent.
-uint64_t lookup_nulls(const Htab &t, uint32_t hash, const void *key) {
+//
+// One more check than the kernel's: an element may be deleted and reused
+// while we stand on it; we then read its new key, and its stale link may end
+// the walk early, so a key that was there all along (replaced, i.e. moved to
+// the head) is missed. The kernel's prealloc maps have that race. Here a
+// miss counts only when the bucket's sequence did not move during the walk.
+[[gnu::always_inline]] inline uint64_t lookup_nulls(const Htab &t, uint32_t hash, const void *key) {
   const uint32_t index = t.bucket_index(hash);
   Bucket &b = t.bucket(index);
   const auto *k = static_cast<const uint8_t *>(key);
-  for (;;) {
+  for (int attempt = 0;; ++attempt) {
+    const uint32_t seq = b.seq.load(std::memory_order_acquire);
     uint64_t link = b.first.load(std::memory_order_acquire);
     while (!is_nulls(link)) {
       HtabElem &e = t.elem(link);
       if (e.hash.load(std::memory_order_relaxed) == hash && key_equals(t.key_of(link), k, t.h.key_size)) return link;
       link = e.next.load(std::memory_order_acquire);
     }
-    if (nulls_value(link) == index) return 0;
+    if (nulls_value(link) != index) continue;
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if ((seq == b.seq.load(std::memory_order_relaxed) && !(seq & 1)) || attempt >= kLookupRetries) return 0;
   }
+}
+
+// Writers bracket every change of a bucket's list (bucket locked).
+void write_begin(Bucket &b) {
+  b.seq.store(b.seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+}
+void write_end(Bucket &b) { b.seq.store(b.seq.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+
+// Write key and hash into an element about to be published (possibly reused:
+// readers may still stand on it). The fences let such a reader, once it has
+// seen the new key, see that the element left its old bucket (the old
+// bucket's sequence moved); and the new value comes after the new key.
+void fill_key(const Htab &t, uint64_t elem, const void *key, uint32_t hash) {
+  std::atomic_thread_fence(std::memory_order_release);
+  racy_copy(t.key_of(elem), key, t.h.key_size);
+  t.elem(elem).hash.store(hash, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
 }
 
 // The kernel's lookup_elem_raw(), with the bucket locked. Also returns the
@@ -346,14 +398,18 @@ uint64_t lookup_locked(const Htab &t, Bucket &b, uint32_t hash, const void *key,
 // With the bucket locked: publish elem at the head of the list. Its key,
 // value and hash are written; readers that acquire the head see them.
 void link_at_head(const Htab &t, Bucket &b, uint64_t elem) {
+  write_begin(b);
   t.elem(elem).next.store(b.first.load(std::memory_order_relaxed), std::memory_order_release);
   b.first.store(elem, std::memory_order_release);
+  write_end(b);
 }
 
 // With the bucket locked: take elem out of its list. Its own link stays, so a
 // reader standing on it walks on (the kernel's hlist_nulls_del_rcu).
-void unlink(const Htab &t, std::atomic<uint64_t> *pred, uint64_t elem) {
+void unlink(const Htab &t, Bucket &b, std::atomic<uint64_t> *pred, uint64_t elem) {
+  write_begin(b);
   pred->store(t.elem(elem).next.load(std::memory_order_relaxed), std::memory_order_release);
+  write_end(b);
 }
 
 // With the bucket locked: unlink elem if it is in the list (LRU eviction).
@@ -362,7 +418,7 @@ bool unlink_if_present(const Htab &t, Bucket &b, uint64_t elem) {
   uint64_t link = pred->load(std::memory_order_relaxed);
   while (!is_nulls(link)) {
     if (link == elem) {
-      unlink(t, pred, elem);
+      unlink(t, b, pred, elem);
       return true;
     }
     pred = &t.elem(link).next;
@@ -513,7 +569,7 @@ uint64_t lru_pop(Map &map, const Htab &t, const void *key, uint32_t hash, uint32
   uint64_t node = bpf_lru_pop_free(t.base, t.h.lru_state, hash, cpu, lru_delete_node, &map);
   if (!node) return 0;
   uint64_t elem = t.elem_of_lru_node(node);
-  racy_copy(t.key_of(elem), key, t.h.key_size);
+  fill_key(t, elem, key, hash); // the LRU wrote the hash already; same value
   return elem;
 }
 
@@ -764,16 +820,15 @@ int htab_update_elem(Map &map, const void *key, const void *value, uint64_t flag
       prepared = 0;
     }
     if (new_elem) {
-      racy_copy(t.key_of(new_elem), key, t.h.key_size);
+      fill_key(t, new_elem, key, hash);
       write_value(t, new_elem, value);
-      t.elem(new_elem).hash.store(hash, std::memory_order_relaxed);
       // At the head, so that a concurrent lookup finds it before the old one.
       link_at_head(t, b, new_elem);
       if (old_elem) {
         // pred pointed at old_elem; the new element went in before it. When
         // old_elem was first, it is now behind new_elem.
         if (pred == &b.first) pred = &t.elem(new_elem).next;
-        unlink(t, pred, old_elem);
+        unlink(t, b, pred, old_elem);
         if (t.h.prealloc) put_spare(t, cpu, old_elem, from_spare);
       }
     }
@@ -809,7 +864,7 @@ int htab_lru_update_elem(Map &map, const void *key, const void *value, uint64_t 
       if (old_elem) {
         bpf_lru_node_set_ref(lru_node_at(t.base, t.lru_node_of(new_elem)));
         if (pred == &b.first) pred = &t.elem(new_elem).next;
-        unlink(t, pred, old_elem);
+        unlink(t, b, pred, old_elem);
       }
     }
     res_spin_unlock(b.lock);
@@ -856,9 +911,8 @@ int htab_percpu_update(Map &map, const void *key, const void *value, uint64_t fl
         }
       }
       if (new_elem) {
-        racy_copy(t.key_of(new_elem), key, t.h.key_size);
+        fill_key(t, new_elem, key, hash);
         pcpu_init_value(t, new_elem, value, onallcpus, cpu);
-        t.elem(new_elem).hash.store(hash, std::memory_order_relaxed);
         link_at_head(t, b, new_elem);
       }
     }
@@ -928,7 +982,7 @@ int delete_key(const Htab &t, const void *key, uint64_t *elem_out, void *copy_ou
       if (t.h.percpu) pcpu_read_all(t, elem, copy_out);
       else racy_copy(copy_out, t.value_of(elem), t.h.value_size);
     }
-    unlink(t, pred, elem);
+    unlink(t, b, pred, elem);
   }
   res_spin_unlock(b.lock);
   *elem_out = elem;
@@ -971,10 +1025,15 @@ int htab_sys_lookup(Map &map, const void *key, void *value, uint64_t flags) {
     res_spin_unlock(b.lock);
     return elem ? 0 : -ENOENT;
   }
-  uint64_t elem = lookup_nulls(t, hash, key);
-  if (!elem) return -ENOENT;
-  racy_copy(value, t.value_of(elem), t.h.value_size);
-  return 0;
+  // A preallocated element can be reused for another key while we copy:
+  // copy again unless it still holds our key (see fill_key).
+  for (;;) {
+    uint64_t elem = lookup_nulls(t, hash, key);
+    if (!elem) return -ENOENT;
+    racy_copy(value, t.value_of(elem), t.h.value_size);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (key_equals(t.key_of(elem), static_cast<const uint8_t *>(key), t.h.key_size)) return 0;
+  }
 }
 
 // bpf_percpu_hash_copy(): every CPU's rounded slot, no LRU reference.
@@ -982,20 +1041,48 @@ int htab_percpu_sys_lookup(Map &map, const void *key, void *value, uint64_t flag
   if (flags & ~uint64_t{BPF_F_LOCK}) return -EINVAL;
   if ((flags & BPF_F_LOCK) && !has_spin_lock(map)) return -EINVAL;
   Htab t(map);
-  uint64_t elem = lookup_nulls(t, t.hash(key), key);
-  if (!elem) return -ENOENT;
-  pcpu_read_all(t, elem, value);
-  return 0;
+  const uint32_t hash = t.hash(key);
+  for (;;) { // as htab_sys_lookup: the element must still hold our key
+    uint64_t elem = lookup_nulls(t, hash, key);
+    if (!elem) return -ENOENT;
+    pcpu_read_all(t, elem, value);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (key_equals(t.key_of(elem), static_cast<const uint8_t *>(key), t.h.key_size)) return 0;
+  }
 }
 
 // htab_map_get_next_key(): the key after key in bucket order, then list order;
 // the first key when key is NULL or not in the map.
 //
-// Elements can be reused for other keys while we look (preallocated ones at
-// once). The kernel would then answer with a key of whatever bucket the reused
-// element went to; here every answer is checked to belong to the bucket we
-// are at, and the step is retried otherwise, so a walk never jumps backwards
-// or skips buckets because of a concurrent update.
+// Concurrent updates are handled more carefully than by the kernel, with the
+// same answers on a quiet map:
+//  * an element can be reused for another key while we look (preallocated
+//    ones at once); the kernel would then answer with a key of whatever
+//    bucket it went to. Here an answer must belong to the bucket we are at,
+//    or the step is retried: a walk never jumps back or skips buckets.
+//  * a replace links the new version of a key before unlinking the old one.
+//    A kernel writer does that in nanoseconds; ours can be preempted in
+//    between, and a walk could then bounce between the two versions for a
+//    whole time slice. Here an answer must be the element a lookup of its
+//    key finds (its current version); superseded versions are skipped.
+namespace {
+
+enum class Step { kFound, kEndOfBucket, kRetry };
+
+// From link (in bucket index), the first element that is current; its key in out.
+Step first_current_from(const Htab &t, uint64_t link, uint32_t index, uint8_t *out) {
+  while (!is_nulls(link)) {
+    racy_copy(out, t.key_of(link), t.h.key_size);
+    const uint32_t hash = t.hash(out);
+    if (t.bucket_index(hash) != index) return Step::kRetry; // reused for a key of another bucket
+    if (lookup_nulls(t, hash, out) == link) return Step::kFound;
+    link = t.elem(link).next.load(std::memory_order_acquire); // superseded or deleted: skip
+  }
+  return nulls_value(link) == index ? Step::kEndOfBucket : Step::kRetry;
+}
+
+} // namespace
+
 int htab_get_next_key(Map &map, const void *key, void *next_key) {
   Htab t(map);
   const uint32_t key_size = t.h.key_size;
@@ -1008,30 +1095,22 @@ int htab_get_next_key(Map &map, const void *key, void *next_key) {
       uint64_t elem = lookup_nulls(t, hash, key);
       if (!elem) break; // not in the map: start from the first key
       uint64_t link = t.elem(elem).next.load(std::memory_order_acquire);
-      if (!is_nulls(link)) {
-        racy_copy(out, t.key_of(link), key_size);
-        // Still the same element with the same key, and the successor is one
-        // of this bucket: a true answer.
-        if (key_equals(t.key_of(elem), static_cast<const uint8_t *>(key), key_size) &&
-            t.bucket_index(t.hash(out)) == index)
-          return 0;
-        continue;
-      }
-      if (nulls_value(link) == index) {
+      Step step = first_current_from(t, link, index, out);
+      // Our element must still hold our key, else its link led anywhere.
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (!key_equals(t.key_of(elem), static_cast<const uint8_t *>(key), key_size)) continue;
+      if (step == Step::kFound) return 0;
+      if (step == Step::kEndOfBucket) {
         i = index + 1; // last of its bucket: go on with the next bucket
         break;
       }
-      // The element moved to another bucket's list meanwhile: look again.
     }
   }
   for (; i < t.h.n_buckets; ++i) {
-    for (;;) {
-      uint64_t link = t.bucket(i).first.load(std::memory_order_acquire);
-      if (is_nulls(link)) break;
-      racy_copy(out, t.key_of(link), key_size);
-      if (t.bucket_index(t.hash(out)) == i) return 0;
-      // The element was reused for a key of another bucket: read the head again.
+    Step step;
+    while ((step = first_current_from(t, t.bucket(i).first.load(std::memory_order_acquire), i, out)) == Step::kRetry) {
     }
+    if (step == Step::kFound) return 0;
   }
   return -ENOENT;
 }
@@ -1120,7 +1199,7 @@ int htab_batch(Map &map, BatchArgs &args, bool do_delete) {
           if (t.h.percpu) pcpu_read_all(t, link, dst_val);
           else racy_copy(dst_val, t.value_of(link), t.h.value_size);
           if (do_delete) {
-            unlink(t, pred, link); // pred now points at next
+            unlink(t, b, pred, link); // pred now points at next
             to_free.push_back(link);
           } else {
             pred = &t.elem(link).next;

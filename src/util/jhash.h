@@ -56,7 +56,7 @@ inline uint32_t load_u32(const uint8_t *p) {
 } // namespace jhash_detail
 
 // The kernel's jhash(key, length, initval).
-inline uint32_t jhash(const void *key, uint32_t length, uint32_t initval) {
+[[gnu::always_inline]] inline uint32_t jhash(const void *key, uint32_t length, uint32_t initval) {
   using namespace jhash_detail;
   const auto *k = static_cast<const uint8_t *>(key);
   uint32_t a, b, c;
@@ -93,7 +93,7 @@ inline uint32_t jhash(const void *key, uint32_t length, uint32_t initval) {
 }
 
 // The kernel's jhash2(k, length_in_words, initval). k need not be aligned.
-inline uint32_t jhash2(const void *key, uint32_t nwords, uint32_t initval) {
+[[gnu::always_inline]] inline uint32_t jhash2(const void *key, uint32_t nwords, uint32_t initval) {
   using namespace jhash_detail;
   const auto *k = static_cast<const uint8_t *>(key);
   uint32_t a, b, c;
@@ -121,7 +121,10 @@ inline uint32_t jhash2(const void *key, uint32_t nwords, uint32_t initval) {
 
 // The kernel's htab_map_hash(): jhash2 for keys made of whole u32 words,
 // jhash otherwise.
-inline uint32_t htab_hash(const void *key, uint32_t key_size, uint32_t seed) {
+[[gnu::always_inline]] inline uint32_t htab_hash(const void *key, uint32_t key_size, uint32_t seed) {
+  // The usual key sizes get a copy with the length known, fully unrolled.
+  if (key_size == 4) return jhash2(key, 1, seed);
+  if (key_size == 8) return jhash2(key, 2, seed);
   if (key_size % 4 == 0) return jhash2(key, key_size / 4, seed);
   return jhash(key, key_size, seed);
 }
