@@ -17,10 +17,13 @@ namespace {
 // What a slot holds while its free waits for a grace period. The callback
 // gets only the rcu_head's address: area_offset (where this area is, from the
 // region's base) gives the base back, slab_offset the slab.
+// The offsets are atomics written with release and read with acquire: liburcu
+// is not instrumented, so this is how ThreadSanitizer learns that the free
+// happened before its callback.
 struct DeferArea {
   struct rcu_head head;
-  uint64_t area_offset;
-  uint64_t slab_offset;
+  std::atomic<uint64_t> area_offset;
+  std::atomic<uint64_t> slab_offset;
 };
 static_assert(sizeof(DeferArea) == 32, "a slot lends 32 bytes to a deferred free");
 
@@ -31,9 +34,11 @@ uint32_t this_cpu(uint32_t ncpus) {
 
 void reclaim_after_grace_period(struct rcu_head *head) {
   auto *area = reinterpret_cast<DeferArea *>(head);
-  uint8_t *base = reinterpret_cast<uint8_t *>(area) - area->area_offset;
-  auto &slab = *reinterpret_cast<RegionSlab *>(base + area->slab_offset);
-  uint64_t slot = area->area_offset - slab.defer_offset;
+  const uint64_t slab_offset = area->slab_offset.load(std::memory_order_acquire);
+  const uint64_t area_offset = area->area_offset.load(std::memory_order_acquire);
+  uint8_t *base = reinterpret_cast<uint8_t *>(area) - area_offset;
+  auto &slab = *reinterpret_cast<RegionSlab *>(base + slab_offset);
+  uint64_t slot = area_offset - slab.defer_offset;
   // The push below reuses these bytes as the freelist link: read first.
   pcpu_freelist_push(base, slab.free, slot, this_cpu(slab.free.ncpus));
   slab.deferred.fetch_sub(1, std::memory_order_release);
@@ -116,8 +121,8 @@ void region_slab_free(uint8_t *base, RegionSlab &slab, uint64_t slot_offset, uin
 
 void region_slab_free_after_grace_period(uint8_t *base, RegionSlab &slab, uint64_t slot_offset) {
   auto *area = reinterpret_cast<DeferArea *>(base + slot_offset + slab.defer_offset);
-  area->area_offset = slot_offset + slab.defer_offset;
-  area->slab_offset = slab.self_offset;
+  area->area_offset.store(slot_offset + slab.defer_offset, std::memory_order_release);
+  area->slab_offset.store(slab.self_offset, std::memory_order_release);
   slab.deferred.fetch_add(1, std::memory_order_relaxed);
   call_rcu(&area->head, reclaim_after_grace_period);
 }
