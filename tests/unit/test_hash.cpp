@@ -27,6 +27,10 @@
 #include "object/handle.h"
 #include "util/jhash.h"
 
+namespace userbpf {
+int64_t htab_debug_element_count(Map &map);
+} // namespace userbpf
+
 namespace {
 
 using ubt::BpfFn;
@@ -455,6 +459,23 @@ TEST_P(HashTest, FullMap) {
   EXPECT_EQ(walk_u32(fn, fd).size(), max_entries);
 }
 
+TEST_P(HashTest, FullLargeMap) {
+  // Large enough that the kernel counts NO_PREALLOC elements with a per-CPU
+  // counter (max_entries / 2 > 32 * CPUs): still exact at the limit.
+  if (lru()) GTEST_SKIP() << "LRU maps never fill up";
+  const uint32_t vs = vsize(8);
+  const uint32_t max_entries = 1000;
+  int fd = create(4, 8, max_entries);
+  ASSERT_GE(fd, 0);
+  for (uint32_t k = 0; k < max_entries; ++k) ASSERT_EQ(update(fd, k, pattern(vs, k), BPF_NOEXIST), 0) << k;
+  EXPECT_EQ(update(fd, max_entries, pattern(vs, 0), BPF_NOEXIST), -E2BIG);
+  for (uint32_t k = 0; k < max_entries; k += 7) EXPECT_EQ(update(fd, k, pattern(vs, k, 1), BPF_EXIST), 0) << k;
+  for (uint32_t k = 0; k < 10; ++k) ASSERT_EQ(ubt::map_delete(fn, fd, &k), 0);
+  for (uint32_t k = 0; k < 10; ++k) EXPECT_EQ(update(fd, max_entries + k, pattern(vs, k), BPF_NOEXIST), 0) << k;
+  EXPECT_EQ(update(fd, 5000, pattern(vs, 0), BPF_ANY), -E2BIG);
+  EXPECT_EQ(walk_u32(fn, fd).size(), max_entries);
+}
+
 TEST_P(HashTest, BatchErrnos) {
   int fd = create(4, 8, 8, BPF_F_ZERO_SEED);
   ASSERT_GE(fd, 0);
@@ -676,12 +697,16 @@ TEST_F(ProgramSide, LruKeepsWhatProgramsUse) {
 }
 
 TEST_F(ProgramSide, NoPreallocCountsElements) {
-  int fd = create(BPF_MAP_TYPE_HASH, 4, 4, 100000, BPF_F_NO_PREALLOC);
-  uint32_t value = 0;
-  for (uint32_t k = 0; k < 3000; ++k) ASSERT_EQ(ubt::map_update(ubt::userbpf_call, fd, &k, &value), 0);
-  for (uint32_t k = 0; k < 3000; k += 2) ASSERT_EQ(ubt::map_delete(ubt::userbpf_call, fd, &k), 0);
-  for (uint32_t k = 1; k < 3000; k += 2) ASSERT_EQ(ubt::map_update(ubt::userbpf_call, fd, &k, &value), 0);
-  EXPECT_EQ(walk_u32(ubt::userbpf_call, fd).size(), 1500u);
+  for (uint32_t max_entries : {100u, 100000u}) { // an atomic count, a per-CPU one
+    int fd = create(BPF_MAP_TYPE_HASH, 4, 4, max_entries, BPF_F_NO_PREALLOC);
+    const uint32_t n = std::min(max_entries, 3000u);
+    uint32_t value = 0;
+    for (uint32_t k = 0; k < n; ++k) ASSERT_EQ(ubt::map_update(ubt::userbpf_call, fd, &k, &value), 0);
+    for (uint32_t k = 0; k < n; k += 2) ASSERT_EQ(ubt::map_delete(ubt::userbpf_call, fd, &k), 0);
+    for (uint32_t k = 1; k < n; k += 2) ASSERT_EQ(ubt::map_update(ubt::userbpf_call, fd, &k, &value), 0); // replaces
+    EXPECT_EQ(walk_u32(ubt::userbpf_call, fd).size(), n / 2);
+    with_map(fd, [&](userbpf::Map &m) { EXPECT_EQ(userbpf::htab_debug_element_count(m), n / 2); });
+  }
 }
 
 // ---------------------------------------------------------------------------
