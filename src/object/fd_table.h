@@ -14,7 +14,9 @@ constexpr int kFdChunks = 4096; // covers fds below 4M; larger fds are identifie
 
 extern std::atomic<std::atomic<Handle *> *> g_fd_chunks[kFdChunks];
 
-inline Handle *fd_table_get(int fd) {
+// Not instrumented by ThreadSanitizer: the close()/mmap() interposers call it
+// while the sanitizer's runtime may still be starting.
+__attribute__((no_sanitize("thread"))) inline Handle *fd_table_get(int fd) {
   unsigned chunk = static_cast<unsigned>(fd) >> kFdChunkBits;
   if (chunk >= static_cast<unsigned>(kFdChunks)) return nullptr;
   std::atomic<Handle *> *c = g_fd_chunks[chunk].load(std::memory_order_acquire);

@@ -439,13 +439,14 @@ int map_commit(Map &map, uint64_t data_offset, uint64_t len) {
 
 // ---- mmap of map fds
 
+int g_tracked_mappings = 0; // read by the munmap() interposer without a lock
+
 namespace {
 struct WritableMapping {
   uintptr_t start, end;
   Object *obj;
 };
 std::mutex mappings_mu;
-std::atomic<int> tracked_mappings{0};
 std::vector<WritableMapping> &writable_mappings() {
   static auto *v = new std::vector<WritableMapping>;
   return *v;
@@ -496,7 +497,7 @@ void *handle_mmap(const Handle &h, void *addr, size_t len, int prot, int flags, 
     if (obj->writable_mmaps++ == 0) writer_lock(obj, true);
     std::lock_guard<std::mutex> mg(mappings_mu);
     writable_mappings().push_back({reinterpret_cast<uintptr_t>(p), reinterpret_cast<uintptr_t>(p) + want, obj});
-    tracked_mappings.store(static_cast<int>(writable_mappings().size()));
+    __atomic_store_n(&g_tracked_mappings, static_cast<int>(writable_mappings().size()), __ATOMIC_RELAXED);
   }
   return p;
 }
@@ -532,7 +533,7 @@ void handle_munmap(void *addr, size_t len) {
         v.erase(v.begin() + static_cast<long>(i));
       }
     }
-    tracked_mappings.store(static_cast<int>(v.size()));
+    __atomic_store_n(&g_tracked_mappings, static_cast<int>(v.size()), __ATOMIC_RELAXED);
   }
   for (Object *obj : released) {
     {
@@ -542,8 +543,6 @@ void handle_munmap(void *addr, size_t len) {
     put_object(obj);
   }
 }
-
-bool handle_tracking_mappings() { return tracked_mappings.load(std::memory_order_relaxed) > 0; }
 
 bool handle_has_writable_mmaps(const Object &obj) {
   struct flock fl = {};

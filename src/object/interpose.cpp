@@ -15,12 +15,14 @@
 #include "object/fd_table.h"
 #include "object/handle.h"
 
-#define USERBPF_INTERPOSE extern "C" __attribute__((visibility("default")))
+// Not instrumented by ThreadSanitizer: its runtime calls mmap() while it
+// starts, before instrumented code may run.
+#define USERBPF_INTERPOSE extern "C" __attribute__((visibility("default"), no_sanitize("thread")))
 
 namespace userbpf {
 Handle *handle_detach(int fd);
 void handle_release(Handle *h);
-bool handle_tracking_mappings();
+extern int g_tracked_mappings; // writable map mappings in this process
 } // namespace userbpf
 
 using namespace userbpf;
@@ -32,7 +34,7 @@ USERBPF_INTERPOSE int close(int fd) {
   return r;
 }
 
-static int dup_onto(int oldfd, int newfd, int flags, bool is_dup3) {
+__attribute__((no_sanitize("thread"))) static int dup_onto(int oldfd, int newfd, int flags, bool is_dup3) {
   Handle *h = (oldfd != newfd && fd_table_get(newfd)) ? handle_detach(newfd) : nullptr;
   int r = static_cast<int>(is_dup3 ? syscall(SYS_dup3, oldfd, newfd, flags)
                                    : (oldfd == newfd ? syscall(SYS_fcntl, oldfd, F_GETFD) < 0 ? -1 : newfd
@@ -78,6 +80,6 @@ USERBPF_INTERPOSE void *mmap64(void *addr, size_t len, int prot, int flags, int 
 
 USERBPF_INTERPOSE int munmap(void *addr, size_t len) {
   int r = static_cast<int>(syscall(SYS_munmap, addr, len));
-  if (r == 0 && handle_tracking_mappings()) handle_munmap(addr, len);
+  if (r == 0 && __atomic_load_n(&g_tracked_mappings, __ATOMIC_RELAXED) > 0) handle_munmap(addr, len);
   return r;
 }
