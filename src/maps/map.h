@@ -7,9 +7,11 @@
 // is a process pointer: families store offsets from Map::data, so the same bytes
 // are valid in every process that maps them, at whatever address.
 //
-// Keys and values handed to ops are already copied into userbpf's memory and
-// have the sizes the syscall layer validated (key_size, value_size, or the
-// per-CPU user size). Ops return 0 or a negative errno, as the kernel's do.
+// Keys and values handed to syscall-side ops are the caller's buffers (in
+// this process), of the sizes the ABI defines (key_size, value_size, or the
+// per-CPU user size); the syscall layer has rejected NULL and other pointers
+// the kernel would fault on. Ops return 0 or a negative errno, as the
+// kernel's do, and write a value out only on success.
 #pragma once
 
 #include <cstddef>

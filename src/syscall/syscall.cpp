@@ -475,6 +475,31 @@ int obj_get(const Attr &at) {
   return handle_open_path(real, mode, &kind);
 }
 
+// The end of each command's last attr field (the kernel's CMD_LAST_FIELD).
+// A caller passing at least that much (libbpf passes exactly that) is read in
+// place; a shorter attr is copied and zero-extended.
+size_t last_field_end(int cmd) {
+  switch (cmd) {
+    case BPF_MAP_CREATE: return ATTR_END(map_extra);
+    case BPF_MAP_LOOKUP_ELEM:
+    case BPF_MAP_UPDATE_ELEM:
+    case BPF_MAP_LOOKUP_AND_DELETE_ELEM: return ATTR_END(flags);
+    case BPF_MAP_DELETE_ELEM: return ATTR_END(key);
+    case BPF_MAP_GET_NEXT_KEY: return ATTR_END(next_key);
+    case BPF_MAP_FREEZE: return ATTR_END(map_fd);
+    case BPF_MAP_LOOKUP_BATCH:
+    case BPF_MAP_LOOKUP_AND_DELETE_BATCH:
+    case BPF_MAP_UPDATE_BATCH:
+    case BPF_MAP_DELETE_BATCH: return ATTR_END(batch.flags);
+    case BPF_MAP_GET_NEXT_ID: return ATTR_END(next_id);
+    case BPF_MAP_GET_FD_BY_ID: return ATTR_END(open_flags);
+    case BPF_OBJ_GET_INFO_BY_FD: return ATTR_END(info.info);
+    case BPF_OBJ_PIN:
+    case BPF_OBJ_GET: return ATTR_END(file_flags);
+    default: return kAttrSize;
+  }
+}
+
 long dispatch(int cmd, const Attr &at) {
   switch (cmd) {
     case BPF_MAP_CREATE: return map_create(at);
@@ -516,10 +541,11 @@ extern "C" __attribute__((visibility("default"))) long userbpf_bpf(int cmd, unio
     errno = E2BIG;
     return -1;
   }
-  // A smaller attr reads as zero-extended: copy it only when it is short.
+  // A smaller attr reads as zero-extended: copy it only when it is shorter
+  // than the command's fields.
   union bpf_attr local;
   Attr at{attr, attr, size};
-  if (size < kAttrSize) {
+  if (size < last_field_end(cmd)) {
     memset(&local, 0, sizeof(local));
     if (size) memcpy(&local, attr, size);
     at.a = &local;
