@@ -124,7 +124,9 @@ bool res_spin_trylock(ResSpinLock &lock) {
 
 void res_spin_unlock(ResSpinLock &lock) {
   forget_held(&lock);
-  lock.word.fetch_and(~kHeldBit, std::memory_order_release);
+  // Only the holder writes the word while it is held (waiters only try to
+  // take a free lock), so a plain store releases it: no locked instruction.
+  lock.word.store(lock.word.load(std::memory_order_relaxed) & ~kHeldBit, std::memory_order_release);
 }
 
 // ---------------------------------------------------------------------------
@@ -140,15 +142,19 @@ std::atomic<uint64_t> &link_of(uint8_t *base, const PcpuFreelist &fl, uint64_t n
   return *reinterpret_cast<std::atomic<uint64_t> *>(base + node + fl.link_offset);
 }
 
-// With head's lock held (or before anyone can see the list).
+// With head's lock held (or before anyone can see the list): first ... last
+// (linked already) go in front.
+void push_chain(uint8_t *base, const PcpuFreelist &fl, PcpuFreelistHead &head, uint64_t first, uint64_t last) {
+  link_of(base, fl, last).store(head.first.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  head.first.store(first, std::memory_order_relaxed);
+}
 void push_node(uint8_t *base, const PcpuFreelist &fl, PcpuFreelistHead &head, uint64_t node) {
-  link_of(base, fl, node).store(head.first.load(std::memory_order_relaxed), std::memory_order_relaxed);
-  head.first.store(node, std::memory_order_relaxed);
+  push_chain(base, fl, head, node, node);
 }
 
-bool push_locked(uint8_t *base, const PcpuFreelist &fl, PcpuFreelistHead &head, uint64_t node) {
+bool push_locked(uint8_t *base, const PcpuFreelist &fl, PcpuFreelistHead &head, uint64_t first, uint64_t last) {
   if (res_spin_lock(head.lock) != 0) return false;
-  push_node(base, fl, head, node);
+  push_chain(base, fl, head, first, last);
   res_spin_unlock(head.lock);
   return true;
 }
@@ -190,18 +196,22 @@ void pcpu_freelist_populate(uint8_t *base, PcpuFreelist &fl, uint64_t first_node
   }
 }
 
-void pcpu_freelist_push(uint8_t *base, PcpuFreelist &fl, uint64_t node, uint32_t cpu) {
-  if (push_locked(base, fl, head_of(base, fl, cpu), node)) return;
+void pcpu_freelist_push_chain(uint8_t *base, PcpuFreelist &fl, uint64_t first, uint64_t last, uint32_t cpu) {
+  if (push_locked(base, fl, head_of(base, fl, cpu), first, last)) return;
   // Our list is locked by this very thread (a signal handler interrupted a
   // push or pop) or stuck: any other list will do, and the extra list is
   // there for a single-CPU system.
   for (;;) {
     for (uint32_t i = 1; i < fl.ncpus; ++i) {
-      if (push_locked(base, fl, head_of(base, fl, (cpu + i) % fl.ncpus), node)) return;
+      if (push_locked(base, fl, head_of(base, fl, (cpu + i) % fl.ncpus), first, last)) return;
     }
-    if (push_locked(base, fl, head_of(base, fl, fl.ncpus), node)) return;
+    if (push_locked(base, fl, head_of(base, fl, fl.ncpus), first, last)) return;
     sched_yield();
   }
+}
+
+void pcpu_freelist_push(uint8_t *base, PcpuFreelist &fl, uint64_t node, uint32_t cpu) {
+  pcpu_freelist_push_chain(base, fl, node, node, cpu);
 }
 
 uint64_t pcpu_freelist_pop(uint8_t *base, PcpuFreelist &fl, uint32_t cpu) {

@@ -103,6 +103,10 @@ void pcpu_freelist_populate(uint8_t *base, PcpuFreelist &fl, uint64_t first_node
 // locked). Never fails.
 void pcpu_freelist_push(uint8_t *base, PcpuFreelist &fl, uint64_t node, uint32_t cpu);
 
+// Give back a chain of nodes at once: first ... last, already linked through
+// their links (last's link is overwritten).
+void pcpu_freelist_push_chain(uint8_t *base, PcpuFreelist &fl, uint64_t first, uint64_t last, uint32_t cpu);
+
 // Take a node: CPU cpu's list first, then the others in order. 0 when every
 // list is empty (or could not be locked).
 uint64_t pcpu_freelist_pop(uint8_t *base, PcpuFreelist &fl, uint32_t cpu);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <new>
 
 // liburcu's own names (call_rcu, rcu_barrier, rcu_read_ongoing map to the
 // bulletproof flavour that src/alloc/rcu.cpp uses); alloc/rcu.h is not
@@ -14,34 +15,85 @@
 namespace userbpf {
 namespace {
 
-// What a slot holds while its free waits for a grace period. The callback
-// gets only the rcu_head's address: area_offset (where this area is, from the
-// region's base) gives the base back, slab_offset the slab.
-// The offsets are atomics written with release and read with acquire: liburcu
-// is not instrumented, so this is how ThreadSanitizer learns that the free
-// happened before its callback.
-struct DeferArea {
+// A batch of freed slots on its way through a grace period (this process's
+// memory, not the region's). `first` is written last, with release, and read
+// first, with acquire: liburcu is not instrumented, so this is how
+// ThreadSanitizer learns that the frees happened before the callback.
+struct DeferredBatch {
   struct rcu_head head;
-  std::atomic<uint64_t> area_offset;
-  std::atomic<uint64_t> slab_offset;
+  uint8_t *base;
+  RegionSlab *slab;
+  uint64_t last;
+  uint32_t count;
+  uint32_t cpu;
+  std::atomic<uint64_t> first;
 };
-static_assert(sizeof(DeferArea) == 32, "a slot lends 32 bytes to a deferred free");
 
-uint32_t this_cpu(uint32_t ncpus) {
-  int cpu = sched_getcpu();
-  return cpu < 0 ? 0 : static_cast<uint32_t>(cpu) % ncpus;
+std::atomic<uint64_t> &link_of(uint8_t *base, const RegionSlab &slab, uint64_t slot) {
+  return *reinterpret_cast<std::atomic<uint64_t> *>(base + slot + slab.free.link_offset);
 }
 
-void reclaim_after_grace_period(struct rcu_head *head) {
-  auto *area = reinterpret_cast<DeferArea *>(head);
-  const uint64_t slab_offset = area->slab_offset.load(std::memory_order_acquire);
-  const uint64_t area_offset = area->area_offset.load(std::memory_order_acquire);
-  uint8_t *base = reinterpret_cast<uint8_t *>(area) - area_offset;
-  auto &slab = *reinterpret_cast<RegionSlab *>(base + slab_offset);
-  uint64_t slot = area_offset - slab.defer_offset;
-  // The push below reuses these bytes as the freelist link: read first.
-  pcpu_freelist_push(base, slab.free, slot, this_cpu(slab.free.ncpus));
-  slab.deferred.fetch_sub(1, std::memory_order_release);
+RegionPendingFrees &pending_of(uint8_t *base, const RegionSlab &slab, uint32_t cpu) {
+  return reinterpret_cast<RegionPendingFrees *>(base + slab.pending_offset)[cpu];
+}
+
+void reclaim_batch(struct rcu_head *head) {
+  auto *batch = reinterpret_cast<DeferredBatch *>(reinterpret_cast<uint8_t *>(head) - offsetof(DeferredBatch, head));
+  const uint64_t first = batch->first.load(std::memory_order_acquire);
+  pcpu_freelist_push_chain(batch->base, batch->slab->free, first, batch->last, batch->cpu);
+  batch->slab->in_flight.fetch_sub(batch->count, std::memory_order_release);
+  delete batch;
+}
+
+// Lock CPU cpu's pending batch, or another one when it cannot be locked (a
+// signal handler interrupted this thread while it held it, or a stuck holder).
+RegionPendingFrees &lock_pending(uint8_t *base, const RegionSlab &slab, uint32_t cpu) {
+  const uint32_t n = slab.free.ncpus;
+  for (uint32_t i = 0;; ++i) {
+    RegionPendingFrees &p = pending_of(base, slab, (cpu + i) % n);
+    if (res_spin_lock(p.lock) == 0) return p;
+    if (i % n == n - 1) sched_yield();
+  }
+}
+
+// With p locked: add the chain first ... last (count slots) to it.
+void add_chain(uint8_t *base, const RegionSlab &slab, RegionPendingFrees &p, uint64_t first, uint64_t last,
+               uint32_t count) {
+  link_of(base, slab, last).store(p.first, std::memory_order_relaxed);
+  if (p.count == 0) p.last = last;
+  p.first = first;
+  p.count += count;
+}
+
+// Hand a chain to call_rcu; if there is no memory for that, it waits in CPU
+// cpu's pending batch again.
+void queue_batch(uint8_t *base, RegionSlab &slab, uint64_t first, uint64_t last, uint32_t count, uint32_t cpu) {
+  auto *batch = new (std::nothrow) DeferredBatch;
+  if (!batch) {
+    RegionPendingFrees &p = lock_pending(base, slab, cpu);
+    add_chain(base, slab, p, first, last, count);
+    res_spin_unlock(p.lock);
+    return;
+  }
+  batch->base = base;
+  batch->slab = &slab;
+  batch->last = last;
+  batch->count = count;
+  batch->cpu = cpu;
+  slab.in_flight.fetch_add(count, std::memory_order_relaxed);
+  batch->first.store(first, std::memory_order_release);
+  call_rcu(&batch->head, reclaim_batch);
+}
+
+// Detach p's chain if it holds at least min slots (p locked).
+bool take_chain(RegionPendingFrees &p, uint32_t min, uint64_t *first, uint64_t *last, uint32_t *count) {
+  if (p.count == 0 || p.count < min) return false;
+  *first = p.first;
+  *last = p.last;
+  *count = p.count;
+  p.first = p.last = 0;
+  p.count = 0;
+  return true;
 }
 
 // Back slots [first, first + count) and their side arrays with memory.
@@ -71,8 +123,7 @@ int ensure_committed(RegionSlab &slab, uint32_t index, RegionCommitFn commit, vo
 
 } // namespace
 
-void region_slab_init(uint8_t *base, RegionSlab &slab, uint64_t self_offset, const RegionSlabConfig &config) {
-  slab.self_offset = self_offset;
+void region_slab_init(uint8_t *base, RegionSlab &slab, const RegionSlabConfig &config) {
   slab.slots_offset = config.slots_offset;
   slab.slot_size = config.slot_size;
   slab.side_offset = config.side_offset;
@@ -80,15 +131,21 @@ void region_slab_init(uint8_t *base, RegionSlab &slab, uint64_t self_offset, con
   slab.side_pitch = config.side_pitch;
   slab.side_count = config.side_count;
   slab.capacity = config.capacity;
-  slab.defer_offset = config.defer_offset;
+  slab.pending_offset = config.heads_offset + pcpu_freelist_heads_size(config.ncpus);
   // Commit about 64 KiB of slots at a time: few fallocate() calls, little waste.
   uint64_t bytes_per_slot = config.slot_size + uint64_t{config.side_count} * config.side_stride;
   slab.chunk = static_cast<uint32_t>(std::clamp<uint64_t>(65536 / std::max<uint64_t>(bytes_per_slot, 1), 1, 4096));
   slab.bump.store(0, std::memory_order_relaxed);
   slab.committed.store(0, std::memory_order_relaxed);
-  slab.deferred.store(0, std::memory_order_relaxed);
+  slab.in_flight.store(0, std::memory_order_relaxed);
   res_spin_lock_init(slab.commit_lock);
   pcpu_freelist_init(base, slab.free, config.heads_offset, config.ncpus, config.link_offset);
+  for (uint32_t cpu = 0; cpu < config.ncpus; ++cpu) {
+    RegionPendingFrees &p = pending_of(base, slab, cpu);
+    res_spin_lock_init(p.lock);
+    p.count = 0;
+    p.first = p.last = 0;
+  }
 }
 
 int region_slab_alloc(uint8_t *base, RegionSlab &slab, uint32_t cpu, RegionCommitFn commit, void *ctx,
@@ -119,16 +176,30 @@ void region_slab_free(uint8_t *base, RegionSlab &slab, uint64_t slot_offset, uin
   pcpu_freelist_push(base, slab.free, slot_offset, cpu);
 }
 
-void region_slab_free_after_grace_period(uint8_t *base, RegionSlab &slab, uint64_t slot_offset) {
-  auto *area = reinterpret_cast<DeferArea *>(base + slot_offset + slab.defer_offset);
-  area->area_offset.store(slot_offset + slab.defer_offset, std::memory_order_release);
-  area->slab_offset.store(slab.self_offset, std::memory_order_release);
-  slab.deferred.fetch_add(1, std::memory_order_relaxed);
-  call_rcu(&area->head, reclaim_after_grace_period);
+void region_slab_free_after_grace_period(uint8_t *base, RegionSlab &slab, uint64_t slot_offset, uint32_t cpu) {
+  cpu %= slab.free.ncpus;
+  RegionPendingFrees &p = lock_pending(base, slab, cpu);
+  add_chain(base, slab, p, slot_offset, slot_offset, 1);
+  uint64_t first, last;
+  uint32_t count;
+  const bool full = take_chain(p, kFreeBatch, &first, &last, &count);
+  res_spin_unlock(p.lock);
+  if (full) queue_batch(base, slab, first, last, count, cpu);
 }
 
-bool region_slab_wait_for_deferred(RegionSlab &slab) {
-  if (slab.deferred.load(std::memory_order_acquire) == 0) return false;
+bool region_slab_wait_for_deferred(uint8_t *base, RegionSlab &slab) {
+  bool any_pending = false;
+  for (uint32_t cpu = 0; cpu < slab.free.ncpus; ++cpu) {
+    uint64_t first, last;
+    uint32_t count;
+    RegionPendingFrees &p = pending_of(base, slab, cpu);
+    if (res_spin_lock(p.lock) != 0) continue;
+    const bool any = take_chain(p, 1, &first, &last, &count);
+    res_spin_unlock(p.lock);
+    if (any) queue_batch(base, slab, first, last, count, cpu);
+    any_pending |= any;
+  }
+  if (!any_pending && slab.in_flight.load(std::memory_order_acquire) == 0) return false;
   if (rcu_read_ongoing()) return false;
   rcu_barrier();
   return true;

@@ -14,12 +14,13 @@
 //
 // Freeing after a grace period: the kernel frees a deleted element only when
 // no lockless reader can still hold it (a BPF program may keep writing to a
-// value it looked up until it returns). free_after_grace_period() queues the
-// slot with liburcu's call_rcu and pushes it to the freelist from the
-// callback. While it waits, 32 bytes of the slot (at defer_offset) hold the
-// callback's bookkeeping; readers of the region must not need those bytes.
-// Each process waits for its own readers only: a process that maps the region
-// must run rcu_barrier() before unmapping it (MapOps::detach does).
+// value it looked up until it returns). Like the kernel's bpf_mem_alloc, frees
+// are batched per CPU: a slot joins its CPU's pending batch (in the region),
+// and every kFreeBatch slots the batch is handed to liburcu's call_rcu, whose
+// worker thread splices it into that CPU's freelist after a grace period. At
+// most kFreeBatch - 1 slots per CPU wait for a batch to fill; an allocation
+// that finds no slot flushes them. Each process waits for its own readers
+// only (readers in other processes detect reuse, see rcu.h).
 #pragma once
 
 #include <atomic>
@@ -32,43 +33,56 @@ namespace userbpf {
 // Back [offset, offset + len) of the region with memory: 0 or -ENOMEM.
 using RegionCommitFn = int (*)(void *ctx, uint64_t offset, uint64_t len);
 
-struct RegionSlab {
-  uint64_t self_offset;  // where this header is, from base
-  uint64_t slots_offset; // slot i is at slots_offset + i * slot_size
-  uint64_t slot_size;
-  uint64_t side_offset;  // side arrays (see above); side_count 0 when none
-  uint64_t side_stride;
-  uint64_t side_pitch;
-  uint32_t side_count;
-  uint32_t capacity;     // slots reserved
-  uint32_t chunk;        // slots committed at a time
-  uint32_t defer_offset; // 32 bytes of a slot used while its free is deferred
-  std::atomic<uint32_t> bump;      // slots handed out at least once: [0, bump)
-  std::atomic<uint32_t> committed; // slots backed by memory: [0, committed)
-  std::atomic<uint32_t> deferred;  // frees waiting for a grace period
-  ResSpinLock commit_lock;
-  PcpuFreelist free;               // recycled slots
+// Slots handed to call_rcu at once.
+constexpr uint32_t kFreeBatch = 32;
+
+// One CPU's slots waiting for a batch to fill (chained through their link).
+struct alignas(64) RegionPendingFrees {
+  ResSpinLock lock;
+  uint32_t count;
+  uint64_t first;
+  uint64_t last;
 };
 
-// Bytes the slab needs for its freelist heads (64-byte aligned, zero-filled).
-constexpr uint64_t region_slab_heads_size(uint32_t ncpus) { return pcpu_freelist_heads_size(ncpus); }
+struct RegionSlab {
+  uint64_t slots_offset;   // slot i is at slots_offset + i * slot_size
+  uint64_t slot_size;
+  uint64_t side_offset;    // side arrays (see above); side_count 0 when none
+  uint64_t side_stride;
+  uint64_t side_pitch;
+  uint64_t pending_offset; // ncpus RegionPendingFrees
+  uint32_t side_count;
+  uint32_t capacity;       // slots reserved
+  uint32_t chunk;          // slots committed at a time
+  uint32_t reserved;
+  PcpuFreelist free;               // recycled slots
+  // Written while the map is in use: a cache line of their own.
+  alignas(64) std::atomic<uint32_t> bump; // slots handed out at least once: [0, bump)
+  std::atomic<uint32_t> committed;        // slots backed by memory: [0, committed)
+  std::atomic<uint32_t> in_flight;        // slots in batches handed to call_rcu
+  ResSpinLock commit_lock;
+};
+
+// Bytes the slab needs for its per-CPU heads (64-byte aligned, zero-filled).
+constexpr uint64_t region_slab_heads_size(uint32_t ncpus) {
+  return pcpu_freelist_heads_size(ncpus) + uint64_t{ncpus} * sizeof(RegionPendingFrees);
+}
 
 struct RegionSlabConfig {
   uint64_t heads_offset = 0; // region_slab_heads_size(ncpus) bytes
   uint32_t ncpus = 1;
   uint64_t slots_offset = 0;
-  uint64_t slot_size = 0;    // a multiple of 8, at least link_offset + 8 and defer_offset + 32
+  uint64_t slot_size = 0;    // a multiple of 8, at least link_offset + 8
   uint32_t capacity = 0;
-  uint32_t link_offset = 0;  // the freelist's 8-byte link inside a free slot
-  uint32_t defer_offset = 0;
+  uint32_t link_offset = 0;  // an 8-byte link inside a free slot
   uint64_t side_offset = 0;
   uint64_t side_stride = 0;
   uint64_t side_pitch = 0;
   uint32_t side_count = 0;
 };
 
-// Set up slab (which lives at base + self_offset) for a fresh, zero-filled region.
-void region_slab_init(uint8_t *base, RegionSlab &slab, uint64_t self_offset, const RegionSlabConfig &config);
+// Set up slab for a fresh, zero-filled region.
+void region_slab_init(uint8_t *base, RegionSlab &slab, const RegionSlabConfig &config);
 
 // A slot's offset from base and its index, or -ENOMEM when every slot is in
 // use (or waiting for a grace period), or its memory cannot be committed.
@@ -78,12 +92,13 @@ int region_slab_alloc(uint8_t *base, RegionSlab &slab, uint32_t cpu, RegionCommi
 // Give back a slot that no reader can have seen (never published).
 void region_slab_free(uint8_t *base, RegionSlab &slab, uint64_t slot_offset, uint32_t cpu);
 
-// Give back a slot once every current RCU reader of this process is done.
-void region_slab_free_after_grace_period(uint8_t *base, RegionSlab &slab, uint64_t slot_offset);
+// Give back a slot once every current RCU reader of this process is done
+// (it joins CPU cpu's pending batch).
+void region_slab_free_after_grace_period(uint8_t *base, RegionSlab &slab, uint64_t slot_offset, uint32_t cpu);
 
-// When allocation failed: if frees are waiting for a grace period and this
-// thread is not inside an RCU read-side section (where waiting would
-// deadlock), wait for them and return true (retry the allocation).
-bool region_slab_wait_for_deferred(RegionSlab &slab);
+// When allocation failed: hand every pending batch to call_rcu and, unless
+// this thread is inside an RCU read-side section (where waiting would
+// deadlock), wait for them. True if slots may have come back (retry).
+bool region_slab_wait_for_deferred(uint8_t *base, RegionSlab &slab);
 
 } // namespace userbpf

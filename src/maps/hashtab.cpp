@@ -97,7 +97,7 @@ struct HtabElem {
   std::atomic<uint64_t> next; // next element's offset, or a nulls marker
   std::atomic<uint32_t> hash; // htab_hash(key), written before publication
   uint32_t index;             // slot number (immutable): per-CPU values
-  uint8_t aux[32];            // while free: freelist link / deferred free;
+  uint8_t aux[32];            // while free: the freelist link (8 bytes);
                               // LRU types: the element's LruNode
 };
 static_assert(sizeof(HtabElem) == 48);
@@ -227,8 +227,8 @@ int compute_geometry(uint32_t type, uint32_t key_size, uint32_t value_size, uint
     off += uint64_t{ncpus} * sizeof(CounterSlot);
   }
   if (!g->lru) {
-    g->heads_off = off; // the freelist of elements, or the slab's freelist of slots
-    off += pcpu_freelist_heads_size(ncpus);
+    g->heads_off = off; // the freelist of elements, or the slab's per-CPU heads
+    off += g->prealloc ? pcpu_freelist_heads_size(ncpus) : region_slab_heads_size(ncpus);
   } else {
     g->lru_off = off;
     off += bpf_lru_area_size(g->percpu_lru, ncpus);
@@ -504,7 +504,7 @@ uint64_t slab_take(Map &map, const Htab &t, uint32_t cpu, bool may_wait) {
       if (t.elem(off).index != index) t.elem(off).index = index;
       return off;
     }
-    if (!may_wait || !region_slab_wait_for_deferred(t.h.slab)) return 0;
+    if (!may_wait || !region_slab_wait_for_deferred(t.base, t.h.slab)) return 0;
   }
 }
 
@@ -558,7 +558,7 @@ void free_elem(const Htab &t, uint32_t cpu, uint64_t elem) {
     pcpu_freelist_push(t.base, t.h.freelist, elem, cpu);
   } else {
     count_add(t, cpu, -1);
-    region_slab_free_after_grace_period(t.base, t.h.slab, elem);
+    region_slab_free_after_grace_period(t.base, t.h.slab, elem, cpu);
   }
 }
 
@@ -750,14 +750,13 @@ int htab_init(Map &map) {
     config.slot_size = g.elem_size;
     config.capacity = g.num_elems;
     config.link_offset = kAuxOffset;
-    config.defer_offset = kAuxOffset;
     if (g.percpu) {
       config.side_offset = g.pcpu_off;
       config.side_stride = g.pcpu_size;
       config.side_pitch = g.pcpu_pitch;
       config.side_count = map.ncpus;
     }
-    region_slab_init(t.base, h.slab, offsetof(HtabHeader, slab), config);
+    region_slab_init(t.base, h.slab, config);
   }
   h.magic = kHtabMagic;
   return 0;
