@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -19,6 +20,10 @@ namespace {
 // memory, not the region's). `first` is written last, with release, and read
 // first, with acquire: liburcu is not instrumented, so this is how
 // ThreadSanitizer learns that the frees happened before the callback.
+//
+// A child made by fork() inherits the parent's queued callbacks (liburcu
+// moves them to the child's worker); the region is shared, so only the
+// process that queued a batch may give its slots back.
 struct DeferredBatch {
   struct rcu_head head;
   uint8_t *base;
@@ -26,6 +31,7 @@ struct DeferredBatch {
   uint64_t last;
   uint32_t count;
   uint32_t cpu;
+  pid_t owner;
   std::atomic<uint64_t> first;
 };
 
@@ -40,8 +46,10 @@ RegionPendingFrees &pending_of(uint8_t *base, const RegionSlab &slab, uint32_t c
 void reclaim_batch(struct rcu_head *head) {
   auto *batch = reinterpret_cast<DeferredBatch *>(reinterpret_cast<uint8_t *>(head) - offsetof(DeferredBatch, head));
   const uint64_t first = batch->first.load(std::memory_order_acquire);
-  pcpu_freelist_push_chain(batch->base, batch->slab->free, first, batch->last, batch->cpu);
-  batch->slab->in_flight.fetch_sub(batch->count, std::memory_order_release);
+  if (batch->owner == getpid()) {
+    pcpu_freelist_push_chain(batch->base, batch->slab->free, first, batch->last, batch->cpu);
+    batch->slab->in_flight.fetch_sub(batch->count, std::memory_order_release);
+  }
   delete batch;
 }
 
@@ -80,6 +88,7 @@ void queue_batch(uint8_t *base, RegionSlab &slab, uint64_t first, uint64_t last,
   batch->last = last;
   batch->count = count;
   batch->cpu = cpu;
+  batch->owner = getpid();
   slab.in_flight.fetch_add(count, std::memory_order_relaxed);
   batch->first.store(first, std::memory_order_release);
   call_rcu(&batch->head, reclaim_batch);

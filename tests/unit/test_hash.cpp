@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <cstring>
@@ -706,6 +707,40 @@ TEST_F(ProgramSide, NoPreallocCountsElements) {
     for (uint32_t k = 1; k < n; k += 2) ASSERT_EQ(ubt::map_update(ubt::userbpf_call, fd, &k, &value), 0); // replaces
     EXPECT_EQ(walk_u32(ubt::userbpf_call, fd).size(), n / 2);
     with_map(fd, [&](userbpf::Map &m) { EXPECT_EQ(userbpf::htab_debug_element_count(m), n / 2); });
+  }
+}
+
+TEST_F(ProgramSide, ForkDoesNotFreeTwice) {
+  // Deleted NO_PREALLOC elements wait in call_rcu batches; a forked child
+  // inherits those callbacks but must not give the shared slots back too.
+  int fd = create(BPF_MAP_TYPE_HASH, 4, 8, 4096, BPF_F_NO_PREALLOC);
+  for (uint32_t k = 0; k < 4096; ++k) {
+    uint64_t v = k;
+    ASSERT_EQ(ubt::map_update(ubt::userbpf_call, fd, &k, &v), 0);
+  }
+  // A read-side section keeps the batches from being reclaimed before fork().
+  userbpf::rcu_read_lock();
+  for (uint32_t k = 0; k < 4096; ++k) ASSERT_EQ(ubt::map_delete(ubt::userbpf_call, fd, &k), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    userbpf::rcu_read_unlock();
+    userbpf::rcu_barrier(); // run the inherited callbacks
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  userbpf::rcu_read_unlock();
+  userbpf::rcu_barrier();
+  // Every slot in use once: each key keeps its own value.
+  for (uint32_t k = 10000; k < 10000 + 4096; ++k) {
+    uint64_t v = k;
+    ASSERT_EQ(ubt::map_update(ubt::userbpf_call, fd, &k, &v, BPF_NOEXIST), 0) << k;
+  }
+  for (uint32_t k = 10000; k < 10000 + 4096; ++k) {
+    uint64_t v = 0;
+    ASSERT_EQ(ubt::map_lookup(ubt::userbpf_call, fd, &k, &v), 0);
+    ASSERT_EQ(v, k);
   }
 }
 
