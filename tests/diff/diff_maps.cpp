@@ -1022,8 +1022,6 @@ void run_case(const Case &c) {
 
 constexpr uint32_t kAllTypes[] = {BPF_MAP_TYPE_ARRAY,    BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_HASH,
                                   BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_HASH,  BPF_MAP_TYPE_LRU_PERCPU_HASH};
-constexpr uint32_t kHashTypes[] = {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_HASH,
-                                   BPF_MAP_TYPE_LRU_PERCPU_HASH};
 
 bool is_array(uint32_t t) { return t == BPF_MAP_TYPE_ARRAY || t == BPF_MAP_TYPE_PERCPU_ARRAY; }
 bool is_lru(uint32_t t) { return t == BPF_MAP_TYPE_LRU_HASH || t == BPF_MAP_TYPE_LRU_PERCPU_HASH; }
