@@ -128,7 +128,7 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 say "1. normal build, every test"
 t=$SECONDS
 NAME="1 build + ctest (all tests)"
-if build "$B" -- -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
+if build "$B" -- -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUSERBPF_WERROR=ON; then
   NORMAL_BUILD_OK=1
   if run_ctest_tree "$B" normal --timeout 900 --no-tests=error; then
     stage_result "$NAME" PASS "$CTEST_DETAIL" $t
@@ -183,7 +183,7 @@ t=$SECONDS
 NAME="4 fuzz (clang, libFuzzer)"
 if [ ! -f "$ROOT/fuzz/CMakeLists.txt" ]; then
   stage_result "$NAME" SKIP "no fuzz targets in the tree" $t
-elif CC=clang CXX=clang++ build "$B-fuzz" -- -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUSERBPF_BUILD_FUZZ=ON \
+elif CC=clang CXX=clang++ build "$B-fuzz" -- -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUSERBPF_BUILD_FUZZ=ON -DUSERBPF_WERROR=ON \
     -DUSERBPF_BUILD_TESTS=OFF -DUSERBPF_BUILD_BENCH=OFF; then
   mapfile -t FUZZERS < <(find "$B-fuzz/fuzz" -path '*/CMakeFiles' -prune -o -type f -executable ! -name '*.so*' -print | sort)
   fuzz_failed=0
