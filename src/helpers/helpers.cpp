@@ -1,0 +1,197 @@
+#include "helpers/helpers.h"
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+#include <random>
+#include <string>
+
+#include "maps/map.h"
+
+namespace userbpf::helpers {
+
+namespace {
+
+// Helper ids (enum bpf_func_id).
+enum : int32_t {
+  kMapLookupElem = 1,
+  kMapUpdateElem = 2,
+  kMapDeleteElem = 3,
+  kKtimeGetNs = 5,
+  kTracePrintk = 6,
+  kGetPrandomU32 = 7,
+  kGetSmpProcessorId = 8,
+};
+
+// r1 of the map helpers is the map pointer the loader put in the program's
+// LD_IMM64 (the kernel's struct bpf_map *): here this process's Map view.
+Map &map_arg(uint64_t r1) { return *reinterpret_cast<Map *>(static_cast<uintptr_t>(r1)); }
+
+uint64_t map_lookup_elem(uint64_t map, uint64_t key, uint64_t, uint64_t, uint64_t) {
+  Map &m = map_arg(map);
+  return reinterpret_cast<uintptr_t>(m.ops->lookup_elem(m, reinterpret_cast<const void *>(key)));
+}
+
+uint64_t map_update_elem(uint64_t map, uint64_t key, uint64_t value, uint64_t flags, uint64_t) {
+  Map &m = map_arg(map);
+  return static_cast<uint64_t>(static_cast<int64_t>(
+      m.ops->update_elem(m, reinterpret_cast<const void *>(key), reinterpret_cast<const void *>(value), flags)));
+}
+
+uint64_t map_delete_elem(uint64_t map, uint64_t key, uint64_t, uint64_t, uint64_t) {
+  Map &m = map_arg(map);
+  return static_cast<uint64_t>(static_cast<int64_t>(m.ops->delete_elem(m, reinterpret_cast<const void *>(key))));
+}
+
+// The kernel's ktime_get_ns is CLOCK_MONOTONIC; its arguments are ignored.
+uint64_t ktime_get_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+uint64_t get_prandom_u32(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  // Per-thread generator, as the kernel's per-CPU prandom state: no sharing.
+  thread_local std::minstd_rand engine{std::random_device{}()};
+  thread_local std::uniform_int_distribution<uint32_t> dist;
+  return dist(engine);
+}
+
+uint64_t get_smp_processor_id(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  static const uint32_t ncpus = possible_cpus();
+  return current_cpu(ncpus);
+}
+
+// ---- bpf_trace_printk(fmt, fmt_size, arg1, arg2, arg3)
+
+struct SinkState {
+  std::mutex mu;
+  TraceSink sink = nullptr;
+  void *ctx = nullptr;
+  bool to_stderr = true;
+};
+SinkState &sink_state() {
+  static SinkState state;
+  return state;
+}
+
+// Format like the kernel's bpf_bprintf_prepare: at most 3 arguments; %d %i %u
+// %x %X %c %% with optional l/ll, %p/%px as hex, %s read up to 64 bytes.
+// Anything else is -EINVAL, as in the kernel.
+int format_trace(const char *fmt, size_t fmt_size, const uint64_t args[3], std::string *out) {
+  if (fmt_size == 0 || fmt[fmt_size - 1] != '\0') return -EINVAL;
+  int used = 0;
+  for (size_t i = 0; fmt[i]; i++) {
+    char c = fmt[i];
+    if (c != '%') {
+      out->push_back(c);
+      continue;
+    }
+    if (fmt[i + 1] == '%') {
+      out->push_back('%');
+      i++;
+      continue;
+    }
+    if (used == 3) return -EINVAL;
+    uint64_t arg = args[used++];
+    int longs = 0;
+    while (fmt[i + 1] == 'l' && longs < 2) {
+      longs++;
+      i++;
+    }
+    char conv = fmt[++i];
+    char buf[80];
+    bool wide = longs > 0; // long is 64-bit on x86-64
+    switch (conv) {
+    case 'd':
+    case 'i':
+      snprintf(buf, sizeof buf, "%" PRId64, wide ? static_cast<int64_t>(arg) : static_cast<int64_t>(static_cast<int32_t>(arg)));
+      break;
+    case 'u': snprintf(buf, sizeof buf, "%" PRIu64, wide ? arg : static_cast<uint32_t>(arg)); break;
+    case 'x': snprintf(buf, sizeof buf, "%" PRIx64, wide ? arg : static_cast<uint32_t>(arg)); break;
+    case 'X': snprintf(buf, sizeof buf, "%" PRIX64, wide ? arg : static_cast<uint32_t>(arg)); break;
+    case 'c':
+      if (wide) return -EINVAL;
+      buf[0] = static_cast<char>(arg);
+      buf[1] = '\0';
+      break;
+    case 'p':
+      if (wide) return -EINVAL;
+      if (fmt[i + 1] == 'x') i++;
+      snprintf(buf, sizeof buf, "0x%" PRIx64, arg);
+      break;
+    case 's': {
+      if (wide) return -EINVAL;
+      const char *s = reinterpret_cast<const char *>(static_cast<uintptr_t>(arg));
+      if (!s) {
+        snprintf(buf, sizeof buf, "(null)");
+        break;
+      }
+      size_t n = strnlen(s, 64);
+      out->append(s, n);
+      continue;
+    }
+    default: return -EINVAL;
+    }
+    out->append(buf);
+  }
+  return 0;
+}
+
+uint64_t trace_printk(uint64_t fmt, uint64_t fmt_size, uint64_t a1, uint64_t a2, uint64_t a3) {
+  const uint64_t args[3] = {a1, a2, a3};
+  std::string text;
+  int err = format_trace(reinterpret_cast<const char *>(static_cast<uintptr_t>(fmt)), fmt_size, args, &text);
+  if (err) return static_cast<uint64_t>(static_cast<int64_t>(err));
+  SinkState &st = sink_state();
+  std::lock_guard<std::mutex> lock(st.mu);
+  if (st.sink)
+    st.sink(st.ctx, text.data(), text.size());
+  else if (st.to_stderr)
+    fwrite(text.data(), 1, text.size(), stderr);
+  return text.size();
+}
+
+using A = ArgType;
+using R = RetType;
+
+// In id order.
+const HelperProto kHelpers[] = {
+    {kMapLookupElem, "map_lookup_elem", map_lookup_elem, R::kPtrToMapValueOrNull,
+     {A::kConstMapPtr, A::kPtrToMapKey, A::kDontCare, A::kDontCare, A::kDontCare}, false},
+    {kMapUpdateElem, "map_update_elem", map_update_elem, R::kInteger,
+     {A::kConstMapPtr, A::kPtrToMapKey, A::kPtrToMapValue, A::kAnything, A::kDontCare}, false},
+    {kMapDeleteElem, "map_delete_elem", map_delete_elem, R::kInteger,
+     {A::kConstMapPtr, A::kPtrToMapKey, A::kDontCare, A::kDontCare, A::kDontCare}, false},
+    {kKtimeGetNs, "ktime_get_ns", ktime_get_ns, R::kInteger,
+     {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
+    {kTracePrintk, "trace_printk", trace_printk, R::kInteger,
+     {A::kPtrToMemReadOnly, A::kConstSize, A::kDontCare, A::kDontCare, A::kDontCare}, true},
+    {kGetPrandomU32, "get_prandom_u32", get_prandom_u32, R::kInteger,
+     {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
+    {kGetSmpProcessorId, "get_smp_processor_id", get_smp_processor_id, R::kInteger,
+     {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
+};
+
+} // namespace
+
+const HelperProto *find_helper(int32_t id) {
+  for (const HelperProto &h : kHelpers)
+    if (h.id == id) return &h;
+  return nullptr;
+}
+const HelperProto *helpers_begin() { return kHelpers; }
+const HelperProto *helpers_end() { return kHelpers + sizeof(kHelpers) / sizeof(kHelpers[0]); }
+
+void set_trace_printk_sink(TraceSink sink, void *ctx) {
+  SinkState &st = sink_state();
+  std::lock_guard<std::mutex> lock(st.mu);
+  st.sink = sink;
+  st.ctx = ctx;
+  st.to_stderr = false;
+}
+
+} // namespace userbpf::helpers

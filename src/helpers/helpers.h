@@ -1,0 +1,53 @@
+// BPF helper functions, as a table: the kernel's id, the implementation, and
+// the prototype (argument and return types) the verifier will check calls
+// against. The ids and types are the kernel's (enum bpf_func_id,
+// enum bpf_arg_type / bpf_return_type in include/linux/bpf.h).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace userbpf::helpers {
+
+enum class ArgType : uint8_t {
+  kDontCare,        // ARG_DONTCARE: the argument is not used
+  kAnything,        // ARG_ANYTHING: any scalar
+  kConstMapPtr,     // ARG_CONST_MAP_PTR
+  kPtrToMapKey,     // ARG_PTR_TO_MAP_KEY: key_size readable bytes
+  kPtrToMapValue,   // ARG_PTR_TO_MAP_VALUE: value_size readable bytes
+  kPtrToMemReadOnly,// ARG_PTR_TO_MEM | MEM_RDONLY, size in the next argument
+  kConstSize,       // ARG_CONST_SIZE: the size of the preceding memory argument
+};
+
+enum class RetType : uint8_t {
+  kInteger,               // RET_INTEGER
+  kVoid,                  // RET_VOID
+  kPtrToMapValueOrNull,   // RET_PTR_TO_MAP_VALUE_OR_NULL
+};
+
+// Helpers take r1..r5 and return r0, as the kernel's BPF_CALL_5.
+using HelperFn = uint64_t (*)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5);
+
+struct HelperProto {
+  int32_t id;
+  std::string_view name; // without the bpf_ prefix of the disassembler's "call bpf_map_lookup_elem#1"
+  HelperFn fn;
+  RetType ret;
+  ArgType args[5];
+  bool gpl_only;
+};
+
+// The helper with this id, or nullptr.
+const HelperProto *find_helper(int32_t id);
+// Every helper, in id order.
+const HelperProto *helpers_begin();
+const HelperProto *helpers_end();
+
+// Where bpf_trace_printk's output goes (the kernel's trace_pipe). The sink
+// gets each formatted message (not NUL-terminated); nullptr discards them.
+// The default writes to stderr. Process-wide; set it before running programs.
+using TraceSink = void (*)(void *ctx, const char *text, size_t len);
+void set_trace_printk_sink(TraceSink sink, void *ctx);
+
+} // namespace userbpf::helpers

@@ -1,0 +1,66 @@
+// The interpreter: runs a decoded program with direct-threaded dispatch.
+//
+// Each instruction is pre-translated into a Slot holding the address of its
+// handler (a label inside the interpreter loop, GCC/clang labels-as-values),
+// its registers, its offset (jumps: distance in slots) and its immediate
+// (sign-extended; LD_IMM64's 64-bit value; a helper's function pointer). A
+// handler does its work and jumps straight to the next slot's handler: no
+// opcode decoding and no per-instruction checks at run time. Memory accesses
+// are not checked either: that is the verifier's job; an unverified program
+// can only be run safely on memory it is allowed to touch (tests, the
+// conformance plugin). An optional instruction budget (a separately translated
+// copy of the program, so the normal path pays nothing) stops runaway loops.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "vm/decoder.h"
+
+namespace userbpf::vm {
+
+struct RunResult {
+  int err = 0;          // 0, or -ETIME (budget), -E2BIG (call depth), -EINVAL (bad callx target)
+  uint64_t r0 = 0;
+  uint64_t executed = 0; // instructions executed (counted only with a budget)
+  std::string error;     // why, when err != 0
+};
+
+// One pre-translated instruction.
+struct Slot {
+  const void *handler;
+  uint64_t imm;
+  int32_t off;
+  uint8_t dst;
+  uint8_t src;
+};
+
+class Program {
+public:
+  // Translate a decoded program. Every LD_IMM64 with a pseudo source other
+  // than kFunc must have been resolved by the loader (mark_resolved); helper
+  // ids must exist. Returns 0 or -EINVAL with *error naming the instruction.
+  static int create(const DecodedProgram &decoded, std::unique_ptr<Program> *out, std::string *error);
+
+  // Run with r1 = ctx, r2 = ctx_len (what the conformance suite passes: the
+  // memory and its size). budget = 0: unlimited; else at most budget
+  // instructions, then err = -ETIME.
+  RunResult run(uint64_t r1, uint64_t r2 = 0, uint64_t budget = 0) const;
+
+  size_t size() const { return slots_.size(); }
+
+private:
+  Program() = default;
+  std::vector<Slot> slots_;
+  mutable std::once_flag budgeted_once_;
+  mutable std::vector<Slot> budgeted_slots_; // the same, with the counting handlers
+};
+
+// Pseudo sources the loader resolves in place: write the value LD_IMM64 must
+// load (map pointer, value address) and mark it resolved.
+void resolve_ld_imm64(Insn &insn, uint64_t value);
+
+} // namespace userbpf::vm

@@ -1,0 +1,120 @@
+// userbpf-conformance-plugin: runs one eBPF program for the bpf_conformance
+// suite (github.com/Alan-Jowett/bpf_conformance), speaking its plugin protocol:
+//
+//   userbpf-conformance-plugin [--interpret|--jit|--verify] [--budget N] [MEMORY_HEX]
+//
+// MEMORY_HEX: the program's memory as hex bytes ("01 02 ff" or "0102ff"),
+// absent when empty; r1 points to a copy of it and r2 holds its length. The
+// program comes as hex bytes on stdin (8 per instruction, little-endian).
+// On success r0 is printed in hex and the exit status is 0; on failure the
+// error text goes to stderr and the exit status is non-zero.
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vm/decoder.h"
+#include "vm/interpreter.h"
+
+namespace {
+
+// Hex bytes, with or without separating whitespace; false on a stray character.
+bool parse_hex(const std::string &text, std::vector<uint8_t> *out) {
+  int high = -1;
+  for (char c : text) {
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == ',') {
+      if (high >= 0) return false; // an odd digit count inside a byte
+      continue;
+    }
+    int v;
+    if (c >= '0' && c <= '9') v = c - '0';
+    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+    else return false;
+    if (high < 0) {
+      high = v;
+    } else {
+      out->push_back(static_cast<uint8_t>(high << 4 | v));
+      high = -1;
+    }
+  }
+  return high < 0;
+}
+
+int usage() {
+  fprintf(stderr, "usage: userbpf-conformance-plugin [--interpret|--jit|--verify] [--budget N] [MEMORY_HEX] "
+                  "< PROGRAM_HEX\n");
+  return 2;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string memory_hex;
+  bool have_memory = false;
+  uint64_t budget = 0;
+  for (int i = 1; i < argc; i++) {
+    std::string arg = argv[i];
+    if (arg == "--interpret") continue;
+    if (arg == "--jit") {
+      fprintf(stderr, "userbpf-conformance-plugin: --jit: the JIT does not exist yet\n");
+      return 1;
+    }
+    if (arg == "--verify") {
+      fprintf(stderr, "userbpf-conformance-plugin: --verify: the verifier does not exist yet\n");
+      return 1;
+    }
+    if (arg == "--budget" && i + 1 < argc) {
+      char *end;
+      budget = strtoull(argv[++i], &end, 0);
+      if (*end || budget == 0) return usage();
+      continue;
+    }
+    if (arg == "-h" || arg == "--help") return usage(), 0;
+    if (arg.rfind("--", 0) == 0 || have_memory) return usage();
+    memory_hex = arg;
+    have_memory = true;
+  }
+
+  std::vector<uint8_t> memory;
+  if (!parse_hex(memory_hex, &memory)) {
+    fprintf(stderr, "userbpf-conformance-plugin: the memory argument is not hex bytes\n");
+    return 1;
+  }
+  std::string program_hex((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  std::vector<uint8_t> program;
+  if (!parse_hex(program_hex, &program)) {
+    fprintf(stderr, "userbpf-conformance-plugin: the program on stdin is not hex bytes\n");
+    return 1;
+  }
+
+  userbpf::vm::DecodedProgram decoded;
+  std::string error;
+  if (int err = userbpf::vm::decode_bytes(program.data(), program.size(), &decoded, &error)) {
+    fprintf(stderr, "%s (%s)\n", error.c_str(), strerror(-err));
+    return 1;
+  }
+  std::unique_ptr<userbpf::vm::Program> prog;
+  if (int err = userbpf::vm::Program::create(decoded, &prog, &error)) {
+    fprintf(stderr, "%s (%s)\n", error.c_str(), strerror(-err));
+    return 1;
+  }
+  // The program gets its own heap copy of exactly the memory's size, so a
+  // sanitizer build catches any access outside it.
+  std::unique_ptr<uint8_t[]> buffer(memory.empty() ? nullptr : new uint8_t[memory.size()]);
+  if (!memory.empty()) memcpy(buffer.get(), memory.data(), memory.size());
+  userbpf::vm::RunResult result =
+      prog->run(reinterpret_cast<uintptr_t>(buffer.get()), memory.size(), budget);
+  if (result.err) {
+    fprintf(stderr, "%s (%s)\n", result.error.c_str(), strerror(-result.err));
+    return 1;
+  }
+  printf("%" PRIx64 "\n", result.r0);
+  return 0;
+}
