@@ -2,6 +2,7 @@
 // suite (github.com/Alan-Jowett/bpf_conformance), speaking its plugin protocol:
 //
 //   userbpf-conformance-plugin [--interpret|--jit|--verify] [--budget N] [MEMORY_HEX]
+//   userbpf-conformance-plugin --disassemble     (prints the program, kernel syntax)
 //
 // MEMORY_HEX: the program's memory as hex bytes ("01 02 ff" or "0102ff"),
 // absent when empty; r1 points to a copy of it and r2 holds its length. The
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "vm/decoder.h"
+#include "vm/disasm.h"
 #include "vm/interpreter.h"
 
 namespace {
@@ -59,9 +61,14 @@ int main(int argc, char **argv) {
   std::string memory_hex;
   bool have_memory = false;
   uint64_t budget = 0;
+  bool disassemble_only = false;
   for (int i = 1; i < argc; i++) {
     std::string arg = argv[i];
     if (arg == "--interpret") continue;
+    if (arg == "--disassemble") {
+      disassemble_only = true;
+      continue;
+    }
     if (arg == "--jit") {
       fprintf(stderr, "userbpf-conformance-plugin: --jit: the JIT does not exist yet\n");
       return 1;
@@ -99,6 +106,10 @@ int main(int argc, char **argv) {
   if (int err = userbpf::vm::decode_bytes(program.data(), program.size(), &decoded, &error)) {
     fprintf(stderr, "%s (%s)\n", error.c_str(), strerror(-err));
     return 1;
+  }
+  if (disassemble_only) {
+    fputs(userbpf::vm::disassemble(decoded).c_str(), stdout);
+    return 0;
   }
   std::unique_ptr<userbpf::vm::Program> prog;
   if (int err = userbpf::vm::Program::create(decoded, &prog, &error)) {
