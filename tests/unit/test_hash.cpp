@@ -408,6 +408,38 @@ TEST_P(HashTest, WalkOrderWithZeroSeed) {
   EXPECT_EQ(walk_u32(fn, fd), expected_walk(linked, created_max_entries));
 }
 
+TEST_P(HashTest, WalkOrderOfOtherKeySizes) {
+  // Key sizes that take jhash() (not a multiple of 4) or longer jhash2()
+  // runs: the walk order shows that every key lands in the kernel's bucket.
+  for (uint32_t key_size : {1u, 3u, 6u, 12u, 13u, 16u, 24u, 37u, 100u}) {
+    int fd = create(key_size, 8, 32, BPF_F_ZERO_SEED);
+    ASSERT_GE(fd, 0);
+    uint32_t n_buckets = 1;
+    while (n_buckets < created_max_entries) n_buckets <<= 1;
+    std::vector<std::vector<std::vector<uint8_t>>> buckets(n_buckets);
+    std::mt19937 rng(key_size);
+    std::set<std::vector<uint8_t>> used;
+    for (int i = 0; i < 20; ++i) {
+      std::vector<uint8_t> key(key_size);
+      for (auto &byte : key) byte = static_cast<uint8_t>(rng());
+      if (!used.insert(key).second) continue;
+      ASSERT_EQ(ubt::map_update(fn, fd, key.data(), pattern(vsize(8), i).data()), 0);
+      auto &b = buckets[userbpf::htab_hash(key.data(), key_size, 0) & (n_buckets - 1)];
+      b.insert(b.begin(), key);
+    }
+    std::vector<std::vector<uint8_t>> expected, walked;
+    for (auto &b : buckets) expected.insert(expected.end(), b.begin(), b.end());
+    std::vector<uint8_t> cursor(key_size), next(key_size);
+    const void *prev = nullptr;
+    while (ubt::map_get_next_key(fn, fd, prev, next.data()) == 0 && walked.size() < 100) {
+      walked.push_back(next);
+      cursor = next;
+      prev = cursor.data();
+    }
+    EXPECT_EQ(walked, expected) << "key_size " << key_size;
+  }
+}
+
 TEST_P(HashTest, OddValueSizeRoundTrip) {
   // value_size 13: per-CPU user buffers hold round_up(13, 8) bytes per CPU and
   // the padding bytes round-trip; nothing is written past the value.
