@@ -37,6 +37,24 @@
 // Concurrent readers may see element memory while a writer fills it, exactly
 // as in the kernel: every shared field is an atomic, and keys and values are
 // copied with relaxed atomic words (racy_copy), so the races are defined.
+//
+// Where this differs from the kernel, on purpose (a quiet map answers exactly
+// as the kernel's does):
+//   * Locks are rqspinlock-like ResSpinLocks (src/alloc/percpu_freelist.h):
+//     re-entry from a signal handler gets -EDEADLK as in Linux 6.18; a holder
+//     stuck for a second gets -ETIMEDOUT (the kernel gives up after 0.25 s,
+//     but its holders cannot be preempted).
+//   * A lockless lookup that finds nothing double-checks the bucket's
+//     sequence count, and a syscall lookup re-checks the key after copying
+//     the value: with preallocated elements reused at once the kernel can
+//     miss a key that is being replaced, or copy the value of another key.
+//   * GET_NEXT_KEY never jumps back, skips buckets or returns a superseded
+//     version of a key because of concurrent updates (see htab_get_next_key).
+//   * BPF_F_LOCK (maps whose value has a bpf_spin_lock) serializes with the
+//     bucket lock, not with the value's own lock, whose offset the map does
+//     not know here.
+//   * Per-CPU value padding: a program-side insert zeroes the padding of its
+//     own slot (the kernel copies the bytes that follow the program's value).
 #include <errno.h>
 #include <sched.h>
 #include <sys/random.h>
