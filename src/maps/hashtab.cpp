@@ -512,7 +512,18 @@ int commit_for_slab(void *ctx, uint64_t offset, uint64_t len) {
 
 // A NO_PREALLOC slot, taken before the bucket lock (committing memory and
 // waiting for deferred frees must not happen under it). 0 when none.
+// The kernel allocates a BPF_F_NO_PREALLOC element (struct htab_elem, 48
+// bytes, + key + value or per-CPU pointer) with bpf_mem_alloc, which adds an
+// 8-byte header and cannot exceed KMALLOC_MAX_SIZE (4 MiB): maps whose
+// elements are that large are created but every insert fails with ENOMEM.
+bool kernel_could_allocate_elem(const Map &map, bool percpu) {
+  constexpr uint64_t kHtabElemHeader = 48, kMemAllocHeader = 8, kKmallocMax = uint64_t{4} << 20;
+  uint64_t size = kHtabElemHeader + round_up(map.key_size, 8) + (percpu ? 8 : round_up(map.value_size, 8));
+  return size + kMemAllocHeader <= kKmallocMax;
+}
+
 uint64_t slab_take(Map &map, const Htab &t, uint32_t cpu, bool may_wait) {
+  if (!kernel_could_allocate_elem(map, t.h.percpu)) return 0;
   uint64_t off;
   uint32_t index;
   for (;;) {
@@ -1257,9 +1268,12 @@ int htab_batch(Map &map, BatchArgs &args, bool do_delete) {
     if (ret || no_room) break;
 
     if (bucket_cnt) {
-      if (!args.keys || !args.values) return -EFAULT; // count stays 0, as the kernel's
+      // The kernel copies the keys out before the values: a bad values
+      // buffer leaves the bucket's keys written (and the count at 0).
+      if (!args.keys) return -EFAULT;
       memcpy(static_cast<uint8_t *>(args.keys) + uint64_t{total} * key_size, keys.data(),
              uint64_t{key_size} * bucket_cnt);
+      if (!args.values) return -EFAULT;
       memcpy(static_cast<uint8_t *>(args.values) + uint64_t{total} * value_size, values.data(),
              value_size * bucket_cnt);
     }
