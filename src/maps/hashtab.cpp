@@ -510,8 +510,6 @@ int commit_for_slab(void *ctx, uint64_t offset, uint64_t len) {
   return map_commit(*static_cast<Map *>(ctx), offset, len);
 }
 
-// A NO_PREALLOC slot, taken before the bucket lock (committing memory and
-// waiting for deferred frees must not happen under it). 0 when none.
 // The kernel allocates a BPF_F_NO_PREALLOC element (struct htab_elem, 48
 // bytes, + key + value or per-CPU pointer) with bpf_mem_alloc, which adds an
 // 8-byte header and cannot exceed KMALLOC_MAX_SIZE (4 MiB): maps whose
@@ -522,6 +520,8 @@ bool kernel_could_allocate_elem(const Map &map, bool percpu) {
   return size + kMemAllocHeader <= kKmallocMax;
 }
 
+// A NO_PREALLOC slot, taken before the bucket lock (committing memory and
+// waiting for deferred frees must not happen under it). 0 when none.
 uint64_t slab_take(Map &map, const Htab &t, uint32_t cpu, bool may_wait) {
   if (!kernel_could_allocate_elem(map, t.h.percpu)) return 0;
   uint64_t off;
