@@ -3,6 +3,8 @@
 #pragma once
 
 #include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -129,10 +131,25 @@ inline bool kernel_bpf_available(std::string *why) {
 
 // Give this test process its own userbpf pin root, so tests never see each
 // other's objects. Call before the first userbpf_bpf().
+// On tmpfs (/dev/shm) where there is one, as the default root is.
 inline std::string use_private_fs_root() {
-  char tmpl[] = "/tmp/userbpf-test-XXXXXX";
-  const char *dir = mkdtemp(tmpl);
-  if (dir) setenv("USERBPF_FS", dir, 1);
+  char shm_tmpl[] = "/dev/shm/userbpf-test-XXXXXX";
+  char tmp_tmpl[] = "/tmp/userbpf-test-XXXXXX";
+  const char *dir = mkdtemp(shm_tmpl);
+  if (!dir) dir = mkdtemp(tmp_tmpl);
+  if (dir) {
+    setenv("USERBPF_FS", dir, 1);
+    // Remove the root when the test process (not a forked child) exits.
+    static std::string root;
+    static pid_t owner;
+    root = dir;
+    owner = getpid();
+    atexit([] {
+      if (getpid() != owner) return;
+      nftw(root.c_str(), [](const char *path, const struct stat *, int, struct FTW *) { return remove(path); },
+           16, FTW_DEPTH | FTW_PHYS);
+    });
+  }
   return dir ? dir : "";
 }
 
