@@ -36,6 +36,14 @@ USERBPF_API const char *userbpf_fs_root(void);
  * Per-CPU map values are round_up(value_size, 8) * userbpf_num_possible_cpus() bytes. */
 USERBPF_API int userbpf_num_possible_cpus(void);
 
+/* Disassemble raw BPF instructions (8-byte little-endian struct bpf_insn
+ * words) in the kernel's syntax, one "   N: (op) text" line per instruction,
+ * as `bpftool prog dump xlated` prints them. Writes a NUL-terminated string to
+ * buf and returns its length (excluding the NUL), or the length needed when
+ * len is too small; -1 with errno EINVAL for invalid instructions (the reason,
+ * naming the instruction, is written to buf instead). */
+USERBPF_API long userbpf_disassemble(const void *insns, size_t insn_bytes, char *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -185,6 +185,19 @@ Found 4 elements" "$U" map dump pinned $A
   rm "$USERBPF_FS/dir/second"
   expect "no maps left" "" "$U" map show
   expect "no maps left, -j" "[]" "$U" -j map show
+
+  # prog dump xlated of raw instructions (hex text or binary), kernel syntax.
+  local prog="$USERBPF_FS/../prog.hex"
+  printf 'b7 00 00 00 2a 00 00 00\n07 00 00 00 01 00 00 00\n95 00 00 00 00 00 00 00\n' >"$prog"
+  expect "prog dump xlated (hex)" $'   0: (b7) r0 = 42\n   1: (07) r0 += 1\n   2: (95) exit' \
+    "$U" prog dump xlated file "$prog"
+  printf '\xb7\x00\x00\x00\x2a\x00\x00\x00\x95\x00\x00\x00\x00\x00\x00\x00' >"$prog"
+  expect "prog dump xlated (binary), -j" '[{"disasm":"(b7) r0 = 42"},{"disasm":"(95) exit"}]' \
+    "$U" -j prog dump xlated file "$prog"
+  printf '\xff\x00\x00\x00\x00\x00\x00\x00' >"$prog"
+  expect_error "prog dump xlated: bad opcode named" "insn 0: unknown opcode 0xff" "$U" prog dump xlated file "$prog"
+  expect_error "prog dump xlated: missing file" "cannot open" "$U" prog dump xlated file /nonexistent/x
+  rm -f "$prog"
 }
 
 # Same commands through bpftool (kernel) and userbpf: the same bytes out.

@@ -2,6 +2,7 @@
 //
 //   userbpf [-j|-p] [-f] map { show | list | create | dump | lookup | update |
 //                              delete | getnext | freeze | pin } ...
+//   userbpf [-j|-p] prog dump xlated file PATH
 //   userbpf version
 //
 // The words after a verb follow bpftool's grammar (`id 3`, `pinned FILE`,
@@ -16,6 +17,7 @@
 
 #include "cli_common.h"
 #include "map_commands.h"
+#include "prog_commands.h"
 
 namespace {
 
@@ -59,6 +61,15 @@ int main(int argc, char **argv) {
 
   CLI::App *version = app.add_subcommand("version", "print the version, the pin root and the CPU count");
 
+  std::vector<std::string> prog_words;
+  CLI::App *prog = app.add_subcommand("prog", "inspect programs");
+  prog->require_subcommand(1);
+  CLI::App *prog_dump = prog->add_subcommand("dump", "print a program's instructions");
+  prog_dump->require_subcommand(1);
+  CLI::App *prog_xlated = prog_dump->add_subcommand("xlated", "disassemble, in the kernel's syntax");
+  prog_xlated->add_option("words", prog_words, "file PATH (raw or hex instructions)")->type_name("");
+  prog_xlated->footer("Usage: userbpf [-j|-p] prog dump xlated file PATH");
+
   CLI::App *map = app.add_subcommand("map", "inspect and change maps");
   map->require_subcommand(1);
   map->fallthrough();
@@ -87,6 +98,19 @@ int main(int argc, char **argv) {
 
   if (version->parsed()) {
     print_version(mode);
+    return 0;
+  }
+
+  if (prog_xlated->parsed()) {
+    ubcli::Json out;
+    try {
+      ubcli::prog_dump_xlated(prog_words, mode, &out);
+    } catch (const ubcli::CliError &e) {
+      if (mode.json) print_json(ubcli::Json{{"error", e.what()}}, mode.pretty);
+      else std::cerr << "Error: " << e.what() << "\n";
+      return 1;
+    }
+    if (mode.json) print_json(out, mode.pretty);
     return 0;
   }
 
