@@ -94,6 +94,17 @@ uint32_t sys_perms(const Handle &h) {
   return mode;
 }
 
+// The map behind fd, if the fd may `need` (kModeRead | kModeWrite) it: the
+// kernel's __bpf_map_get() (EBADF, EINVAL) then its permission check (EPERM).
+const Handle *map_for(uint32_t fd, uint32_t need, int *err) {
+  const Handle *h = map_handle(fd, err);
+  if (h && (sys_perms(*h) & need) != need) {
+    *err = -EPERM;
+    return nullptr;
+  }
+  return h;
+}
+
 
 uint32_t nr_node_ids() {
   static uint32_t n = [] {
@@ -222,10 +233,9 @@ int map_lookup_elem(const Attr &at) {
   if (a.flags & ~BPF_F_LOCK) return -EINVAL;
   RcuReadGuard guard;
   int err = 0;
-  const Handle *h = map_handle(a.map_fd, &err);
+  const Handle *h = map_for(a.map_fd, kModeRead, &err);
   if (!h) return err;
   Map &m = h->obj->map;
-  if (!(sys_perms(*h) & kModeRead)) return -EPERM;
   if ((a.flags & BPF_F_LOCK) && !m.hdr->map.has_spin_lock) return -EINVAL;
   if (bad_user_ptr(a.key)) return -EFAULT;
   if (bad_user_ptr(a.value)) {
@@ -242,10 +252,9 @@ int map_update_elem(const Attr &at) {
   if (at.tail_dirty(ATTR_END(flags))) return -EINVAL;
   RcuReadGuard guard;
   int err = 0;
-  const Handle *h = map_handle(a.map_fd, &err);
+  const Handle *h = map_for(a.map_fd, kModeWrite, &err);
   if (!h) return err;
   Map &m = h->obj->map;
-  if (!(sys_perms(*h) & kModeWrite)) return -EPERM;
   if ((a.flags & BPF_F_LOCK) && !m.hdr->map.has_spin_lock) return -EINVAL;
   if (bad_user_ptr(a.key) || bad_user_ptr(a.value)) return -EFAULT;
   return m.ops->sys_update(m, uptr<const void>(a.key), uptr<const void>(a.value), a.flags);
@@ -256,10 +265,9 @@ int map_delete_elem(const Attr &at) {
   if (at.tail_dirty(ATTR_END(key))) return -EINVAL;
   RcuReadGuard guard;
   int err = 0;
-  const Handle *h = map_handle(a.map_fd, &err);
+  const Handle *h = map_for(a.map_fd, kModeWrite, &err);
   if (!h) return err;
   Map &m = h->obj->map;
-  if (!(sys_perms(*h) & kModeWrite)) return -EPERM;
   if (bad_user_ptr(a.key)) return -EFAULT;
   return m.ops->delete_elem(m, uptr<const void>(a.key));
 }
@@ -269,10 +277,9 @@ int map_get_next_key(const Attr &at) {
   if (at.tail_dirty(ATTR_END(next_key))) return -EINVAL;
   RcuReadGuard guard;
   int err = 0;
-  const Handle *h = map_handle(a.map_fd, &err);
+  const Handle *h = map_for(a.map_fd, kModeRead, &err);
   if (!h) return err;
   Map &m = h->obj->map;
-  if (!(sys_perms(*h) & kModeRead)) return -EPERM;
   if (a.key && bad_user_ptr(a.key)) return -EFAULT;
   if (bad_user_ptr(a.next_key)) {
     std::vector<uint8_t> scratch(m.key_size);
@@ -288,11 +295,9 @@ int map_lookup_and_delete_elem(const Attr &at) {
   if (a.flags & ~BPF_F_LOCK) return -EINVAL;
   RcuReadGuard guard;
   int err = 0;
-  const Handle *h = map_handle(a.map_fd, &err);
+  const Handle *h = map_for(a.map_fd, kModeRead | kModeWrite, &err);
   if (!h) return err;
   Map &m = h->obj->map;
-  uint32_t perms = sys_perms(*h);
-  if (!(perms & kModeRead) || !(perms & kModeWrite)) return -EPERM;
   if ((a.flags & BPF_F_LOCK) && !m.hdr->map.has_spin_lock) return -EINVAL;
   if (bad_user_ptr(a.key) || bad_user_ptr(a.value)) return -EFAULT;
   if (!m.ops->sys_lookup_and_delete) return -kENOTSUPP;
@@ -323,14 +328,11 @@ int map_batch(const Attr &at, int cmd) {
   if (at.tail_dirty(ATTR_END(batch.flags))) return -EINVAL;
   RcuReadGuard guard;
   int err = 0;
-  const Handle *h = map_handle(a.batch.map_fd, &err);
-  if (!h) return err;
-  Map &m = h->obj->map;
   bool has_read = cmd == BPF_MAP_LOOKUP_BATCH || cmd == BPF_MAP_LOOKUP_AND_DELETE_BATCH;
   bool has_write = cmd != BPF_MAP_LOOKUP_BATCH;
-  uint32_t perms = sys_perms(*h);
-  if (has_read && !(perms & kModeRead)) return -EPERM;
-  if (has_write && !(perms & kModeWrite)) return -EPERM;
+  const Handle *h = map_for(a.batch.map_fd, (has_read ? kModeRead : 0) | (has_write ? kModeWrite : 0), &err);
+  if (!h) return err;
+  Map &m = h->obj->map;
   int (*fn)(Map &, BatchArgs &) = nullptr;
   switch (cmd) {
     case BPF_MAP_LOOKUP_BATCH: fn = m.ops->lookup_batch; break;
