@@ -25,7 +25,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <random>
 #include <string>
 #include <thread>
@@ -33,24 +32,13 @@
 #include <vector>
 
 #include "bpf_test_util.h"
+#include "private_root_env.h"
 #include "util/jhash.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-class PrivateFsRoot : public ::testing::Environment {
- public:
-  void SetUp() override { root_ = ubt::use_private_fs_root(); }
-  void TearDown() override {
-    std::error_code ignored;
-    if (!root_.empty()) std::filesystem::remove_all(root_, ignored);
-  }
-
- private:
-  std::string root_;
-};
-[[maybe_unused]] auto *const private_root = ::testing::AddGlobalTestEnvironment(new PrivateFsRoot);
 
 constexpr uint32_t kMaxEntries = 1024;
 constexpr uint32_t kBuckets = 1024; // roundup_pow_of_two(kMaxEntries)

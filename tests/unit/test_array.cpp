@@ -10,11 +10,11 @@
 
 #include <climits>
 #include <cstring>
-#include <filesystem>
 #include <thread>
 #include <vector>
 
 #include "bpf_test_util.h"
+#include "private_root_env.h"
 #include "maps/map.h"
 #include "object/object.h"
 
@@ -31,18 +31,6 @@ constexpr long kENOTSUPP = 524; // the kernel-internal errno the kernel leaks fo
 constexpr uint32_t kArray = BPF_MAP_TYPE_ARRAY;
 constexpr uint32_t kPercpuArray = BPF_MAP_TYPE_PERCPU_ARRAY;
 
-class PrivateFsRoot : public ::testing::Environment {
- public:
-  void SetUp() override { root_ = ubt::use_private_fs_root(); }
-  void TearDown() override {
-    std::error_code ignored;
-    if (!root_.empty()) std::filesystem::remove_all(root_, ignored);
-  }
-
- private:
-  std::string root_;
-};
-[[maybe_unused]] auto *const private_root = ::testing::AddGlobalTestEnvironment(new PrivateFsRoot);
 
 struct Backend {
   const char *name;

@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <filesystem>
 #include <map>
 #include <random>
 #include <set>
@@ -26,6 +25,7 @@
 
 #include "alloc/rcu.h"
 #include "bpf_test_util.h"
+#include "private_root_env.h"
 #include "maps/map.h"
 #include "object/handle.h"
 #include "util/jhash.h"
@@ -40,18 +40,6 @@ using ubt::BpfFn;
 
 constexpr long kENOTSUPP = 524;
 
-class PrivateFsRoot : public ::testing::Environment {
- public:
-  void SetUp() override { root_ = ubt::use_private_fs_root(); }
-  void TearDown() override {
-    std::error_code ignored;
-    if (!root_.empty()) std::filesystem::remove_all(root_, ignored);
-  }
-
- private:
-  std::string root_;
-};
-[[maybe_unused]] auto *const private_root = ::testing::AddGlobalTestEnvironment(new PrivateFsRoot);
 
 uint32_t ncpus() { return static_cast<uint32_t>(userbpf_num_possible_cpus()); }
 

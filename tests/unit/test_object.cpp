@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "bpf_test_util.h"
+#include "private_root_env.h"
 
 using namespace ubt;
 
@@ -23,12 +24,6 @@ namespace {
 
 const BpfFn U = userbpf_call;
 
-class Env : public ::testing::Environment {
- public:
-  void SetUp() override { root_ = use_private_fs_root(); }
-  std::string root_;
-};
-Env *env = static_cast<Env *>(::testing::AddGlobalTestEnvironment(new Env));
 
 int array_map(uint32_t entries = 4, uint32_t flags = 0, uint32_t value_size = 8) {
   long fd = map_create(U, BPF_MAP_TYPE_ARRAY, 4, value_size, entries, flags, "t");

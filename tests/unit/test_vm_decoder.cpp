@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "vm_test_util.h"
 #include "vm/assembler.h"
 #include "vm/decoder.h"
 #include "vm/disasm.h"
@@ -13,15 +14,7 @@ namespace {
 
 using namespace userbpf::vm;
 
-RawInsn I(uint8_t code, uint8_t dst = 0, uint8_t src = 0, int16_t off = 0, int32_t imm = 0) {
-  RawInsn r{};
-  r.code = code;
-  r.dst = dst;
-  r.src = src;
-  r.off = off;
-  r.imm = imm;
-  return r;
-}
+using ubt::I; // one raw instruction from its fields
 const RawInsn kExit = I(0x95);
 
 int decode_error(std::vector<RawInsn> prog, std::string *error) {

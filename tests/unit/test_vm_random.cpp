@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "vm_test_util.h"
 #include "vm/decoder.h"
 #include "vm/disasm.h"
 #include "vm/interpreter.h"
@@ -29,15 +30,7 @@ namespace {
 
 using namespace userbpf::vm;
 
-RawInsn I(uint8_t code, uint8_t dst = 0, uint8_t src = 0, int16_t off = 0, int32_t imm = 0) {
-  RawInsn r{};
-  r.code = code;
-  r.dst = dst;
-  r.src = src;
-  r.off = off;
-  r.imm = imm;
-  return r;
-}
+using ubt::I; // one raw instruction from its fields
 
 struct Item {
   std::vector<RawInsn> insns; // 1, or 2 for LD_IMM64
