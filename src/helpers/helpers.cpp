@@ -24,6 +24,7 @@ enum : int32_t {
   kTracePrintk = 6,
   kGetPrandomU32 = 7,
   kGetSmpProcessorId = 8,
+  kCsumDiff = 28,
 };
 
 // r1 of the map helpers is the map pointer the loader put in the program's
@@ -155,6 +156,26 @@ uint64_t trace_printk(uint64_t fmt, uint64_t fmt_size, uint64_t a1, uint64_t a2,
   return text.size();
 }
 
+// bpf_csum_diff: the one's-complement sum of ~from and to (32-bit words,
+// sizes multiples of 4, at most 512 bytes together), added to seed. The
+// kernel returns csum_partial's 32-bit unfolded sum.
+uint64_t csum_diff(uint64_t from, uint64_t from_size, uint64_t to, uint64_t to_size, uint64_t seed) {
+  const uint32_t fsize = static_cast<uint32_t>(from_size), tsize = static_cast<uint32_t>(to_size);
+  if (((fsize | tsize) & 3) != 0 || uint64_t(fsize) + tsize > 512) return static_cast<uint64_t>(-int64_t(EINVAL));
+  uint64_t sum = static_cast<uint32_t>(seed);
+  auto add_words = [&sum](uint64_t base, uint32_t size, bool invert) {
+    for (uint32_t i = 0; i < size; i += 4) {
+      uint32_t w;
+      memcpy(&w, reinterpret_cast<const void *>(static_cast<uintptr_t>(base + i)), 4);
+      sum += invert ? ~w : w;
+    }
+  };
+  add_words(from, fsize, true);
+  add_words(to, tsize, false);
+  while (sum >> 32) sum = (sum & 0xffffffffull) + (sum >> 32);
+  return sum;
+}
+
 using A = ArgType;
 using R = RetType;
 
@@ -169,11 +190,14 @@ const HelperProto kHelpers[] = {
     {kKtimeGetNs, "ktime_get_ns", ktime_get_ns, R::kInteger,
      {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
     {kTracePrintk, "trace_printk", trace_printk, R::kInteger,
-     {A::kPtrToMemReadOnly, A::kConstSize, A::kDontCare, A::kDontCare, A::kDontCare}, true},
+     {A::kPtrToMemReadOnly, A::kConstSize, A::kDontCare, A::kDontCare, A::kDontCare}, true, true},
     {kGetPrandomU32, "get_prandom_u32", get_prandom_u32, R::kInteger,
      {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
     {kGetSmpProcessorId, "get_smp_processor_id", get_smp_processor_id, R::kInteger,
      {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
+    {kCsumDiff, "csum_diff", csum_diff, R::kInteger,
+     {A::kPtrToMemReadOnlyOrNull, A::kConstSizeOrZero, A::kPtrToMemReadOnlyOrNull, A::kConstSizeOrZero, A::kAnything},
+     false},
 };
 
 } // namespace

@@ -17,8 +17,19 @@ enum class ArgType : uint8_t {
   kPtrToMapKey,     // ARG_PTR_TO_MAP_KEY: key_size readable bytes
   kPtrToMapValue,   // ARG_PTR_TO_MAP_VALUE: value_size readable bytes
   kPtrToMemReadOnly,// ARG_PTR_TO_MEM | MEM_RDONLY, size in the next argument
-  kConstSize,       // ARG_CONST_SIZE: the size of the preceding memory argument
+  kPtrToMemReadOnlyOrNull, // the same, or NULL (only with a size of zero)
+  kPtrToUninitMem,  // ARG_PTR_TO_MEM | MEM_UNINIT: the helper writes it, size next
+  kConstSize,       // ARG_CONST_SIZE: the size of the preceding memory argument (> 0)
+  kConstSizeOrZero, // ARG_CONST_SIZE_OR_ZERO: the same, zero allowed
+  kPtrToCtx,        // ARG_PTR_TO_CTX: the program's context, unmodified
 };
+
+// Memory arguments are followed by their size argument (the kernel's
+// arg_type_is_mem_size pairs).
+constexpr bool arg_is_mem(ArgType t) {
+  return t == ArgType::kPtrToMemReadOnly || t == ArgType::kPtrToMemReadOnlyOrNull || t == ArgType::kPtrToUninitMem;
+}
+constexpr bool arg_is_size(ArgType t) { return t == ArgType::kConstSize || t == ArgType::kConstSizeOrZero; }
 
 enum class RetType : uint8_t {
   kInteger,               // RET_INTEGER
@@ -36,6 +47,9 @@ struct HelperProto {
   RetType ret;
   ArgType args[5];
   bool gpl_only;
+  // Program types may call it only with CAP_PERFMON (bpf_base_func_proto's
+  // last group: trace_printk and friends).
+  bool needs_perfmon = false;
 };
 
 // The helper with this id, or nullptr.

@@ -1,0 +1,1391 @@
+// The path-by-path abstract interpretation (the kernel's do_check): every
+// path from the first instruction is followed with an abstract state
+// (state.h); each instruction is checked against the rules and its effect
+// applied. Conditional jumps whose outcome is unknown fork the state (one
+// side is pushed on a stack and explored later). At prune points the state
+// is compared with the states already explored there: a state contained in
+// one whose exploration finished safely needs no further work (pruning);
+// a state equal to one still being explored on the same path is a loop that
+// makes no progress ("infinite loop detected"). 1M processed instructions
+// is the complexity limit.
+#include <cerrno>
+#include <cinttypes>
+#include <cstring>
+#include <memory>
+#include <unordered_map>
+
+#include <linux/bpf.h>
+
+#include "helpers/helpers.h"
+#include "verifier/env.h"
+#include "verifier/state.h"
+#include "vm/disasm.h"
+
+namespace userbpf::verifier {
+
+using vm::Op;
+using vm::Shape;
+
+namespace {
+
+constexpr int64_t kMaxVarOff = 1 << 29;   // BPF_MAX_VAR_OFF
+constexpr uint64_t kMaxVarSize = 1 << 29; // BPF_MAX_VAR_SIZ
+constexpr uint32_t kMaxPacketOff = 0xffff; // MAX_PACKET_OFF
+constexpr uint32_t kComplexityLimit = 1000000;
+
+// A state stored at a prune point, with the count of paths still being
+// explored below it (the kernel's bpf_verifier_state.branches).
+struct Checkpoint {
+  State state;
+  Checkpoint *parent = nullptr;
+  uint32_t alive = 1;
+  uint32_t insn = 0;
+};
+
+struct Pending {
+  State state;
+  uint32_t insn;
+  uint32_t from;
+  Checkpoint *parent;
+};
+
+struct Error {
+  int err;
+};
+
+class Checker {
+public:
+  explicit Checker(Env &env) : env_(env), log_(env.log), priv_(env.options.privilege) {}
+  int run();
+
+private:
+  // ---- exploration
+  int explore(State st, uint32_t insn);
+  bool visit_prune_point(uint32_t insn, int *err);
+  void path_done();
+  void push_branch(const State &st, uint32_t insn, uint32_t from);
+
+  // ---- one instruction; returns the next insn, or -1 at the end of a path
+  int64_t step(uint32_t pc);
+  void check_alu(uint32_t pc, const vm::Insn &insn);
+  void check_ld_imm64(const vm::Insn &insn, uint32_t pc);
+  void check_load_store(uint32_t pc, const vm::Insn &insn);
+  void check_atomic(uint32_t pc, const vm::Insn &insn);
+  int64_t check_cond_jump(uint32_t pc, const vm::Insn &insn);
+  void check_helper_call(uint32_t pc, const vm::Insn &insn);
+  int64_t check_local_call(uint32_t pc, const vm::Insn &insn);
+  int64_t check_exit(uint32_t pc);
+
+  // ---- registers
+  Reg &reg(int r) { return st_.cur().regs[r]; }
+  void read_reg(int r);
+  void write_reg_check(int r);
+  void mark_unknown(Reg &r);
+  void mark_known(Reg &r, uint64_t v);
+  void mark_not_init(Reg &r) { r = Reg{}; }
+  bool is_pointer_leak(const Reg &r) const { return !priv_.allow_ptr_leaks && r.is_pointer(); }
+  void adjust_ptr_alu(uint32_t pc, const vm::Insn &insn, Reg &dst, const Reg &ptr, const Reg &off_reg, bool dst_is_ptr);
+
+  // ---- memory
+  void check_mem_access(uint32_t pc, int regno, int off, int size, bool write, int value_regno, bool sign_extend);
+  void check_stack_access(int regno, const Reg &ptr, int off, int size, bool write, int value_regno);
+  void check_map_value_access(int regno, const Reg &ptr, int off, int size, bool zero_size_ok, const char *what);
+  void check_packet_access(int regno, const Reg &ptr, int off, int size, bool zero_size_ok);
+  void check_mem_region(int regno, const Reg &ptr, int off, int size, uint32_t mem_size, bool zero_size_ok);
+  void check_helper_mem(int regno, int64_t size, bool write, bool zero_size_ok);
+  void check_stack_range(int regno, const Reg &ptr, int64_t off, int64_t size, bool write);
+  Frame &stack_frame(const Reg &ptr) { return st_.frames[ptr.frameno]; }
+  void grow_stack(Frame &f, int depth, uint32_t subprog);
+
+  // ---- branches
+  void refine(State &st, const vm::Insn &insn, bool taken, bool *impossible);
+  void mark_null_checked(State &st, uint32_t id, bool is_null);
+  bool try_packet_compare(const vm::Insn &insn, State &taken, State &fall);
+
+  // ---- states
+  bool states_equal(const State &old, const State &cur, bool exact, uint32_t insn);
+  bool reg_safe(const Reg &old, const Reg &cur, bool exact, std::unordered_map<uint32_t, uint32_t> &ids);
+  bool stack_safe(const Frame &old, const Frame &cur, bool exact, std::unordered_map<uint32_t, uint32_t> &ids);
+
+  [[noreturn]] void fail(int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+  std::string state_str(const Frame &f) const;
+  std::string reg_str(const Reg &r) const;
+
+  Env &env_;
+  Log &log_;
+  const Privilege &priv_;
+  State st_;
+  Checkpoint *parent_ = nullptr;
+  std::vector<Pending> pending_;
+  std::vector<std::unique_ptr<Checkpoint>> all_checkpoints_;
+  std::vector<std::vector<Checkpoint *>> explored_;
+  uint32_t id_gen_ = 0;
+  uint32_t processed_ = 0;
+  uint32_t jmps_processed_ = 0, prev_jmps_ = 0, prev_insns_ = 0;
+  uint32_t total_states_ = 0, peak_states_ = 0;
+  int64_t next_pc_ = 0;
+  Reg imm_value_;                    // the value of a BPF_ST store (value_regno == kImmValue)
+  static constexpr int kImmValue = -2;
+};
+
+[[noreturn]] void Checker::fail(int err, const char *fmt, ...) {
+  if (log_.enabled()) {
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    log_.text() += buf;
+  }
+  throw Error{err};
+}
+
+} // namespace
+
+void Log::printf(const char *fmt, ...) {
+  if (!enabled()) return;
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n > 0) text_.append(buf, std::min<size_t>(static_cast<size_t>(n), sizeof buf - 1));
+}
+
+const char *reg_type_name(const Reg &r) {
+  switch (r.type) {
+  case RegType::kNotInit: return "?";
+  case RegType::kScalar: return "scalar";
+  case RegType::kCtx: return "ctx";
+  case RegType::kMapPtr: return "map_ptr";
+  case RegType::kMapValue: return r.maybe_null ? "map_value_or_null" : "map_value";
+  case RegType::kStack: return "fp";
+  case RegType::kPacketMeta: return "pkt_meta";
+  case RegType::kPacket: return "pkt";
+  case RegType::kPacketEnd: return "pkt_end";
+  case RegType::kMem: return r.maybe_null ? (r.rdonly ? "rdonly_mem_or_null" : "mem_or_null") : (r.rdonly ? "rdonly_mem" : "mem");
+  case RegType::kSock: return r.maybe_null ? "sock_common_or_null" : "sock_common";
+  case RegType::kFunc: return "func";
+  }
+  return "?";
+}
+
+namespace {
+
+std::string Checker::reg_str(const Reg &r) const {
+  std::string out;
+  if (r.type == RegType::kScalar) {
+    if (r.s.is_const()) return std::to_string(static_cast<int64_t>(r.s.const_value()));
+    out = "scalar(";
+    if (r.id) out += "id=" + std::to_string(r.id) + ",";
+    out += scalar_str(r.s) + ")";
+    return out;
+  }
+  if (r.type == RegType::kStack) return "fp" + std::to_string(r.off);
+  out = reg_type_name(r);
+  out += "(";
+  bool comma = false;
+  auto add = [&](const std::string &s) {
+    if (comma) out += ",";
+    out += s;
+    comma = true;
+  };
+  if (r.id) add("id=" + std::to_string(r.id));
+  if (r.type == RegType::kMapValue || r.type == RegType::kMapPtr) {
+    const MapInfo &m = env_.maps[static_cast<size_t>(r.map)];
+    add("map=" + std::to_string(m.id));
+    if (r.type == RegType::kMapValue) add("vs=" + std::to_string(m.value_size));
+  }
+  if (r.off) add("off=" + std::to_string(r.off));
+  if (r.is_packet()) add("r=" + std::to_string(r.range));
+  if (r.type == RegType::kMem) add("sz=" + std::to_string(r.mem_size));
+  if (!r.s.is_const() || r.s.const_value() != 0) add(scalar_str(r.s));
+  out += ")";
+  return out;
+}
+
+std::string Checker::state_str(const Frame &f) const {
+  std::string out;
+  for (int i = 0; i < vm::kNumRegs; i++) {
+    if (f.regs[i].type == RegType::kNotInit) continue;
+    out += " R" + std::to_string(i) + "=" + reg_str(f.regs[i]);
+  }
+  for (size_t i = 0; i < f.slots.size(); i++) {
+    const StackSlot &s = f.slots[i];
+    std::string bytes;
+    bool any = false;
+    for (int b = 7; b >= 0; b--) {
+      char c = "?mz"[0];
+      switch (s.bytes[b]) {
+      case StackByte::kInvalid: c = '?'; break;
+      case StackByte::kMisc: c = 'm'; any = true; break;
+      case StackByte::kZero: c = '0'; any = true; break;
+      case StackByte::kSpill: c = 'r'; any = true; break;
+      }
+      bytes += c;
+    }
+    if (!any) continue;
+    out += " fp-" + std::to_string((i + 1) * 8) + "=";
+    out += s.bytes[0] == StackByte::kSpill ? reg_str(s.spilled) : bytes;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- registers
+
+void Checker::read_reg(int r) {
+  if (reg(r).type == RegType::kNotInit) fail(-EACCES, "R%d !read_ok\n", r);
+}
+
+void Checker::write_reg_check(int r) {
+  if (r == vm::kFrameReg) fail(-EACCES, "frame pointer is read only\n");
+}
+
+void Checker::mark_unknown(Reg &r) {
+  r = Reg{};
+  r.type = RegType::kScalar;
+}
+
+void Checker::mark_known(Reg &r, uint64_t v) {
+  r = Reg{};
+  r.type = RegType::kScalar;
+  r.s = Scalar::constant(v);
+}
+
+// ------------------------------------------------------------------- stack
+
+void Checker::grow_stack(Frame &f, int depth, uint32_t subprog) {
+  size_t need = static_cast<size_t>((depth + 7) / 8);
+  if (f.slots.size() < need) f.slots.resize(need);
+  Subprog &sp = env_.subprogs[subprog];
+  if (static_cast<uint32_t>(depth) > sp.stack_depth) sp.stack_depth = static_cast<uint32_t>(depth);
+}
+
+// A fixed-offset access to the stack (check_stack_read/write_fixed_off).
+void Checker::check_stack_access(int regno, const Reg &ptr, int off, int size, bool write, int value_regno) {
+  if (!ptr.s.is_const()) {
+    // Variable offsets: allowed for privileged loaders (reads need every
+    // byte initialized, or allow_uninit_stack); the result is unknown.
+    if (!priv_.allow_ptr_leaks) fail(-EACCES, "R%d variable stack access prohibited for !root, var_off=%s off=%d\n", regno, tnum_str(ptr.s.var_off).c_str(), off);
+    int64_t min_off = ptr.s.smin + off, max_off = ptr.s.smax + off;
+    if (ptr.s.smin < -kMaxVarOff || ptr.s.smax > kMaxVarOff || min_off < -vm::kStackSize || max_off + size > 0)
+      fail(-EACCES, "invalid variable-offset%s stack R%d var_off=%s off=%d size=%d\n", write ? "" : " read from", regno,
+           tnum_str(ptr.s.var_off).c_str(), off, size);
+    check_stack_range(regno, ptr, off, size, write);
+    if (!write && value_regno >= 0) mark_unknown(reg(value_regno));
+    return;
+  }
+  int64_t abs_off = off + static_cast<int64_t>(ptr.s.const_value());
+  if (abs_off < -vm::kStackSize || abs_off + size > 0 || size <= 0)
+    fail(-EACCES, "invalid %s stack R%d off=%lld size=%d\n", write ? "write to" : "read from", regno,
+         static_cast<long long>(abs_off), size);
+  Frame &f = stack_frame(ptr);
+  const int spi = static_cast<int>((-abs_off - 1) / 8);
+  const int byte = static_cast<int>((abs_off % 8 + 8) % 8); // offset inside the slot
+  if (write) {
+    grow_stack(f, static_cast<int>(-abs_off), f.subprog);
+    StackSlot &slot = f.slots[static_cast<size_t>(spi)];
+    const Reg *value = value_regno >= 0 ? &reg(value_regno) : (value_regno == kImmValue ? &imm_value_ : nullptr);
+    const bool was_spilled_ptr = slot.bytes[0] == StackByte::kSpill && slot.spilled.is_pointer();
+    if (value && value->is_pointer() && size != 8 && !priv_.allow_ptr_leaks) fail(-EACCES, "invalid size of register spill\n");
+    if (was_spilled_ptr && size != 8 && !priv_.allow_ptr_leaks) fail(-EACCES, "attempt to corrupt spilled pointer on stack\n");
+    const bool zero = value && value->type == RegType::kScalar && value->s.is_const() && value->s.const_value() == 0;
+    if (value && byte == 0 && !zero && (size == 8 ? value->type != RegType::kNotInit : value->type == RegType::kScalar)) {
+      // A spill: remember the register (narrow spills of scalars too).
+      for (auto &b : slot.bytes) b = StackByte::kMisc;
+      slot.spilled = *value;
+      if (size < 8) slot.spilled.s.truncate(size);
+      for (int i = 0; i < size; i++) slot.bytes[i] = StackByte::kSpill;
+      return;
+    }
+    // Plain data: an old spill in the slot is gone.
+    if (slot.bytes[0] == StackByte::kSpill) {
+      for (auto &b : slot.bytes)
+        if (b == StackByte::kSpill) b = StackByte::kMisc;
+      slot.spilled = Reg{};
+    }
+    for (int i = 0; i < size; i++) slot.bytes[byte + i] = zero ? StackByte::kZero : StackByte::kMisc;
+    return;
+  }
+  // read
+  if (static_cast<size_t>(spi) >= f.slots.size()) {
+    if (!priv_.allow_uninit_stack) fail(-EACCES, "invalid read from stack off %lld+0 size %d\n", static_cast<long long>(abs_off), size);
+    if (value_regno >= 0) mark_unknown(reg(value_regno));
+    return;
+  }
+  const StackSlot &slot = f.slots[static_cast<size_t>(spi)];
+  if (slot.bytes[byte] == StackByte::kSpill) {
+    int spill_size = 0;
+    while (spill_size < 8 && slot.bytes[spill_size] == StackByte::kSpill) spill_size++;
+    if (byte == 0 && size == spill_size) {
+      if (value_regno >= 0) reg(value_regno) = slot.spilled;
+      return;
+    }
+    if (slot.spilled.is_pointer()) fail(-EACCES, "invalid size of register fill\n");
+    if (value_regno >= 0) {
+      // Part of a spilled constant stays known (little-endian bytes).
+      if (slot.spilled.s.is_const() && byte + size <= spill_size) {
+        uint64_t v = slot.spilled.s.const_value() >> (8 * byte);
+        mark_known(reg(value_regno), v);
+      } else {
+        mark_unknown(reg(value_regno));
+      }
+    }
+    return;
+  }
+  bool all_zero = true;
+  for (int i = 0; i < size; i++) {
+    StackByte b = slot.bytes[byte + i];
+    if (b == StackByte::kInvalid) {
+      if (!priv_.allow_uninit_stack)
+        fail(-EACCES, "invalid read from stack off %lld+%d size %d\n", static_cast<long long>(abs_off - byte), byte + i, size);
+      all_zero = false;
+    } else if (b != StackByte::kZero) {
+      all_zero = false;
+    }
+  }
+  if (value_regno >= 0) {
+    if (all_zero) mark_known(reg(value_regno), 0);
+    else mark_unknown(reg(value_regno));
+  }
+}
+
+// A helper's access to [off, off+size) of the stack (check_stack_range_initialized).
+void Checker::check_stack_range(int regno, const Reg &ptr, int64_t off, int64_t size, bool write) {
+  int64_t min_off, max_off;
+  if (ptr.s.is_const()) {
+    min_off = max_off = off + static_cast<int64_t>(ptr.s.const_value());
+  } else {
+    if (!priv_.allow_ptr_leaks) fail(-EACCES, "R%d variable stack access prohibited for !root, var_off=%s off=%lld\n", regno, tnum_str(ptr.s.var_off).c_str(), static_cast<long long>(off));
+    min_off = ptr.s.smin + off;
+    max_off = ptr.s.smax + off;
+  }
+  if (min_off < -vm::kStackSize || max_off + size > 0 || (size == 0 && max_off >= 0)) {
+    if (ptr.s.is_const()) fail(-EACCES, "invalid%s stack R%d off=%lld size=%lld\n", write ? "" : " indirect access to", regno, static_cast<long long>(min_off), static_cast<long long>(size));
+    fail(-EACCES, "invalid variable-offset%s stack R%d var_off=%s off=%lld size=%lld\n", write ? "" : " indirect access to", regno, tnum_str(ptr.s.var_off).c_str(), static_cast<long long>(off), static_cast<long long>(size));
+  }
+  Frame &f = stack_frame(ptr);
+  if (size > 0) grow_stack(f, static_cast<int>(-min_off), f.subprog);
+  for (int64_t i = min_off; i < max_off + size; i++) {
+    int spi = static_cast<int>((-i - 1) / 8);
+    int byte = static_cast<int>((i % 8 + 8) % 8);
+    StackSlot &slot = f.slots[static_cast<size_t>(spi)];
+    if (write) {
+      if (slot.bytes[0] == StackByte::kSpill) {
+        for (auto &b : slot.bytes) if (b == StackByte::kSpill) b = StackByte::kMisc;
+        slot.spilled = Reg{};
+      }
+      slot.bytes[byte] = StackByte::kMisc;
+      continue;
+    }
+    StackByte b = slot.bytes[byte];
+    if (b == StackByte::kMisc || b == StackByte::kZero) continue;
+    if (b == StackByte::kInvalid && priv_.allow_uninit_stack) continue;
+    if (b == StackByte::kSpill && (slot.spilled.type == RegType::kScalar || priv_.allow_ptr_leaks)) continue;
+    if (ptr.s.is_const()) fail(-EACCES, "invalid read from stack R%d off %lld+%lld size %lld\n", regno, static_cast<long long>(min_off), static_cast<long long>(i - min_off), static_cast<long long>(size));
+    fail(-EACCES, "invalid indirect read from stack R%d var_off %s+%lld size %lld\n", regno, tnum_str(ptr.s.var_off).c_str(), static_cast<long long>(off), static_cast<long long>(size));
+  }
+}
+
+// ----------------------------------------------------------- other memory
+
+// __check_mem_access over a region [0, mem_size) given the pointer's bounds.
+void Checker::check_mem_region(int regno, const Reg &ptr, int off, int size, uint32_t mem_size, bool zero_size_ok) {
+  if (ptr.s.smin < 0 && !(ptr.s.smin + off >= 0)) {
+    fail(-EACCES, "R%d min value is negative, either use unsigned index or do a if (index >=0) check.\n", regno);
+  }
+  int64_t lo = ptr.s.smin + off;
+  if (lo < 0 || (size == 0 && !zero_size_ok) || static_cast<uint64_t>(lo) + static_cast<uint64_t>(size) > mem_size)
+    fail(-EACCES, "invalid access to memory, mem_size=%u off=%lld size=%d\n", mem_size, static_cast<long long>(lo), size);
+  if (ptr.s.umax >= static_cast<uint64_t>(kMaxVarOff))
+    fail(-EACCES, "R%d unbounded memory access, make sure to bounds check any such access\n", regno);
+  uint64_t hi = ptr.s.umax + static_cast<uint64_t>(static_cast<int64_t>(off));
+  if (static_cast<int64_t>(hi) < 0 || hi + static_cast<uint64_t>(size) > mem_size)
+    fail(-EACCES, "invalid access to memory, mem_size=%u off=%lld size=%d\n", mem_size, static_cast<long long>(hi), size);
+}
+
+void Checker::check_map_value_access(int regno, const Reg &ptr, int off, int size, bool zero_size_ok, const char *) {
+  const MapInfo &m = env_.maps[static_cast<size_t>(ptr.map)];
+  const int64_t fixed = static_cast<int64_t>(ptr.off) + off;
+  if (ptr.s.smin < 0 && (ptr.s.smin == INT64_MIN || ptr.s.smin + fixed < 0)) {
+    fail(-EACCES, "R%d min value is negative, either use unsigned index or do a if (index >=0) check.\n", regno);
+  }
+  int64_t lo = ptr.s.smin + fixed;
+  if (lo < 0 || (size == 0 && !zero_size_ok) || lo + size > static_cast<int64_t>(m.value_size))
+    fail(-EACCES, "invalid access to map value, value_size=%u off=%lld size=%d\n", m.value_size, static_cast<long long>(lo), size);
+  if (ptr.s.umax >= static_cast<uint64_t>(kMaxVarOff))
+    fail(-EACCES, "R%d unbounded memory access, make sure to bounds check any such access\n", regno);
+  int64_t hi = static_cast<int64_t>(ptr.s.umax) + fixed;
+  if (hi < 0 || hi + size > static_cast<int64_t>(m.value_size))
+    fail(-EACCES, "invalid access to map value, value_size=%u off=%lld size=%d\n", m.value_size, static_cast<long long>(hi), size);
+}
+
+void Checker::check_packet_access(int regno, const Reg &ptr, int off, int size, bool zero_size_ok) {
+  if (ptr.s.smin < 0) {
+    fail(-EACCES, "R%d min value is negative, either use unsigned index or do a if (index >=0) check.\n", regno);
+  }
+  const int64_t fixed = static_cast<int64_t>(ptr.off) + off;
+  int64_t lo = ptr.s.smin + fixed;
+  int64_t hi = static_cast<int64_t>(ptr.s.umax) + fixed;
+  if (lo < 0 || (size == 0 && !zero_size_ok) || hi + size > static_cast<int64_t>(ptr.range) ||
+      ptr.s.umax > kMaxPacketOff) {
+    fail(-EACCES, "invalid access to packet, off=%d size=%d, R%d(id=%u,off=%d,r=%u)\n", off, size, regno, ptr.id, ptr.off,
+         ptr.range);
+  }
+}
+
+// check_mem_access: a load or store of `size` bytes at R[regno] + off.
+// value_regno: the register loaded into / stored from, or -1.
+void Checker::check_mem_access(uint32_t pc, int regno, int off, int size, bool write, int value_regno, bool sign_extend) {
+  (void)pc;
+  Reg ptr = reg(regno);
+  const bool strict = (env_.options.prog_flags & BPF_F_STRICT_ALIGNMENT) != 0;
+  auto leak_check = [&](const char *into) {
+    if (write && value_regno >= 0 && is_pointer_leak(reg(value_regno))) fail(-EACCES, "R%d leaks addr into %s\n", value_regno, into);
+  };
+  switch (ptr.type) {
+  case RegType::kStack: {
+    // Stack accesses must be aligned to their size (the spill tracking relies on it).
+    if (ptr.s.is_const()) {
+      int64_t a = ptr.off + off + static_cast<int64_t>(ptr.s.const_value());
+      if (a % size != 0)
+        fail(-EACCES, "misaligned stack access off %s+%d+%d size %d\n", tnum_str(ptr.s.var_off).c_str(), ptr.off, off, size);
+    }
+    Reg adjusted = ptr;
+    check_stack_access(regno, adjusted, ptr.off + off, size, write, write ? value_regno : value_regno);
+    if (!write && value_regno >= 0 && size < 8 && reg(value_regno).type == RegType::kScalar) {
+      if (sign_extend) reg(value_regno).s.sign_extend64(size);
+      else reg(value_regno).s.truncate(size);
+    }
+    return;
+  }
+  case RegType::kMapValue: {
+    if (ptr.maybe_null) break;
+    const MapInfo &m = env_.maps[static_cast<size_t>(ptr.map)];
+    if (write && (m.map_flags & BPF_F_RDONLY_PROG))
+      fail(-EACCES, "write into map forbidden, value_size=%u off=%d size=%d\n", m.value_size, ptr.off + off, size);
+    if (!write && (m.map_flags & BPF_F_WRONLY_PROG))
+      fail(-EACCES, "read from map forbidden, value_size=%u off=%d size=%d\n", m.value_size, ptr.off + off, size);
+    leak_check("map");
+    if (strict && ptr.s.is_const() && (ptr.off + off + static_cast<int64_t>(ptr.s.const_value())) % size != 0)
+      fail(-EACCES, "misaligned value access off %s+%d+%d size %d\n", tnum_str(ptr.s.var_off).c_str(), ptr.off, off, size);
+    check_map_value_access(regno, ptr, off, size, false, "map value");
+    if (!write && value_regno >= 0) {
+      // A read-only (frozen, BPF_F_RDONLY_PROG) array's constant bytes
+      // could be known; the kernel tracks them only with BTF-less .rodata
+      // values it can read. Treat the value as unknown.
+      mark_unknown(reg(value_regno));
+    }
+    break;
+  }
+  case RegType::kCtx: {
+    leak_check("ctx");
+    if (ptr.off < 0) fail(-EACCES, "negative offset ctx ptr R%d off=%d disallowed\n", regno, ptr.off);
+    if (!ptr.s.is_const() || ptr.s.const_value() != 0)
+      fail(-EACCES, "variable ctx access var_off=%s disallowed\n", tnum_str(ptr.s.var_off).c_str());
+    if (ptr.off) fail(-EACCES, "dereference of modified ctx ptr R%d off=%d disallowed\n", regno, ptr.off);
+    CtxField field = env_.type->ctx_access(off, size, write, env_.options);
+    if (field == CtxField::kInvalid) fail(-EACCES, "invalid bpf_context access off=%d size=%d\n", off, size);
+    if (!write && value_regno >= 0) {
+      Reg &dst = reg(value_regno);
+      switch (field) {
+      case CtxField::kScalar: case CtxField::kInvalid: mark_unknown(dst); break;
+      case CtxField::kPacket: mark_known(dst, 0); dst.type = RegType::kPacket; break;
+      case CtxField::kPacketMeta: mark_known(dst, 0); dst.type = RegType::kPacketMeta; break;
+      case CtxField::kPacketEnd: mark_known(dst, 0); dst.type = RegType::kPacketEnd; break;
+      case CtxField::kSockOrNull: mark_known(dst, 0); dst.type = RegType::kSock; dst.maybe_null = true; dst.id = ++id_gen_; break;
+      }
+    }
+    break;
+  }
+  case RegType::kPacket:
+  case RegType::kPacketMeta: {
+    if (write && !env_.type->packet_writes) fail(-EACCES, "cannot write into packet\n");
+    leak_check("packet");
+    check_packet_access(regno, ptr, off, size, false);
+    if (!write && value_regno >= 0) mark_unknown(reg(value_regno));
+    break;
+  }
+  case RegType::kMem: {
+    if (ptr.maybe_null) break;
+    if (write && ptr.rdonly) fail(-EACCES, "R%d cannot write into %s\n", regno, reg_type_name(ptr));
+    leak_check("mem");
+    check_mem_region(regno, ptr, ptr.off + off, size, ptr.mem_size, false);
+    if (!write && value_regno >= 0) mark_unknown(reg(value_regno));
+    break;
+  }
+  default:
+    break;
+  }
+  if (ptr.type == RegType::kNotInit) fail(-EACCES, "R%d !read_ok\n", regno);
+  bool handled = (ptr.type == RegType::kMapValue && !ptr.maybe_null) || ptr.type == RegType::kCtx ||
+                 ptr.is_packet() || (ptr.type == RegType::kMem && !ptr.maybe_null);
+  if (!handled) fail(-EACCES, "R%d invalid mem access '%s'\n", regno, reg_type_name(ptr));
+  if (!write && value_regno >= 0 && size < 8 && reg(value_regno).type == RegType::kScalar) {
+    if (sign_extend) reg(value_regno).s.sign_extend64(size);
+    else reg(value_regno).s.truncate(size);
+  }
+}
+
+// A helper reading or writing `size` bytes through R[regno]
+// (check_helper_mem_access).
+void Checker::check_helper_mem(int regno, int64_t size, bool write, bool zero_size_ok) {
+  Reg ptr = reg(regno);
+  switch (ptr.type) {
+  case RegType::kStack:
+    check_stack_range(regno, ptr, ptr.off, size, write);
+    return;
+  case RegType::kMapValue: {
+    const MapInfo &m = env_.maps[static_cast<size_t>(ptr.map)];
+    if (write && (m.map_flags & BPF_F_RDONLY_PROG))
+      fail(-EACCES, "write into map forbidden, value_size=%u off=%d size=%lld\n", m.value_size, ptr.off, static_cast<long long>(size));
+    check_map_value_access(regno, ptr, 0, static_cast<int>(size), zero_size_ok, "map value");
+    return;
+  }
+  case RegType::kPacket:
+  case RegType::kPacketMeta:
+    if (write && !env_.type->packet_writes) fail(-EACCES, "cannot write into packet\n");
+    check_packet_access(regno, ptr, 0, static_cast<int>(size), zero_size_ok);
+    return;
+  case RegType::kMem:
+    if (write && ptr.rdonly) fail(-EACCES, "R%d cannot write into %s\n", regno, reg_type_name(ptr));
+    check_mem_region(regno, ptr, ptr.off, static_cast<int>(size), ptr.mem_size, zero_size_ok);
+    return;
+  default:
+    if (zero_size_ok && size == 0 && ptr.type == RegType::kScalar && ptr.s.is_const() && ptr.s.const_value() == 0) return;
+    fail(-EACCES, "R%d type=%s expected=fp\n", regno, reg_type_name(ptr));
+  }
+}
+
+// --------------------------------------------------------------------- ALU
+
+// BPF_OP of an ALU opcode (BPF_ADD, BPF_SUB, ...).
+uint8_t alu_op(const vm::Insn &insn) { return insn.opcode & 0xf0; }
+
+void Checker::adjust_ptr_alu(uint32_t pc, const vm::Insn &insn, Reg &dst, const Reg &ptr, const Reg &off_reg,
+                             bool dst_is_ptr) {
+  (void)pc;
+  const uint8_t op = alu_op(insn);
+  const int d = insn.dst;
+  const char *sym = insn.info().symbol.data();
+  if (vm::is_alu32(insn.opcode)) {
+    if (op == BPF_SUB && priv_.allow_ptr_leaks) {
+      mark_unknown(dst);
+      dst.s.zext32();
+      return;
+    }
+    fail(-EACCES, "R%d 32-bit pointer arithmetic prohibited\n", d);
+  }
+  if (ptr.maybe_null)
+    fail(-EACCES, "R%d pointer arithmetic on %s prohibited, null-check it first\n", d, reg_type_name(ptr));
+  const bool known = off_reg.s.is_const();
+  const int64_t val = static_cast<int64_t>(off_reg.s.const_value());
+  switch (ptr.type) {
+  case RegType::kCtx: case RegType::kMapValue: case RegType::kStack: case RegType::kPacketMeta:
+  case RegType::kPacket: case RegType::kMem: case RegType::kFunc:
+    break;
+  case RegType::kMapPtr:
+    if (known && val == 0 && op == BPF_ADD) break;
+    [[fallthrough]];
+  default:
+    fail(-EACCES, "R%d pointer arithmetic on %s prohibited\n", d, reg_type_name(ptr));
+  }
+  if (op == BPF_AND || op == BPF_OR || op == BPF_XOR)
+    fail(-EACCES, "R%d bitwise operator %s on pointer prohibited\n", d, sym);
+  if (op != BPF_ADD && op != BPF_SUB) fail(-EACCES, "R%d pointer arithmetic with %s operator prohibited\n", d, sym);
+  if (op == BPF_SUB && !dst_is_ptr) fail(-EACCES, "R%d tried to subtract pointer from scalar\n", d);
+  if (op == BPF_SUB && ptr.type == RegType::kStack) fail(-EACCES, "R%d subtraction from stack pointer prohibited\n", d);
+  // check_reg_sane_offset, for the offset and for the pointer
+  auto sane = [&](const Reg &r, bool is_off) {
+    if (is_off && r.s.is_const()) {
+      int64_t v = static_cast<int64_t>(r.s.const_value());
+      if (v >= kMaxVarOff || v <= -kMaxVarOff)
+        fail(-EACCES, "math between %s pointer and %lld is not allowed\n", reg_type_name(ptr), static_cast<long long>(v));
+    }
+    if (!is_off && (r.off >= kMaxVarOff || r.off <= -kMaxVarOff))
+      fail(-EACCES, "%s pointer offset %d is not allowed\n", reg_type_name(ptr), r.off);
+    if (r.s.smin == INT64_MIN)
+      fail(-EACCES, "math between %s pointer and register with unbounded min value is not allowed\n", reg_type_name(ptr));
+    if (r.s.smin >= kMaxVarOff || r.s.smin <= -kMaxVarOff)
+      fail(-EACCES, "value %lld makes %s pointer be out of bounds\n", static_cast<long long>(r.s.smin), reg_type_name(ptr));
+  };
+  sane(off_reg, true);
+  sane(ptr, false);
+  // Spectre v1 mitigation for loaders without CAP_PERFMON (sanitize_ptr_alu):
+  // a variable offset with mixed-sign bounds, or on pointer types whose
+  // limit the kernel cannot mask, is refused.
+  if (!priv_.bypass_spec_v1 && (insn.opcode & vm::kSrcX) && !st_.speculative) {
+    if (!off_reg.s.is_const() && (off_reg.s.smin < 0) != (off_reg.s.smax < 0))
+      fail(-EACCES, "R%d has unknown scalar with mixed signed bounds, pointer arithmetic with it prohibited for !root\n", d);
+    if (ptr.type != RegType::kStack && ptr.type != RegType::kMapValue)
+      fail(-EACCES, "R%d has pointer with unsupported alu operation, pointer arithmetic with it prohibited for !root\n", d);
+  }
+  Reg result = ptr;
+  result.s = ptr.s;
+  if (op == BPF_ADD && known && ptr.off + val == static_cast<int64_t>(static_cast<int32_t>(ptr.off + val))) {
+    result.off = static_cast<int32_t>(ptr.off + val);
+  } else if (op == BPF_SUB && known && ptr.off - val == static_cast<int64_t>(static_cast<int32_t>(ptr.off - val))) {
+    result.off = static_cast<int32_t>(ptr.off - val);
+  } else {
+    result.s = scalar_alu(op, false, ptr.s, off_reg.s);
+    if (ptr.is_packet()) {
+      result.id = ++id_gen_;
+      if (op == BPF_ADD || off_reg.s.smin < 0) result.range = 0;
+    }
+  }
+  if (result.off >= kMaxVarOff || result.off <= -kMaxVarOff)
+    fail(-EACCES, "%s pointer offset %d is not allowed\n", reg_type_name(ptr), result.off);
+  // sanitize_check_bounds
+  if (!priv_.bypass_spec_v1) {
+    if (result.type == RegType::kStack) {
+      if (!result.s.is_const())
+        fail(-EACCES, "R%d variable stack access prohibited for !root, var_off=%s off=%d\n", d, tnum_str(result.s.var_off).c_str(), result.off);
+      int64_t o = result.off + static_cast<int64_t>(result.s.const_value());
+      if (o >= 0 || o < -vm::kStackSize)
+        fail(-EACCES, "R%d stack pointer arithmetic goes out of range, prohibited for !root; off=%lld\n", d, static_cast<long long>(o));
+    } else if (result.type == RegType::kMapValue) {
+      const MapInfo &m = env_.maps[static_cast<size_t>(result.map)];
+      int64_t lo = result.s.smin + result.off, hi = static_cast<int64_t>(result.s.umax) + result.off;
+      if (result.s.smin < 0 || lo < 0 || hi + 1 > static_cast<int64_t>(m.value_size) || result.s.umax >= static_cast<uint64_t>(kMaxVarOff))
+        fail(-EACCES, "R%d pointer arithmetic of map value goes out of range, prohibited for !root\n", d);
+    }
+  }
+  dst = result;
+}
+
+void Checker::check_alu(uint32_t pc, const vm::Insn &insn) {
+  const uint8_t op = alu_op(insn);
+  const bool alu32 = vm::is_alu32(insn.opcode);
+  const bool src_x = insn.info().shape == Shape::kAluReg;
+  const int d = insn.dst, sreg = insn.src;
+  if (insn.info().shape == Shape::kNeg || insn.info().shape == Shape::kEndian) {
+    read_reg(d);
+    if (is_pointer_leak(reg(d))) fail(-EACCES, "R%d pointer arithmetic prohibited\n", d);
+    write_reg_check(d);
+    Reg &r = reg(d);
+    if (r.type != RegType::kScalar || insn.info().shape == Shape::kEndian) {
+      mark_unknown(r);
+      return;
+    }
+    Scalar res = scalar_alu(BPF_NEG, alu32, r.s, Scalar::constant(0));
+    mark_unknown(r);
+    r.s = res;
+    return;
+  }
+  if (op == BPF_MOV) {
+    if (src_x) read_reg(sreg);
+    write_reg_check(d);
+    if (!src_x) {
+      Reg &r = reg(d);
+      if (alu32) mark_known(r, static_cast<uint32_t>(insn.imm));
+      else mark_known(r, static_cast<uint64_t>(static_cast<int64_t>(insn.imm)));
+      return;
+    }
+    Reg src = reg(sreg);
+    Reg &r = reg(d);
+    const int sext = insn.off; // MOVSX: 8, 16, 32
+    if (sext) {
+      if (src.type != RegType::kScalar) {
+        if (!priv_.allow_ptr_leaks) fail(-EACCES, "R%d sign-extension part of pointer\n", sreg);
+        mark_unknown(r);
+        if (alu32) r.s.zext32();
+        return;
+      }
+      mark_unknown(r);
+      r.s = src.s;
+      if (alu32) r.s.sign_extend32(sext / 8);
+      else r.s.sign_extend64(sext / 8);
+      return;
+    }
+    if (!alu32) {
+      if (src.type == RegType::kScalar && !src.s.is_const() && src.id == 0) {
+        // Link the copies: a later bound check on one refines both.
+        reg(sreg).id = ++id_gen_;
+        src.id = reg(sreg).id;
+      }
+      r = src;
+      return;
+    }
+    if (src.is_pointer()) {
+      if (!priv_.allow_ptr_leaks) fail(-EACCES, "R%d partial copy of pointer\n", sreg);
+      mark_unknown(r);
+      r.s.zext32();
+      return;
+    }
+    mark_unknown(r);
+    r.s = src.s;
+    r.s.truncate(4);
+    return;
+  }
+  // Arithmetic and bitwise operations.
+  if (src_x) read_reg(sreg);
+  read_reg(d);
+  if ((op == BPF_DIV || op == BPF_MOD) && !src_x && insn.imm == 0) fail(-EINVAL, "div by zero\n");
+  if ((op == BPF_LSH || op == BPF_RSH || op == BPF_ARSH) && !src_x) {
+    int size = alu32 ? 32 : 64;
+    if (insn.imm < 0 || insn.imm >= size) fail(-EINVAL, "invalid shift %d\n", insn.imm);
+  }
+  write_reg_check(d);
+  Reg off_reg;
+  if (src_x) {
+    off_reg = reg(sreg);
+  } else {
+    off_reg.type = RegType::kScalar;
+    off_reg.s = Scalar::constant(static_cast<uint64_t>(static_cast<int64_t>(insn.imm)));
+  }
+  Reg &dst = reg(d);
+  if (off_reg.is_pointer()) {
+    if (dst.is_pointer()) {
+      if (op == BPF_SUB && priv_.allow_ptr_leaks) {
+        mark_unknown(dst);
+        if (alu32) dst.s.zext32();
+        return;
+      }
+      fail(-EACCES, "R%d pointer %s pointer prohibited\n", d, insn.info().symbol.data());
+    }
+    Reg ptr = off_reg, scalar = dst;
+    adjust_ptr_alu(pc, insn, dst, ptr, scalar, false);
+    return;
+  }
+  if (dst.is_pointer()) {
+    Reg ptr = dst;
+    adjust_ptr_alu(pc, insn, dst, ptr, off_reg, true);
+    return;
+  }
+  // scalar op scalar
+  Scalar src_s = off_reg.s;
+  if (!src_x && alu32) src_s = Scalar::constant(static_cast<uint32_t>(insn.imm));
+  const bool signed_div = (op == BPF_DIV || op == BPF_MOD) && insn.off == 1;
+  Scalar res = scalar_alu(op, alu32, dst.s, src_s, signed_div);
+  mark_unknown(dst);
+  dst.s = res;
+}
+
+// ----------------------------------------------------------------- LD_IMM64
+
+void Checker::check_ld_imm64(const vm::Insn &insn, uint32_t pc) {
+  write_reg_check(insn.dst);
+  Reg &r = reg(insn.dst);
+  switch (insn.pseudo) {
+  case vm::Pseudo::kNone:
+    mark_known(r, insn.imm64);
+    return;
+  case vm::Pseudo::kMapFd:
+  case vm::Pseudo::kMapIdx:
+    r = Reg{};
+    r.type = RegType::kMapPtr;
+    r.map = env_.insn_map[pc];
+    r.s = Scalar::constant(0);
+    return;
+  case vm::Pseudo::kMapValue:
+  case vm::Pseudo::kMapIdxValue:
+    r = Reg{};
+    r.type = RegType::kMapValue;
+    r.map = env_.insn_map[pc];
+    r.off = insn.imm_hi;
+    r.s = Scalar::constant(0);
+    return;
+  case vm::Pseudo::kFunc:
+    r = Reg{};
+    r.type = RegType::kFunc;
+    r.subprog = env_.subprog_of(static_cast<uint32_t>(insn.jump_target(pc)));
+    r.s = Scalar::constant(0);
+    return;
+  case vm::Pseudo::kBtfId:
+    break;
+  }
+  fail(-EINVAL, "unrecognized bpf_ld_imm64 insn\n");
+}
+
+// ------------------------------------------------------------ loads, stores
+
+void Checker::check_load_store(uint32_t pc, const vm::Insn &insn) {
+  const int size = vm::access_size(insn.opcode);
+  switch (insn.info().shape) {
+  case Shape::kLoad:
+    read_reg(insn.src);
+    write_reg_check(insn.dst);
+    check_mem_access(pc, insn.src, insn.off, size, false, insn.dst, (insn.opcode & 0xe0) == vm::kModeMemSx);
+    return;
+  case Shape::kStoreReg:
+    read_reg(insn.src);
+    read_reg(insn.dst);
+    check_mem_access(pc, insn.dst, insn.off, size, true, insn.src, false);
+    return;
+  case Shape::kStoreImm:
+    read_reg(insn.dst);
+    if (reg(insn.dst).type == RegType::kCtx)
+      fail(-EACCES, "BPF_ST stores into R%d %s is not allowed\n", insn.dst, reg_type_name(reg(insn.dst)));
+    mark_known(imm_value_, size == 8 ? static_cast<uint64_t>(static_cast<int64_t>(insn.imm))
+                                     : static_cast<uint64_t>(static_cast<int64_t>(insn.imm)) & ((1ull << (8 * size)) - 1));
+    check_mem_access(pc, insn.dst, insn.off, size, true, kImmValue, false);
+    return;
+  default:
+    return;
+  }
+}
+
+void Checker::check_atomic(uint32_t pc, const vm::Insn &insn) {
+  const int size = vm::access_size(insn.opcode);
+  read_reg(insn.src);
+  read_reg(insn.dst);
+  const bool cmpxchg = insn.imm == vm::kAtomicCmpXchg;
+  if (cmpxchg) {
+    read_reg(0);
+    if (is_pointer_leak(reg(0))) fail(-EACCES, "R%d leaks addr into mem\n", 0);
+  }
+  if (is_pointer_leak(reg(insn.src))) fail(-EACCES, "R%d leaks addr into mem\n", insn.src);
+  const Reg &dst = reg(insn.dst);
+  if (dst.type == RegType::kCtx || dst.is_packet() || dst.type == RegType::kSock)
+    fail(-EACCES, "BPF_ATOMIC stores into R%d %s is not allowed\n", insn.dst, reg_type_name(dst));
+  int load_reg = -1;
+  if (insn.imm & vm::kAtomicFetch) {
+    load_reg = cmpxchg ? 0 : insn.src;
+    write_reg_check(load_reg);
+  }
+  check_mem_access(pc, insn.dst, insn.off, size, false, -1, false);
+  if (load_reg >= 0) check_mem_access(pc, insn.dst, insn.off, size, false, load_reg, false);
+  check_mem_access(pc, insn.dst, insn.off, size, true, -1, false);
+}
+
+// ------------------------------------------------------------------ jumps
+
+void Checker::mark_null_checked(State &st, uint32_t id, bool is_null) {
+  auto fix = [&](Reg &r) {
+    if (r.id != id || !r.maybe_null) return;
+    if (is_null) {
+      mark_known(r, 0);
+    } else {
+      r.maybe_null = false;
+      if (r.type != RegType::kSock) r.id = 0;
+    }
+  };
+  for (Frame &f : st.frames) {
+    for (Reg &r : f.regs) fix(r);
+    for (StackSlot &s : f.slots)
+      if (s.bytes[0] == StackByte::kSpill) fix(s.spilled);
+  }
+}
+
+// Packet bounds learnt from comparing a packet pointer with the packet's end
+// (try_match_pkt_pointers / find_good_pkt_pointers): on the side where
+// pkt + off <= end, every pointer of the same packet base may read off bytes.
+bool Checker::try_packet_compare(const vm::Insn &insn, State &taken, State &fall) {
+  if (vm::is_jmp32(insn.opcode) || insn.info().shape != Shape::kJumpReg) return false;
+  const Reg &dst = reg(insn.dst), &src = reg(insn.src);
+  auto data_vs_end = [](const Reg &a, const Reg &b) {
+    return (a.type == RegType::kPacket && b.type == RegType::kPacketEnd) ||
+           (a.type == RegType::kPacketMeta && b.type == RegType::kPacket && b.off == 0 && b.s.is_const() && b.s.const_value() == 0);
+  };
+  auto good = [&](State &st, const Reg &ptr, bool right_open) {
+    if (ptr.off < 0 || (ptr.off == 0 && right_open)) return;
+    if (ptr.s.umax > kMaxPacketOff || ptr.s.umax + static_cast<uint64_t>(ptr.off) > kMaxPacketOff) return;
+    uint32_t range = static_cast<uint32_t>(ptr.off) + (right_open ? 1 : 0);
+    for (Frame &f : st.frames) {
+      for (Reg &r : f.regs)
+        if (r.type == ptr.type && r.id == ptr.id && r.range < range) r.range = range;
+      for (StackSlot &s : f.slots)
+        if (s.bytes[0] == StackByte::kSpill && s.spilled.type == ptr.type && s.spilled.id == ptr.id && s.spilled.range < range)
+          s.spilled.range = range;
+    }
+  };
+  const uint8_t op = insn.opcode & 0xf0;
+  const bool fwd = data_vs_end(dst, src), rev = data_vs_end(src, dst);
+  if (!fwd && !rev) return false;
+  switch (op) {
+  case BPF_JGT: if (fwd) good(fall, dst, false); else good(taken, src, true); return true;
+  case BPF_JLT: if (fwd) good(taken, dst, true); else good(fall, src, false); return true;
+  case BPF_JGE: if (fwd) good(fall, dst, true); else good(taken, src, false); return true;
+  case BPF_JLE: if (fwd) good(taken, dst, false); else good(fall, src, true); return true;
+  default: return false;
+  }
+}
+
+// Propagate a refined scalar to its linked copies (find_equal_scalars).
+void propagate_scalar(State &st, const Reg &refined) {
+  if (refined.id == 0 || refined.type != RegType::kScalar) return;
+  for (Frame &f : st.frames) {
+    for (Reg &r : f.regs)
+      if (r.type == RegType::kScalar && r.id == refined.id) r.s = refined.s;
+    for (StackSlot &s : f.slots)
+      if (s.bytes[0] == StackByte::kSpill && s.spilled.type == RegType::kScalar && s.spilled.id == refined.id)
+        s.spilled.s = refined.s;
+  }
+}
+
+void Checker::refine(State &st, const vm::Insn &insn, bool taken, bool *impossible) {
+  *impossible = false;
+  const uint8_t op = insn.opcode & 0xf0;
+  const bool jmp32 = vm::is_jmp32(insn.opcode);
+  Frame &f = st.cur();
+  Reg &dst = f.regs[insn.dst];
+  Reg imm;
+  imm.type = RegType::kScalar;
+  imm.s = Scalar::constant(static_cast<uint64_t>(static_cast<int64_t>(insn.imm)));
+  Reg &src = insn.info().shape == Shape::kJumpReg ? f.regs[insn.src] : imm;
+  if (dst.type != RegType::kScalar || src.type != RegType::kScalar) return;
+  Scalar a = dst.s, b = src.s;
+  if (!scalar_refine(op, jmp32, taken, &a, &b)) {
+    *impossible = true;
+    return;
+  }
+  dst.s = a;
+  propagate_scalar(st, dst);
+  if (&src != &imm) {
+    src.s = b;
+    propagate_scalar(st, src);
+  }
+}
+
+int64_t Checker::check_cond_jump(uint32_t pc, const vm::Insn &insn) {
+  const uint8_t op = insn.opcode & 0xf0;
+  const bool jmp32 = vm::is_jmp32(insn.opcode);
+  const bool src_x = insn.info().shape == Shape::kJumpReg;
+  read_reg(insn.dst);
+  Reg imm;
+  imm.type = RegType::kScalar;
+  imm.s = Scalar::constant(static_cast<uint64_t>(static_cast<int64_t>(insn.imm)));
+  if (src_x) {
+    read_reg(insn.src);
+    const Reg &d = reg(insn.dst), &sr = reg(insn.src);
+    if (!(d.is_packet() || d.type == RegType::kPacketEnd) || !(sr.is_packet() || sr.type == RegType::kPacketEnd)) {
+      if (is_pointer_leak(sr)) fail(-EACCES, "R%d pointer comparison prohibited\n", insn.src);
+    }
+  }
+  const Reg &dst = reg(insn.dst);
+  const Reg &src = src_x ? reg(insn.src) : imm;
+  const uint32_t target = static_cast<uint32_t>(insn.jump_target(pc));
+  // Known outcome?
+  int pred = -1;
+  if (dst.type == RegType::kScalar && src.type == RegType::kScalar) {
+    pred = scalar_branch_taken(op, jmp32, dst.s, src.s);
+  } else if (dst.is_pointer() && !dst.maybe_null && !jmp32 && src.type == RegType::kScalar && src.s.is_const() &&
+             src.s.const_value() == 0 && (op == BPF_JEQ || op == BPF_JNE)) {
+    pred = op == BPF_JNE ? 1 : 0; // a non-null pointer is never 0
+  }
+  if (pred >= 0) {
+    if (!priv_.bypass_spec_v1) {
+      // Explore the mispredicted side too, with the compared registers unknown
+      // (sanitize_speculative_path).
+      State spec = st_;
+      spec.speculative = true;
+      mark_unknown(spec.cur().regs[insn.dst]);
+      if (src_x) mark_unknown(spec.cur().regs[insn.src]);
+      push_branch(spec, pred ? pc + 1 : target, pc);
+    }
+    return pred ? target : pc + 1;
+  }
+  State other = st_;
+  bool fall_impossible = false, taken_impossible = false;
+  refine(other, insn, true, &taken_impossible);
+  refine(st_, insn, false, &fall_impossible);
+  // Null checks of pointers from map lookups.
+  if (!jmp32 && !src_x && insn.imm == 0 && (op == BPF_JEQ || op == BPF_JNE) && dst.maybe_null) {
+    uint32_t id = dst.id;
+    mark_null_checked(other, id, op == BPF_JEQ);
+    mark_null_checked(st_, id, op == BPF_JNE);
+  } else {
+    State &taken_state = other;
+    if (!try_packet_compare(insn, taken_state, st_) && is_pointer_leak(reg(insn.dst)))
+      fail(-EACCES, "R%d pointer comparison prohibited\n", insn.dst);
+  }
+  if (!taken_impossible) push_branch(other, target, pc);
+  if (fall_impossible) return -1;
+  return pc + 1;
+}
+
+// ------------------------------------------------------------------ calls
+
+void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
+  (void)pc;
+  const int32_t id = insn.imm;
+  constexpr int32_t kMaxFuncId = 212; // __BPF_FUNC_MAX_ID in Linux 6.18
+  if (id < 0 || id >= kMaxFuncId) fail(-EINVAL, "invalid func unknown#%d\n", id);
+  const helpers::HelperProto *proto = helpers::find_helper(id);
+  if (!proto || !helper_allowed(env_.options.prog_type, *proto, priv_))
+    fail(-EINVAL, "program of this type cannot use helper %s%s#%d\n", proto ? "bpf_" : "unknown",
+         proto ? std::string(proto->name).c_str() : "", id);
+  if (proto->gpl_only && !env_.options.gpl_compatible)
+    fail(-EINVAL, "cannot call GPL-restricted function from non-GPL compatible program\n");
+  int map = -1;
+  using helpers::ArgType;
+  for (int i = 0; i < 5; i++) {
+    const ArgType t = proto->args[i];
+    const int regno = i + 1;
+    if (t == ArgType::kDontCare) continue;
+    read_reg(regno);
+    const Reg &r = reg(regno);
+    switch (t) {
+    case ArgType::kDontCare:
+      break;
+    case ArgType::kAnything:
+      if (is_pointer_leak(r)) fail(-EACCES, "R%d leaks addr into helper function\n", regno);
+      break;
+    case ArgType::kConstMapPtr:
+      if (r.type != RegType::kMapPtr) fail(-EACCES, "R%d type=%s expected=map_ptr\n", regno, reg_type_name(r));
+      map = r.map;
+      break;
+    case ArgType::kPtrToMapKey:
+    case ArgType::kPtrToMapValue: {
+      bool ok = !r.maybe_null && (r.type == RegType::kStack || r.is_packet() || r.type == RegType::kMapValue);
+      if (!ok) fail(-EACCES, "R%d type=%s expected=fp, pkt, pkt_meta, map_key, map_value\n", regno, reg_type_name(r));
+      if (r.is_packet() && !env_.type->packet_writes) fail(-EACCES, "helper access to the packet is not allowed\n");
+      if (map < 0) fail(-EACCES, "invalid map_ptr to access map->%s\n", t == ArgType::kPtrToMapKey ? "key" : "value");
+      const MapInfo &m = env_.maps[static_cast<size_t>(map)];
+      check_helper_mem(regno, t == ArgType::kPtrToMapKey ? m.key_size : m.value_size, false, false);
+      break;
+    }
+    case ArgType::kPtrToMemReadOnly:
+    case ArgType::kPtrToMemReadOnlyOrNull:
+    case ArgType::kPtrToUninitMem: {
+      if (t == ArgType::kPtrToMemReadOnlyOrNull && r.type == RegType::kScalar && r.s.is_const() && r.s.const_value() == 0)
+        break; // NULL: allowed only with a zero size (checked with the size)
+      bool ok = !r.maybe_null && (r.type == RegType::kStack || r.is_packet() || r.type == RegType::kMapValue ||
+                                  (r.type == RegType::kMem && (t != ArgType::kPtrToUninitMem || !r.rdonly)));
+      if (!ok) fail(-EACCES, "R%d type=%s expected=fp, pkt, pkt_meta, map_key, map_value, mem\n", regno, reg_type_name(r));
+      if (r.is_packet() && !env_.type->packet_writes) fail(-EACCES, "helper access to the packet is not allowed\n");
+      break;
+    }
+    case ArgType::kConstSize:
+    case ArgType::kConstSizeOrZero: {
+      if (r.type != RegType::kScalar) fail(-EACCES, "R%d type=%s expected=scalar\n", regno, reg_type_name(r));
+      const bool zero_ok = t == ArgType::kConstSizeOrZero;
+      if (r.s.smin < 0) fail(-EACCES, "R%d min value is negative, either use unsigned or 'var &= const'\n", regno);
+      if (r.s.umin == 0 && !zero_ok)
+        fail(-EACCES, "R%d invalid zero-sized read: u64=[%" PRIu64 ",%" PRIu64 "]\n", regno, r.s.umin, r.s.umax);
+      if (r.s.umax >= kMaxVarSize) fail(-EACCES, "R%d unbounded memory access, use 'var &= const' or 'if (var < const)'\n", regno);
+      const bool write = proto->args[i - 1] == ArgType::kPtrToUninitMem;
+      check_helper_mem(regno - 1, static_cast<int64_t>(r.s.umax), write, zero_ok);
+      break;
+    }
+    case ArgType::kPtrToCtx:
+      if (r.type != RegType::kCtx) fail(-EACCES, "R%d type=%s expected=ctx\n", regno, reg_type_name(r));
+      if (r.off || !r.s.is_const() || r.s.const_value() != 0)
+        fail(-EACCES, "dereference of modified ctx ptr R%d off=%d disallowed\n", regno, r.off);
+      break;
+    }
+  }
+  // The map helpers take data maps only (check_map_func_compatibility).
+  if (map >= 0) {
+    const MapInfo &m = env_.maps[static_cast<size_t>(map)];
+    switch (m.type) {
+    case BPF_MAP_TYPE_PROG_ARRAY: case BPF_MAP_TYPE_PERF_EVENT_ARRAY: case BPF_MAP_TYPE_STACK_TRACE:
+    case BPF_MAP_TYPE_CGROUP_ARRAY: case BPF_MAP_TYPE_RINGBUF: case BPF_MAP_TYPE_STRUCT_OPS:
+      fail(-EINVAL, "cannot pass map_type %u into func bpf_%s#%d\n", m.type, std::string(proto->name).c_str(), id);
+    default:
+      break;
+    }
+  }
+  Frame &f = st_.cur();
+  for (int r = 1; r <= 5; r++) mark_not_init(f.regs[r]);
+  Reg &r0 = f.regs[0];
+  switch (proto->ret) {
+  case helpers::RetType::kInteger: mark_unknown(r0); break;
+  case helpers::RetType::kVoid: mark_not_init(r0); break;
+  case helpers::RetType::kPtrToMapValueOrNull:
+    r0 = Reg{};
+    r0.type = RegType::kMapValue;
+    r0.maybe_null = true;
+    r0.map = map;
+    r0.id = ++id_gen_;
+    r0.s = Scalar::constant(0);
+    break;
+  }
+}
+
+int64_t Checker::check_local_call(uint32_t pc, const vm::Insn &insn) {
+  if (st_.frames.size() >= static_cast<size_t>(vm::kMaxCallFrames))
+    fail(-E2BIG, "the call stack of %zu frames is too deep !\n", st_.frames.size() + 1);
+  const uint32_t target = static_cast<uint32_t>(insn.jump_target(pc));
+  Frame callee;
+  Frame &caller = st_.cur();
+  for (int r = 1; r <= 5; r++) callee.regs[r] = caller.regs[r];
+  callee.regs[vm::kFrameReg].type = RegType::kStack;
+  callee.regs[vm::kFrameReg].frameno = static_cast<uint8_t>(st_.frames.size());
+  callee.regs[vm::kFrameReg].s = Scalar::constant(0);
+  callee.callsite = pc;
+  callee.subprog = env_.subprog_of(target);
+  for (int r = 0; r <= 5; r++) mark_not_init(caller.regs[r]);
+  if (log_.verbose_insns()) log_.printf("caller:\n%s\ncallee:\n%s\n", state_str(caller).c_str(), state_str(callee).c_str());
+  st_.frames.push_back(std::move(callee));
+  return target;
+}
+
+int64_t Checker::check_exit(uint32_t pc) {
+  (void)pc;
+  if (st_.frames.size() > 1) {
+    // Return to the caller (prepare_func_exit).
+    Reg r0 = st_.cur().regs[0];
+    if (r0.type == RegType::kStack && r0.frameno == st_.frames.size() - 1)
+      fail(-EINVAL, "cannot return stack pointer to the caller\n");
+    const uint32_t callsite = st_.cur().callsite;
+    st_.frames.pop_back();
+    st_.cur().regs[0] = r0;
+    if (log_.verbose_insns()) log_.printf("returning from callee:\n to caller at %u:\n%s\n", callsite + 1, state_str(st_.cur()).c_str());
+    return callsite + 1;
+  }
+  read_reg(0);
+  if (is_pointer_leak(reg(0))) fail(-EACCES, "R0 leaks addr as return value\n");
+  return -1;
+}
+
+// ------------------------------------------------------------ exploration
+
+void Checker::push_branch(const State &st, uint32_t insn, uint32_t from) {
+  if (parent_) parent_->alive++;
+  pending_.push_back({st, insn, from, parent_});
+  if (pending_.size() > 8192) fail(-E2BIG, "The sequence of %zu jumps is too complex.\n", pending_.size());
+}
+
+// The current path ended (exit, pruned, impossible branch): its checkpoints
+// lose one live path each, up to the first that still has some.
+void Checker::path_done() {
+  Checkpoint *c = parent_;
+  while (c) {
+    if (--c->alive > 0) break;
+    c = c->parent;
+  }
+}
+
+bool Checker::reg_safe(const Reg &old, const Reg &cur, bool exact, std::unordered_map<uint32_t, uint32_t> &ids) {
+  auto same_id = [&](uint32_t a, uint32_t b) {
+    if (a == 0 && b == 0) return true;
+    if (a == 0 || b == 0) return !exact && a == 0; // old without id accepts any
+    auto [it, inserted] = ids.emplace(a, b);
+    return inserted || it->second == b;
+  };
+  if (old.type == RegType::kNotInit) return !exact || cur.type == RegType::kNotInit;
+  if (old.type != cur.type) return false;
+  if (exact) {
+    Reg a = old, b = cur;
+    a.id = b.id = 0;
+    return a == b && same_id(old.id, cur.id);
+  }
+  switch (old.type) {
+  case RegType::kScalar:
+    return scalar_within(old.s, cur.s) && (old.id == 0 || same_id(old.id, cur.id));
+  case RegType::kPacket:
+  case RegType::kPacketMeta:
+    if (cur.range < old.range) return false;
+    [[fallthrough]];
+  case RegType::kMapValue:
+  case RegType::kMem:
+  case RegType::kStack:
+  case RegType::kCtx:
+  case RegType::kMapPtr:
+  case RegType::kPacketEnd:
+  case RegType::kSock:
+  case RegType::kFunc:
+    if (old.maybe_null != cur.maybe_null || old.rdonly != cur.rdonly || old.frameno != cur.frameno ||
+        old.off != cur.off || old.map != cur.map || old.mem_size != cur.mem_size || old.subprog != cur.subprog)
+      return false;
+    return scalar_within(old.s, cur.s) && same_id(old.id, cur.id);
+  case RegType::kNotInit:
+    break;
+  }
+  return false;
+}
+
+bool Checker::stack_safe(const Frame &old, const Frame &cur, bool exact, std::unordered_map<uint32_t, uint32_t> &ids) {
+  const size_t n = std::max(old.slots.size(), cur.slots.size());
+  static const StackSlot kEmpty{};
+  for (size_t i = 0; i < n; i++) {
+    const StackSlot &o = i < old.slots.size() ? old.slots[i] : kEmpty;
+    const StackSlot &c = i < cur.slots.size() ? cur.slots[i] : kEmpty;
+    if (exact) {
+      if (!(o.bytes[0] == c.bytes[0] && std::equal(o.bytes, o.bytes + 8, c.bytes))) return false;
+      if (o.bytes[0] == StackByte::kSpill && !reg_safe(o.spilled, c.spilled, true, ids)) return false;
+      continue;
+    }
+    for (int b = 0; b < 8; b++) {
+      StackByte ob = o.bytes[b], cb = c.bytes[b];
+      if (ob == StackByte::kInvalid) continue;
+      if (ob == StackByte::kMisc && priv_.allow_uninit_stack) continue;
+      if (ob == StackByte::kMisc && (cb == StackByte::kMisc || cb == StackByte::kZero)) continue;
+      if (ob == StackByte::kMisc && cb == StackByte::kSpill && c.spilled.type == RegType::kScalar) continue;
+      if (ob == StackByte::kZero && cb == StackByte::kZero) continue;
+      if (ob == StackByte::kSpill && cb == StackByte::kSpill) continue; // compared below
+      return false;
+    }
+    if (o.bytes[0] == StackByte::kSpill && !reg_safe(o.spilled, c.spilled, false, ids)) return false;
+  }
+  return true;
+}
+
+bool Checker::states_equal(const State &old, const State &cur, bool exact, uint32_t insn) {
+  if (old.frames.size() != cur.frames.size()) return false;
+  if (old.speculative && !cur.speculative) return false;
+  std::unordered_map<uint32_t, uint32_t> ids;
+  for (size_t fi = 0; fi < old.frames.size(); fi++) {
+    const Frame &o = old.frames[fi], &c = cur.frames[fi];
+    if (o.callsite != c.callsite) return false;
+    // Registers the rest of this frame's code never reads do not matter.
+    const uint16_t live = fi + 1 == old.frames.size() ? env_.live_in[insn] : env_.live_in[old.frames[fi + 1].callsite + 1];
+    for (int r = 0; r < vm::kNumRegs; r++) {
+      if (!(live & (1u << r))) continue;
+      if (!reg_safe(o.regs[r], c.regs[r], exact, ids)) return false;
+    }
+    if (!stack_safe(o, c, exact, ids)) return false;
+  }
+  return true;
+}
+
+// is_state_visited: true if the current path can stop here (pruned).
+bool Checker::visit_prune_point(uint32_t insn, int *err) {
+  *err = 0;
+  auto &list = explored_[insn];
+  bool add_new = true;
+  for (Checkpoint *c : list) {
+    if (c->alive > 0) {
+      // Still being explored: the same state again means a loop that makes no progress.
+      if (c->state.frames.size() == st_.frames.size() && states_equal(c->state, st_, true, insn)) {
+        if (log_.enabled()) log_.printf("infinite loop detected at insn %u\n", insn);
+        *err = -EINVAL;
+        return false;
+      }
+      if (jmps_processed_ - prev_jmps_ < 20 && processed_ - prev_insns_ < 100) add_new = false;
+      continue;
+    }
+    if (states_equal(c->state, st_, false, insn)) {
+      if (log_.verbose_insns()) log_.printf("%u: safe\n", insn);
+      return true;
+    }
+  }
+  if (!add_new) return false;
+  prev_jmps_ = jmps_processed_;
+  prev_insns_ = processed_;
+  auto cp = std::make_unique<Checkpoint>();
+  cp->state = st_;
+  cp->parent = parent_;
+  cp->insn = insn;
+  // The current path now continues below the new checkpoint: it replaces
+  // the path in its parent's count.
+  parent_ = cp.get();
+  list.push_back(cp.get());
+  all_checkpoints_.push_back(std::move(cp));
+  total_states_++;
+  peak_states_ = std::max<uint32_t>(peak_states_, static_cast<uint32_t>(all_checkpoints_.size()));
+  return false;
+}
+
+int64_t Checker::step(uint32_t pc) {
+  const vm::Insn &insn = env_.insn(pc);
+  switch (insn.info().shape) {
+  case Shape::kAluImm: case Shape::kAluReg: case Shape::kNeg: case Shape::kEndian:
+    check_alu(pc, insn);
+    return pc + 1;
+  case Shape::kLdImm64:
+    check_ld_imm64(insn, pc);
+    return pc + 2;
+  case Shape::kLoad: case Shape::kStoreImm: case Shape::kStoreReg:
+    check_load_store(pc, insn);
+    return pc + 1;
+  case Shape::kAtomic:
+    check_atomic(pc, insn);
+    return pc + 1;
+  case Shape::kJa: case Shape::kJa32:
+    jmps_processed_++;
+    return insn.jump_target(pc);
+  case Shape::kJumpImm: case Shape::kJumpReg:
+    jmps_processed_++;
+    return check_cond_jump(pc, insn);
+  case Shape::kCall:
+    check_helper_call(pc, insn);
+    return pc + 1;
+  case Shape::kCallLocal:
+    return check_local_call(pc, insn);
+  case Shape::kCallReg:
+    fail(-EINVAL, "unsupported callx: calls through a register need the kernel's callback support\n");
+  case Shape::kExit:
+    return check_exit(pc);
+  }
+  fail(-EINVAL, "unknown insn class\n");
+}
+
+int Checker::run() {
+  explored_.resize(env_.size());
+  // The entry state: r1 = ctx, r10 = frame pointer, everything else unknown to the program.
+  State init;
+  init.frames.resize(1);
+  Frame &f = init.frames[0];
+  f.regs[1].type = RegType::kCtx;
+  f.regs[1].s = Scalar::constant(0);
+  if (env_.options.prog_type == kProgTypeMemory) {
+    f.regs[1].type = RegType::kMem;
+    f.regs[1].mem_size = env_.options.ctx_mem_size;
+    f.regs[2].type = RegType::kScalar;
+    f.regs[2].s = Scalar::constant(env_.options.ctx_mem_size);
+  }
+  f.regs[vm::kFrameReg].type = RegType::kStack;
+  f.regs[vm::kFrameReg].s = Scalar::constant(0);
+  st_ = std::move(init);
+  int64_t pc = 0;
+  uint32_t from = 0;
+  bool fresh_path = true;
+  try {
+    for (;;) {
+      if (pc < 0) {
+        // The path ended: take the next pending one.
+        path_done();
+        if (pending_.empty()) break;
+        Pending p = std::move(pending_.back());
+        pending_.pop_back();
+        st_ = std::move(p.state);
+        parent_ = p.parent;
+        pc = p.insn;
+        from = p.from;
+        fresh_path = true;
+        if (log_.verbose_insns()) log_.printf("from %u to %lld:%s\n", from, static_cast<long long>(pc), state_str(st_.cur()).c_str());
+      }
+      const uint32_t at = static_cast<uint32_t>(pc);
+      if (++processed_ > kComplexityLimit) {
+        fail(-E2BIG, "BPF program is too large. Processed %u insn\n", processed_ - 1);
+      }
+      if (env_.prune_point[at]) {
+        int err = 0;
+        bool pruned = visit_prune_point(at, &err);
+        if (err) throw Error{err};
+        if (pruned) {
+          pc = -1;
+          continue;
+        }
+      }
+      if (log_.level2() || (log_.verbose_insns() && fresh_path)) {
+        // print the state at the start of a path (and at every insn with level 2)
+      }
+      fresh_path = false;
+      if (log_.verbose_insns()) log_.printf("%u: %s\n", at, vm::disassemble_insn(env_.insn(at)).c_str());
+      if (st_.speculative) {
+        // A mispredicted path: an access the rules forbid here cannot
+        // happen architecturally; the kernel ends the path with a barrier
+        // (a nospec) instead of rejecting the program.
+        try {
+          pc = step(at);
+        } catch (const Error &e) {
+          if (e.err != -EACCES && e.err != -EINVAL && e.err != -EPERM) throw;
+          pc = -1;
+        }
+      } else {
+        pc = step(at);
+      }
+      if (log_.level2() && pc >= 0) log_.printf("%u:%s\n", at, state_str(st_.cur()).c_str());
+    }
+  } catch (const Error &e) {
+    env_.verified_insns = processed_;
+    return e.err;
+  }
+  env_.verified_insns = processed_;
+  if (log_.enabled())
+    log_.printf("processed %u insns (limit %u) max_states_per_insn %u total_states %u peak_states %u mark_read 0\n",
+                processed_, kComplexityLimit, 0u, total_states_, peak_states_);
+  return 0;
+}
+
+} // namespace
+
+int do_check(Env &env) {
+  Checker checker(env);
+  return checker.run();
+}
+
+} // namespace userbpf::verifier

@@ -1,0 +1,65 @@
+// What every stage of the verifier shares about the program being checked
+// (the kernel's struct bpf_verifier_env, reduced to what userbpf uses).
+#pragma once
+
+#include <cstdarg>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "verifier/prog_types.h"
+#include "verifier/verifier.h"
+#include "vm/decoder.h"
+
+namespace userbpf::verifier {
+
+// The verifier log (kernel/bpf/log.c): collected in full; the caller cuts it
+// to the user's log_size.
+class Log {
+public:
+  explicit Log(uint32_t level) : level_(level) {}
+  bool enabled() const { return level_ != 0; }
+  bool verbose_insns() const { return (level_ & 3) != 0; } // BPF_LOG_LEVEL1 | LEVEL2
+  bool level2() const { return (level_ & 2) != 0; }
+  void printf(const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+  std::string &text() { return text_; }
+
+private:
+  uint32_t level_;
+  std::string text_;
+};
+
+struct Subprog {
+  uint32_t start = 0;      // first instruction
+  uint32_t end = 0;        // one past the last
+  uint32_t stack_depth = 0;// deepest byte it touches in its own frame
+};
+
+struct Env {
+  Env(const Options &o, vm::DecodedProgram &p) : options(o), prog(p), log(o.log_level) {}
+
+  const Options &options;
+  const ProgTypeInfo *type = nullptr;
+  vm::DecodedProgram &prog;
+  std::vector<MapInfo> maps;               // used maps
+  std::vector<int32_t> insn_map;           // per insn: index in maps of its LD_IMM64, or -1
+  std::vector<Subprog> subprogs;           // sorted by start; [0] is the main program
+  std::vector<uint8_t> prune_point;        // per insn
+  std::vector<uint16_t> live_in;           // per insn: registers (bit n = rn) that may be read before written
+  Log log;
+  uint32_t verified_insns = 0;
+
+  size_t size() const { return prog.insns.size(); }
+  const vm::Insn &insn(size_t pc) const { return prog.insns[pc]; }
+  // The subprogram containing insn pc.
+  uint32_t subprog_of(uint32_t pc) const;
+};
+
+// Stages, in order (verifier.cpp runs them).
+int resolve_maps(Env &env, const MapResolver &maps);     // LD_IMM64 pseudo sources
+int check_cfg(Env &env);                                  // subprogs, reachability, loops (cfg.cpp)
+void compute_liveness(Env &env);                          // cfg.cpp
+int do_check(Env &env);                                   // analysis.cpp
+int check_max_stack_depth(Env &env);                      // cfg.cpp
+
+} // namespace userbpf::verifier

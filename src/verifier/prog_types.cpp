@@ -1,0 +1,106 @@
+#include "verifier/prog_types.h"
+
+#include <cstddef>
+#include <linux/bpf.h>
+
+namespace userbpf::verifier {
+
+namespace {
+
+#define FIELD_END(type, field) (offsetof(type, field) + sizeof(((type *)nullptr)->field))
+// off falls inside [offsetof(field), end of field)
+#define IN_FIELD(type, field, off) ((off) >= int(offsetof(type, field)) && (off) < int(FIELD_END(type, field)))
+#define IN_FIELDS(type, first, last, off) ((off) >= int(offsetof(type, first)) && (off) < int(FIELD_END(type, last)))
+
+// bpf_skb_is_valid_access: the part common to every skb program type.
+CtxField skb_access(int off, int size, bool write) {
+  const int size_default = 4;
+  if (off < 0 || off >= int(sizeof(struct __sk_buff))) return CtxField::kInvalid;
+  if (off % size != 0) return CtxField::kInvalid;
+  if (IN_FIELDS(__sk_buff, cb[0], cb[4], off)) {
+    if (off + size > int(FIELD_END(__sk_buff, cb[4]))) return CtxField::kInvalid;
+    return CtxField::kScalar;
+  }
+  if (IN_FIELDS(__sk_buff, remote_ip6[0], remote_ip6[3], off) || IN_FIELDS(__sk_buff, local_ip6[0], local_ip6[3], off) ||
+      IN_FIELD(__sk_buff, remote_ip4, off) || IN_FIELD(__sk_buff, local_ip4, off)) {
+    return size == size_default ? CtxField::kScalar : CtxField::kInvalid;
+  }
+  if (IN_FIELD(__sk_buff, data, off)) return size == size_default ? CtxField::kPacket : CtxField::kInvalid;
+  if (IN_FIELD(__sk_buff, data_meta, off)) return size == size_default ? CtxField::kPacketMeta : CtxField::kInvalid;
+  if (IN_FIELD(__sk_buff, data_end, off)) return size == size_default ? CtxField::kPacketEnd : CtxField::kInvalid;
+  if (IN_FIELD(__sk_buff, flow_keys, off)) return CtxField::kInvalid;
+  if (IN_FIELD(__sk_buff, hwtstamp, off)) return (write || size != 8) ? CtxField::kInvalid : CtxField::kScalar;
+  if (IN_FIELD(__sk_buff, tstamp, off)) return size != 8 ? CtxField::kInvalid : CtxField::kScalar;
+  if (off == int(offsetof(__sk_buff, sk))) return (write || size != 8) ? CtxField::kInvalid : CtxField::kSockOrNull;
+  if (off == int(offsetof(__sk_buff, tstamp_type))) return CtxField::kInvalid;
+  if (off > int(offsetof(__sk_buff, tstamp_type)) && off < int(offsetof(__sk_buff, hwtstamp)))
+    return CtxField::kInvalid; // padding
+  if (write) return size == size_default ? CtxField::kScalar : CtxField::kInvalid;
+  // Narrow reads of a 4-byte field: power-of-two sizes up to 4.
+  if (size > size_default || (size & (size - 1)) != 0) return CtxField::kInvalid;
+  return CtxField::kScalar;
+}
+
+// sk_filter_is_valid_access
+CtxField socket_filter_access(int off, int size, bool write, const Options &) {
+  if (IN_FIELD(__sk_buff, tc_classid, off) || IN_FIELD(__sk_buff, data, off) || IN_FIELD(__sk_buff, data_meta, off) ||
+      IN_FIELD(__sk_buff, data_end, off) || IN_FIELDS(__sk_buff, family, local_port, off) ||
+      IN_FIELD(__sk_buff, tstamp, off) || IN_FIELD(__sk_buff, wire_len, off) || IN_FIELD(__sk_buff, hwtstamp, off))
+    return CtxField::kInvalid;
+  if (write && !IN_FIELDS(__sk_buff, cb[0], cb[4], off)) return CtxField::kInvalid;
+  return skb_access(off, size, write);
+}
+
+// xdp_is_valid_access (not offloaded)
+CtxField xdp_access(int off, int size, bool write, const Options &options) {
+  if (options.expected_attach_type != BPF_XDP_DEVMAP && off == int(offsetof(xdp_md, egress_ifindex)))
+    return CtxField::kInvalid;
+  if (write) return CtxField::kInvalid;
+  if (off < 0 || off >= int(sizeof(xdp_md)) || off % size != 0 || size != 4) return CtxField::kInvalid;
+  if (off == int(offsetof(xdp_md, data))) return CtxField::kPacket;
+  if (off == int(offsetof(xdp_md, data_meta))) return CtxField::kPacketMeta;
+  if (off == int(offsetof(xdp_md, data_end))) return CtxField::kPacketEnd;
+  return CtxField::kScalar;
+}
+
+// The memory program's context is not a structure: r1 points at plain
+// memory (checked as PTR_TO_MEM), so no field access goes through here.
+CtxField memory_access(int, int, bool, const Options &) { return CtxField::kInvalid; }
+
+const ProgTypeInfo kSocketFilter{"socket_filter", socket_filter_access, false};
+const ProgTypeInfo kXdp{"xdp", xdp_access, true};
+const ProgTypeInfo kMemory{"memory", memory_access, false};
+
+// Helper ids by group (enum bpf_func_id).
+enum : int32_t {
+  kMapLookupElem = 1, kMapUpdateElem = 2, kMapDeleteElem = 3, kKtimeGetNs = 5, kTracePrintk = 6,
+  kGetPrandomU32 = 7, kGetSmpProcessorId = 8, kCsumDiff = 28,
+};
+
+} // namespace
+
+const ProgTypeInfo *prog_type_info(uint32_t prog_type) {
+  switch (prog_type) {
+  case BPF_PROG_TYPE_SOCKET_FILTER: return &kSocketFilter;
+  case BPF_PROG_TYPE_XDP: return &kXdp;
+  case kProgTypeMemory: return &kMemory;
+  default: return nullptr;
+  }
+}
+
+bool helper_allowed(uint32_t prog_type, const helpers::HelperProto &proto, const Privilege &privilege) {
+  // Type-specific helpers first (sk_filter_func_proto, xdp_func_proto) ...
+  if (proto.id == kCsumDiff) return prog_type == BPF_PROG_TYPE_XDP;
+  // ... then bpf_base_func_proto: the map, time and random helpers for
+  // everyone, the tracing ones only with CAP_PERFMON.
+  if (proto.needs_perfmon) return privilege.allow_ptr_leaks;
+  switch (proto.id) {
+  case kMapLookupElem: case kMapUpdateElem: case kMapDeleteElem: case kKtimeGetNs:
+  case kGetPrandomU32: case kGetSmpProcessorId:
+    return true;
+  default:
+    return false;
+  }
+}
+
+} // namespace userbpf::verifier

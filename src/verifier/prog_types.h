@@ -1,0 +1,38 @@
+// What each program type may do: read/write which context fields (and what
+// a read gives: a scalar or a packet pointer), call which helpers, return
+// what. The kernel keeps these in each type's bpf_verifier_ops
+// (is_valid_access, get_func_proto) and in check_return_code.
+#pragma once
+
+#include <cstdint>
+
+#include "helpers/helpers.h"
+#include "verifier/verifier.h"
+
+namespace userbpf::verifier {
+
+// userbpf's own program type for the conformance plugin and embedders that
+// run a program over a block of memory: r1 = that memory (ctx_mem_size
+// readable and writable bytes), r2 = its size. Not a kernel type; outside
+// enum bpf_prog_type's range.
+inline constexpr uint32_t kProgTypeMemory = 0x7fff0001;
+
+enum class CtxField : uint8_t { kInvalid, kScalar, kPacket, kPacketMeta, kPacketEnd, kSockOrNull };
+
+struct ProgTypeInfo {
+  const char *name;
+  // The context field at [off, off+size) for this access, or kInvalid
+  // (the verifier says "invalid bpf_context access").
+  CtxField (*ctx_access)(int off, int size, bool write, const Options &options);
+  // Direct packet access allowed (may_access_direct_pkt_data) for writes.
+  bool packet_writes;
+};
+
+// nullptr for a type the verifier does not know (yet).
+const ProgTypeInfo *prog_type_info(uint32_t prog_type);
+
+// Is this helper callable from this program type with these privileges?
+// (get_func_proto returning non-NULL.)
+bool helper_allowed(uint32_t prog_type, const helpers::HelperProto &proto, const Privilege &privilege);
+
+} // namespace userbpf::verifier

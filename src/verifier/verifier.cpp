@@ -1,0 +1,138 @@
+// The verifier's pipeline (see verifier.h): decode, resolve maps, control
+// flow, abstract interpretation, stack depth; then the accepted program.
+#include "verifier/verifier.h"
+
+#include <cerrno>
+#include <linux/bpf.h>
+
+#include "verifier/env.h"
+#include "vm/interpreter.h"
+
+namespace userbpf::verifier {
+
+namespace {
+
+constexpr size_t kMaxUsedMaps = 64; // MAX_USED_MAPS
+
+int fd_of_index(const Options &options, uint32_t idx, int *fd) {
+  if (options.read_fd_array) return options.read_fd_array(idx, fd);
+  if (idx >= options.fd_array.size()) return -EFAULT;
+  *fd = options.fd_array[idx];
+  return 0;
+}
+
+} // namespace
+
+// resolve_pseudo_ldimm64: every LD_IMM64 naming a map gets the map's
+// description (and an index in used_maps); MAP_VALUE offsets are checked.
+int resolve_maps(Env &env, const MapResolver &maps) {
+  env.insn_map.assign(env.size(), -1);
+  std::vector<int> seen_fds; // fd -> index, parallel to env.maps
+  for (size_t pc = 0; pc < env.size(); pc++) {
+    vm::Insn &insn = env.prog.insns[pc];
+    if (insn.ld_imm64_tail || insn.op != vm::Op::LD_IMM64) continue;
+    switch (insn.pseudo) {
+    case vm::Pseudo::kNone:
+    case vm::Pseudo::kFunc:
+      continue;
+    case vm::Pseudo::kBtfId:
+      env.log.printf("kernel is missing BTF, make sure CONFIG_DEBUG_INFO_BTF=y is specified in Kconfig.\n");
+      return -EINVAL;
+    case vm::Pseudo::kMapFd:
+    case vm::Pseudo::kMapValue:
+    case vm::Pseudo::kMapIdx:
+    case vm::Pseudo::kMapIdxValue:
+      break;
+    }
+    int fd = insn.imm;
+    if (insn.pseudo == vm::Pseudo::kMapIdx || insn.pseudo == vm::Pseudo::kMapIdxValue) {
+      if (!env.options.read_fd_array && env.options.fd_array.empty()) {
+        env.log.printf("fd_idx without fd_array is invalid\n");
+        return -EPROTO;
+      }
+      if (int err = fd_of_index(env.options, static_cast<uint32_t>(insn.imm), &fd)) return err;
+    }
+    MapInfo info;
+    if (int err = maps ? maps(fd, &info) : -EBADF) {
+      env.log.printf("fd %d is not pointing to valid bpf_map\n", fd);
+      return err;
+    }
+    const bool value_ref = insn.pseudo == vm::Pseudo::kMapValue || insn.pseudo == vm::Pseudo::kMapIdxValue;
+    if (value_ref) {
+      if (!info.value_base) {
+        env.log.printf("no direct value access support for this map type\n");
+        return -EINVAL;
+      }
+      const uint32_t off = static_cast<uint32_t>(insn.imm_hi);
+      if (off >= info.value_size) {
+        env.log.printf("invalid access to map value pointer, value_size=%u off=%u\n", info.value_size, off);
+        return -EINVAL;
+      }
+    }
+    // One entry per map (the same map through two fds is one map).
+    int index = -1;
+    for (size_t i = 0; i < env.maps.size(); i++)
+      if (env.maps[i].runtime_ptr == info.runtime_ptr && env.maps[i].id == info.id) index = static_cast<int>(i);
+    if (index < 0) {
+      if (env.maps.size() >= kMaxUsedMaps) {
+        env.log.printf("too many maps: at most %zu\n", kMaxUsedMaps);
+        return -E2BIG;
+      }
+      env.maps.push_back(info);
+      index = static_cast<int>(env.maps.size() - 1);
+    }
+    env.insn_map[pc] = index;
+  }
+  return 0;
+}
+
+Result verify(const vm::RawInsn *insns, size_t count, const Options &options, const MapResolver &maps) {
+  Result result;
+  vm::DecodedProgram &prog = result.program;
+  Env env(options, prog);
+  auto finish = [&](int err) {
+    result.err = err;
+    result.log = std::move(env.log.text());
+    result.verified_insns = env.verified_insns;
+    if (err) {
+      result.program.insns.clear();
+      result.used_maps.clear();
+    }
+    return result;
+  };
+  env.type = prog_type_info(options.prog_type);
+  if (!env.type) {
+    env.log.printf("unsupported program type %u\n", options.prog_type);
+    return finish(-EINVAL);
+  }
+  if (count > 4096 && !options.privilege.bpf_capable) {
+    env.log.printf("BPF program is too large: %zu insns (max 4096 without CAP_BPF)\n", count);
+    return finish(-E2BIG);
+  }
+  std::string error;
+  if (int err = vm::decode(insns, count, &prog, &error)) {
+    env.log.printf("%s\n", error.c_str());
+    return finish(err);
+  }
+  if (int err = resolve_maps(env, maps)) return finish(err);
+  if (int err = check_cfg(env)) return finish(err);
+  compute_liveness(env);
+  if (int err = do_check(env)) return finish(err);
+  if (int err = check_max_stack_depth(env)) return finish(err);
+
+  // Accepted: write the run-time values into the LD_IMM64s.
+  for (size_t pc = 0; pc < env.size(); pc++) {
+    vm::Insn &insn = prog.insns[pc];
+    if (insn.ld_imm64_tail || insn.op != vm::Op::LD_IMM64 || env.insn_map[pc] < 0) continue;
+    const MapInfo &m = env.maps[static_cast<size_t>(env.insn_map[pc])];
+    if (insn.pseudo == vm::Pseudo::kMapValue || insn.pseudo == vm::Pseudo::kMapIdxValue)
+      vm::resolve_ld_imm64(insn, m.value_base + static_cast<uint32_t>(insn.imm_hi));
+    else
+      vm::resolve_ld_imm64(insn, m.runtime_ptr);
+  }
+  result.used_maps = env.maps;
+  result.stack_depth = env.subprogs.empty() ? 0 : env.subprogs[0].stack_depth;
+  return finish(0);
+}
+
+} // namespace userbpf::verifier
