@@ -43,6 +43,31 @@ struct MapHeader {
   char name[BPF_OBJ_NAME_LEN];
 };
 
+// The kernel's MAX_USED_MAPS: maps one program may use.
+constexpr uint32_t kMaxUsedMaps = 64;
+
+// What the kernel keeps in struct bpf_prog / bpf_prog_aux that user space can
+// see (BPF_OBJ_GET_INFO_BY_FD) or that a process needs to run the program.
+// The data area holds the accepted instructions (insn_cnt struct bpf_insn) in
+// the kernel's "xlated" dump form: an LD_IMM64 of a map carries the map's id
+// (src BPF_PSEUDO_MAP_FD, or BPF_PSEUDO_MAP_VALUE with the offset in the
+// second slot), never a process pointer, so any process can rebuild the
+// program against its own views of the maps.
+struct ProgHeader {
+  uint32_t prog_type;
+  uint32_t expected_attach_type;
+  uint32_t prog_flags;
+  uint32_t gpl_compatible;
+  uint32_t insn_cnt;        // instructions in the data area
+  uint32_t verified_insns;  // instructions the verifier processed
+  uint32_t stack_depth;     // main program's stack, bytes
+  uint32_t nr_map_ids;
+  char name[BPF_OBJ_NAME_LEN];
+  // The maps this program holds a reference on (ObjectHeader::refs of each),
+  // dropped when the program is released.
+  uint32_t map_ids[kMaxUsedMaps];
+};
+
 struct ObjectHeader {
   uint64_t magic;
   uint32_t version;
@@ -57,16 +82,18 @@ struct ObjectHeader {
   uint64_t create_time_ns;   // CLOCK_BOOTTIME at creation (as prog load_time)
 
   std::atomic<uint64_t> next_handle;   // handle ids; see handle.h
-  std::atomic<uint32_t> refs;          // references held by other objects
+  std::atomic<uint32_t> refs;          // references held by other objects (a program's maps)
   std::atomic<uint32_t> frozen;        // BPF_MAP_FREEZE done
   std::atomic<uint32_t> dead;          // released: no new handles may be made
   std::atomic<uint32_t> commit_lock;   // spin lock for map_commit()
 
   union {
     MapHeader map;
+    ProgHeader prog;
     uint8_t reserved[512];
   };
 };
+static_assert(sizeof(ProgHeader) <= 512, "ProgHeader must fit the header's union");
 static_assert(sizeof(ObjectHeader) <= kHeaderSize, "header must fit in page 0");
 static_assert(std::atomic<uint64_t>::is_always_lock_free, "shared atomics must be lock free");
 

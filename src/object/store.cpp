@@ -257,9 +257,36 @@ bool object_alive(int fd, const ObjectHeader *hdr) {
   return handles_held(fd);
 }
 
+namespace {
+thread_local bool t_scanning_referrers = false;
+
+// An object that only references from other objects keep alive (a map used
+// by programs) may be held by a program whose last handle went away unseen
+// (exit, a close in another process): collect dead programs first, so that
+// their references are dropped before the object is judged.
+void collect_dead_referrers(const std::string &path) {
+  if (t_scanning_referrers) return;
+  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return;
+  bool only_refs = false;
+  struct stat sb;
+  ObjectHeader probe;
+  if (fstat(fd, &sb) == 0 && sb.st_nlink == 1 &&
+      pread(fd, &probe, sizeof(probe), 0) == static_cast<ssize_t>(sizeof(probe)) && probe.magic == kObjectMagic &&
+      probe.refs.load() > 0)
+    only_refs = !handles_held(fd);
+  syscall(SYS_close, fd);
+  if (!only_refs) return;
+  t_scanning_referrers = true;
+  live_ids(ObjectKind::kProg);
+  t_scanning_referrers = false;
+}
+} // namespace
+
 bool collect_if_dead(ObjectKind kind, uint32_t id) {
   std::string path = object_path(kind, id);
   StoreLock lock;
+  if (kind == ObjectKind::kMap) collect_dead_referrers(path);
   int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return false;
   bool released = false;
@@ -278,7 +305,31 @@ bool collect_if_dead(ObjectKind kind, uint32_t id) {
     syscall(SYS_munmap, hdr, kHeaderSize);
   }
   syscall(SYS_close, fd);
+  // A released program drops its references on its maps (the kernel's
+  // bpf_prog_put -> free_used_maps), which may release them in turn.
+  if (released && hdr_copy.kind == ObjectKind::kProg) {
+    uint32_t n = std::min(hdr_copy.prog.nr_map_ids, kMaxUsedMaps);
+    for (uint32_t i = 0; i < n; i++) object_ref_put(ObjectKind::kMap, hdr_copy.prog.map_ids[i]);
+  }
   return released;
+}
+
+void object_ref_put(ObjectKind kind, uint32_t id) {
+  StoreLock lock;
+  int fd = open(object_path(kind, id).c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return;
+  long r = syscall(SYS_mmap, nullptr, kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (r != -1) {
+    auto *hdr = reinterpret_cast<ObjectHeader *>(r);
+    if (hdr->magic == kObjectMagic) {
+      uint32_t cur = hdr->refs.load();
+      while (cur > 0 && !hdr->refs.compare_exchange_weak(cur, cur - 1)) {
+      }
+    }
+    syscall(SYS_munmap, hdr, kHeaderSize);
+  }
+  syscall(SYS_close, fd);
+  collect_if_dead(kind, id);
 }
 
 std::vector<uint32_t> live_ids(ObjectKind kind) {

@@ -69,6 +69,11 @@ bool object_alive(int fd, const ObjectHeader *hdr);
 // Check one object and release it if nothing holds it. Returns true if released.
 bool collect_if_dead(ObjectKind kind, uint32_t id);
 
+// Drop one reference another object held on (kind, id) (ObjectHeader::refs:
+// a program's maps) and release it if nothing else holds it. The caller got
+// the reference with hdr->refs.fetch_add(1) while it held a handle.
+void object_ref_put(ObjectKind kind, uint32_t id);
+
 // Ids of live objects of a kind, ascending (releases the dead ones it meets).
 std::vector<uint32_t> live_ids(ObjectKind kind);
 
