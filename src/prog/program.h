@@ -1,0 +1,69 @@
+// Programs: the object BPF_PROG_LOAD creates once the verifier has accepted
+// the instructions (the kernel's struct bpf_prog).
+//
+// A program is an object of kind kProg in the same store as maps (see
+// src/object): one region whose header holds a ProgHeader (type, attach type,
+// name, license verdict, the ids of the maps it uses) and whose data area
+// holds the accepted instructions in the kernel's xlated dump form (map
+// references by id, not by pointer), so every process sees the same program.
+// The program holds a reference (ObjectHeader::refs) on each of its maps,
+// taken at load and dropped when the program is released, so a map lives at
+// least as long as a program using it (kernel: prog->aux->used_maps).
+//
+// The run-time side (issue 5) is per process and built lazily: decode the
+// stored instructions, resolve each map id to this process's view of the map
+// (Object::map, the pointer helpers take), and translate with
+// vm::Program::create(). prog_runtime_insns() below is what it starts from.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "object/object.h"
+#include "verifier/verifier.h"
+#include "vm/isa.h"
+
+namespace userbpf {
+
+// How the loader's privilege is chosen for the whole process
+// (include/userbpf/userbpf.hpp): the verifier's capability set.
+verifier::Privilege loader_verifier_privilege();
+
+// Everything a program object records, decided by BPF_PROG_LOAD.
+struct ProgSpec {
+  uint32_t prog_type = 0;
+  uint32_t expected_attach_type = 0;
+  uint32_t prog_flags = 0;
+  bool gpl_compatible = false;
+  char name[BPF_OBJ_NAME_LEN] = {};
+  std::vector<vm::RawInsn> insns; // xlated dump form (see xlated_dump_form)
+  uint32_t verified_insns = 0;
+  uint32_t stack_depth = 0;
+  // Maps the program uses, each once. The caller took one reference on each
+  // (ObjectHeader::refs); a created program owns them from then on.
+  std::vector<uint32_t> map_ids;
+};
+
+// Create the program object and its first handle (O_CLOEXEC, read-write).
+// Returns the fd or -errno; on failure the map references stay the caller's.
+int prog_create(const ProgSpec &spec);
+
+// What the loader knows of one LD_IMM64 map reference: the map's id for the
+// LD_IMM64 at slot `pc` of the loaded instructions, or 0 if it names no map.
+using MapIdAt = std::function<uint32_t(size_t pc)>;
+
+// The instructions a program object keeps: the verifier's accepted program,
+// with every map LD_IMM64 in the kernel's dump form (src BPF_PSEUDO_MAP_FD and
+// imm = map id; BPF_PSEUDO_MAP_VALUE with imm = map id and the value offset in
+// the second slot). `raw` is what the user loaded: LD_IMM64 slots come from
+// it (their pseudo source and offsets as written); every other slot comes
+// from the accepted program, so rewrites the verifier made are kept.
+std::vector<vm::RawInsn> xlated_dump_form(const vm::RawInsn *raw, size_t count,
+                                          const vm::DecodedProgram &accepted, const MapIdAt &map_id_at);
+
+// The stored instructions of a program object (this process's view).
+const vm::RawInsn *prog_runtime_insns(const ObjectHeader &hdr, uint32_t *count);
+
+} // namespace userbpf
