@@ -4,10 +4,14 @@
 // checks, key/value sizes. It hands map families decoded requests (MapOps).
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <net/if.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -19,6 +23,8 @@
 #include "maps/map.h"
 #include "object/handle.h"
 #include "object/store.h"
+#include "prog/program.h"
+#include "verifier/verifier.h"
 
 namespace userbpf {
 namespace {
@@ -48,6 +54,55 @@ bool all_zero(const void *p, size_t n) {
 // apart without a system call; see docs/DESIGN-NOTES.md.)
 bool bad_user_ptr(uint64_t p) { return p < 4096 || p >= 0x0000800000000000ull; }
 template <typename T> T *uptr(uint64_t p) { return reinterpret_cast<T *>(static_cast<uintptr_t>(p)); }
+
+// copy_from_user() / copy_to_user() for the slow commands (BPF_PROG_LOAD):
+// process_vm_readv/writev on ourselves tell an unmapped (or, for writes,
+// read-only) page from a good one without touching it, so a bad pointer is
+// EFAULT, as in the kernel, never a crash. Where those calls are refused
+// (seccomp), fall back to the NULL/non-canonical check above.
+constexpr uint64_t kUserEnd = 0x0000800000000000ull;
+bool user_range_bad(uint64_t p, size_t n) { return bad_user_ptr(p) || n > kUserEnd - p; }
+
+int copy_from_user(void *dst, uint64_t src, size_t n) {
+  if (n == 0) return 0;
+  if (user_range_bad(src, n)) return -EFAULT;
+  struct iovec local = {dst, n}, remote = {uptr<void>(src), n};
+  ssize_t r = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+  if (r == static_cast<ssize_t>(n)) return 0;
+  if (r < 0 && (errno == ENOSYS || errno == EPERM)) {
+    memcpy(dst, uptr<void>(src), n);
+    return 0;
+  }
+  return -EFAULT;
+}
+
+int copy_to_user(uint64_t dst, const void *src, size_t n) {
+  if (n == 0) return 0;
+  if (user_range_bad(dst, n)) return -EFAULT;
+  struct iovec local = {const_cast<void *>(src), n}, remote = {uptr<void>(dst), n};
+  ssize_t r = process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
+  if (r == static_cast<ssize_t>(n)) return 0;
+  if (r < 0 && (errno == ENOSYS || errno == EPERM)) {
+    memcpy(uptr<void>(dst), src, n);
+    return 0;
+  }
+  return -EFAULT;
+}
+
+// strncpy_from_user(): at most `max` bytes of a NUL-terminated string; the
+// length copied, or -EFAULT if a byte before the NUL (or the limit) faults.
+long strncpy_from_user(char *dst, uint64_t src, size_t max) {
+  size_t done = 0;
+  while (done < max) {
+    uint64_t at = src + done;
+    size_t chunk = std::min<uint64_t>(max - done, kPageSize - (at & (kPageSize - 1)));
+    if (copy_from_user(dst + done, at, chunk)) return -EFAULT;
+    if (const void *nul = memchr(dst + done, 0, chunk))
+      return static_cast<long>(static_cast<const char *>(nul) - dst);
+    done += chunk;
+  }
+  return static_cast<long>(max);
+}
 
 // Fields within the caller's attr read as themselves, fields beyond `size` as
 // zero; write-backs land in the caller's attr only where it has room.
@@ -477,6 +532,236 @@ int obj_get(const Attr &at) {
   return handle_open_path(real, mode, &kind);
 }
 
+// ---- BPF_PROG_LOAD (bpf_prog_load, then bpf_check's set-up and log)
+
+// Program flags 6.18 accepts (the 6.1 header names the first six).
+constexpr uint32_t kF_XdpDevBoundOnly = 1u << 6;   // BPF_F_XDP_DEV_BOUND_ONLY (6.3)
+constexpr uint32_t kF_TestRegInvariants = 1u << 7; // BPF_F_TEST_REG_INVARIANTS (6.7)
+constexpr uint32_t kF_TokenFd = 1u << 16;          // BPF_F_TOKEN_FD (6.9)
+constexpr uint32_t kProgLoadFlags = BPF_F_STRICT_ALIGNMENT | BPF_F_ANY_ALIGNMENT | BPF_F_TEST_STATE_FREQ |
+                                    BPF_F_SLEEPABLE | BPF_F_TEST_RND_HI32 | BPF_F_XDP_HAS_FRAGS |
+                                    kF_XdpDevBoundOnly | kF_TestRegInvariants | kF_TokenFd;
+// The last program type of 6.18's enum bpf_prog_type (BPF_PROG_TYPE_NETFILTER).
+constexpr uint32_t kLastProgType = 32;
+// log_level bits (include/linux/bpf_verifier.h; the 6.1 uapi header has none).
+constexpr uint32_t kLogLevel1 = 1, kLogLevel2 = 2, kLogStats = 4, kLogFixed = 8;
+constexpr uint32_t kLogMask = kLogLevel1 | kLogLevel2 | kLogStats | kLogFixed;
+// fd_array entries read for BPF_PSEUDO_MAP_IDX: an index past this is EFAULT
+// (the kernel reads the one entry wherever it is; we read the array up to the
+// largest index, so we bound it).
+constexpr uint32_t kMaxFdArrayIdx = 1u << 20;
+
+// license_is_gpl_compatible() (include/linux/license.h).
+bool license_is_gpl_compatible(const char *license) {
+  static const char *const kGpl[] = {"GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL",
+                                     "Dual MIT/GPL", "Dual MPL/GPL"};
+  for (const char *l : kGpl)
+    if (strcmp(license, l) == 0) return true;
+  return false;
+}
+
+uint64_t now_ns() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// The log of a load that bpf_check() ends before the verifier's analysis runs
+// (bad fd_array, BTF): only print_verification_stats()'s lines.
+std::string stats_only_log(uint32_t level, uint64_t start_ns) {
+  std::string log;
+  if (level & kLogStats) {
+    log += "verification time " + std::to_string((now_ns() - start_ns) / 1000) + " usec\n";
+    log += "stack depth \n";
+  }
+  log += "processed 0 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n";
+  return log;
+}
+
+// The log as the caller's log_buf receives it (kernel/bpf/log.c): the
+// default rotating mode keeps the end of the log, BPF_LOG_FIXED keeps the
+// beginning; either way the buffer holds at most log_size - 1 bytes and a
+// NUL, and nothing after that NUL is touched. Returns bpf_vlog_finalize()'s
+// verdict: -ENOSPC if the log did not fit, -EFAULT if the buffer faulted.
+int write_log(const std::string &log, uint32_t level, uint64_t ubuf, uint32_t size) {
+  if (level == 0 || !ubuf || log.empty()) return 0; // nothing was ever written
+  size_t n = std::min<size_t>(log.size(), size - 1);
+  const char *from = (level & kLogFixed) ? log.data() : log.data() + (log.size() - n);
+  std::string out(from, n);
+  out.push_back('\0');
+  if (copy_to_user(ubuf, out.data(), out.size())) return -EFAULT;
+  return log.size() + 1 > size ? -ENOSPC : 0;
+}
+
+bool is_ld_imm64(const vm::RawInsn &insn) { return insn.code == (BPF_LD | BPF_IMM | BPF_DW); }
+
+// attr.fd_array, read as far as the program's BPF_PSEUDO_MAP_IDX[_VALUE]
+// references reach (the kernel reads entries lazily; 6.1's attr has no
+// fd_array_cnt). Empty when the program has none, or attr.fd_array is 0.
+int read_fd_array(uint64_t fd_array, const std::vector<vm::RawInsn> &insns, std::vector<int> *out) {
+  if (!fd_array) return 0;
+  int64_t max_idx = -1;
+  for (size_t pc = 0; pc + 1 < insns.size(); pc++) {
+    const vm::RawInsn &r = insns[pc];
+    if (!is_ld_imm64(r)) continue;
+    if (r.src == BPF_PSEUDO_MAP_IDX || r.src == BPF_PSEUDO_MAP_IDX_VALUE)
+      max_idx = std::max<int64_t>(max_idx, static_cast<uint32_t>(r.imm));
+    pc++;
+  }
+  if (max_idx < 0) return 0;
+  if (max_idx >= kMaxFdArrayIdx) return -EFAULT;
+  out->resize(static_cast<size_t>(max_idx) + 1);
+  return copy_from_user(out->data(), fd_array, out->size() * sizeof(int));
+}
+
+int prog_load(const Attr &at) {
+  const union bpf_attr &a = *at.a;
+  if (at.tail_dirty(ATTR_END(core_relo_rec_size))) return -EINVAL;
+  if (a.prog_flags & ~kProgLoadFlags) return -EINVAL;
+  if (a.prog_flags & kF_TokenFd) {
+    // The token fd (prog_token_fd) lies past 6.1's attr, so it reads as fd 0,
+    // which is never a BPF token: bpf_token_get_from_fd()'s EBADF / EINVAL.
+    return fcntl(0, F_GETFD) < 0 ? -EBADF : -EINVAL;
+  }
+  // The loader always has CAP_BPF (see userbpf.hpp), so the limit is the
+  // verifier's complexity limit, not BPF_MAXINSNS.
+  if (a.insn_cnt == 0 || a.insn_cnt > vm::kMaxInsns) return -E2BIG;
+  // attach_prog_fd (a program to extend) and attach_btf_id (a kernel BTF
+  // target) only make sense for tracing/extension types, which need kernel
+  // BTF: bpf_prog_load_check_attach() refuses them for every other type.
+  if (a.attach_prog_fd || a.attach_btf_id) return -EINVAL;
+
+  std::vector<vm::RawInsn> insns(a.insn_cnt);
+  if (copy_from_user(insns.data(), a.insns, insns.size() * sizeof(vm::RawInsn))) return -EFAULT;
+  char license[128];
+  if (strncpy_from_user(license, a.license, sizeof(license) - 1) < 0) return -EFAULT;
+  license[sizeof(license) - 1] = '\0';
+  bool gpl = license_is_gpl_compatible(license);
+
+  if (a.prog_ifindex) {
+    // bpf_prog_dev_bound_init(): only XDP and TC programs bind to a device,
+    // and no device here offloads or binds: EOPNOTSUPP for a real interface.
+    if (a.prog_type != BPF_PROG_TYPE_XDP && a.prog_type != BPF_PROG_TYPE_SCHED_CLS) return -EINVAL;
+    char ifname[IF_NAMESIZE];
+    return if_indextoname(a.prog_ifindex, ifname) ? -EOPNOTSUPP : -EINVAL;
+  }
+  // find_prog_type(): types the kernel does not have. Types it has but the
+  // verifier does not support yet are refused by the verifier itself.
+  if (a.prog_type == BPF_PROG_TYPE_UNSPEC || a.prog_type > kLastProgType) return -EINVAL;
+  char name[BPF_OBJ_NAME_LEN];
+  if (copy_obj_name(name, a.prog_name, sizeof(a.prog_name))) return -EINVAL;
+
+  // bpf_check(): the log attributes first (bpf_vlog_init).
+  uint32_t level = a.log_level, log_size = a.log_size;
+  uint64_t log_buf = a.log_buf;
+  if (!!log_buf != !!log_size || (log_buf && level == 0) || (level & ~kLogMask) || log_size > (UINT32_MAX >> 2))
+    return -EINVAL;
+  uint64_t start_ns = now_ns();
+
+  verifier::Options opt;
+  opt.prog_type = a.prog_type;
+  opt.expected_attach_type = a.expected_attach_type;
+  opt.prog_flags = a.prog_flags;
+  opt.gpl_compatible = gpl;
+  opt.privilege = loader_verifier_privilege();
+  opt.log_level = level;
+
+  // The maps the program names, each with one reference taken (the kernel's
+  // used_maps); a created program keeps them, a failed load drops them.
+  RcuReadGuard guard;
+  struct Used {
+    Object *obj;
+    uint32_t id;
+  };
+  std::vector<Used> used;
+  std::vector<std::pair<int, uint32_t>> fd_ids; // map fds seen -> map id
+  auto drop_refs = [&] {
+    for (const Used &u : used) object_ref_put(ObjectKind::kMap, u.id);
+    used.clear();
+  };
+  auto resolver = [&](int fd, verifier::MapInfo *info) -> int {
+    int err = 0;
+    const Handle *h = handle_get(fd, &err);
+    if (!h) return err;                                   // not an open fd: EBADF
+    if (h->obj->kind != ObjectKind::kMap) return -EINVAL; // __bpf_map_get()
+    Object *obj = h->obj;
+    auto it = std::find_if(used.begin(), used.end(), [&](const Used &u) { return u.obj == obj; });
+    if (it == used.end()) {
+      if (used.size() >= kMaxUsedMaps) return -E2BIG;
+      obj->hdr->refs.fetch_add(1);
+      if (obj->hdr->dead.load()) { // released by a close racing with us
+        object_ref_put(ObjectKind::kMap, obj->id);
+        return -EBADF;
+      }
+      used.push_back({obj, obj->id});
+    }
+    fd_ids.emplace_back(fd, obj->id);
+    const Map &m = obj->map;
+    info->type = m.type;
+    info->key_size = m.key_size;
+    info->value_size = m.value_size;
+    info->max_entries = m.max_entries;
+    info->map_flags = m.map_flags;
+    info->id = obj->id;
+    info->frozen = obj->hdr->frozen.load() != 0;
+    info->runtime_ptr = reinterpret_cast<uintptr_t>(&obj->map);
+    info->value_base = 0;
+    if (m.type == BPF_MAP_TYPE_ARRAY) {
+      uint32_t key0 = 0;
+      info->value_base = reinterpret_cast<uintptr_t>(obj->map.ops->lookup_elem(obj->map, &key0));
+    }
+    return 0;
+  };
+
+  verifier::Result res;
+  int ret = read_fd_array(a.fd_array, insns, &opt.fd_array);
+  if (!ret && (a.func_info_cnt || a.line_info_cnt)) {
+    // check_btf_info_early(): prog_btf_fd must be a BTF object; there are
+    // none yet (BTF comes with a later issue).
+    ret = fcntl(static_cast<int>(a.prog_btf_fd), F_GETFD) < 0 ? -EBADF : -EINVAL;
+  }
+  if (ret) {
+    res.log = stats_only_log(level, start_ns);
+  } else {
+    res = verifier::verify(insns.data(), insns.size(), opt, resolver);
+    ret = res.err;
+  }
+  // bpf_vlog_finalize(): a log that did not fit (ENOSPC) or faulted (EFAULT)
+  // replaces the verdict, accepted or not, as the kernel does.
+  if (int log_err = write_log(res.log, level, log_buf, log_size)) ret = log_err;
+  if (ret) {
+    drop_refs();
+    return ret > 0 ? -EINVAL : ret;
+  }
+
+  ProgSpec spec;
+  spec.prog_type = a.prog_type;
+  spec.expected_attach_type = a.expected_attach_type;
+  spec.prog_flags = a.prog_flags;
+  spec.gpl_compatible = gpl;
+  memcpy(spec.name, name, sizeof(spec.name));
+  spec.verified_insns = res.verified_insns;
+  spec.stack_depth = res.stack_depth;
+  auto id_of_fd = [&](int fd) -> uint32_t {
+    for (const auto &[f, id] : fd_ids)
+      if (f == fd) return id;
+    return 0;
+  };
+  spec.insns = xlated_dump_form(insns.data(), insns.size(), res.program, [&](size_t pc) -> uint32_t {
+    const vm::RawInsn &r = insns[pc];
+    if (r.src == BPF_PSEUDO_MAP_FD || r.src == BPF_PSEUDO_MAP_VALUE) return id_of_fd(r.imm);
+    if (r.src == BPF_PSEUDO_MAP_IDX || r.src == BPF_PSEUDO_MAP_IDX_VALUE) {
+      uint32_t idx = static_cast<uint32_t>(r.imm);
+      return idx < opt.fd_array.size() ? id_of_fd(opt.fd_array[idx]) : 0;
+    }
+    return 0;
+  });
+  for (const Used &u : used) spec.map_ids.push_back(u.id);
+  int fd = prog_create(spec);
+  if (fd < 0) drop_refs();
+  return fd;
+}
+
 // The end of each command's last attr field (the kernel's CMD_LAST_FIELD).
 // A caller passing at least that much (libbpf passes exactly that) is read in
 // place; a shorter attr is copied and zero-extended.
@@ -498,6 +783,7 @@ size_t last_field_end(int cmd) {
     case BPF_OBJ_GET_INFO_BY_FD: return ATTR_END(info.info);
     case BPF_OBJ_PIN:
     case BPF_OBJ_GET: return ATTR_END(file_flags);
+    case BPF_PROG_LOAD: return ATTR_END(core_relo_rec_size);
     default: return kAttrSize;
   }
 }
@@ -520,6 +806,7 @@ long dispatch(int cmd, const Attr &at) {
     case BPF_OBJ_GET_INFO_BY_FD: return obj_get_info_by_fd(at);
     case BPF_OBJ_PIN: return obj_pin(at);
     case BPF_OBJ_GET: return obj_get(at);
+    case BPF_PROG_LOAD: return prog_load(at);
     default: return -EINVAL; // the kernel's answer to a command it does not know
   }
 }
