@@ -9,6 +9,11 @@
 // program comes as hex bytes on stdin (8 per instruction, little-endian).
 // On success r0 is printed in hex and the exit status is 0; on failure the
 // error text goes to stderr and the exit status is non-zero.
+//
+// --verify runs the verifier first, as BPF_PROG_LOAD would, with userbpf's
+// "memory" program type (verifier::kProgTypeMemory: r1 = the memory, readable
+// and writable for its length, r2 = the length); a rejected program prints
+// the verifier's log and exits 1 without running.
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -20,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include "verifier/prog_types.h"
+#include "verifier/verifier.h"
 #include "vm/decoder.h"
 #include "vm/disasm.h"
 #include "vm/interpreter.h"
@@ -62,6 +69,7 @@ int main(int argc, char **argv) {
   bool have_memory = false;
   uint64_t budget = 0;
   bool disassemble_only = false;
+  bool verify = false;
   for (int i = 1; i < argc; i++) {
     std::string arg = argv[i];
     if (arg == "--interpret") continue;
@@ -74,8 +82,8 @@ int main(int argc, char **argv) {
       return 1;
     }
     if (arg == "--verify") {
-      fprintf(stderr, "userbpf-conformance-plugin: --verify: the verifier does not exist yet\n");
-      return 1;
+      verify = true;
+      continue;
     }
     if (arg == "--budget" && i + 1 < argc) {
       char *end;
@@ -110,6 +118,25 @@ int main(int argc, char **argv) {
   if (disassemble_only) {
     fputs(userbpf::vm::disassemble(decoded).c_str(), stdout);
     return 0;
+  }
+  if (verify) {
+    // The verifier takes the raw words; it decodes them itself.
+    std::vector<userbpf::vm::RawInsn> raw(program.size() / 8);
+    memcpy(raw.data(), program.data(), raw.size() * 8);
+    userbpf::verifier::Options options;
+    options.prog_type = userbpf::verifier::kProgTypeMemory;
+    options.ctx_mem_size = static_cast<uint32_t>(memory.size());
+    options.gpl_compatible = true;
+    options.log_level = 1;
+    // The protocol has no maps: every map reference is a bad fd.
+    auto no_maps = [](int, userbpf::verifier::MapInfo *) { return -EBADF; };
+    userbpf::verifier::Result result = userbpf::verifier::verify(raw.data(), raw.size(), options, no_maps);
+    if (result.err) {
+      fputs(result.log.c_str(), stderr);
+      fprintf(stderr, "userbpf-conformance-plugin: rejected by the verifier (%s)\n", strerror(-result.err));
+      return 1;
+    }
+    decoded = std::move(result.program);
   }
   std::unique_ptr<userbpf::vm::Program> prog;
   if (int err = userbpf::vm::Program::create(decoded, &prog, &error)) {
