@@ -197,6 +197,29 @@ Found 4 elements" "$U" map dump pinned $A
   printf '\xff\x00\x00\x00\x00\x00\x00\x00' >"$prog"
   expect_error "prog dump xlated: bad opcode named" "insn 0: unknown opcode 0xff" "$U" prog dump xlated file "$prog"
   expect_error "prog dump xlated: missing file" "cannot open" "$U" prog dump xlated file /nonexistent/x
+
+  # verify: the verifier's verdict through BPF_PROG_LOAD; exit 0/1.
+  printf 'b7 00 00 00 00 00 00 00\n95 00 00 00 00 00 00 00\n' >"$prog"
+  expect "verify: accepted" "verified: 2 instructions processed" "$U" verify "$prog"
+  expect "verify: accepted, xdp, -j" '{"file":"'"$prog"'","verified":true,"processed_insns":2,"log":"processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n"}' \
+    "$U" -j verify --type xdp "$prog"
+  expect "verify: --log-level prints the log" $'processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\nverified: 2 instructions processed' \
+    "$U" verify --log-level 1 "$prog"
+  # r0 = r2 (not initialized): rejected, the log says why.
+  printf 'bf 20 00 00 00 00 00 00\n95 00 00 00 00 00 00 00\n' >"$prog"
+  expect_error "verify: rejected" "R2 !read_ok" "$U" verify "$prog"
+  expect_error "verify: rejected, errno named" "rejected by the verifier: Permission denied" "$U" verify "$prog"
+  # r0 = r1 (the context pointer) returned: a leak only unprivileged loaders may not make.
+  printf 'bf 10 00 00 00 00 00 00\n95 00 00 00 00 00 00 00\n' >"$prog"
+  expect "verify: pointer leak, privileged" "verified: 2 instructions processed" "$U" verify "$prog"
+  expect_error "verify: pointer leak, --unprivileged" "R0 leaks addr as return value" "$U" verify --unprivileged "$prog"
+  expect_error "verify: pointer leak, USERBPF_UNPRIVILEGED=1" "R0 leaks addr" env USERBPF_UNPRIVILEGED=1 "$U" verify "$prog"
+  expect_error "verify: unknown type" "unknown program type 'foo'" "$U" verify --type foo "$prog"
+  printf 'b7 00 00 00 00 00 00\n' >"$prog"
+  expect_error "verify: partial instruction" "not a whole number of 8-byte instructions" "$U" verify "$prog"
+  printf '\x7fELF\x02\x01\x01\x00' >"$prog"
+  expect_error "verify: ELF" "ELF objects are not supported yet" "$U" verify "$prog"
+  expect_error "verify: missing file" "cannot open" "$U" verify /nonexistent/x
   rm -f "$prog"
 }
 

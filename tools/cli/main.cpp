@@ -3,12 +3,13 @@
 //   userbpf [-j|-p] [-f] map { show | list | create | dump | lookup | update |
 //                              delete | getnext | freeze | pin } ...
 //   userbpf [-j|-p] prog dump xlated file PATH
+//   userbpf [-j|-p] verify FILE [--type xdp|socket_filter|N] [--unprivileged] [--log-level N]
 //   userbpf version
 //
 // The words after a verb follow bpftool's grammar (`id 3`, `pinned FILE`,
 // `key hex 01 00 00 00`), so bpftool habits and scripts carry over. Only verbs
-// that work are offered: programs, links, run/verify/conformance come with the
-// layers that implement them.
+// that work are offered: loaded programs, links, run/conformance come with
+// the layers that implement them.
 #include <iostream>
 #include <string>
 #include <vector>
@@ -70,6 +71,19 @@ int main(int argc, char **argv) {
   prog_xlated->add_option("words", prog_words, "file PATH (raw or hex instructions)")->type_name("");
   prog_xlated->footer("Usage: userbpf [-j|-p] prog dump xlated file PATH");
 
+  ubcli::VerifyOptions verify_options;
+  CLI::App *verify = app.add_subcommand("verify", "run the verifier on a program and print its verdict and log");
+  verify->add_option("FILE", verify_options.path, "raw instructions: 8-byte struct bpf_insn words, or hex text")
+      ->required();
+  verify->add_option("--type", verify_options.type, "program type: socket_filter (default), xdp, or a number");
+  verify->add_flag("--unprivileged", verify_options.unprivileged,
+                   "verify as a loader with CAP_BPF only (no CAP_PERFMON / CAP_SYS_ADMIN)");
+  verify->add_option("--log-level", verify_options.log_level,
+                     "BPF_LOG_* bits (1: the verifier's trace of errors, 2: every instruction, 4: statistics); "
+                     "the log is printed even when the program is accepted");
+  verify->footer("Exit status: 0 when the verifier accepts the program, 1 when it rejects it (the log says why).\n"
+                 "ELF objects are not supported yet.");
+
   CLI::App *map = app.add_subcommand("map", "inspect and change maps");
   map->require_subcommand(1);
   map->fallthrough();
@@ -112,6 +126,22 @@ int main(int argc, char **argv) {
     }
     if (mode.json) print_json(out, mode.pretty);
     return 0;
+  }
+
+  if (verify->parsed()) {
+    ubcli::Json out;
+    std::string error;
+    bool accepted = false;
+    try {
+      accepted = ubcli::verify_file(verify_options, mode, &out, &error);
+    } catch (const ubcli::CliError &e) {
+      if (mode.json) print_json(ubcli::Json{{"error", e.what()}}, mode.pretty);
+      else std::cerr << "Error: " << e.what() << "\n";
+      return 1;
+    }
+    if (mode.json) print_json(out, mode.pretty);
+    else if (!accepted) std::cerr << "Error: " << error << "\n";
+    return accepted ? 0 : 1;
   }
 
   for (const auto &v : verbs) {

@@ -9,7 +9,10 @@
 #include <iterator>
 #include <sstream>
 
+#include <unistd.h>
+
 #include <userbpf/bpf.h>
+#include <userbpf/userbpf.hpp>
 
 namespace ubcli {
 namespace {
@@ -36,7 +39,86 @@ std::vector<uint8_t> read_program(const std::string &path) {
   return bytes;
 }
 
+struct ProgTypeName {
+  const char *name;
+  uint32_t type;
+};
+// bpftool's names of the program types the verifier supports.
+constexpr ProgTypeName kProgTypes[] = {
+    {"socket_filter", BPF_PROG_TYPE_SOCKET_FILTER},
+    {"socket", BPF_PROG_TYPE_SOCKET_FILTER},
+    {"xdp", BPF_PROG_TYPE_XDP},
+};
+
+uint32_t parse_prog_type(const std::string &word) {
+  for (const auto &t : kProgTypes)
+    if (word == t.name) return t.type;
+  if (!word.empty() && std::isdigit(static_cast<unsigned char>(word[0])))
+    return static_cast<uint32_t>(parse_number(word, "program type", UINT32_MAX));
+  throw CliError("unknown program type '" + word + "' (socket_filter, xdp, or a number)");
+}
+
+// "processed N insns" in the verifier's statistics line, or -1.
+long processed_insns(const std::string &log) {
+  size_t at = log.rfind("processed ");
+  if (at == std::string::npos) return -1;
+  char *end = nullptr;
+  long n = strtol(log.c_str() + at + 10, &end, 10);
+  return end && strncmp(end, " insns", 6) == 0 ? n : -1;
+}
+
 } // namespace
+
+bool verify_file(const VerifyOptions &options, const OutputMode &mode, Json *out, std::string *error) {
+  uint32_t type = parse_prog_type(options.type);
+  if (options.log_level < -1 || options.log_level > 15)
+    throw CliError("--log-level " + std::to_string(options.log_level) + ": expected 0..15 (BPF_LOG_* bits)");
+  std::vector<uint8_t> bytes = read_program(options.path);
+  if (bytes.size() >= 4 && memcmp(bytes.data(), "\x7f" "ELF", 4) == 0)
+    throw CliError("'" + options.path + "': ELF objects are not supported yet; give raw instructions (8-byte words)");
+  if (bytes.empty() || bytes.size() % 8)
+    throw CliError("'" + options.path + "': " + std::to_string(bytes.size()) +
+                   " bytes is not a whole number of 8-byte instructions");
+  if (options.unprivileged) userbpf::set_loader_privilege(userbpf::LoaderPrivilege::kUnprivileged);
+
+  // Always ask for a log (at least level 1: the statistics line says how
+  // many instructions were processed); grow the buffer until it fits.
+  uint32_t level = options.log_level > 0 ? static_cast<uint32_t>(options.log_level) : 1;
+  std::string log;
+  long fd = -1;
+  int err = 0;
+  for (uint32_t size = 1u << 20;; size *= 4) {
+    std::vector<char> buf(size);
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.prog_type = type;
+    attr.insns = reinterpret_cast<uintptr_t>(bytes.data());
+    attr.insn_cnt = static_cast<uint32_t>(bytes.size() / 8);
+    attr.license = reinterpret_cast<uintptr_t>("GPL");
+    attr.log_level = level;
+    attr.log_buf = reinterpret_cast<uintptr_t>(buf.data());
+    attr.log_size = size;
+    fd = userbpf_bpf(BPF_PROG_LOAD, &attr, sizeof(attr));
+    err = fd < 0 ? errno : 0;
+    log.assign(buf.data());
+    if (!(fd < 0 && err == ENOSPC && size < (1u << 28))) break;
+  }
+  if (fd >= 0) close(static_cast<int>(fd));
+  bool accepted = fd >= 0;
+  long processed = processed_insns(log);
+  bool show_log = !accepted || options.log_level > 0;
+  if (mode.json) {
+    *out = Json{{"file", options.path}, {"verified", accepted}};
+    if (processed >= 0) (*out)["processed_insns"] = processed;
+    if (!accepted) (*out)["error"] = errno_message("verifier", err);
+    (*out)["log"] = log;
+  } else {
+    if (show_log) std::cout << log;
+    if (accepted) std::cout << "verified: " << processed << " instructions processed\n";
+  }
+  if (!accepted) *error = errno_message("'" + options.path + "': rejected by the verifier", err);
+  return accepted;
+}
 
 void prog_dump_xlated(const std::vector<std::string> &words, const OutputMode &mode, Json *out) {
   if (words.size() != 2 || words[0] != "file")
