@@ -91,8 +91,10 @@ struct PendingJump {
 
 } // namespace
 
-int assemble(std::string_view text, std::vector<RawInsn> *out, std::string *error) {
+int assemble(std::string_view text, std::vector<RawInsn> *out, std::string *error,
+             std::vector<MapRelocation> *relocs) {
   out->clear();
+  if (relocs) relocs->clear();
   std::map<std::string, size_t, std::less<>> labels;
   std::vector<PendingJump> pending;
   int line_no = 0;
@@ -119,12 +121,33 @@ int assemble(std::string_view text, std::vector<RawInsn> *out, std::string *erro
       size_t colon = line.find(':');
       if (colon == std::string_view::npos) break;
       std::string_view name = trim(line.substr(0, colon));
-      if (name.empty() || name.find_first_of(" \t[],%") != std::string_view::npos) return fail("bad label");
+      // "lddw %r1, map:m": the colon belongs to an operand, not a label.
+      if (name.find_first_of(" \t[],%") != std::string_view::npos) break;
+      if (name.empty()) return fail("bad label");
       if (!labels.emplace(std::string(name), out->size()).second)
         return fail("label '" + std::string(name) + "' defined twice");
       line = trim(line.substr(colon + 1));
     }
     if (line.empty()) continue;
+
+    // ".insn CODE, DST, SRC, OFF, IMM": one raw instruction.
+    if (line.substr(0, 6) == ".insn " || line.substr(0, 6) == ".insn\t") {
+      std::vector<std::string_view> f = split_operands(line.substr(6));
+      std::optional<int64_t> v[5];
+      if (f.size() != 5) return fail("expected .insn CODE, DST, SRC, OFF, IMM");
+      for (size_t i = 0; i < 5; i++) v[i] = parse_number(f[i]);
+      if (!v[0] || *v[0] < 0 || *v[0] > 0xff || !v[1] || *v[1] < 0 || *v[1] > 15 || !v[2] || *v[2] < 0 ||
+          *v[2] > 15 || !v[3] || *v[3] < INT16_MIN || *v[3] > INT16_MAX || !v[4] || !fits_imm32(*v[4]))
+        return fail("a .insn field is out of range");
+      RawInsn raw{};
+      raw.code = static_cast<uint8_t>(*v[0]);
+      raw.dst = static_cast<uint8_t>(*v[1]);
+      raw.src = static_cast<uint8_t>(*v[2]);
+      raw.off = static_cast<int16_t>(*v[3]);
+      raw.imm = static_cast<int32_t>(static_cast<uint32_t>(*v[4]));
+      out->push_back(raw);
+      continue;
+    }
 
     // The mnemonic: one word, or "lock [fetch] op", or "call local".
     size_t sp = line.find_first_of(" \t");
@@ -232,8 +255,42 @@ int assemble(std::string_view text, std::vector<RawInsn> *out, std::string *erro
       break;
     case Shape::kLdImm64: {
       std::optional<int64_t> v;
-      if (!want(2) || !(r = parse_reg(ops[0])) || !(v = parse_number(ops[1]))) return fail("expected %rN, imm64");
+      if (!want(2) || !(r = parse_reg(ops[0]))) return fail("expected %rN, imm64");
       insn.dst = *r;
+      // Symbolic sources: map:NAME, mapvalue:NAME+OFF, func:LABEL.
+      std::string_view sym = ops[1];
+      auto starts = [&](std::string_view p) { return sym.substr(0, p.size()) == p; };
+      if (starts("map:") || starts("mapvalue:")) {
+        bool value = starts("mapvalue:");
+        std::string_view name = sym.substr(value ? 9 : 4);
+        int64_t offset = 0;
+        if (size_t plus = name.find_first_of("+-"); value && plus != std::string_view::npos) {
+          auto o = parse_number(name.substr(plus));
+          if (!o || !fits_imm32(*o)) return fail("bad offset in '" + std::string(sym) + "'");
+          offset = *o;
+          name = name.substr(0, plus);
+        }
+        name = trim(name);
+        if (name.empty()) return fail("expected a map name after '" + std::string(sym.substr(0, value ? 9 : 4)) + "'");
+        if (!relocs) return fail("map '" + std::string(name) + "' named, but the caller takes no relocations");
+        insn.src = static_cast<uint8_t>(value ? Pseudo::kMapValue : Pseudo::kMapFd);
+        relocs->push_back({out->size(), std::string(name)});
+        out->push_back(insn);
+        RawInsn hi{};
+        hi.imm = static_cast<int32_t>(static_cast<uint32_t>(offset));
+        out->push_back(hi);
+        continue;
+      }
+      if (starts("func:")) {
+        insn.src = static_cast<uint8_t>(Pseudo::kFunc);
+        std::string_view label = trim(sym.substr(5));
+        if (label.empty()) return fail("expected a label after 'func:'");
+        pending.push_back({out->size(), std::string(label), true, line_no});
+        out->push_back(insn);
+        out->push_back(RawInsn{});
+        continue;
+      }
+      if (!(v = parse_number(ops[1]))) return fail("expected %rN, imm64");
       insn.imm = static_cast<int32_t>(static_cast<uint32_t>(*v));
       out->push_back(insn);
       RawInsn hi{};

@@ -1,0 +1,18 @@
+# type: socket_filter
+# priv: accept
+# unpriv: accept
+# map: name=m type=array key=4 value=256 entries=4
+# why: a byte load is in [0, 255]: fits a 256-byte value
+stw [%r10-4], 0
+mov %r2, %r10
+add %r2, -4
+lddw %r1, map:m
+call 1
+jeq %r0, 0, out
+ldxb %r1, [%r0+0]
+add %r0, %r1
+ldxb %r0, [%r0+0]
+exit
+out:
+mov %r0, 0
+exit

@@ -1,0 +1,20 @@
+# type: socket_filter
+# priv: accept
+# unpriv: accept
+# map: name=m type=array key=4 value=64 entries=4
+# why: mov32 zero-extends: after w1 = w1 and a 32-bit check the value is bounded
+stw [%r10-4], 0
+mov %r2, %r10
+add %r2, -4
+lddw %r1, map:m
+call 1
+jeq %r0, 0, out
+ldxdw %r1, [%r0+0]
+mov32 %r1, %r1
+jgt32 %r1, 63, out
+add %r0, %r1
+ldxb %r0, [%r0+0]
+exit
+out:
+mov %r0, 0
+exit

@@ -1,0 +1,22 @@
+# type: socket_filter
+# priv: reject EACCES
+# unpriv: reject EACCES
+# unpriv-log: R1 has unknown scalar with mixed signed bounds, pointer arithmetic with it prohibited for !root
+# priv-log: R0 unbounded memory access, make sure to bounds check any such access
+# map: name=m type=array key=4 value=64 entries=4
+# why: a negated unknown offset
+stw [%r10-4], 0
+mov %r2, %r10
+add %r2, -4
+lddw %r1, map:m
+call 1
+jeq %r0, 0, out
+ldxdw %r1, [%r0+0]
+and %r1, 7
+neg %r1
+add %r0, %r1
+ldxb %r0, [%r0+8]
+exit
+out:
+mov %r0, 0
+exit

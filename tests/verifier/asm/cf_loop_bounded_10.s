@@ -1,0 +1,12 @@
+# type: socket_filter
+# priv: accept
+# unpriv: reject E2BIG
+# unpriv-log: BPF program is too large. Processed 1000001 insn
+# why: a 10-iteration loop: bounded loops need CAP_PERFMON-level exploration here
+mov %r0, 0
+mov %r1, 0
+loop:
+add %r0, 2
+add %r1, 1
+jlt %r1, 10, loop
+exit

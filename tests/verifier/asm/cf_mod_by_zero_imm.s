@@ -1,0 +1,9 @@
+# type: socket_filter
+# priv: reject EINVAL
+# unpriv: reject EINVAL
+# unpriv-log: div by zero
+# priv-log: div by zero
+# why: modulo by the constant 0 is rejected at load
+mov %r0, 10
+mod32 %r0, 0
+exit

@@ -1,0 +1,8 @@
+# type: xdp
+# priv: reject EACCES
+# unpriv: reject EACCES
+# unpriv-log: R0 !read_ok
+# priv-log: R0 !read_ok
+# why: r0 must be initialized at exit (XDP)
+mov %r1, 0
+exit

@@ -1,0 +1,14 @@
+# type: socket_filter
+# priv: reject EACCES
+# unpriv: reject EACCES
+# unpriv-log: R0 invalid mem access 'map_value_or_null'
+# priv-log: R0 invalid mem access 'map_value_or_null'
+# map: name=m type=hash key=4 value=8 entries=16
+# why: a lookup's result may be NULL: dereference without a check
+stw [%r10-4], 0
+mov %r2, %r10
+add %r2, -4
+lddw %r1, map:m
+call 1
+ldxdw %r0, [%r0+0]
+exit

@@ -1,0 +1,17 @@
+# type: socket_filter
+# priv: accept
+# unpriv: accept
+# map: name=m type=lru_hash key=4 value=8 entries=16
+# why: an LRU hash lookup and in-place update
+stw [%r10-4], 0
+mov %r2, %r10
+add %r2, -4
+lddw %r1, map:m
+call 1
+jeq %r0, 0, out
+ldxdw %r1, [%r0+0]
+add %r1, 1
+stxdw [%r0+0], %r1
+out:
+mov %r0, 0
+exit

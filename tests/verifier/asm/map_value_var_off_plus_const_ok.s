@@ -1,0 +1,19 @@
+# type: socket_filter
+# priv: accept
+# unpriv: accept
+# map: name=m type=hash key=4 value=8 entries=16
+# why: twin: variable offset [0,4] with a 4-byte read at +0
+stw [%r10-4], 0
+mov %r2, %r10
+add %r2, -4
+lddw %r1, map:m
+call 1
+jeq %r0, 0, out
+ldxdw %r1, [%r0+0]
+and %r1, 4
+add %r0, %r1
+ldxw %r0, [%r0+0]
+exit
+out:
+mov %r0, 0
+exit

@@ -1,0 +1,20 @@
+# type: socket_filter
+# priv: accept
+# unpriv: accept
+# map: name=m type=hash key=4 value=8 entries=16
+# why: twin: signed bounds on both sides (0 <= x <= 7)
+stw [%r10-4], 0
+mov %r2, %r10
+add %r2, -4
+lddw %r1, map:m
+call 1
+jeq %r0, 0, out
+ldxdw %r1, [%r0+0]
+jsgt %r1, 7, out
+jslt %r1, 0, out
+add %r0, %r1
+ldxb %r0, [%r0+0]
+exit
+out:
+mov %r0, 0
+exit
