@@ -59,12 +59,43 @@ void update_bounds32(Scalar &r) {
   r.u32_max = std::min(r.u32_max, v | m);
 }
 
+// The smallest member of t above z (t's largest member if none is, t's
+// smallest if z is below it): the kernel's tnum_step.
+u64 tnum_next_above(Tnum t, u64 z) {
+  u64 tmax = t.value | t.mask;
+  if (z >= tmax) return tmax;
+  if (z < t.value) return t.value;
+  // Keep z's bits above some position i (they must agree with t's known
+  // bits), put a 1 at i where z has 0 and t allows 1, and t's smallest
+  // pattern below i; the lowest such i gives the smallest result.
+  u64 allowed = t.value | t.mask;
+  for (int i = 0; i < 64; i++) {
+    u64 bit = 1ull << i;
+    if ((z & bit) || !(allowed & bit)) continue;
+    u64 above = i == 63 ? 0 : ~((bit << 1) - 1);
+    if (((z ^ t.value) & ~t.mask & above) != 0) continue;
+    return (z & above) | bit | (t.value & (bit - 1));
+  }
+  return tmax; // not reached for t.value <= z < tmax
+}
+
 void update_bounds64(Scalar &r) {
   u64 v = r.var_off.value, m = r.var_off.mask;
   r.smin = std::max(r.smin, static_cast<s64>(v | (m & (1ull << 63))));
   r.smax = std::min(r.smax, static_cast<s64>(v | (m & ~(1ull << 63))));
   r.umin = std::max(r.umin, v);
   r.umax = std::min(r.umax, v | m);
+  // When the u64 range and the tnum share a single value, the scalar is that
+  // constant (the running 6.18 kernel; only the u64 bounds are asked).
+  u64 next = tnum_next_above(r.var_off, r.umin);
+  bool umin_member = (r.umin & ~m) == v;
+  u64 tmax = v | m;
+  if (umin_member && next > r.umax)
+    set_known(r, r.umin);
+  else if (!umin_member && next == tmax)
+    set_known(r, tmax);
+  else if (!umin_member && next <= r.umax && tnum_next_above(r.var_off, next) > r.umax)
+    set_known(r, next);
 }
 
 void update_bounds(Scalar &r) {
@@ -114,6 +145,17 @@ void deduce32(Scalar &r) {
   if (static_cast<u32>(r.s32_min) <= static_cast<u32>(r.s32_max)) {
     r.u32_min = std::max(r.u32_min, static_cast<u32>(r.s32_min));
     r.u32_max = std::min(r.u32_max, static_cast<u32>(r.s32_max));
+  } else {
+    // The s32 range wraps through the sign boundary; as for 64 bits, a u32
+    // range meeting only one of its two pieces narrows both (what the
+    // running 6.18 kernel does).
+    if (r.u32_max < static_cast<u32>(r.s32_min)) {
+      r.s32_min = static_cast<s32>(r.u32_min);
+      r.u32_max = std::min(r.u32_max, static_cast<u32>(r.s32_max));
+    } else if (static_cast<u32>(r.s32_max) < r.u32_min) {
+      r.s32_max = static_cast<s32>(r.u32_max);
+      r.u32_min = std::max(r.u32_min, static_cast<u32>(r.s32_min));
+    }
   }
 }
 
@@ -402,6 +444,7 @@ bool tracked(uint8_t op, bool alu32, const Scalar &src) {
   case BPF_OR:
   case BPF_XOR:
   case BPF_MUL:
+  case BPF_END:
     return true;
   case BPF_LSH:
   case BPF_RSH:
@@ -412,7 +455,7 @@ bool tracked(uint8_t op, bool alu32, const Scalar &src) {
     return src_const && src.umax < (alu32 ? 32u : 64u);
   }
   default:
-    return false; // DIV, MOD (signed or not), END, anything else
+    return false; // DIV, MOD (signed or not), anything else
   }
 }
 
@@ -768,8 +811,33 @@ void Scalar::sign_extend32(int size) {
 
 // ---------------------------------------------------------------- API
 
+Scalar scalar_end(const Scalar &dst, int size, bool swap) {
+  if (size != 16 && size != 32 && size != 64) return Scalar::unknown();
+  Scalar d = dst;
+  if (swap) {
+    // Bytes move: the known bits move with them, the ranges mean nothing.
+    Tnum t = d.var_off;
+    if (size == 16)
+      t = Tnum{__builtin_bswap16(static_cast<uint16_t>(t.value)), __builtin_bswap16(static_cast<uint16_t>(t.mask))};
+    else if (size == 32)
+      t = Tnum{__builtin_bswap32(static_cast<u32>(t.value)), __builtin_bswap32(static_cast<u32>(t.mask))};
+    else
+      t = Tnum{__builtin_bswap64(t.value), __builtin_bswap64(t.mask)};
+    d.var_off = t;
+    d.mark_unbounded();
+  }
+  if (size < 64) d.truncate(size / 8); // keeps the low 16/32 bits (and syncs)
+  d.sync();
+  return d;
+}
+
 Scalar scalar_alu(uint8_t op, bool alu32, const Scalar &dst, const Scalar &src, bool sdiv) {
   (void)sdiv; // signed div/mod are untracked like the unsigned forms
+  if (op == BPF_END) {
+    // bswap (alu64) and "be" (alu32) swap on a little-endian machine.
+    if (!src.is_const()) return Scalar::unknown();
+    return scalar_end(dst, static_cast<int>(src.const_value()), true);
+  }
   if (!tracked(op, alu32, src)) return Scalar::unknown();
   Scalar d = dst;
   switch (op) {
@@ -838,13 +906,21 @@ int scalar_branch_taken(uint8_t op, bool jmp32, const Scalar &a, const Scalar &b
     }
     return false;
   };
+  // Do the known bits of both agree anywhere they are both known (6.18's
+  // tnum_overlap)? If not, no value is in both.
+  auto tnums_overlap = [&] {
+    uint64_t both_known = ~t1.mask & ~t2.mask;
+    return (t1.value & both_known) == (t2.value & both_known);
+  };
   switch (op) {
   case BPF_JEQ:
     if (t1.is_const() && t2.is_const()) return t1.value == t2.value;
+    if (!tnums_overlap()) return 0;
     if (disjoint()) return 0;
     break;
   case BPF_JNE:
     if (t1.is_const() && t2.is_const()) return t1.value != t2.value;
+    if (!tnums_overlap()) return 1;
     if (disjoint()) return 1;
     break;
   case BPF_JSET: {

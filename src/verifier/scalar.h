@@ -90,10 +90,17 @@ struct Scalar {
 // BPF_ARSH, BPF_NEG, BPF_END with size in src as a constant); `alu32` for the
 // 32-bit class (result zero-extended). `sdiv` for the off=1 signed div/mod.
 // As adjust_scalar_min_max_vals in 6.18: results the kernel does not track
-// (div, mod, signed or not; BPF_END; shifts by a non-constant amount or one
+// (div, mod, signed or not; shifts by a non-constant amount or one
 // >= the width) are Scalar::unknown() -- all 64 bits, even for alu32, as the
 // kernel's __mark_reg_unknown does before its zero-extension step.
 Scalar scalar_alu(uint8_t op, bool alu32, const Scalar &dst, const Scalar &src, bool sdiv = false);
+
+// BPF_END on this (little-endian) machine, as the running 6.18 kernel
+// (scalar_byte_swap): `swap` for bswap16/32/64 (alu64) and be16/32/64, not
+// for le16/32/64; size 16, 32 or 64. The tnum's bytes are swapped (bounds
+// re-derived from it), then 16/32 keep only their low bits (zero-extended).
+// scalar_alu(BPF_END, ...) is the swapping form with the size in src.
+Scalar scalar_end(const Scalar &dst, int size, bool swap);
 
 // Is `a op b` (op = BPF_JEQ, BPF_JNE, BPF_JGT, BPF_JGE, BPF_JLT, BPF_JLE,
 // BPF_JSGT, BPF_JSGE, BPF_JSLT, BPF_JSLE, BPF_JSET) always true (1), always

@@ -355,7 +355,19 @@ TEST(Scalar, AluByHand) {
   EXPECT_EQ(scalar_alu(BPF_DIV, false, Scalar::constant(10), Scalar::constant(2)), Scalar::unknown());
   EXPECT_EQ(scalar_alu(BPF_MOD, true, Scalar::constant(10), Scalar::constant(3)), Scalar::unknown());
   EXPECT_EQ(scalar_alu(BPF_DIV, false, Scalar::constant(10), Scalar::constant(2), true), Scalar::unknown());
-  EXPECT_EQ(scalar_alu(BPF_END, false, Scalar::constant(1), Scalar::constant(16)), Scalar::unknown());
+  // byte swaps move the known bits (the running 6.18 kernel's log:
+  // "w0 &= 0x3f00; r0 = bswap16 r0" gives var_off=(0x0; 0x3f))
+  r = scalar_alu(BPF_AND, true, Scalar::unknown(), Scalar::constant(0x3f00));
+  r = scalar_alu(BPF_END, false, r, Scalar::constant(16));
+  EXPECT_EQ(scalar_str(r), "smin=smin32=0,smax=umax=smax32=umax32=63,var_off=(0x0; 0x3f)");
+  r = scalar_end(Scalar::constant(0x1122334455667788ull), 32, true);
+  EXPECT_TRUE(r.is_const());
+  EXPECT_EQ(r.const_value(), 0x88776655u);
+  r = scalar_end(Scalar::constant(0x1122334455667788ull), 16, false); // le16: truncation only
+  EXPECT_EQ(r.const_value(), 0x7788u);
+  r = scalar_end(urange(0, 0x1ff), 64, false); // le64: nothing happens
+  EXPECT_EQ(r, urange(0, 0x1ff));
+  EXPECT_EQ(scalar_alu(BPF_END, false, urange(0, 3), urange(16, 32)), Scalar::unknown()); // size not constant
   // neg
   r = scalar_alu(BPF_NEG, false, urange(1, 5), Scalar::unknown());
   EXPECT_EQ(r.smin, -5);
@@ -403,6 +415,16 @@ TEST(Scalar, BranchTakenByHand) {
   EXPECT_EQ(scalar_branch_taken(BPF_JEQ, true, big, Scalar::constant(5)), 1);
   EXPECT_EQ(scalar_branch_taken(BPF_JEQ, false, big, Scalar::constant(5)), 0);
   EXPECT_EQ(scalar_branch_taken(BPF_JGT, true, urange(0x100000000ull, 0x100000009ull), Scalar::constant(9)), 0);
+  // The known bits disagree: never equal (tnum_overlap; the kernel's log for
+  // r3 = (r0 & 3) << 30, r4 = r3 + 1024, "if r4 != r3" predicts taken).
+  Scalar r3 = scalar_alu(BPF_LSH, false, scalar_alu(BPF_AND, false, Scalar::unknown(), Scalar::constant(3)),
+                         Scalar::constant(30));
+  Scalar r4 = scalar_alu(BPF_ADD, false, r3, Scalar::constant(1024));
+  EXPECT_EQ(scalar_str(r3), "smin=0,smax=umax=umax32=0xc0000000,smax32=0x40000000,var_off=(0x0; 0xc0000000)");
+  EXPECT_EQ(scalar_str(r4), "smin=umin=umin32=1024,smax=umax=umax32=0xc0000400,smin32=0x80000400,"
+                            "smax32=0x40000400,var_off=(0x400; 0xc0000000)");
+  EXPECT_EQ(scalar_branch_taken(BPF_JNE, false, r4, r3), 1);
+  EXPECT_EQ(scalar_branch_taken(BPF_JEQ, false, r4, r3), 0);
   // 64-bit inconclusive, the 32-bit halves are disjoint
   Scalar h;
   h.umin = 0;
@@ -488,6 +510,25 @@ TEST(Scalar, RefineByHand) {
   Scalar c5 = Scalar::constant(5), c6 = Scalar::constant(6);
   EXPECT_FALSE(scalar_refine(BPF_JEQ, false, true, &c5, &c6));
   EXPECT_TRUE(scalar_refine(BPF_JEQ, false, false, &c5, &c6));
+  // Cases checked against the running kernel's log. The s32 range [-128,127]
+  // wraps in u32; u32 >= 32767 meets only its negative piece:
+  a = Scalar::unknown();
+  a.s32_min = -128;
+  a.s32_max = 127;
+  a.sync();
+  Scalar k = Scalar::constant(32767);
+  ASSERT_TRUE(scalar_refine(BPF_JGE, true, true, &a, &k));
+  EXPECT_EQ(a.s32_max, -1);
+  EXPECT_EQ(a.u32_min, 0xffffff80u);
+  // A u64 range holding a single member of the tnum makes a constant:
+  // (0; 0x20) with umin 7 is 32.
+  a = Scalar::unknown();
+  a.var_off = Tnum{0, 0x20};
+  a.sync();
+  Scalar seven2 = Scalar::constant(7);
+  ASSERT_TRUE(scalar_refine(BPF_JSGE, false, true, &a, &seven2));
+  EXPECT_TRUE(a.is_const());
+  EXPECT_EQ(a.const_value(), 32u);
   // one register against itself: nothing learned
   a = urange(0, 5);
   EXPECT_TRUE(scalar_refine(BPF_JSET, false, true, &a, &a));
@@ -768,6 +809,7 @@ TEST(ScalarSoundness, Alu) {
         for (bool sdiv : {false, true}) {
           if (sdiv && op != BPF_DIV && op != BPF_MOD) continue;
           Scalar res = scalar_alu(op, alu32, a, b, sdiv);
+          if (op == BPF_NEG) res = scalar_alu(op, alu32, a, Scalar::unknown());
           if (!(res == Scalar::unknown())) tracked++;
           ASSERT_TRUE(res.consistent()) << int(op) << " " << dump(a) << " " << dump(b) << " -> " << dump(res);
           for (uint64_t x : ma)
@@ -782,6 +824,26 @@ TEST(ScalarSoundness, Alu) {
   }
   EXPECT_GT(checked, 100000);
   EXPECT_GT(tracked, 20000); // the test exercises tracked results, not only "unknown"
+}
+
+TEST(ScalarSoundness, ByteSwap) {
+  Rng r(seed() + 6);
+  std::vector<uint64_t> ma;
+  for (int it = 0; it < 5000; it++) {
+    Scalar a = gen(r, &ma);
+    for (int size : {16, 32, 64})
+      for (bool swap : {false, true}) {
+        Scalar res = scalar_end(a, size, swap);
+        ASSERT_TRUE(res.consistent()) << dump(res);
+        for (uint64_t x : ma) {
+          uint64_t z = size == 16   ? (swap ? __builtin_bswap16(static_cast<uint16_t>(x)) : static_cast<uint16_t>(x))
+                       : size == 32 ? (swap ? __builtin_bswap32(static_cast<uint32_t>(x)) : static_cast<uint32_t>(x))
+                                    : (swap ? __builtin_bswap64(x) : x);
+          ASSERT_TRUE(contains(res, z)) << size << " " << swap << " " << std::hex << x << " " << dump(a) << " -> "
+                                        << dump(res);
+        }
+      }
+  }
 }
 
 TEST(ScalarSoundness, ExtendAndTruncate) {
