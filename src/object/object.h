@@ -63,6 +63,7 @@ struct ProgHeader {
   uint32_t stack_depth;     // main program's stack, bytes
   uint32_t nr_map_ids;
   char name[BPF_OBJ_NAME_LEN];
+  uint8_t tag[BPF_TAG_SIZE]; // bpf_prog_calc_tag(): SHA-256 of the loaded instructions, map fds zeroed
   // The maps this program holds a reference on (ObjectHeader::refs of each),
   // dropped when the program is released.
   uint32_t map_ids[kMaxUsedMaps];

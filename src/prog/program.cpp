@@ -26,7 +26,82 @@ int privilege_from_env() {
 
 constexpr uint8_t kLdImm64 = BPF_LD | BPF_IMM | BPF_DW;
 
+// SHA-256 (FIPS 180-4) of a byte string.
+void sha256(const uint8_t *data, size_t len, uint8_t out[32]) {
+  static const uint32_t k[64] = {
+      0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+      0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+      0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+      0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+      0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+      0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+      0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+      0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+  uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  auto ror = [](uint32_t x, int n) { return (x >> n) | (x << (32 - n)); };
+  // The message, its 0x80 marker, zero padding and the bit length, in 64-byte blocks.
+  std::vector<uint8_t> msg(data, data + len);
+  msg.push_back(0x80);
+  while (msg.size() % 64 != 56) msg.push_back(0);
+  uint64_t bits = static_cast<uint64_t>(len) * 8;
+  for (int i = 7; i >= 0; i--) msg.push_back(static_cast<uint8_t>(bits >> (i * 8)));
+  for (size_t block = 0; block < msg.size(); block += 64) {
+    uint32_t w[64];
+    for (int i = 0; i < 16; i++) {
+      const uint8_t *p = &msg[block + static_cast<size_t>(i) * 4];
+      w[i] = uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+    }
+    for (int i = 16; i < 64; i++) {
+      uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
+      uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
+      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+    for (int i = 0; i < 64; i++) {
+      uint32_t t1 = hh + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
+      uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+      hh = g;
+      g = f;
+      f = e;
+      e = d + t1;
+      d = c;
+      c = b;
+      b = a;
+      a = t1 + t2;
+    }
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+    h[5] += f;
+    h[6] += g;
+    h[7] += hh;
+  }
+  for (int i = 0; i < 8; i++)
+    for (int j = 0; j < 4; j++) out[i * 4 + j] = static_cast<uint8_t>(h[i] >> (24 - j * 8));
+}
+
 } // namespace
+
+void prog_calc_tag(const vm::RawInsn *insns, size_t count, uint8_t tag[BPF_TAG_SIZE]) {
+  std::vector<vm::RawInsn> dst(insns, insns + count);
+  bool was_ld_map = false;
+  for (vm::RawInsn &r : dst) {
+    if (!was_ld_map && r.code == kLdImm64 && (r.src == BPF_PSEUDO_MAP_FD || r.src == BPF_PSEUDO_MAP_VALUE)) {
+      was_ld_map = true;
+      r.imm = 0;
+    } else if (was_ld_map && r.code == 0 && r.dst == 0 && r.src == 0 && r.off == 0) {
+      was_ld_map = false;
+      r.imm = 0;
+    } else {
+      was_ld_map = false;
+    }
+  }
+  uint8_t digest[32];
+  sha256(reinterpret_cast<const uint8_t *>(dst.data()), dst.size() * sizeof(vm::RawInsn), digest);
+  memcpy(tag, digest, BPF_TAG_SIZE);
+}
 
 void set_loader_privilege(LoaderPrivilege privilege) {
   g_privilege.store(1 + static_cast<int>(privilege));
@@ -94,6 +169,7 @@ int prog_create(const ProgSpec &spec) {
                          ph.verified_insns = spec.verified_insns;
                          ph.stack_depth = spec.stack_depth;
                          memcpy(ph.name, spec.name, sizeof(ph.name));
+                         memcpy(ph.tag, spec.tag, sizeof(ph.tag));
                          ph.nr_map_ids = static_cast<uint32_t>(spec.map_ids.size());
                          std::copy(spec.map_ids.begin(), spec.map_ids.end(), ph.map_ids);
                          if (data_size)

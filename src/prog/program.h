@@ -38,6 +38,7 @@ struct ProgSpec {
   uint32_t prog_flags = 0;
   bool gpl_compatible = false;
   char name[BPF_OBJ_NAME_LEN] = {};
+  uint8_t tag[BPF_TAG_SIZE] = {};
   std::vector<vm::RawInsn> insns; // xlated dump form (see xlated_dump_form)
   uint32_t verified_insns = 0;
   uint32_t stack_depth = 0;
@@ -62,6 +63,12 @@ using MapIdAt = std::function<uint32_t(size_t pc)>;
 // from the accepted program, so rewrites the verifier made are kept.
 std::vector<vm::RawInsn> xlated_dump_form(const vm::RawInsn *raw, size_t count,
                                           const vm::DecodedProgram &accepted, const MapIdAt &map_id_at);
+
+// The kernel's program tag (bpf_prog_calc_tag): the first 8 bytes of the
+// SHA-256 (6.18; SHA-1 before the signed-programs work) of the instructions as loaded, with the imm of every map LD_IMM64
+// (BPF_PSEUDO_MAP_FD / BPF_PSEUDO_MAP_VALUE, both slots) zeroed, since fds
+// differ from load to load.
+void prog_calc_tag(const vm::RawInsn *insns, size_t count, uint8_t tag[BPF_TAG_SIZE]);
 
 // The stored instructions of a program object (this process's view).
 const vm::RawInsn *prog_runtime_insns(const ObjectHeader &hdr, uint32_t *count);
