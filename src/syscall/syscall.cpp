@@ -469,6 +469,81 @@ int map_get_info(const Handle &h, const Attr &at) {
   return 0;
 }
 
+// bpf_prog_get_info_by_fd(). No JIT yet: the jited fields say nothing was
+// compiled. The xlated instructions are the stored dump form (map ids).
+int prog_get_info(const Handle &h, const Attr &at) {
+  const union bpf_attr &a = *at.a;
+  uint32_t info_len = a.info.info_len;
+  uint64_t uinfo = a.info.info;
+  if (info_len > kPageSize) return -E2BIG;
+  if (info_len > sizeof(bpf_prog_info)) {
+    std::vector<char> tail(info_len - sizeof(bpf_prog_info));
+    if (copy_from_user(tail.data(), uinfo + sizeof(bpf_prog_info), tail.size())) return -EFAULT;
+    if (!all_zero(tail.data(), tail.size())) return -E2BIG;
+  }
+  info_len = std::min<uint32_t>(info_len, sizeof(bpf_prog_info));
+  struct bpf_prog_info info;
+  memset(&info, 0, sizeof(info));
+  if (copy_from_user(&info, uinfo, info_len)) return -EFAULT;
+
+  const ObjectHeader &hdr = *h.obj->hdr;
+  const ProgHeader &ph = hdr.prog;
+  info.type = ph.prog_type;
+  info.id = h.obj->id;
+  info.load_time = hdr.create_time_ns;
+  info.created_by_uid = hdr.owner_uid;
+  info.gpl_compatible = ph.gpl_compatible ? 1 : 0;
+  memcpy(info.tag, ph.tag, sizeof(info.tag));
+  memcpy(info.name, ph.name, sizeof(info.name));
+
+  uint32_t nr_maps = std::min(ph.nr_map_ids, kMaxUsedMaps);
+  uint32_t ulen = std::min(info.nr_map_ids, nr_maps);
+  info.nr_map_ids = nr_maps;
+  if (ulen && copy_to_user(info.map_ids, ph.map_ids, ulen * sizeof(uint32_t))) return -EFAULT;
+
+  // set_info_rec_size(): the record sizes the kernel knows, or EINVAL.
+  if ((info.nr_func_info || info.func_info_rec_size) && info.func_info_rec_size != sizeof(struct bpf_func_info))
+    return -EINVAL;
+  if ((info.nr_line_info || info.line_info_rec_size) && info.line_info_rec_size != sizeof(struct bpf_line_info))
+    return -EINVAL;
+  if ((info.nr_jited_line_info || info.jited_line_info_rec_size) && info.jited_line_info_rec_size != sizeof(uint64_t))
+    return -EINVAL;
+  info.func_info_rec_size = sizeof(struct bpf_func_info);
+  info.line_info_rec_size = sizeof(struct bpf_line_info);
+  info.jited_line_info_rec_size = sizeof(uint64_t);
+  info.run_time_ns = 0; // run-time statistics come with the run-time side (issue 5)
+  info.run_cnt = 0;
+  info.recursion_misses = 0;
+  info.verified_insns = ph.verified_insns;
+
+  uint32_t count = 0;
+  const vm::RawInsn *insns = prog_runtime_insns(hdr, &count);
+  ulen = info.xlated_prog_len;
+  info.xlated_prog_len = count * static_cast<uint32_t>(sizeof(vm::RawInsn));
+  if (info.xlated_prog_len && ulen &&
+      copy_to_user(info.xlated_prog_insns, insns, std::min(ulen, info.xlated_prog_len)))
+    return -EFAULT;
+  info.jited_prog_len = 0;
+  info.nr_jited_ksyms = 0;
+  info.nr_jited_func_lens = 0;
+  info.nr_func_info = 0;
+  info.nr_line_info = 0;
+  info.nr_jited_line_info = 0;
+  ulen = info.nr_prog_tags;
+  info.nr_prog_tags = 1;
+  if (ulen && copy_to_user(info.prog_tags, ph.tag, BPF_TAG_SIZE)) return -EFAULT;
+
+  if (copy_to_user(uinfo, &info, info_len)) return -EFAULT;
+  at.write_back(offsetof(union bpf_attr, info.info_len), info_len);
+  return 0;
+}
+
+int prog_get_fd_by_id(const Attr &at) {
+  const union bpf_attr &a = *at.a;
+  if (at.tail_dirty(ATTR_END(prog_id))) return -EINVAL;
+  return handle_open_id(ObjectKind::kProg, a.prog_id, kModeRead | kModeWrite);
+}
+
 int obj_get_info_by_fd(const Attr &at) {
   const union bpf_attr &a = *at.a;
   if (at.tail_dirty(ATTR_END(info.info))) return -EINVAL;
@@ -478,6 +553,7 @@ int obj_get_info_by_fd(const Attr &at) {
   if (!h) return err == -EBADF ? -EBADFD : err; // as Linux 6.18 answers
   switch (h->obj->kind) {
     case ObjectKind::kMap: return map_get_info(*h, at);
+    case ObjectKind::kProg: return prog_get_info(*h, at);
     default: return -EINVAL;
   }
 }
@@ -740,6 +816,7 @@ int prog_load(const Attr &at) {
   spec.prog_flags = a.prog_flags;
   spec.gpl_compatible = gpl;
   memcpy(spec.name, name, sizeof(spec.name));
+  prog_calc_tag(insns.data(), insns.size(), spec.tag);
   spec.verified_insns = res.verified_insns;
   spec.stack_depth = res.stack_depth;
   auto id_of_fd = [&](int fd) -> uint32_t {
@@ -784,6 +861,8 @@ size_t last_field_end(int cmd) {
     case BPF_OBJ_PIN:
     case BPF_OBJ_GET: return ATTR_END(file_flags);
     case BPF_PROG_LOAD: return ATTR_END(core_relo_rec_size);
+    case BPF_PROG_GET_NEXT_ID: return ATTR_END(next_id);
+    case BPF_PROG_GET_FD_BY_ID: return ATTR_END(prog_id);
     default: return kAttrSize;
   }
 }
@@ -807,6 +886,8 @@ long dispatch(int cmd, const Attr &at) {
     case BPF_OBJ_PIN: return obj_pin(at);
     case BPF_OBJ_GET: return obj_get(at);
     case BPF_PROG_LOAD: return prog_load(at);
+    case BPF_PROG_GET_NEXT_ID: return obj_get_next_id(at, ObjectKind::kProg);
+    case BPF_PROG_GET_FD_BY_ID: return prog_get_fd_by_id(at);
     default: return -EINVAL; // the kernel's answer to a command it does not know
   }
 }
