@@ -569,6 +569,218 @@ TEST_P(ProgLoadTest, ProgramFdsAreNotMapFds) {
   EXPECT_EQ(ubt::map_update(fn, static_cast<int>(prog), &key, &value), -EINVAL);
 }
 
+// ------------------------------------------------------------------ ids, info, pins
+
+// BPF_OBJ_GET_INFO_BY_FD of a program, with room for the instructions and map ids.
+struct ProgInfo {
+  struct bpf_prog_info info;
+  RawInsn xlated[16];
+  uint32_t map_ids[4];
+  uint8_t tags[2][BPF_TAG_SIZE];
+};
+long prog_info(BpfFn fn, int fd, ProgInfo *out, uint32_t info_len = sizeof(struct bpf_prog_info)) {
+  memset(out, 0, sizeof(*out));
+  out->info.xlated_prog_len = sizeof(out->xlated);
+  out->info.xlated_prog_insns = reinterpret_cast<uintptr_t>(out->xlated);
+  out->info.nr_map_ids = 4;
+  out->info.map_ids = reinterpret_cast<uintptr_t>(out->map_ids);
+  out->info.nr_prog_tags = 2;
+  out->info.prog_tags = reinterpret_cast<uintptr_t>(out->tags);
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.info.bpf_fd = static_cast<uint32_t>(fd);
+  a.info.info_len = info_len;
+  a.info.info = reinterpret_cast<uintptr_t>(&out->info);
+  long r = ubt::call(fn, BPF_OBJ_GET_INFO_BY_FD, a);
+  return r < 0 ? r : a.info.info_len;
+}
+
+// LD_IMM64 r1 = map; LD_IMM64 r2 = &value[0] + 4 (a one-entry array); r0 = 0; exit.
+std::vector<RawInsn> uses_map_and_value(int map) {
+  return {I(BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_FD, 0, map), I(0),
+          I(BPF_LD | BPF_IMM | BPF_DW, 2, BPF_PSEUDO_MAP_VALUE, 0, map), I(0, 0, 0, 0, 4),
+          I(BPF_ALU64 | BPF_MOV | BPF_K, 0), I(BPF_JMP | BPF_EXIT)};
+}
+
+TEST_P(ProgLoadTest, InfoOfAProgram) {
+  int map = create_array(1);
+  uint32_t mid = map_id(map);
+  long prog = load({.insns = uses_map_and_value(map), .name = "info_prog"});
+  ASSERT_GE(prog, 0) << strerror(static_cast<int>(-prog));
+  ProgInfo pi;
+  ASSERT_EQ(prog_info(fn, static_cast<int>(prog), &pi), static_cast<long>(sizeof(struct bpf_prog_info)));
+  EXPECT_EQ(pi.info.type, kSocketFilter);
+  EXPECT_NE(pi.info.id, 0u);
+  EXPECT_STREQ(pi.info.name, "info_prog");
+  EXPECT_EQ(pi.info.gpl_compatible, 1u);
+  EXPECT_EQ(pi.info.created_by_uid, getuid());
+  EXPECT_GT(pi.info.load_time, 0u);
+  EXPECT_EQ(pi.info.nr_map_ids, 1u);
+  EXPECT_EQ(pi.map_ids[0], mid);
+  EXPECT_EQ(pi.info.nr_prog_tags, 1u);
+  EXPECT_EQ(memcmp(pi.tags[0], pi.info.tag, BPF_TAG_SIZE), 0);
+  EXPECT_EQ(pi.info.verified_insns, 4u);
+  EXPECT_EQ(pi.info.func_info_rec_size, sizeof(struct bpf_func_info));
+  EXPECT_EQ(pi.info.line_info_rec_size, sizeof(struct bpf_line_info));
+  // The xlated dump names maps by id: PSEUDO_MAP_FD / PSEUDO_MAP_VALUE + offset.
+  ASSERT_EQ(pi.info.xlated_prog_len, 6 * sizeof(RawInsn));
+  EXPECT_EQ(pi.xlated[0].code, BPF_LD | BPF_IMM | BPF_DW);
+  EXPECT_EQ(pi.xlated[0].src, BPF_PSEUDO_MAP_FD);
+  EXPECT_EQ(static_cast<uint32_t>(pi.xlated[0].imm), mid);
+  EXPECT_EQ(pi.xlated[1].imm, 0);
+  EXPECT_EQ(pi.xlated[2].src, BPF_PSEUDO_MAP_VALUE);
+  EXPECT_EQ(static_cast<uint32_t>(pi.xlated[2].imm), mid);
+  EXPECT_EQ(pi.xlated[3].imm, 4);
+  EXPECT_EQ(pi.xlated[4].code, BPF_ALU64 | BPF_MOV | BPF_K);
+  EXPECT_EQ(pi.xlated[5].code, BPF_JMP | BPF_EXIT);
+
+  // A short info_len gets the first fields only, and says so.
+  ProgInfo shortinfo;
+  ASSERT_EQ(prog_info(fn, static_cast<int>(prog), &shortinfo, 8), 8);
+  EXPECT_EQ(shortinfo.info.type, kSocketFilter);
+  EXPECT_EQ(shortinfo.info.id, pi.info.id);
+  EXPECT_EQ(shortinfo.info.xlated_prog_len, sizeof(shortinfo.xlated)) << "untouched past info_len";
+  // Room for fewer ids and instructions than there are: the counts say how many.
+  memset(&pi, 0, sizeof(pi));
+  pi.info.xlated_prog_len = 2 * sizeof(RawInsn);
+  pi.info.xlated_prog_insns = reinterpret_cast<uintptr_t>(pi.xlated);
+  memset(pi.xlated, 0xee, sizeof(pi.xlated));
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.info.bpf_fd = static_cast<uint32_t>(prog);
+  a.info.info_len = sizeof(pi.info);
+  a.info.info = reinterpret_cast<uintptr_t>(&pi.info);
+  ASSERT_EQ(ubt::call(fn, BPF_OBJ_GET_INFO_BY_FD, a), 0);
+  EXPECT_EQ(pi.info.xlated_prog_len, 6 * sizeof(RawInsn));
+  EXPECT_EQ(pi.info.nr_map_ids, 1u);
+  EXPECT_EQ(pi.xlated[1].code, 0);
+  EXPECT_EQ(pi.xlated[2].code, 0xee) << "nothing written past the caller's length";
+  // Bad user buffers fault; bad record sizes are EINVAL.
+  pi.info.xlated_prog_insns = 8;
+  EXPECT_EQ(ubt::call(fn, BPF_OBJ_GET_INFO_BY_FD, a), -EFAULT);
+  memset(&pi.info, 0, sizeof(pi.info));
+  pi.info.func_info_rec_size = 3;
+  EXPECT_EQ(ubt::call(fn, BPF_OBJ_GET_INFO_BY_FD, a), -EINVAL);
+  close(map);
+}
+
+TEST_P(ProgLoadTest, IdsAndFdById) {
+  long prog = load({});
+  ASSERT_GE(prog, 0);
+  ProgInfo pi;
+  ASSERT_GT(prog_info(fn, static_cast<int>(prog), &pi), 0);
+  uint32_t id = pi.info.id;
+  // GET_NEXT_ID walks to it.
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.start_id = id - 1;
+  ASSERT_EQ(ubt::call(fn, BPF_PROG_GET_NEXT_ID, a), 0);
+  EXPECT_EQ(a.next_id, id);
+  // GET_FD_BY_ID opens it again.
+  memset(&a, 0, sizeof(a));
+  a.prog_id = id;
+  long fd = ubt::call(fn, BPF_PROG_GET_FD_BY_ID, a);
+  ASSERT_GE(fd, 0);
+  ProgInfo again;
+  ASSERT_GT(prog_info(fn, static_cast<int>(fd), &again), 0);
+  EXPECT_EQ(again.info.id, id);
+  EXPECT_TRUE(fcntl(static_cast<int>(fd), F_GETFD) & FD_CLOEXEC);
+  close(static_cast<int>(fd));
+  a.open_flags = BPF_F_RDONLY;
+  EXPECT_EQ(ubt::call(fn, BPF_PROG_GET_FD_BY_ID, a), -EINVAL) << "no open_flags for programs";
+  a.open_flags = 0;
+  a.prog_id = INT32_MAX - 1;
+  EXPECT_EQ(ubt::call(fn, BPF_PROG_GET_FD_BY_ID, a), -ENOENT);
+  // Closed: gone.
+  fds.erase(std::find(fds.begin(), fds.end(), static_cast<int>(prog)));
+  close(static_cast<int>(prog));
+  a.prog_id = id;
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  long r;
+  while ((r = ubt::call(fn, BPF_PROG_GET_FD_BY_ID, a)) >= 0 && std::chrono::steady_clock::now() < end) {
+    close(static_cast<int>(r));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(r, -ENOENT);
+}
+
+TEST_P(ProgLoadTest, PinAndGetAProgram) {
+  int map = create_array();
+  uint32_t mid = map_id(map);
+  long prog = load({.insns = uses_map(map)});
+  ASSERT_GE(prog, 0);
+  close(map);
+  std::string path = "/sys/fs/bpf/userbpf_test_prog_" + std::to_string(getpid());
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.pathname = reinterpret_cast<uintptr_t>(path.c_str());
+  a.bpf_fd = static_cast<uint32_t>(prog);
+  ASSERT_EQ(ubt::call(fn, BPF_OBJ_PIN, a), 0);
+  // The pin keeps the program (and its map) after the last fd is closed.
+  fds.erase(std::find(fds.begin(), fds.end(), static_cast<int>(prog)));
+  close(static_cast<int>(prog));
+  EXPECT_EQ(map_exists(mid), 0);
+  memset(&a, 0, sizeof(a));
+  a.pathname = reinterpret_cast<uintptr_t>(path.c_str());
+  long fd = ubt::call(fn, BPF_OBJ_GET, a);
+  ASSERT_GE(fd, 0) << strerror(static_cast<int>(-fd));
+  ProgInfo pi;
+  ASSERT_GT(prog_info(fn, static_cast<int>(fd), &pi), 0);
+  EXPECT_EQ(pi.info.type, kSocketFilter);
+  EXPECT_EQ(pi.map_ids[0], mid);
+  close(static_cast<int>(fd));
+  // Removing the pin releases the program, then the map.
+  char real[4096];
+  if (kernel()) {
+    ASSERT_EQ(unlink(path.c_str()), 0);
+  } else {
+    ASSERT_EQ(userbpf_pin_path(path.c_str(), real, sizeof(real)), 0);
+    ASSERT_EQ(unlink(real), 0);
+  }
+  EXPECT_EQ(map_gone_within(mid, std::chrono::seconds(2)), -ENOENT);
+}
+
+// The tag is the kernel's: the same instructions (map fds aside) give the
+// same tag on both.
+TEST(ProgTag, MatchesTheKernel) {
+  std::string why;
+  if (!ubt::kernel_bpf_available(&why)) GTEST_SKIP() << why;
+  auto tag_of = [](BpfFn fn, const std::vector<RawInsn> &insns, std::string *tag) {
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.prog_type = kSocketFilter;
+    a.insns = reinterpret_cast<uintptr_t>(insns.data());
+    a.insn_cnt = static_cast<uint32_t>(insns.size());
+    a.license = reinterpret_cast<uintptr_t>("GPL");
+    long fd = ubt::call(fn, BPF_PROG_LOAD, a);
+    ASSERT_GE(fd, 0) << strerror(static_cast<int>(-fd));
+    ProgInfo pi;
+    ASSERT_GT(prog_info(fn, static_cast<int>(fd), &pi), 0);
+    *tag = std::string(reinterpret_cast<char *>(pi.info.tag), BPF_TAG_SIZE);
+    close(static_cast<int>(fd));
+  };
+  std::string k, u;
+  tag_of(ubt::kernel_call, kReturnZero, &k);
+  tag_of(ubt::userbpf_call, kReturnZero, &u);
+  EXPECT_EQ(k, u);
+  std::vector<RawInsn> longer = {I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 7), I(BPF_ALU64 | BPF_ADD | BPF_K, 0, 0, 0, 5)};
+  for (int i = 0; i < 40; i++) longer.push_back(I(BPF_ALU64 | BPF_ADD | BPF_K, 0, 0, 0, i));
+  longer.push_back(I(BPF_JMP | BPF_EXIT));
+  tag_of(ubt::kernel_call, longer, &k);
+  tag_of(ubt::userbpf_call, longer, &u);
+  EXPECT_EQ(k, u);
+  // Map fds do not count: each side's own one-entry array.
+  long kmap = ubt::map_create(ubt::kernel_call, BPF_MAP_TYPE_ARRAY, 4, 8, 1);
+  long umap = ubt::map_create(ubt::userbpf_call, BPF_MAP_TYPE_ARRAY, 4, 8, 1);
+  ASSERT_GE(kmap, 0);
+  ASSERT_GE(umap, 0);
+  tag_of(ubt::kernel_call, uses_map_and_value(static_cast<int>(kmap)), &k);
+  tag_of(ubt::userbpf_call, uses_map_and_value(static_cast<int>(umap)), &u);
+  EXPECT_EQ(k, u);
+  close(static_cast<int>(kmap));
+  close(static_cast<int>(umap));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ProgLoadTest,
                          ::testing::Values(Backend{"userbpf", ubt::userbpf_call}, Backend{"kernel", ubt::kernel_call}),
                          [](const ::testing::TestParamInfo<Backend> &info) { return std::string(info.param.name); });
