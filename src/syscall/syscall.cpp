@@ -627,6 +627,22 @@ constexpr uint32_t kLogMask = kLogLevel1 | kLogLevel2 | kLogStats | kLogFixed;
 // largest index, so we bound it).
 constexpr uint32_t kMaxFdArrayIdx = 1u << 20;
 
+// Program types the kernel loads only with CAP_PERFMON (is_perfmon_prog_type).
+bool is_perfmon_prog_type(uint32_t type) {
+  switch (type) {
+    case BPF_PROG_TYPE_KPROBE:
+    case BPF_PROG_TYPE_TRACEPOINT:
+    case BPF_PROG_TYPE_PERF_EVENT:
+    case BPF_PROG_TYPE_RAW_TRACEPOINT:
+    case BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE:
+    case BPF_PROG_TYPE_TRACING:
+    case BPF_PROG_TYPE_LSM:
+    case BPF_PROG_TYPE_STRUCT_OPS:
+    case BPF_PROG_TYPE_EXT: return true;
+    default: return false;
+  }
+}
+
 // license_is_gpl_compatible() (include/linux/license.h).
 bool license_is_gpl_compatible(const char *license) {
   static const char *const kGpl[] = {"GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL",
@@ -702,6 +718,10 @@ int prog_load(const Attr &at) {
   // The loader always has CAP_BPF (see userbpf.hpp), so the limit is the
   // verifier's complexity limit, not BPF_MAXINSNS.
   if (a.insn_cnt == 0 || a.insn_cnt > vm::kMaxInsns) return -E2BIG;
+  // is_perfmon_prog_type(): tracing types need CAP_PERFMON, which an
+  // unprivileged loader (CAP_BPF alone) lacks.
+  verifier::Privilege privilege = loader_verifier_privilege();
+  if (is_perfmon_prog_type(a.prog_type) && !privilege.allow_ptr_leaks) return -EPERM;
   // attach_prog_fd (a program to extend) and attach_btf_id (a kernel BTF
   // target) only make sense for tracing/extension types, which need kernel
   // BTF: bpf_prog_load_check_attach() refuses them for every other type.
@@ -739,7 +759,7 @@ int prog_load(const Attr &at) {
   opt.expected_attach_type = a.expected_attach_type;
   opt.prog_flags = a.prog_flags;
   opt.gpl_compatible = gpl;
-  opt.privilege = loader_verifier_privilege();
+  opt.privilege = privilege;
   opt.log_level = level;
 
   // The maps the program names, each with one reference taken (the kernel's

@@ -818,8 +818,16 @@ TEST(LoaderPrivilege, VerdictsFollowTheMode) {
   LoaderPrivilege before = userbpf::loader_privilege();
   userbpf::set_loader_privilege(LoaderPrivilege::kPrivileged);
   EXPECT_GE(load_with(ubt::userbpf_call, kLeaksCtx), 0);
+  union bpf_attr kprobe;
+  memset(&kprobe, 0, sizeof(kprobe));
+  kprobe.prog_type = BPF_PROG_TYPE_KPROBE;
+  kprobe.insns = reinterpret_cast<uintptr_t>(kReturnZero.data());
+  kprobe.insn_cnt = 2;
+  kprobe.license = 8;
+  EXPECT_EQ(ubt::call(ubt::userbpf_call, BPF_PROG_LOAD, kprobe), -EFAULT) << "privileged: the license is read";
   userbpf::set_loader_privilege(LoaderPrivilege::kUnprivileged);
   EXPECT_EQ(load_with(ubt::userbpf_call, kLeaksCtx), -EACCES);
+  EXPECT_EQ(ubt::call(ubt::userbpf_call, BPF_PROG_LOAD, kprobe), -EPERM) << "tracing types need CAP_PERFMON";
   userbpf::set_loader_privilege(before);
 
   // The kernel with the same capabilities: root, then CAP_BPF (and
@@ -840,7 +848,15 @@ TEST(LoaderPrivilege, VerdictsFollowTheMode) {
     keep(CAP_NET_ADMIN);
     if (syscall(SYS_capset, &hdr, data) != 0) _exit(10);
     long r = load_with(ubt::kernel_call, kLeaksCtx);
-    _exit(r == -EACCES ? 0 : 1);
+    if (r != -EACCES) _exit(1);
+    // Tracing types need CAP_PERFMON: EPERM before anything else is read.
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.prog_type = BPF_PROG_TYPE_KPROBE;
+    a.insns = reinterpret_cast<uintptr_t>(kReturnZero.data());
+    a.insn_cnt = 2;
+    a.license = 8;
+    _exit(ubt::call(ubt::kernel_call, BPF_PROG_LOAD, a) == -EPERM ? 0 : 2);
   }
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
