@@ -622,11 +622,6 @@ constexpr uint32_t kLastProgType = 32;
 // log_level bits (include/linux/bpf_verifier.h; the 6.1 uapi header has none).
 constexpr uint32_t kLogLevel1 = 1, kLogLevel2 = 2, kLogStats = 4, kLogFixed = 8;
 constexpr uint32_t kLogMask = kLogLevel1 | kLogLevel2 | kLogStats | kLogFixed;
-// fd_array entries read for BPF_PSEUDO_MAP_IDX: an index past this is EFAULT
-// (the kernel reads the one entry wherever it is; we read the array up to the
-// largest index, so we bound it).
-constexpr uint32_t kMaxFdArrayIdx = 1u << 20;
-
 // Program types the kernel loads only with CAP_PERFMON (is_perfmon_prog_type).
 bool is_perfmon_prog_type(uint32_t type) {
   switch (type) {
@@ -683,27 +678,6 @@ int write_log(const std::string &log, uint32_t level, uint64_t ubuf, uint32_t si
   out.push_back('\0');
   if (copy_to_user(ubuf, out.data(), out.size())) return -EFAULT;
   return log.size() + 1 > size ? -ENOSPC : 0;
-}
-
-bool is_ld_imm64(const vm::RawInsn &insn) { return insn.code == (BPF_LD | BPF_IMM | BPF_DW); }
-
-// attr.fd_array, read as far as the program's BPF_PSEUDO_MAP_IDX[_VALUE]
-// references reach (the kernel reads entries lazily; 6.1's attr has no
-// fd_array_cnt). Empty when the program has none, or attr.fd_array is 0.
-int read_fd_array(uint64_t fd_array, const std::vector<vm::RawInsn> &insns, std::vector<int> *out) {
-  if (!fd_array) return 0;
-  int64_t max_idx = -1;
-  for (size_t pc = 0; pc + 1 < insns.size(); pc++) {
-    const vm::RawInsn &r = insns[pc];
-    if (!is_ld_imm64(r)) continue;
-    if (r.src == BPF_PSEUDO_MAP_IDX || r.src == BPF_PSEUDO_MAP_IDX_VALUE)
-      max_idx = std::max<int64_t>(max_idx, static_cast<uint32_t>(r.imm));
-    pc++;
-  }
-  if (max_idx < 0) return 0;
-  if (max_idx >= kMaxFdArrayIdx) return -EFAULT;
-  out->resize(static_cast<size_t>(max_idx) + 1);
-  return copy_from_user(out->data(), fd_array, out->size() * sizeof(int));
 }
 
 int prog_load(const Attr &at) {
@@ -809,9 +783,22 @@ int prog_load(const Attr &at) {
     return 0;
   };
 
+  // attr.fd_array is read entry by entry as the verifier meets
+  // BPF_PSEUDO_MAP_IDX[_VALUE] (6.1's attr has no fd_array_cnt: the kernel
+  // reads it lazily too), EFAULT where an entry faults.
+  std::vector<std::pair<uint32_t, int>> idx_fds; // entries read -> fd
+  if (a.fd_array) {
+    opt.read_fd_array = [&](uint32_t idx, int *fd) -> int {
+      uint64_t at_addr = a.fd_array + uint64_t{idx} * sizeof(int);
+      if (int err = copy_from_user(fd, at_addr, sizeof(int))) return err;
+      idx_fds.emplace_back(idx, *fd);
+      return 0;
+    };
+  }
+
   verifier::Result res;
-  int ret = read_fd_array(a.fd_array, insns, &opt.fd_array);
-  if (!ret && (a.func_info_cnt || a.line_info_cnt)) {
+  int ret = 0;
+  if (a.func_info_cnt || a.line_info_cnt) {
     // check_btf_info_early(): prog_btf_fd must be a BTF object; there are
     // none yet (BTF comes with a later issue).
     ret = fcntl(static_cast<int>(a.prog_btf_fd), F_GETFD) < 0 ? -EBADF : -EINVAL;
@@ -848,8 +835,8 @@ int prog_load(const Attr &at) {
     const vm::RawInsn &r = insns[pc];
     if (r.src == BPF_PSEUDO_MAP_FD || r.src == BPF_PSEUDO_MAP_VALUE) return id_of_fd(r.imm);
     if (r.src == BPF_PSEUDO_MAP_IDX || r.src == BPF_PSEUDO_MAP_IDX_VALUE) {
-      uint32_t idx = static_cast<uint32_t>(r.imm);
-      return idx < opt.fd_array.size() ? id_of_fd(opt.fd_array[idx]) : 0;
+      for (const auto &[idx, fd] : idx_fds)
+        if (idx == static_cast<uint32_t>(r.imm)) return id_of_fd(fd);
     }
     return 0;
   });

@@ -465,6 +465,19 @@ TEST_P(ProgLoadTest, MapFdErrors) {
   EXPECT_EQ(load({.insns = uses_map(0, BPF_PSEUDO_MAP_IDX)}), -EPROTO) << "fd_idx without fd_array";
   EXPECT_EQ(load({.insns = uses_map(0, BPF_PSEUDO_MAP_IDX), .fd_array = reinterpret_cast<const int *>(8)}),
             -EFAULT);
+  // Entries are read one by one: the last int before an inaccessible page is
+  // fine, the next index faults; a huge index faults.
+  long page = sysconf(_SC_PAGESIZE);
+  auto *mem = static_cast<char *>(mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(mem, MAP_FAILED);
+  ASSERT_EQ(mprotect(mem + page, page, PROT_NONE), 0);
+  int *entries = reinterpret_cast<int *>(mem + page) - 2;
+  entries[0] = 0x7fff;
+  entries[1] = map;
+  EXPECT_GE(load({.insns = uses_map(1, BPF_PSEUDO_MAP_IDX), .fd_array = entries}), 0);
+  EXPECT_EQ(load({.insns = uses_map(2, BPF_PSEUDO_MAP_IDX), .fd_array = entries}), -EFAULT);
+  EXPECT_EQ(load({.insns = uses_map(1 << 28, BPF_PSEUDO_MAP_IDX), .fd_array = entries}), -EFAULT);
+  munmap(mem, 2 * page);
   close(map);
 }
 
