@@ -374,10 +374,11 @@ void lsh32_bounds(Scalar &d, u64 umin_val, u64 umax_val) {
 }
 
 void lsh64_bounds(Scalar &d, u64 umin_val, u64 umax_val) {
-  // << 32 of a non-negative s32 (the sign-extension idiom) stays ordered.
+  // << 32 (the sign-extension idiom's first half) turns the s32 range into
+  // the s64 range of the result, whatever the signs (as the running kernel).
   bool by32 = umin_val == 32 && umax_val == 32;
-  d.smax = by32 && d.s32_max >= 0 ? static_cast<s64>(static_cast<u64>(d.s32_max) << 32) : INT64_MAX;
-  d.smin = by32 && d.s32_min >= 0 ? static_cast<s64>(static_cast<u64>(d.s32_min) << 32) : INT64_MIN;
+  d.smax = by32 ? static_cast<s64>(static_cast<u64>(static_cast<s64>(d.s32_max)) << 32) : INT64_MAX;
+  d.smin = by32 ? static_cast<s64>(static_cast<u64>(static_cast<s64>(d.s32_min)) << 32) : INT64_MIN;
   if (umax_val > 63 || d.umax > (1ull << (63 - umax_val))) {
     d.umin = 0;
     d.umax = UINT64_MAX;

@@ -348,7 +348,12 @@ TEST(Scalar, AluByHand) {
   r = scalar_alu(BPF_LSH, false, urange(1, 2), Scalar::constant(32));
   EXPECT_EQ(r.smin, 1ll << 32);
   EXPECT_EQ(r.smax, 2ll << 32);
-  // untracked: shift by a non-constant or too far, div, mod, END
+  // ... and of a negative one too (the running kernel: s32 [-253, 2] << 32
+  // gives smin=0xffffff0300000000,smax=0x200000000)
+  r = scalar_alu(BPF_LSH, false, srange(-253, 2), Scalar::constant(32));
+  EXPECT_EQ(r.smin, static_cast<int64_t>(0xffffff0300000000ull));
+  EXPECT_EQ(r.smax, 0x200000000ll);
+  // untracked: shift by a non-constant or too far, div, mod
   EXPECT_EQ(scalar_alu(BPF_LSH, false, urange(1, 2), urange(1, 2)), Scalar::unknown());
   EXPECT_EQ(scalar_alu(BPF_LSH, false, urange(1, 2), Scalar::constant(64)), Scalar::unknown());
   EXPECT_EQ(scalar_alu(BPF_RSH, true, urange(1, 2), Scalar::constant(32)), Scalar::unknown());
@@ -802,7 +807,7 @@ TEST(ScalarSoundness, Alu) {
                          BPF_XOR, BPF_LSH, BPF_RSH, BPF_ARSH, BPF_NEG};
   std::vector<uint64_t> ma, mb;
   long checked = 0, tracked = 0;
-  for (int it = 0; it < 2500; it++) {
+  for (int it = 0; it < 1500; it++) {
     Scalar a = gen(r, &ma), b = gen(r, &mb);
     for (uint8_t op : ops)
       for (bool alu32 : {false, true})
@@ -823,7 +828,7 @@ TEST(ScalarSoundness, Alu) {
         }
   }
   EXPECT_GT(checked, 100000);
-  EXPECT_GT(tracked, 20000); // the test exercises tracked results, not only "unknown"
+  EXPECT_GT(tracked, 12000); // the test exercises tracked results, not only "unknown"
 }
 
 TEST(ScalarSoundness, ByteSwap) {
@@ -878,7 +883,7 @@ TEST(ScalarSoundness, BranchesAndRefinement) {
                          BPF_JSGT, BPF_JSGE, BPF_JSLT, BPF_JSLE, BPF_JSET};
   std::vector<uint64_t> ma, mb;
   long checked = 0, decided = 0, refined = 0;
-  for (int it = 0; it < 2500; it++) {
+  for (int it = 0; it < 1500; it++) {
     Scalar a = gen(r, &ma), b;
     // Often compare against a member-derived constant, as programs do.
     if (r.coin()) {
