@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <climits>
 #include <cstring>
@@ -804,7 +805,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, ProgLoadTest,
 // CAP_PERFMON, "R0 leaks addr as return value" with CAP_BPF alone.
 const std::vector<RawInsn> kLeaksCtx = {I(BPF_ALU64 | BPF_MOV | BPF_X, 0, 1), I(BPF_JMP | BPF_EXIT)};
 
-long load_with(BpfFn fn, const std::vector<RawInsn> &insns) {
+long load_with(BpfFn fn, const std::vector<RawInsn> &insns, bool keep = false) {
   union bpf_attr a;
   memset(&a, 0, sizeof(a));
   a.prog_type = kSocketFilter;
@@ -812,7 +813,7 @@ long load_with(BpfFn fn, const std::vector<RawInsn> &insns) {
   a.insn_cnt = static_cast<uint32_t>(insns.size());
   a.license = reinterpret_cast<uintptr_t>("GPL");
   long r = ubt::call(fn, BPF_PROG_LOAD, a);
-  if (r >= 0) close(static_cast<int>(r));
+  if (r >= 0 && !keep) close(static_cast<int>(r));
   return r;
 }
 
@@ -906,6 +907,52 @@ TEST(LoaderPrivilege, ChildReportsDefault) {
   EXPECT_EQ(userbpf::loader_privilege(),
             unpriv ? userbpf::LoaderPrivilege::kUnprivileged : userbpf::LoaderPrivilege::kPrivileged);
   EXPECT_EQ(load_with(ubt::userbpf_call, kLeaksCtx) == -EACCES, unpriv);
+}
+
+// Loads from several threads share one map: every program takes and every
+// release drops exactly one reference, so the map goes with the last one.
+TEST(ProgLoadThreads, ConcurrentLoadsAndClosesKeepCountsExact) {
+  long map = ubt::map_create(ubt::userbpf_call, BPF_MAP_TYPE_ARRAY, 4, 8, 1);
+  ASSERT_GE(map, 0);
+  union bpf_attr ia;
+  memset(&ia, 0, sizeof(ia));
+  struct bpf_map_info info;
+  memset(&info, 0, sizeof(info));
+  ia.info.bpf_fd = static_cast<uint32_t>(map);
+  ia.info.info_len = sizeof(info);
+  ia.info.info = reinterpret_cast<uintptr_t>(&info);
+  ASSERT_EQ(ubt::call(ubt::userbpf_call, BPF_OBJ_GET_INFO_BY_FD, ia), 0);
+  std::vector<RawInsn> insns = uses_map_and_value(static_cast<int>(map));
+  constexpr int kThreads = 4, kLoads = 50;
+  std::vector<std::vector<int>> kept(kThreads);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kLoads; i++) {
+        long fd = load_with(ubt::userbpf_call, insns, /*keep=*/true);
+        if (fd < 0) {
+          failures++;
+          continue;
+        }
+        // Keep every other program; close the rest at once.
+        if (i % 2) kept[t].push_back(static_cast<int>(fd));
+        else close(static_cast<int>(fd));
+      }
+    });
+  }
+  for (auto &th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  close(static_cast<int>(map));
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.map_id = info.id;
+  long again = ubt::call(ubt::userbpf_call, BPF_MAP_GET_FD_BY_ID, a);
+  ASSERT_GE(again, 0) << "kept programs hold the map";
+  close(static_cast<int>(again));
+  for (auto &fds : kept)
+    for (int fd : fds) close(fd);
+  EXPECT_EQ(ubt::call(ubt::userbpf_call, BPF_MAP_GET_FD_BY_ID, a), -ENOENT);
 }
 
 } // namespace
