@@ -986,6 +986,31 @@ bool scalar_refine(uint8_t op, bool jmp32, bool taken, Scalar *a, Scalar *b) {
   return a->consistent() && b->consistent();
 }
 
+std::string scalar_invariant_violation(const Scalar &s) {
+  const char *what = nullptr;
+  if (s.umin > s.umax || s.smin > s.smax || s.u32_min > s.u32_max || s.s32_min > s.s32_max)
+    what = "range bounds violation";
+  else if (s.var_off.is_const() && (s.umin != s.var_off.value || s.umax != s.var_off.value ||
+                                    s.smin != static_cast<s64>(s.var_off.value) ||
+                                    s.smax != static_cast<s64>(s.var_off.value)))
+    what = "const tnum out of sync with range bounds";
+  else if (s.is_const32()) {
+    u32 v = static_cast<u32>(s.var_off.value);
+    if (s.u32_min != v || s.u32_max != v || s.s32_min != static_cast<s32>(v) || s.s32_max != static_cast<s32>(v))
+      what = "const subreg tnum out of sync with range bounds";
+  }
+  if (!what) return "";
+  auto hex = [](u64 v) {
+    char b[24];
+    std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+    return std::string(b);
+  };
+  return std::string(what) + " u64=[" + hex(s.umin) + ", " + hex(s.umax) + "] s64=[" + hex(static_cast<u64>(s.smin)) +
+         ", " + hex(static_cast<u64>(s.smax)) + "] u32=[" + hex(s.u32_min) + ", " + hex(s.u32_max) + "] s32=[" +
+         hex(static_cast<u32>(s.s32_min)) + ", " + hex(static_cast<u32>(s.s32_max)) + "] var_off=(" +
+         hex(s.var_off.value) + ", " + hex(s.var_off.mask) + ")";
+}
+
 bool scalar_within(const Scalar &old, const Scalar &cur) {
   return old.umin <= cur.umin && old.umax >= cur.umax && old.smin <= cur.smin && old.smax >= cur.smax &&
          old.u32_min <= cur.u32_min && old.u32_max >= cur.u32_max && old.s32_min <= cur.s32_min &&

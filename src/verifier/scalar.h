@@ -110,12 +110,25 @@ int scalar_branch_taken(uint8_t op, bool jmp32, const Scalar &a, const Scalar &b
 // Refine a and b on the side of the branch where `a op b` is `taken`
 // (reg_set_min_max / regs_refine_cond_op, then sync). Returns false if that
 // side is impossible: scalar_branch_taken decides it the other way (a and b
-// are then untouched), or the bounds became inconsistent (the kernel's
-// reg_bounds_sanity_check fails; 6.18 logs a verifier bug and applies
-// mark_unbounded() to such a register). When scalar_branch_taken decides the
-// branch this way, a and b are left as they are, as the kernel does not
-// refine a predicted branch. a == b (one register) refines nothing.
+// are then untouched), or a refined register's bounds contradict each other
+// (scalar_invariant_violation() is then non-empty for it). When
+// scalar_branch_taken decides the branch this way, a and b are left as they
+// are, as the kernel does not refine a predicted branch. a == b (one
+// register) refines nothing.
+//
+// What the running 6.18 kernel does with a contradiction (checked on this
+// machine): it does NOT drop the branch. reg_set_min_max refines both sides
+// and checks true_reg1 (a), true_reg2 (b), false_reg1, false_reg2 in turn;
+// for each one in contradiction it logs
+//   "verifier bug: REG INVARIANTS VIOLATION (true_reg2): <violation>\n"
+// (<violation> = scalar_invariant_violation()), applies mark_unbounded() to
+// that register (var_off kept) and goes on exploring both sides.
 bool scalar_refine(uint8_t op, bool jmp32, bool taken, Scalar *a, Scalar *b);
+
+// reg_bounds_sanity_check's text for a contradictory scalar, e.g. "range
+// bounds violation u64=[0x0, 0xffff] s64=[0x0, 0xffff] u32=[0x2a0e2e15,
+// 0xffff] s32=[0x0, 0xffff] var_off=(0x0, 0xffff)"; "" when consistent().
+std::string scalar_invariant_violation(const Scalar &s);
 
 // State pruning: is every value of `cur` also a value of `old`? (range_within
 // + tnum_in, what regsafe asks of a precise scalar).

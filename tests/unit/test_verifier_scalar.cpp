@@ -244,6 +244,30 @@ TEST(Scalar, ConstructorsAndSync) {
   bad.umin = 5;
   bad.umax = 4;
   EXPECT_FALSE(bad.consistent());
+  // The text the running kernel logged for a contradiction it met
+  // ("verifier bug: REG INVARIANTS VIOLATION (true_reg2): ...").
+  Scalar v;
+  v.var_off = Tnum{0, 0xffff};
+  v.umin = 0;
+  v.umax = 0xffff;
+  v.smin = 0;
+  v.smax = 0xffff;
+  v.u32_min = 0x2a0e2e15;
+  v.u32_max = 0xffff;
+  v.s32_min = 0;
+  v.s32_max = 0xffff;
+  EXPECT_EQ(scalar_invariant_violation(v), "range bounds violation u64=[0x0, 0xffff] s64=[0x0, 0xffff] "
+                                           "u32=[0x2a0e2e15, 0xffff] s32=[0x0, 0xffff] var_off=(0x0, 0xffff)");
+  v.mark_unbounded();
+  EXPECT_EQ(scalar_invariant_violation(v), "");
+  EXPECT_EQ(scalar_str(v), "var_off=(0x0; 0xffff)"); // as the kernel then prints it
+  EXPECT_EQ(scalar_invariant_violation(urange(3, 9)), "");
+  Scalar c9 = Scalar::constant(9);
+  c9.smax = 10;
+  EXPECT_EQ(scalar_invariant_violation(c9).rfind("const tnum out of sync with range bounds", 0), 0u);
+  Scalar w9 = Scalar::unknown();
+  w9.var_off = Tnum{9, 0xffffffff00000000ull};
+  EXPECT_EQ(scalar_invariant_violation(w9).rfind("const subreg tnum out of sync with range bounds", 0), 0u);
   Scalar badc = Scalar::constant(3);
   badc.umax = 4;
   EXPECT_FALSE(badc.consistent());
