@@ -282,6 +282,9 @@ TEST(Scalar, TruncateAndSignExtend) {
   b.truncate(1);
   EXPECT_EQ(b.umin, 0xf0u);
   EXPECT_EQ(b.umax, 0xffu);
+  Scalar u8 = Scalar::unknown(); // an unknown byte load: coerce_reg_to_size(1)
+  u8.truncate(1);
+  EXPECT_EQ(u8, urange(0, 255));
   Scalar c = Scalar::constant(0x1234567890ull);
   c.truncate(4);
   EXPECT_TRUE(c.is_const());
