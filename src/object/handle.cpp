@@ -62,6 +62,7 @@ int make_handle(int fd, ObjectHeader *hdr, uint32_t mode) {
 }
 
 void free_object(Object *obj) {
+  if (obj->prog_runtime && obj->prog_runtime_free) obj->prog_runtime_free(obj->prog_runtime);
   if (obj->kind == ObjectKind::kMap && obj->map.ops && obj->map.ops->detach) obj->map.ops->detach(obj->map);
   if (obj->hdr) raw_munmap(obj->hdr, obj->mapped_len);
   if (obj->internal_fd >= 0) raw_close(obj->internal_fd);
@@ -400,6 +401,26 @@ int handle_open_id(ObjectKind kind, uint32_t id, uint32_t mode) {
   ObjectKind got;
   return open_handle_locked(object_path(kind, id), mode, &got, true);
 }
+
+Object *object_view_by_id(ObjectKind kind, uint32_t id) {
+  StoreLock lock;
+  int fd = open(object_path(kind, id).c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return nullptr;
+  struct stat sb;
+  Object *obj = nullptr;
+  if (fstat(fd, &sb) == 0 && sb.st_dev == store_dev()) {
+    std::lock_guard<std::mutex> g(registry_mu);
+    if (get_object_locked(fd, sb, &obj) != 0) obj = nullptr;
+  }
+  raw_close(fd);
+  if (obj && (obj->kind != kind || obj->hdr->dead.load())) {
+    put_object(obj);
+    obj = nullptr;
+  }
+  return obj;
+}
+
+void object_view_put(Object *obj) { put_object(obj); }
 
 int handle_open_path(const std::string &real_path, uint32_t mode, ObjectKind *kind_out) {
   StoreLock lock;

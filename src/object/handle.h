@@ -48,6 +48,12 @@ struct Object {
 
   std::mutex mmap_mu;             // writable mmaps of this object in this process
   int writable_mmaps = 0;
+
+  // kind == kProg: this process's runnable form of the program, built on
+  // first use by src/prog (prog_runtime()) and freed with the view.
+  std::mutex runtime_mu;
+  void *prog_runtime = nullptr;
+  void (*prog_runtime_free)(void *) = nullptr;
 };
 
 struct Handle {
@@ -74,6 +80,13 @@ int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uin
 // -EACCES if the path is not a userbpf object).
 int handle_open_id(ObjectKind kind, uint32_t id, uint32_t mode);
 int handle_open_path(const std::string &real_path, uint32_t mode, ObjectKind *kind_out);
+
+// This process's view of the live object (kind, id), with one more local
+// reference (drop it with object_view_put), without making a handle: what a
+// program's run-time side uses to reach the maps it names by id. nullptr if
+// the object is gone.
+Object *object_view_by_id(ObjectKind kind, uint32_t id);
+void object_view_put(Object *obj);
 
 // Pin: hard-link the object's file at real_path. -EEXIST, -ENOENT as the kernel.
 int object_pin(const Handle &h, const std::string &real_path);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 
 #include <userbpf/userbpf.hpp>
 
@@ -182,6 +183,72 @@ int prog_create(const ProgSpec &spec) {
 const vm::RawInsn *prog_runtime_insns(const ObjectHeader &hdr, uint32_t *count) {
   *count = hdr.kind == ObjectKind::kProg ? hdr.prog.insn_cnt : 0;
   return reinterpret_cast<const vm::RawInsn *>(reinterpret_cast<const uint8_t *>(&hdr) + hdr.data_offset);
+}
+
+namespace {
+
+// The run-time form: the translated program and the map views it points into.
+struct ProgRuntime {
+  std::unique_ptr<vm::Program> program;
+  std::vector<Object *> maps;
+  ~ProgRuntime() {
+    for (Object *m : maps) object_view_put(m);
+  }
+};
+
+void free_runtime(void *p) { delete static_cast<ProgRuntime *>(p); }
+
+int build_runtime(const Object &obj, std::unique_ptr<ProgRuntime> *out) {
+  auto rt = std::make_unique<ProgRuntime>();
+  uint32_t count = 0;
+  const vm::RawInsn *insns = prog_runtime_insns(*obj.hdr, &count);
+  vm::DecodedProgram decoded;
+  std::string error;
+  if (vm::decode(insns, count, &decoded, &error)) return -EINVAL;
+  for (vm::Insn &insn : decoded.insns) {
+    if (insn.ld_imm64_tail || (insn.pseudo != vm::Pseudo::kMapFd && insn.pseudo != vm::Pseudo::kMapValue)) continue;
+    // The dump form: imm is the map id, the second slot the value offset.
+    uint32_t id = static_cast<uint32_t>(insn.imm);
+    Object *map = nullptr;
+    for (Object *m : rt->maps)
+      if (m->id == id) map = m;
+    if (!map) {
+      map = object_view_by_id(ObjectKind::kMap, id);
+      if (!map) return -ENOENT;
+      rt->maps.push_back(map);
+    }
+    uint64_t value = reinterpret_cast<uintptr_t>(&map->map);
+    if (insn.pseudo == vm::Pseudo::kMapValue) {
+      uint32_t key0 = 0;
+      void *base = map->map.type == BPF_MAP_TYPE_ARRAY ? map->map.ops->lookup_elem(map->map, &key0) : nullptr;
+      if (!base) return -EINVAL;
+      value = reinterpret_cast<uintptr_t>(base) + static_cast<uint32_t>(insn.imm_hi);
+    }
+    vm::resolve_ld_imm64(insn, value);
+  }
+  if (vm::Program::create(decoded, &rt->program, &error)) return -EINVAL;
+  *out = std::move(rt);
+  return 0;
+}
+
+} // namespace
+
+const vm::Program *prog_runtime(Object &obj, int *err) {
+  if (obj.kind != ObjectKind::kProg) {
+    *err = -EINVAL;
+    return nullptr;
+  }
+  std::lock_guard<std::mutex> g(obj.runtime_mu);
+  if (!obj.prog_runtime) {
+    std::unique_ptr<ProgRuntime> rt;
+    if (int e = build_runtime(obj, &rt)) {
+      *err = e;
+      return nullptr;
+    }
+    obj.prog_runtime_free = free_runtime;
+    obj.prog_runtime = rt.release();
+  }
+  return static_cast<ProgRuntime *>(obj.prog_runtime)->program.get();
 }
 
 } // namespace userbpf

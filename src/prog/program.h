@@ -10,10 +10,10 @@
 // taken at load and dropped when the program is released, so a map lives at
 // least as long as a program using it (kernel: prog->aux->used_maps).
 //
-// The run-time side (issue 5) is per process and built lazily: decode the
-// stored instructions, resolve each map id to this process's view of the map
-// (Object::map, the pointer helpers take), and translate with
-// vm::Program::create(). prog_runtime_insns() below is what it starts from.
+// The run-time side is per process and built lazily (prog_runtime()): decode
+// the stored instructions, resolve each map id to this process's view of the
+// map (Object::map, the pointer helpers take; the view is held as long as
+// the run-time form lives), and translate with vm::Program::create().
 #pragma once
 
 #include <cstdint>
@@ -21,8 +21,10 @@
 #include <string>
 #include <vector>
 
+#include "object/handle.h"
 #include "object/object.h"
 #include "verifier/verifier.h"
+#include "vm/interpreter.h"
 #include "vm/isa.h"
 
 namespace userbpf {
@@ -72,5 +74,12 @@ void prog_calc_tag(const vm::RawInsn *insns, size_t count, uint8_t tag[BPF_TAG_S
 
 // The stored instructions of a program object (this process's view).
 const vm::RawInsn *prog_runtime_insns(const ObjectHeader &hdr, uint32_t *count);
+
+// This process's runnable form of a program object (obj.kind == kProg),
+// built on first use and kept with the object's view. nullptr with *err
+// (-EINVAL: not a program or instructions that no longer translate;
+// -ENOENT: a map it uses is gone, which its references should prevent).
+// Valid while the caller holds the view (a handle inside an RcuReadGuard).
+const vm::Program *prog_runtime(Object &obj, int *err);
 
 } // namespace userbpf

@@ -25,7 +25,10 @@
 
 #include <userbpf/userbpf.hpp>
 
+#include "alloc/rcu.h"
 #include "bpf_test_util.h"
+#include "object/handle.h"
+#include "prog/program.h"
 #include "private_root_env.h"
 #include "vm_test_util.h"
 
@@ -953,6 +956,90 @@ TEST(ProgLoadThreads, ConcurrentLoadsAndClosesKeepCountsExact) {
   for (auto &fds : kept)
     for (int fd : fds) close(fd);
   EXPECT_EQ(ubt::call(ubt::userbpf_call, BPF_MAP_GET_FD_BY_ID, a), -ENOENT);
+}
+
+// The run-time side: a loaded program, rebuilt in this process from its
+// stored form (map ids resolved to this process's map views), runs and
+// changes the map; a forked child runs the same program object too.
+long run_loaded(int prog_fd, uint64_t r1) {
+  userbpf::RcuReadGuard guard;
+  int err = 0;
+  const userbpf::Handle *h = userbpf::handle_get(prog_fd, &err);
+  if (!h) return err;
+  const userbpf::vm::Program *p = userbpf::prog_runtime(*h->obj, &err);
+  if (!p) return err;
+  userbpf::vm::RunResult r = p->run(r1, 0, 1000000);
+  return r.err ? r.err : static_cast<long>(r.r0);
+}
+
+TEST(ProgRuntime, RunsTheStoredProgramAgainstItsMaps) {
+  long map = ubt::map_create(ubt::userbpf_call, BPF_MAP_TYPE_ARRAY, 4, 8, 1);
+  ASSERT_GE(map, 0);
+  // *(u32 *)(fp-4) = 0; *(u64 *)(fp-16) = 42 + r6 (r6 = 0);
+  // map_update_elem(map, fp-4, fp-16, 0); r0 = *(u64 *)(map value 0); exit
+  std::vector<RawInsn> insns = {
+      I(BPF_ST | BPF_MEM | BPF_W, 10, 0, -4, 0),
+      I(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -16, 42),
+      I(BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_FD, 0, static_cast<int32_t>(map)), I(0),
+      I(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10), I(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -4),
+      I(BPF_ALU64 | BPF_MOV | BPF_X, 3, 10), I(BPF_ALU64 | BPF_ADD | BPF_K, 3, 0, 0, -16),
+      I(BPF_ALU64 | BPF_MOV | BPF_K, 4, 0, 0, 0),
+      I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_update_elem),
+      I(BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_VALUE, 0, static_cast<int32_t>(map)), I(0),
+      I(BPF_LDX | BPF_MEM | BPF_DW, 0, 1, 0),
+      I(BPF_JMP | BPF_EXIT)};
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.prog_type = kSocketFilter;
+  a.insns = reinterpret_cast<uintptr_t>(insns.data());
+  a.insn_cnt = static_cast<uint32_t>(insns.size());
+  a.license = reinterpret_cast<uintptr_t>("GPL");
+  long prog = ubt::call(ubt::userbpf_call, BPF_PROG_LOAD, a);
+  ASSERT_GE(prog, 0) << strerror(static_cast<int>(-prog));
+  close(static_cast<int>(map)); // the program holds the map
+
+  uint32_t key = 0;
+  uint64_t value = 7;
+  // The map, through a new handle from the program's map ids.
+  union bpf_attr q;
+  memset(&q, 0, sizeof(q));
+  struct bpf_prog_info info;
+  memset(&info, 0, sizeof(info));
+  uint32_t map_ids[1] = {0};
+  info.nr_map_ids = 1;
+  info.map_ids = reinterpret_cast<uintptr_t>(map_ids);
+  q.info.bpf_fd = static_cast<uint32_t>(prog);
+  q.info.info_len = sizeof(info);
+  q.info.info = reinterpret_cast<uintptr_t>(&info);
+  ASSERT_EQ(ubt::call(ubt::userbpf_call, BPF_OBJ_GET_INFO_BY_FD, q), 0);
+  memset(&q, 0, sizeof(q));
+  q.map_id = map_ids[0];
+  long map2 = ubt::call(ubt::userbpf_call, BPF_MAP_GET_FD_BY_ID, q);
+  ASSERT_GE(map2, 0);
+  ASSERT_EQ(ubt::map_update(ubt::userbpf_call, static_cast<int>(map2), &key, &value), 0);
+
+  // A forked child builds its run-time form (this process has none yet) and
+  // its update lands in the shared map.
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) _exit(run_loaded(static_cast<int>(prog), 0) == 42 ? 0 : 1);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_EQ(ubt::map_lookup(ubt::userbpf_call, static_cast<int>(map2), &key, &value), 0);
+  EXPECT_EQ(value, 42u) << "the child's run wrote the shared map";
+
+  // And here, twice (built once, then reused).
+  value = 7;
+  ASSERT_EQ(ubt::map_update(ubt::userbpf_call, static_cast<int>(map2), &key, &value), 0);
+  EXPECT_EQ(run_loaded(static_cast<int>(prog), 0), 42);
+  ASSERT_EQ(ubt::map_lookup(ubt::userbpf_call, static_cast<int>(map2), &key, &value), 0);
+  EXPECT_EQ(value, 42u);
+  EXPECT_EQ(run_loaded(static_cast<int>(prog), 0), 42);
+  // A map fd is not a program.
+  EXPECT_EQ(run_loaded(static_cast<int>(map2), 0), -EINVAL);
+  close(static_cast<int>(map2));
+  close(static_cast<int>(prog));
 }
 
 } // namespace
