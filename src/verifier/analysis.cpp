@@ -12,7 +12,7 @@
 #include <cinttypes>
 #include <cstring>
 #include <memory>
-#include <unordered_map>
+#include <algorithm>
 
 #include <linux/bpf.h>
 
@@ -40,6 +40,25 @@ struct Checkpoint {
   Checkpoint *parent = nullptr;
   uint32_t alive = 1;
   uint32_t insn = 0;
+  uint32_t hits = 0, misses = 0; // for evicting states that never help
+};
+
+// Pairs of ids seen equal while comparing two states (the kernel's idmap):
+// one old id must always correspond to the same current id.
+class IdMap {
+public:
+  bool check(uint32_t old_id, uint32_t cur_id) {
+    for (size_t i = 0; i < n_; i++)
+      if (pairs_[i].first == old_id) return pairs_[i].second == cur_id;
+    if (n_ == kMax) return false;
+    pairs_[n_++] = {old_id, cur_id};
+    return true;
+  }
+
+private:
+  static constexpr size_t kMax = 64;
+  std::pair<uint32_t, uint32_t> pairs_[kMax];
+  size_t n_ = 0;
 };
 
 struct Pending {
@@ -87,7 +106,10 @@ private:
   void adjust_ptr_alu(uint32_t pc, const vm::Insn &insn, Reg &dst, const Reg &ptr, const Reg &off_reg, bool dst_is_ptr);
 
   // ---- memory
-  void check_mem_access(uint32_t pc, int regno, int off, int size, bool write, int value_regno, bool sign_extend);
+  void check_mem_access(uint32_t pc, int regno, int off, int size, bool write, int value_regno, bool sign_extend,
+                        bool strict_alignment_once = false);
+  void check_alignment(int regno, const Reg &ptr, int off, int size, bool strict_once);
+  bool const_stack_key(const Reg &ptr, int size, uint64_t *key);
   void check_stack_access(int regno, const Reg &ptr, int off, int size, bool write, int value_regno);
   void check_map_value_access(int regno, const Reg &ptr, int off, int size, bool zero_size_ok, const char *what);
   void check_packet_access(int regno, const Reg &ptr, int off, int size, bool zero_size_ok);
@@ -104,8 +126,8 @@ private:
 
   // ---- states
   bool states_equal(const State &old, const State &cur, bool exact, uint32_t insn);
-  bool reg_safe(const Reg &old, const Reg &cur, bool exact, std::unordered_map<uint32_t, uint32_t> &ids);
-  bool stack_safe(const Frame &old, const Frame &cur, bool exact, std::unordered_map<uint32_t, uint32_t> &ids);
+  bool reg_safe(const Reg &old, const Reg &cur, bool exact, IdMap &ids);
+  bool stack_safe(const Frame &old, const Frame &cur, bool exact, IdMap &ids);
 
   [[noreturn]] void fail(int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
   std::string state_str(const Frame &f) const;
@@ -125,6 +147,10 @@ private:
   uint32_t total_states_ = 0, peak_states_ = 0;
   int64_t next_pc_ = 0;
   Reg imm_value_;                    // the value of a BPF_ST store (value_regno == kImmValue)
+  // Per instruction, the masking the kernel would apply to `ptr += reg`
+  // (bpf_insn_aux_data.alu_state/alu_limit): every path must agree.
+  struct AluAux { uint32_t state = 0, limit = 0; };
+  std::vector<AluAux> alu_aux_;
   static constexpr int kImmValue = -2;
 };
 
@@ -287,12 +313,14 @@ void Checker::check_stack_access(int regno, const Reg &ptr, int off, int size, b
     StackSlot &slot = f.slots[static_cast<size_t>(spi)];
     const Reg *value = value_regno >= 0 ? &reg(value_regno) : (value_regno == kImmValue ? &imm_value_ : nullptr);
     const bool was_spilled_ptr = slot.bytes[0] == StackByte::kSpill && slot.spilled.is_pointer();
-    if (value && value->is_pointer() && size != 8 && !priv_.allow_ptr_leaks) fail(-EACCES, "invalid size of register spill\n");
+    if (value && value->is_pointer() && size != 8) fail(-EACCES, "invalid size of register spill\n");
     if (was_spilled_ptr && size != 8 && !priv_.allow_ptr_leaks) fail(-EACCES, "attempt to corrupt spilled pointer on stack\n");
     const bool zero = value && value->type == RegType::kScalar && value->s.is_const() && value->s.const_value() == 0;
     if (value && byte == 0 && !zero && (size == 8 ? value->type != RegType::kNotInit : value->type == RegType::kScalar)) {
-      // A spill: remember the register (narrow spills of scalars too).
-      for (auto &b : slot.bytes) b = StackByte::kMisc;
+      // A spill: remember the register (narrow spills of scalars too; the
+      // other bytes of the slot keep being uninitialized or zero).
+      for (auto &b : slot.bytes)
+        if (b != StackByte::kInvalid && b != StackByte::kZero) b = StackByte::kMisc;
       slot.spilled = *value;
       if (size < 8) slot.spilled.s.truncate(size);
       for (int i = 0; i < size; i++) slot.bytes[i] = StackByte::kSpill;
@@ -314,7 +342,7 @@ void Checker::check_stack_access(int regno, const Reg &ptr, int off, int size, b
     return;
   }
   const StackSlot &slot = f.slots[static_cast<size_t>(spi)];
-  if (slot.bytes[byte] == StackByte::kSpill) {
+  if (slot.bytes[0] == StackByte::kSpill) {
     int spill_size = 0;
     while (spill_size < 8 && slot.bytes[spill_size] == StackByte::kSpill) spill_size++;
     if (byte == 0 && size == spill_size) {
@@ -322,15 +350,21 @@ void Checker::check_stack_access(int regno, const Reg &ptr, int off, int size, b
       return;
     }
     if (slot.spilled.is_pointer()) fail(-EACCES, "invalid size of register fill\n");
-    if (value_regno >= 0) {
-      // Part of a spilled constant stays known (little-endian bytes).
-      if (slot.spilled.s.is_const() && byte + size <= spill_size) {
-        uint64_t v = slot.spilled.s.const_value() >> (8 * byte);
-        mark_known(reg(value_regno), v);
-      } else {
-        mark_unknown(reg(value_regno));
+    if (byte == 0 && size <= spill_size) {
+      // The low bytes of a spilled scalar: the register, cut to size.
+      if (value_regno >= 0) {
+        Reg r = slot.spilled;
+        r.id = 0;
+        reg(value_regno) = r;
       }
+      return;
     }
+    for (int i = 0; i < size; i++) {
+      StackByte b = slot.bytes[byte + i];
+      if (b == StackByte::kInvalid && !priv_.allow_uninit_stack)
+        fail(-EACCES, "invalid read from stack off %lld+%d size %d\n", static_cast<long long>(abs_off - byte), byte + i, size);
+    }
+    if (value_regno >= 0) mark_unknown(reg(value_regno));
     return;
   }
   bool all_zero = true;
@@ -361,8 +395,8 @@ void Checker::check_stack_range(int regno, const Reg &ptr, int64_t off, int64_t 
     max_off = ptr.s.smax + off;
   }
   if (min_off < -vm::kStackSize || max_off + size > 0 || (size == 0 && max_off >= 0)) {
-    if (ptr.s.is_const()) fail(-EACCES, "invalid%s stack R%d off=%lld size=%lld\n", write ? "" : " indirect access to", regno, static_cast<long long>(min_off), static_cast<long long>(size));
-    fail(-EACCES, "invalid variable-offset%s stack R%d var_off=%s off=%lld size=%lld\n", write ? "" : " indirect access to", regno, tnum_str(ptr.s.var_off).c_str(), static_cast<long long>(off), static_cast<long long>(size));
+    if (ptr.s.is_const()) fail(-EINVAL, "invalid indirect access to stack R%d off=%lld size=%lld\n", regno, static_cast<long long>(min_off), static_cast<long long>(size));
+    fail(-EINVAL, "invalid variable-offset indirect access to stack R%d var_off=%s off=%lld size=%lld\n", regno, tnum_str(ptr.s.var_off).c_str(), static_cast<long long>(off), static_cast<long long>(size));
   }
   Frame &f = stack_frame(ptr);
   if (size > 0) grow_stack(f, static_cast<int>(-min_off), f.subprog);
@@ -382,7 +416,7 @@ void Checker::check_stack_range(int regno, const Reg &ptr, int64_t off, int64_t 
     if (b == StackByte::kMisc || b == StackByte::kZero) continue;
     if (b == StackByte::kInvalid && priv_.allow_uninit_stack) continue;
     if (b == StackByte::kSpill && (slot.spilled.type == RegType::kScalar || priv_.allow_ptr_leaks)) continue;
-    if (ptr.s.is_const()) fail(-EACCES, "invalid read from stack R%d off %lld+%lld size %lld\n", regno, static_cast<long long>(min_off), static_cast<long long>(i - min_off), static_cast<long long>(size));
+    if (ptr.s.is_const()) fail(-EACCES, "invalid read from stack R%d off=%lld size=%lld\n", regno, static_cast<long long>(min_off), static_cast<long long>(size));
     fail(-EACCES, "invalid indirect read from stack R%d var_off %s+%lld size %lld\n", regno, tnum_str(ptr.s.var_off).c_str(), static_cast<long long>(off), static_cast<long long>(size));
   }
 }
@@ -407,50 +441,76 @@ void Checker::check_mem_region(int regno, const Reg &ptr, int off, int size, uin
 void Checker::check_map_value_access(int regno, const Reg &ptr, int off, int size, bool zero_size_ok, const char *) {
   const MapInfo &m = env_.maps[static_cast<size_t>(ptr.map)];
   const int64_t fixed = static_cast<int64_t>(ptr.off) + off;
-  if (ptr.s.smin < 0 && (ptr.s.smin == INT64_MIN || ptr.s.smin + fixed < 0)) {
+  // check_mem_region_access: the smallest and the largest offset both inside.
+  if (ptr.s.smin < 0 && (ptr.s.smin == INT64_MIN || ptr.s.smin + fixed < 0))
     fail(-EACCES, "R%d min value is negative, either use unsigned index or do a if (index >=0) check.\n", regno);
-  }
   int64_t lo = ptr.s.smin + fixed;
-  if (lo < 0 || (size == 0 && !zero_size_ok) || lo + size > static_cast<int64_t>(m.value_size))
-    fail(-EACCES, "invalid access to map value, value_size=%u off=%lld size=%d\n", m.value_size, static_cast<long long>(lo), size);
+  if (lo < 0 || (size == 0 && !zero_size_ok) || lo + size > static_cast<int64_t>(m.value_size)) {
+    if (log_.enabled())
+      log_.printf("invalid access to map value, value_size=%u off=%lld size=%d\n", m.value_size, static_cast<long long>(lo), size);
+    fail(-EACCES, "R%d min value is outside of the allowed memory range\n", regno);
+  }
   if (ptr.s.umax >= static_cast<uint64_t>(kMaxVarOff))
     fail(-EACCES, "R%d unbounded memory access, make sure to bounds check any such access\n", regno);
   int64_t hi = static_cast<int64_t>(ptr.s.umax) + fixed;
-  if (hi < 0 || hi + size > static_cast<int64_t>(m.value_size))
-    fail(-EACCES, "invalid access to map value, value_size=%u off=%lld size=%d\n", m.value_size, static_cast<long long>(hi), size);
+  if (hi < 0 || hi + size > static_cast<int64_t>(m.value_size)) {
+    if (log_.enabled())
+      log_.printf("invalid access to map value, value_size=%u off=%lld size=%d\n", m.value_size, static_cast<long long>(hi), size);
+    fail(-EACCES, "R%d max value is outside of the allowed memory range\n", regno);
+  }
 }
 
 void Checker::check_packet_access(int regno, const Reg &ptr, int off, int size, bool zero_size_ok) {
   if (ptr.s.smin < 0) {
     fail(-EACCES, "R%d min value is negative, either use unsigned index or do a if (index >=0) check.\n", regno);
   }
+  // The range was proven for pointers with this id, variable part
+  // included: only the fixed part is checked against it.
   const int64_t fixed = static_cast<int64_t>(ptr.off) + off;
-  int64_t lo = ptr.s.smin + fixed;
-  int64_t hi = static_cast<int64_t>(ptr.s.umax) + fixed;
-  if (lo < 0 || (size == 0 && !zero_size_ok) || hi + size > static_cast<int64_t>(ptr.range) ||
-      ptr.s.umax > kMaxPacketOff) {
-    fail(-EACCES, "invalid access to packet, off=%d size=%d, R%d(id=%u,off=%d,r=%u)\n", off, size, regno, ptr.id, ptr.off,
-         ptr.range);
+  if (fixed < 0 || (size == 0 && !zero_size_ok) || fixed + size > static_cast<int64_t>(ptr.range)) {
+    if (log_.enabled())
+      log_.printf("invalid access to packet, off=%lld size=%d, R%d(id=%u,off=%d,r=%u)\n", static_cast<long long>(fixed), size,
+                  regno, ptr.id, ptr.off, ptr.range);
+    fail(-EACCES, "R%d offset is outside of the packet\n", regno);
   }
 }
 
 // check_mem_access: a load or store of `size` bytes at R[regno] + off.
 // value_regno: the register loaded into / stored from, or -1.
-void Checker::check_mem_access(uint32_t pc, int regno, int off, int size, bool write, int value_regno, bool sign_extend) {
+// check_ptr_alignment. Stack accesses are always aligned to their size (the
+// spill tracking relies on it); others only with BPF_F_STRICT_ALIGNMENT (this
+// machine has efficient unaligned access) or for atomics. Packets are checked
+// as if 2 bytes (NET_IP_ALIGN) in, as the kernel does everywhere.
+void Checker::check_alignment(int regno, const Reg &ptr, int off, int size, bool strict_once) {
+  (void)regno;
+  bool strict = strict_once || ((env_.options.prog_flags & BPF_F_STRICT_ALIGNMENT) && !(env_.options.prog_flags & BPF_F_ANY_ALIGNMENT));
+  const char *desc = "";
+  int ip_align = 0;
+  switch (ptr.type) {
+  case RegType::kPacket: case RegType::kPacketMeta: ip_align = 2; break;
+  case RegType::kMapValue: desc = "value "; break;
+  case RegType::kCtx: desc = "context "; break;
+  case RegType::kStack: desc = "stack "; strict = true; break;
+  default: break;
+  }
+  if (!strict || size == 1) return;
+  Tnum at = tnum_add(ptr.s.var_off, Tnum::constant(static_cast<uint64_t>(static_cast<int64_t>(ip_align + ptr.off + off))));
+  if (tnum_is_aligned(at, static_cast<uint64_t>(size))) return;
+  std::string var = ptr.s.is_const() ? std::to_string(static_cast<int64_t>(ptr.s.const_value())) : tnum_str(ptr.s.var_off);
+  if (ip_align) fail(-EACCES, "misaligned packet access off %d+%s+%d+%d size %d\n", ip_align, var.c_str(), ptr.off, off, size);
+  fail(-EACCES, "misaligned %saccess off %s+%d+%d size %d\n", desc, var.c_str(), ptr.off, off, size);
+}
+
+void Checker::check_mem_access(uint32_t pc, int regno, int off, int size, bool write, int value_regno, bool sign_extend,
+                               bool strict_alignment_once) {
   (void)pc;
   Reg ptr = reg(regno);
-  const bool strict = (env_.options.prog_flags & BPF_F_STRICT_ALIGNMENT) != 0;
+  if (ptr.is_pointer()) check_alignment(regno, ptr, off, size, strict_alignment_once);
   auto leak_check = [&](const char *into) {
     if (write && value_regno >= 0 && is_pointer_leak(reg(value_regno))) fail(-EACCES, "R%d leaks addr into %s\n", value_regno, into);
   };
   switch (ptr.type) {
   case RegType::kStack: {
-    // Stack accesses must be aligned to their size (the spill tracking relies on it).
-    if (ptr.s.is_const()) {
-      int64_t a = ptr.off + off + static_cast<int64_t>(ptr.s.const_value());
-      if (a % size != 0)
-        fail(-EACCES, "misaligned stack access off %s+%d+%d size %d\n", tnum_str(ptr.s.var_off).c_str(), ptr.off, off, size);
-    }
     Reg adjusted = ptr;
     check_stack_access(regno, adjusted, ptr.off + off, size, write, write ? value_regno : value_regno);
     if (!write && value_regno >= 0 && size < 8 && reg(value_regno).type == RegType::kScalar) {
@@ -467,8 +527,6 @@ void Checker::check_mem_access(uint32_t pc, int regno, int off, int size, bool w
     if (!write && (m.map_flags & BPF_F_WRONLY_PROG))
       fail(-EACCES, "read from map forbidden, value_size=%u off=%d size=%d\n", m.value_size, ptr.off + off, size);
     leak_check("map");
-    if (strict && ptr.s.is_const() && (ptr.off + off + static_cast<int64_t>(ptr.s.const_value())) % size != 0)
-      fail(-EACCES, "misaligned value access off %s+%d+%d size %d\n", tnum_str(ptr.s.var_off).c_str(), ptr.off, off, size);
     check_map_value_access(regno, ptr, off, size, false, "map value");
     if (!write && value_regno >= 0) {
       // A read-only (frozen, BPF_F_RDONLY_PROG) array's constant bytes
@@ -527,6 +585,31 @@ void Checker::check_mem_access(uint32_t pc, int regno, int off, int size, bool w
   }
 }
 
+// The key a helper reads from the stack, when it is a known constant
+// (a spilled constant, or zeroed bytes).
+bool Checker::const_stack_key(const Reg &ptr, int size, uint64_t *key) {
+  if (!ptr.s.is_const() || size > 8) return false;
+  int64_t abs_off = ptr.off + static_cast<int64_t>(ptr.s.const_value());
+  if (abs_off >= 0 || abs_off < -vm::kStackSize) return false;
+  const Frame &f = st_.frames[ptr.frameno];
+  size_t spi = static_cast<size_t>((-abs_off - 1) / 8);
+  int byte = static_cast<int>((abs_off % 8 + 8) % 8);
+  if (spi >= f.slots.size() || byte + size > 8) return false;
+  const StackSlot &slot = f.slots[spi];
+  if (byte == 0 && slot.bytes[0] == StackByte::kSpill) {
+    if (slot.spilled.type != RegType::kScalar || !slot.spilled.s.is_const()) return false;
+    int spill_size = 0;
+    while (spill_size < 8 && slot.bytes[spill_size] == StackByte::kSpill) spill_size++;
+    if (spill_size < size) return false;
+    *key = size == 8 ? slot.spilled.s.const_value() : slot.spilled.s.const_value() & ((1ull << (8 * size)) - 1);
+    return true;
+  }
+  for (int i = 0; i < size; i++)
+    if (slot.bytes[byte + i] != StackByte::kZero) return false;
+  *key = 0;
+  return true;
+}
+
 // A helper reading or writing `size` bytes through R[regno]
 // (check_helper_mem_access).
 void Checker::check_helper_mem(int regno, int64_t size, bool write, bool zero_size_ok) {
@@ -564,7 +647,6 @@ uint8_t alu_op(const vm::Insn &insn) { return insn.opcode & 0xf0; }
 
 void Checker::adjust_ptr_alu(uint32_t pc, const vm::Insn &insn, Reg &dst, const Reg &ptr, const Reg &off_reg,
                              bool dst_is_ptr) {
-  (void)pc;
   const uint8_t op = alu_op(insn);
   const int d = insn.dst;
   const char *sym = insn.info().symbol.data();
@@ -600,25 +682,52 @@ void Checker::adjust_ptr_alu(uint32_t pc, const vm::Insn &insn, Reg &dst, const 
     if (is_off && r.s.is_const()) {
       int64_t v = static_cast<int64_t>(r.s.const_value());
       if (v >= kMaxVarOff || v <= -kMaxVarOff)
-        fail(-EACCES, "math between %s pointer and %lld is not allowed\n", reg_type_name(ptr), static_cast<long long>(v));
+        fail(-EINVAL, "math between %s pointer and %lld is not allowed\n", reg_type_name(ptr), static_cast<long long>(v));
     }
     if (!is_off && (r.off >= kMaxVarOff || r.off <= -kMaxVarOff))
-      fail(-EACCES, "%s pointer offset %d is not allowed\n", reg_type_name(ptr), r.off);
+      fail(-EINVAL, "%s pointer offset %d is not allowed\n", reg_type_name(ptr), r.off);
     if (r.s.smin == INT64_MIN)
-      fail(-EACCES, "math between %s pointer and register with unbounded min value is not allowed\n", reg_type_name(ptr));
+      fail(-EINVAL, "math between %s pointer and register with unbounded min value is not allowed\n", reg_type_name(ptr));
     if (r.s.smin >= kMaxVarOff || r.s.smin <= -kMaxVarOff)
-      fail(-EACCES, "value %lld makes %s pointer be out of bounds\n", static_cast<long long>(r.s.smin), reg_type_name(ptr));
+      fail(-EINVAL, "value %lld makes %s pointer be out of bounds\n", static_cast<long long>(r.s.smin), reg_type_name(ptr));
   };
   sane(off_reg, true);
   sane(ptr, false);
   // Spectre v1 mitigation for loaders without CAP_PERFMON (sanitize_ptr_alu):
-  // a variable offset with mixed-sign bounds, or on pointer types whose
-  // limit the kernel cannot mask, is refused.
-  if (!priv_.bypass_spec_v1 && (insn.opcode & vm::kSrcX) && !st_.speculative) {
+  // `ptr += reg` is masked at run time to the room left in the object, so
+  // the offset must have one sign, the pointer a type with known limits, and
+  // every path reaching the instruction must need the same mask.
+  const bool sanitize = !priv_.bypass_spec_v1 && (insn.opcode & vm::kSrcX) && !st_.speculative;
+  const bool off_is_neg = off_reg.s.smin < 0;
+  const bool mask_to_left = (op == BPF_ADD && off_is_neg) || (op == BPF_SUB && !off_is_neg);
+  auto ptr_limit = [&](const Reg &p, uint32_t *limit) {
+    int64_t max = 0, at = 0;
+    if (p.type == RegType::kStack) {
+      max = vm::kStackSize + (mask_to_left ? 1 : 0);
+      at = -(static_cast<int64_t>(p.s.var_off.value) + p.off);
+    } else if (p.type == RegType::kMapValue) {
+      max = env_.maps[static_cast<size_t>(p.map)].value_size;
+      at = (mask_to_left ? p.s.smin : static_cast<int64_t>(p.s.umax)) + p.off;
+    } else {
+      fail(-EACCES, "R%d has pointer with unsupported alu operation, pointer arithmetic with it prohibited for !root\n", d);
+    }
+    if (static_cast<uint32_t>(at) >= static_cast<uint32_t>(max))
+      fail(-EACCES, "R%d tried to %s beyond pointer bounds, pointer arithmetic with it prohibited for !root\n", d,
+           op == BPF_ADD ? "add" : "sub");
+    *limit = static_cast<uint32_t>(at);
+  };
+  uint32_t limit_before = 0;
+  if (sanitize) {
     if (!off_reg.s.is_const() && (off_reg.s.smin < 0) != (off_reg.s.smax < 0))
       fail(-EACCES, "R%d has unknown scalar with mixed signed bounds, pointer arithmetic with it prohibited for !root\n", d);
-    if (ptr.type != RegType::kStack && ptr.type != RegType::kMapValue)
-      fail(-EACCES, "R%d has pointer with unsupported alu operation, pointer arithmetic with it prohibited for !root\n", d);
+    ptr_limit(ptr, &limit_before);
+    if (!off_reg.s.is_const()) {
+      // Simulate the masked (zero) offset on a speculative path.
+      State spec = st_;
+      spec.speculative = true;
+      spec.cur().regs[d] = ptr;
+      push_branch(spec, pc + 1, pc);
+    }
   }
   Reg result = ptr;
   result.s = ptr.s;
@@ -649,6 +758,18 @@ void Checker::adjust_ptr_alu(uint32_t pc, const vm::Insn &insn, Reg &dst, const 
       if (result.s.smin < 0 || lo < 0 || hi + 1 > static_cast<int64_t>(m.value_size) || result.s.umax >= static_cast<uint64_t>(kMaxVarOff))
         fail(-EACCES, "R%d pointer arithmetic of map value goes out of range, prohibited for !root\n", d);
     }
+  }
+  if (sanitize) {
+    uint32_t limit_after = 0;
+    ptr_limit(result, &limit_after);
+    const uint32_t state = (off_is_neg ? 1u : 0u) | (off_reg.s.is_const() ? 2u : 0u) | (dst_is_ptr ? 4u : 8u);
+    const uint32_t limit = limit_before > limit_after ? limit_before - limit_after : limit_after - limit_before;
+    AluAux &aux = alu_aux_[pc];
+    if (aux.state && (aux.state != state || aux.limit != limit))
+      fail(-EACCES, "R%d tried to %s from different maps, paths or scalars, pointer arithmetic with it prohibited for !root\n", d,
+           op == BPF_ADD ? "add" : "sub");
+    aux.state = state;
+    aux.limit = limit;
   }
   dst = result;
 }
@@ -814,8 +935,6 @@ void Checker::check_load_store(uint32_t pc, const vm::Insn &insn) {
     return;
   case Shape::kStoreImm:
     read_reg(insn.dst);
-    if (reg(insn.dst).type == RegType::kCtx)
-      fail(-EACCES, "BPF_ST stores into R%d %s is not allowed\n", insn.dst, reg_type_name(reg(insn.dst)));
     mark_known(imm_value_, size == 8 ? static_cast<uint64_t>(static_cast<int64_t>(insn.imm))
                                      : static_cast<uint64_t>(static_cast<int64_t>(insn.imm)) & ((1ull << (8 * size)) - 1));
     check_mem_access(pc, insn.dst, insn.off, size, true, kImmValue, false);
@@ -843,9 +962,9 @@ void Checker::check_atomic(uint32_t pc, const vm::Insn &insn) {
     load_reg = cmpxchg ? 0 : insn.src;
     write_reg_check(load_reg);
   }
-  check_mem_access(pc, insn.dst, insn.off, size, false, -1, false);
-  if (load_reg >= 0) check_mem_access(pc, insn.dst, insn.off, size, false, load_reg, false);
-  check_mem_access(pc, insn.dst, insn.off, size, true, -1, false);
+  check_mem_access(pc, insn.dst, insn.off, size, false, -1, false, true);
+  if (load_reg >= 0) check_mem_access(pc, insn.dst, insn.off, size, false, load_reg, false, true);
+  check_mem_access(pc, insn.dst, insn.off, size, true, -1, false, true);
 }
 
 // ------------------------------------------------------------------ jumps
@@ -1008,6 +1127,8 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
   if (proto->gpl_only && !env_.options.gpl_compatible)
     fail(-EINVAL, "cannot call GPL-restricted function from non-GPL compatible program\n");
   int map = -1;
+  bool key_known = false;
+  uint64_t key = 0;
   using helpers::ArgType;
   for (int i = 0; i < 5; i++) {
     const ArgType t = proto->args[i];
@@ -1033,6 +1154,7 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
       if (map < 0) fail(-EACCES, "invalid map_ptr to access map->%s\n", t == ArgType::kPtrToMapKey ? "key" : "value");
       const MapInfo &m = env_.maps[static_cast<size_t>(map)];
       check_helper_mem(regno, t == ArgType::kPtrToMapKey ? m.key_size : m.value_size, false, false);
+      if (t == ArgType::kPtrToMapKey && r.type == RegType::kStack) key_known = const_stack_key(r, static_cast<int>(m.key_size), &key);
       break;
     }
     case ArgType::kPtrToMemReadOnly:
@@ -1088,6 +1210,15 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
     r0.maybe_null = true;
     r0.map = map;
     r0.id = ++id_gen_;
+    // An array looked up with a constant key inside it cannot miss
+    // (can_elide_value_nullness).
+    if (map >= 0 && key_known) {
+      const MapInfo &m = env_.maps[static_cast<size_t>(map)];
+      if ((m.type == BPF_MAP_TYPE_ARRAY || m.type == BPF_MAP_TYPE_PERCPU_ARRAY) && key < m.max_entries) {
+        r0.maybe_null = false;
+        r0.id = 0;
+      }
+    }
     r0.s = Scalar::constant(0);
     break;
   }
@@ -1134,7 +1265,7 @@ int64_t Checker::check_exit(uint32_t pc) {
 void Checker::push_branch(const State &st, uint32_t insn, uint32_t from) {
   if (parent_) parent_->alive++;
   pending_.push_back({st, insn, from, parent_});
-  if (pending_.size() > 8192) fail(-E2BIG, "The sequence of %zu jumps is too complex.\n", pending_.size());
+  if (pending_.size() > 8192) fail(-EFAULT, "The sequence of %zu jumps is too complex.\n", pending_.size());
 }
 
 // The current path ended (exit, pruned, impossible branch): its checkpoints
@@ -1147,12 +1278,11 @@ void Checker::path_done() {
   }
 }
 
-bool Checker::reg_safe(const Reg &old, const Reg &cur, bool exact, std::unordered_map<uint32_t, uint32_t> &ids) {
+bool Checker::reg_safe(const Reg &old, const Reg &cur, bool exact, IdMap &ids) {
   auto same_id = [&](uint32_t a, uint32_t b) {
     if (a == 0 && b == 0) return true;
     if (a == 0 || b == 0) return !exact && a == 0; // old without id accepts any
-    auto [it, inserted] = ids.emplace(a, b);
-    return inserted || it->second == b;
+    return ids.check(a, b);
   };
   if (old.type == RegType::kNotInit) return !exact || cur.type == RegType::kNotInit;
   if (old.type != cur.type) return false;
@@ -1186,7 +1316,7 @@ bool Checker::reg_safe(const Reg &old, const Reg &cur, bool exact, std::unordere
   return false;
 }
 
-bool Checker::stack_safe(const Frame &old, const Frame &cur, bool exact, std::unordered_map<uint32_t, uint32_t> &ids) {
+bool Checker::stack_safe(const Frame &old, const Frame &cur, bool exact, IdMap &ids) {
   const size_t n = std::max(old.slots.size(), cur.slots.size());
   static const StackSlot kEmpty{};
   for (size_t i = 0; i < n; i++) {
@@ -1215,7 +1345,7 @@ bool Checker::stack_safe(const Frame &old, const Frame &cur, bool exact, std::un
 bool Checker::states_equal(const State &old, const State &cur, bool exact, uint32_t insn) {
   if (old.frames.size() != cur.frames.size()) return false;
   if (old.speculative && !cur.speculative) return false;
-  std::unordered_map<uint32_t, uint32_t> ids;
+  IdMap ids;
   for (size_t fi = 0; fi < old.frames.size(); fi++) {
     const Frame &o = old.frames[fi], &c = cur.frames[fi];
     if (o.callsite != c.callsite) return false;
@@ -1235,6 +1365,7 @@ bool Checker::visit_prune_point(uint32_t insn, int *err) {
   *err = 0;
   auto &list = explored_[insn];
   bool add_new = true;
+  std::vector<Checkpoint *> missed;
   for (Checkpoint *c : list) {
     if (c->alive > 0) {
       // Still being explored: the same state again means a loop that makes no progress.
@@ -1243,13 +1374,28 @@ bool Checker::visit_prune_point(uint32_t insn, int *err) {
         *err = -EINVAL;
         return false;
       }
+      // Inside a loop, do not checkpoint every iteration.
       if (jmps_processed_ - prev_jmps_ < 20 && processed_ - prev_insns_ < 100) add_new = false;
+      missed.push_back(c);
       continue;
     }
     if (states_equal(c->state, st_, false, insn)) {
+      c->hits++;
       if (log_.verbose_insns()) log_.printf("%u: safe\n", insn);
       return true;
     }
+    missed.push_back(c);
+  }
+  // States that keep missing are dropped from the list (as the kernel's
+  // miss_cnt > hit_cnt * 3 + 3 eviction), so the list stays short.
+  if (add_new) {
+    bool evicted = false;
+    for (Checkpoint *c : missed)
+      if (++c->misses > c->hits * 3 + 3) {
+        c->insn = UINT32_MAX;
+        evicted = true;
+      }
+    if (evicted) list.erase(std::remove_if(list.begin(), list.end(), [](Checkpoint *c) { return c->insn == UINT32_MAX; }), list.end());
   }
   if (!add_new) return false;
   prev_jmps_ = jmps_processed_;
@@ -1304,6 +1450,7 @@ int64_t Checker::step(uint32_t pc) {
 
 int Checker::run() {
   explored_.resize(env_.size());
+  alu_aux_.resize(env_.size());
   // The entry state: r1 = ctx, r10 = frame pointer, everything else unknown to the program.
   State init;
   init.frames.resize(1);
@@ -1339,7 +1486,7 @@ int Checker::run() {
       }
       const uint32_t at = static_cast<uint32_t>(pc);
       if (++processed_ > kComplexityLimit) {
-        fail(-E2BIG, "BPF program is too large. Processed %u insn\n", processed_ - 1);
+        fail(-E2BIG, "BPF program is too large. Processed %u insn\n", processed_);
       }
       if (env_.prune_point[at]) {
         int err = 0;

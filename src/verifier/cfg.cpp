@@ -206,8 +206,9 @@ void compute_liveness(Env &env) {
 }
 
 int check_max_stack_depth(Env &env) {
-  // Every frame is rounded up to 32 bytes (round_up(max(depth, 1), 32)) and
-  // the frames of each call chain together get at most 512 bytes.
+  // Every frame is rounded up to 16 bytes (round_up_stack_depth with the JIT
+  // requested, as programs are here) and the frames of each call chain
+  // together get at most 512 bytes.
   const size_t count = env.subprogs.size();
   std::vector<std::vector<uint32_t>> callees(count);
   for (size_t i = 0; i < count; i++) {
@@ -217,23 +218,30 @@ int check_max_stack_depth(Env &env) {
         callees[i].push_back(env.subprog_of(static_cast<uint32_t>(insn.jump_target(pc))));
     }
   }
-  auto frame_size = [&](uint32_t sp) { return (std::max<uint32_t>(env.subprogs[sp].stack_depth, 1) + 31) & ~31u; };
+  auto frame_size = [&](uint32_t sp) { return (env.subprogs[sp].stack_depth + 15) & ~15u; };
   // Longest chain from the main program (the call graph is acyclic: the
   // analysis rejects recursion).
   std::vector<int64_t> memo(count, -1);
+  std::vector<int> frames_of(count, 1); // frames in the deepest chain from each subprogram
   std::vector<uint8_t> on_path(count, 0);
   std::function<int64_t(uint32_t, int)> depth = [&](uint32_t sp, int frames) -> int64_t {
     if (memo[sp] >= 0) return memo[sp];
     if (on_path[sp] || frames > vm::kMaxCallFrames) return frame_size(sp); // recursion was rejected earlier
     on_path[sp] = 1;
     int64_t deepest = 0;
-    for (uint32_t c : callees[sp]) deepest = std::max(deepest, depth(c, frames + 1));
+    for (uint32_t c : callees[sp]) {
+      int64_t d = depth(c, frames + 1);
+      if (d > deepest) {
+        deepest = d;
+        frames_of[sp] = frames_of[c] + 1;
+      }
+    }
     on_path[sp] = 0;
     return memo[sp] = frame_size(sp) + deepest;
   };
   int64_t total = depth(0, 1);
   if (total > vm::kStackSize) {
-    env.log.printf("combined stack size of %zu calls is %lld. Too large\n", count, static_cast<long long>(total));
+    env.log.printf("combined stack size of %d calls is %lld. Too large\n", frames_of[0], static_cast<long long>(total));
     return -EACCES;
   }
   return 0;

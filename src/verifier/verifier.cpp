@@ -63,6 +63,10 @@ int resolve_maps(Env &env, const MapResolver &maps) {
         env.log.printf("no direct value access support for this map type\n");
         return -EINVAL;
       }
+      if (info.max_entries != 1) { // array_map_direct_value_addr
+        env.log.printf("direct value access on map with %u entries is not supported\n", info.max_entries);
+        return -524; // ENOTSUPP
+      }
       const uint32_t off = static_cast<uint32_t>(insn.imm_hi);
       if (off >= info.value_size) {
         env.log.printf("invalid access to map value pointer, value_size=%u off=%u\n", info.value_size, off);
