@@ -986,6 +986,29 @@ bool scalar_refine(uint8_t op, bool jmp32, bool taken, Scalar *a, Scalar *b) {
   return a->consistent() && b->consistent();
 }
 
+bool scalar_fork_minus1_or_0(const Scalar &dst, const Scalar &src, Scalar *minus1, Scalar *zero) {
+  if (!src.is_const()) return false; // all 64 bits of src known, even for alu32
+  if (dst.smin == -1 && dst.smax == 0) {
+    if (minus1) *minus1 = Scalar::constant(~0ull);
+    if (zero) *zero = Scalar::constant(0);
+    return true;
+  }
+  if (dst.s32_min == -1 && dst.s32_max == 0) {
+    // Only the low half becomes known (__mark_reg32_known); the 64-bit
+    // bounds stay as they are until the ALU op's sync.
+    if (minus1) {
+      *minus1 = dst;
+      set_known32(*minus1, UINT32_MAX);
+    }
+    if (zero) {
+      *zero = dst;
+      set_known32(*zero, 0);
+    }
+    return true;
+  }
+  return false;
+}
+
 std::string scalar_invariant_violation(const Scalar &s) {
   const char *what = nullptr;
   if (s.umin > s.umax || s.smin > s.smax || s.u32_min > s.u32_max || s.s32_min > s.s32_max)

@@ -95,6 +95,17 @@ struct Scalar {
 // kernel's __mark_reg_unknown does before its zero-extension step.
 Scalar scalar_alu(uint8_t op, bool alu32, const Scalar &dst, const Scalar &src, bool sdiv = false);
 
+// maybe_fork_scalars (the running 6.18 kernel, checked on this machine):
+// before BPF_AND / BPF_OR (alu32 or alu64, K or X) whose src is a constant
+// (its whole 64-bit tnum known, even for alu32) on a scalar dst whose range
+// is exactly [-1, 0] -- s64 bounds, or else s32 bounds -- the verifier splits
+// the path: the current one goes on with dst = -1 (all 64 bits, or the low 32
+// bits), a pushed one, logged "from N to N:" (N = this insn), with dst = 0.
+// The op is then applied on each with src as it was before the split (also
+// when src is the same register as dst). Returns false (outputs untouched)
+// when no split happens.
+bool scalar_fork_minus1_or_0(const Scalar &dst, const Scalar &src, Scalar *minus1, Scalar *zero);
+
 // BPF_END on this (little-endian) machine, as the running 6.18 kernel
 // (scalar_byte_swap): `swap` for bswap16/32/64 (alu64) and be16/32/64, not
 // for le16/32/64; size 16, 32 or 64. The tnum's bytes are swapped (bounds

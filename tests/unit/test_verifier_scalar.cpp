@@ -417,6 +417,27 @@ TEST(Scalar, AluByHand) {
   EXPECT_EQ(r.var_off, (Tnum{0, 0xffffffff}));
 }
 
+TEST(Scalar, ForkMinus1Or0) {
+  // w9 s>>= 31 then w9 &= 0x60a9df2: the kernel's log shows 0x60a9df2 on
+  // the current path and 0 on the pushed one ("from 4 to 4").
+  Scalar w9 = scalar_alu(BPF_ARSH, true, Scalar::unknown(), Scalar::constant(31));
+  EXPECT_EQ(scalar_str(w9), "smin=0,smax=umax=0xffffffff,smin32=-1,smax32=0,var_off=(0x0; 0xffffffff)");
+  Scalar m1, z;
+  ASSERT_TRUE(scalar_fork_minus1_or_0(w9, Scalar::constant(0x60a9df2), &m1, &z));
+  EXPECT_EQ(scalar_str(scalar_alu(BPF_AND, true, m1, Scalar::constant(0x60a9df2))), "0x60a9df2");
+  EXPECT_EQ(scalar_str(scalar_alu(BPF_AND, true, z, Scalar::constant(0x60a9df2))), "0");
+  EXPECT_EQ(scalar_str(scalar_alu(BPF_OR, true, m1, Scalar::constant(0x60a9df2))), "0xffffffff");
+  // s64 [-1, 0]
+  Scalar r9 = scalar_alu(BPF_ARSH, false, Scalar::unknown(), Scalar::constant(63));
+  ASSERT_TRUE(scalar_fork_minus1_or_0(r9, Scalar::constant(1), &m1, &z));
+  EXPECT_FALSE(scalar_fork_minus1_or_0(r9, urange(0, 1), &m1, &z)); // src not constant
+  EXPECT_EQ(m1, Scalar::constant(UINT64_MAX));
+  EXPECT_EQ(z, Scalar::constant(0));
+  m1 = z = Scalar::constant(7);
+  EXPECT_FALSE(scalar_fork_minus1_or_0(srange(-1, 1), Scalar::constant(1), &m1, &z));
+  EXPECT_EQ(m1, Scalar::constant(7));
+}
+
 TEST(Scalar, BranchTakenByHand) {
   EXPECT_EQ(scalar_branch_taken(BPF_JGT, false, urange(0, 10), Scalar::constant(10)), 0);
   EXPECT_EQ(scalar_branch_taken(BPF_JGT, false, urange(11, 20), Scalar::constant(10)), 1);
