@@ -450,6 +450,28 @@ TEST_P(ProgLoadTest, TruncatedLogs) {
   }
 }
 
+// The kernel's ENOSPC looks at the longest the log ever was (len_max), not
+// at what is left: at level 1 the trace of each explored path is written and
+// then reset when the path ends well, so an accepted program whose trace
+// overflowed the buffer is ENOSPC although the final log (the statistics
+// line) fits.
+TEST_P(ProgLoadTest, EnospcCountsTheLogsLongestLength) {
+  std::vector<RawInsn> insns = {I(BPF_ALU64 | BPF_MOV | BPF_K, 0)};
+  for (int i = 0; i < 20; i++) insns.push_back(I(BPF_ALU64 | BPF_ADD | BPF_K, 0, 0, 0, 1));
+  insns.push_back(I(BPF_JMP | BPF_JGT | BPF_K, 0, 0, 1, 5)); // if r0 > 5 goto +1
+  insns.push_back(I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1));
+  insns.push_back(I(BPF_JMP | BPF_EXIT));
+  long r;
+  std::string full = full_log({.insns = insns}, &r);
+  ASSERT_GE(r, 0);
+  const std::string stats =
+      "processed 23 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n";
+  EXPECT_EQ(full, stats);
+  std::vector<char> buf(300, 'x');
+  EXPECT_EQ(load({.insns = insns, .log_level = 1, .log_buf = buf.data(), .log_size = 300}), -ENOSPC);
+  EXPECT_EQ(std::string(buf.data()), stats);
+}
+
 // ------------------------------------------------------------------ maps
 
 TEST_P(ProgLoadTest, MapFdErrors) {
