@@ -333,6 +333,15 @@ void object_ref_put(ObjectKind kind, uint32_t id) {
 }
 
 std::vector<uint32_t> live_ids(ObjectKind kind) {
+  // Maps: collect dead programs once up front (their references may be all
+  // that keeps a map), rather than once per map held only by references.
+  if (kind == ObjectKind::kMap && !t_scanning_referrers) {
+    t_scanning_referrers = true;
+    live_ids(ObjectKind::kProg);
+    std::vector<uint32_t> maps = live_ids(ObjectKind::kMap);
+    t_scanning_referrers = false;
+    return maps;
+  }
   std::vector<uint32_t> ids;
   std::string prefix = std::string(kind_name(kind)) + "-";
   DIR *d = opendir(store().objdir.c_str());

@@ -599,6 +599,33 @@ TEST_P(ProgLoadTest, ProgramFdAcrossFork) {
   for (int fd : {go[0], go[1], done[0], done[1]}) close(fd);
 }
 
+// A program whose process exits without closing it is released, and with it
+// the map it alone held: MAP_GET_NEXT_ID no longer walks to the map.
+TEST_P(ProgLoadTest, ExitReleasesProgramAndItsMapForIdWalks) {
+  int map = create_array();
+  uint32_t id = map_id(map);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    long prog = load({.insns = uses_map(map)});
+    _exit(prog >= 0 ? 0 : 1); // exits holding the program fd
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  close(map);
+  auto walks_to = [&](uint32_t want) {
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    for (a.start_id = 0; ubt::call(fn, BPF_MAP_GET_NEXT_ID, a) == 0; a.start_id = a.next_id)
+      if (a.next_id == want) return true;
+    return false;
+  };
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (walks_to(id) && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_FALSE(walks_to(id));
+}
+
 TEST_P(ProgLoadTest, ProgramFdsAreNotMapFds) {
   long prog = load({});
   ASSERT_GE(prog, 0);
