@@ -4,7 +4,7 @@
 # unpriv-log: math between map_value pointer and register with unbounded min value is not allowed
 # priv-log: math between map_value pointer and register with unbounded min value is not allowed
 # map: name=m type=array key=4 value=64 entries=4
-# why: x % 64 is at most 63
+# why: x % 64 as an offset: the kernel does not bound the result of BPF_MOD
 stw [%r10-4], 0
 mov %r2, %r10
 add %r2, -4

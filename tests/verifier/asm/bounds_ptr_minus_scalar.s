@@ -4,7 +4,7 @@
 # unpriv-log: R0 pointer arithmetic of map value goes out of range, prohibited for !root
 # priv-log: R0 unbounded memory access, make sure to bounds check any such access
 # map: name=m type=array key=4 value=64 entries=4
-# why: value pointer minus a bounded scalar, read back into range
+# why: value pointer + 8 - (x & 7): subtracting a variable leaves an offset the kernel treats as unbounded
 stw [%r10-4], 0
 mov %r2, %r10
 add %r2, -4
