@@ -220,6 +220,23 @@ Found 4 elements" "$U" map dump pinned $A
   printf '\x7fELF\x02\x01\x01\x00' >"$prog"
   expect_error "verify: ELF" "ELF objects are not supported yet" "$U" verify "$prog"
   expect_error "verify: missing file" "cannot open" "$U" verify /nonexistent/x
+
+  # prog load / show: a pinned program, shown as bpftool shows it.
+  printf 'b7 00 00 00 00 00 00 00\n95 00 00 00 00 00 00 00\n' >"$prog"
+  expect "prog load" "" "$U" prog load "$prog" /sys/fs/bpf/t_prog name t_prog
+  local prog_id
+  prog_id=$("$U" -j prog show pinned /sys/fs/bpf/t_prog | sed -n 's/^{"id":\([0-9]*\),.*/\1/p')
+  expect "prog show pinned, -j" '{"id":'"$prog_id"',"type":"socket_filter","name":"t_prog","tag":"59f4a931744dcdc6","gpl_compatible":true,"loaded_at":'"$("$U" -j prog show id "$prog_id" | sed -n 's/.*"loaded_at":\([0-9]*\).*/\1/p')"',"uid":'"$(id -u)"',"bytes_xlated":16,"jited":false,"verified_insns":2}' \
+    "$U" -j prog show pinned /sys/fs/bpf/t_prog
+  expect "prog show id (without loaded_at)" "$prog_id"$': socket_filter  name t_prog  tag 59f4a931744dcdc6  gpl\n\txlated 16B  not jited\n\tverified_insns 2' \
+    bash -c "'$U' prog show id $prog_id | grep -v loaded_at"
+  expect "prog list: every program" "$prog_id: socket_filter  name t_prog  tag 59f4a931744dcdc6  gpl" \
+    bash -c "'$U' prog list | grep '^[0-9]'"
+  expect_error "prog show: unknown id" "can't get program by id 999999" "$U" prog show id 999999
+  expect_error "prog load: rejected" "can't load the program: Permission denied" \
+    bash -c "printf 'bf 20 00 00 00 00 00 00\n95 00 00 00 00 00 00 00\n' >'$prog'; '$U' prog load '$prog' /sys/fs/bpf/t_bad"
+  rm "$USERBPF_FS/t_prog"
+  expect "prog list: none left" "[]" "$U" -j prog list
   rm -f "$prog"
 }
 

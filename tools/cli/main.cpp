@@ -3,6 +3,8 @@
 //   userbpf [-j|-p] [-f] map { show | list | create | dump | lookup | update |
 //                              delete | getnext | freeze | pin } ...
 //   userbpf [-j|-p] prog dump xlated file PATH
+//   userbpf [-j|-p] prog show [id ID | pinned FILE]
+//   userbpf [-j|-p] prog load FILE PATH [type TYPE] [name NAME]
 //   userbpf [-j|-p] verify FILE [--type xdp|socket_filter|N] [--unprivileged] [--log-level N]
 //   userbpf version
 //
@@ -65,6 +67,17 @@ int main(int argc, char **argv) {
   std::vector<std::string> prog_words;
   CLI::App *prog = app.add_subcommand("prog", "inspect programs");
   prog->require_subcommand(1);
+  std::vector<std::string> prog_show_words;
+  CLI::App *prog_show = prog->add_subcommand("show", "show one loaded program, or all of them");
+  CLI::App *prog_list = prog->add_subcommand("list", "same as show");
+  prog_list->add_option("words", prog_show_words, "[id ID | pinned FILE]")->type_name("");
+  prog_show->add_option("words", prog_show_words, "[id ID | pinned FILE]")->type_name("");
+  prog_show->footer("Usage: userbpf [-j|-p] prog show [id ID | pinned FILE]");
+  std::vector<std::string> prog_load_words;
+  CLI::App *prog_load = prog->add_subcommand("load", "load raw instructions and pin the program");
+  prog_load->add_option("words", prog_load_words, "FILE PATH [type TYPE] [name NAME]")->type_name("");
+  prog_load->footer("Usage: userbpf [-j|-p] prog load FILE PATH [type socket_filter|xdp|N] [name NAME]\n"
+                    "FILE: raw instructions (8-byte words, or hex text); ELF objects are not supported yet.");
   CLI::App *prog_dump = prog->add_subcommand("dump", "print a program's instructions");
   prog_dump->require_subcommand(1);
   CLI::App *prog_xlated = prog_dump->add_subcommand("xlated", "disassemble, in the kernel's syntax");
@@ -112,6 +125,32 @@ int main(int argc, char **argv) {
 
   if (version->parsed()) {
     print_version(mode);
+    return 0;
+  }
+
+  if (prog_show->parsed() || prog_list->parsed()) {
+    ubcli::Json out;
+    try {
+      ubcli::prog_show(prog_show_words, mode, &out);
+    } catch (const ubcli::CliError &e) {
+      if (mode.json) print_json(ubcli::Json{{"error", e.what()}}, mode.pretty);
+      else std::cerr << "Error: " << e.what() << "\n";
+      return 1;
+    }
+    if (mode.json) print_json(out, mode.pretty);
+    return 0;
+  }
+
+  if (prog_load->parsed()) {
+    ubcli::Json out;
+    try {
+      ubcli::prog_load_pin(prog_load_words, mode, &out);
+    } catch (const ubcli::CliError &e) {
+      if (mode.json) print_json(ubcli::Json{{"error", e.what()}}, mode.pretty);
+      else std::cerr << "Error: " << e.what() << "\n";
+      return 1;
+    }
+    if (mode.json) print_json(out, mode.pretty);
     return 0;
   }
 

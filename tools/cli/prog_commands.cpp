@@ -3,16 +3,22 @@
 #include <errno.h>
 #include <string.h>
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <sstream>
 
+#include <time.h>
 #include <unistd.h>
+
+#include <optional>
 
 #include <userbpf/bpf.h>
 #include <userbpf/userbpf.hpp>
+
+#include "pins.h"
 
 namespace ubcli {
 namespace {
@@ -67,26 +73,178 @@ long processed_insns(const std::string &log) {
   return end && strncmp(end, " insns", 6) == 0 ? n : -1;
 }
 
+std::string prog_type_name(uint32_t type) {
+  static const char *const kNames[] = {
+      "unspec", "socket_filter", "kprobe", "sched_cls", "sched_act", "tracepoint", "xdp", "perf_event",
+      "cgroup_skb", "cgroup_sock", "lwt_in", "lwt_out", "lwt_xmit", "sock_ops", "sk_skb", "cgroup_device",
+      "sk_msg", "raw_tracepoint", "cgroup_sock_addr", "lwt_seg6local", "lirc_mode2", "sk_reuseport",
+      "flow_dissector", "cgroup_sysctl", "raw_tracepoint_writable", "cgroup_sockopt", "tracing", "struct_ops",
+      "ext", "lsm", "sk_lookup", "syscall", "netfilter"};
+  return type < sizeof(kNames) / sizeof(kNames[0]) ? kNames[type] : "type " + std::to_string(type);
+}
+
+struct OpenProg {
+  Fd fd;
+  bpf_prog_info info;
+  std::vector<uint32_t> map_ids;
+};
+
+OpenProg open_prog_fd(Fd fd) {
+  OpenProg p;
+  p.fd = std::move(fd);
+  for (;;) {
+    memset(&p.info, 0, sizeof(p.info));
+    p.info.nr_map_ids = static_cast<uint32_t>(p.map_ids.size());
+    p.info.map_ids = reinterpret_cast<uintptr_t>(p.map_ids.data());
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.info.bpf_fd = static_cast<uint32_t>(p.fd.get());
+    attr.info.info_len = sizeof(p.info);
+    attr.info.info = reinterpret_cast<uintptr_t>(&p.info);
+    if (bpf_call(BPF_OBJ_GET_INFO_BY_FD, attr) < 0) fail_errno("can't get program info");
+    if (p.info.nr_map_ids <= p.map_ids.size()) break;
+    p.map_ids.resize(p.info.nr_map_ids);
+  }
+  p.map_ids.resize(p.info.nr_map_ids);
+  return p;
+}
+
+std::optional<uint32_t> next_prog_id(uint32_t start_id) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.start_id = start_id;
+  if (bpf_call(BPF_PROG_GET_NEXT_ID, attr) < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    fail_errno("can't get next program id");
+  }
+  return attr.next_id;
+}
+
+int prog_fd_by_id(uint32_t id) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.prog_id = id;
+  return static_cast<int>(bpf_call(BPF_PROG_GET_FD_BY_ID, attr));
+}
+
+std::string tag_hex(const bpf_prog_info &info) {
+  char buf[2 * BPF_TAG_SIZE + 1];
+  for (int i = 0; i < BPF_TAG_SIZE; i++) snprintf(buf + 2 * i, 3, "%02x", info.tag[i]);
+  return buf;
+}
+
+// load_time is nanoseconds since boot; bpftool prints it as wall-clock
+// seconds (JSON) or local time.
+time_t loaded_at_epoch(uint64_t load_time_ns) {
+  struct timespec boot, real;
+  clock_gettime(CLOCK_BOOTTIME, &boot);
+  clock_gettime(CLOCK_REALTIME, &real);
+  int64_t boot_ns = int64_t{boot.tv_sec} * 1000000000 + boot.tv_nsec;
+  int64_t real_ns = int64_t{real.tv_sec} * 1000000000 + real.tv_nsec;
+  return static_cast<time_t>((real_ns - (boot_ns - static_cast<int64_t>(load_time_ns))) / 1000000000);
+}
+
+std::string loaded_at(uint64_t load_time_ns) {
+  time_t t = loaded_at_epoch(load_time_ns);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  char buf[64];
+  strftime(buf, sizeof(buf), "%FT%T%z", &tm);
+  return buf;
+}
+
 } // namespace
 
-bool verify_file(const VerifyOptions &options, const OutputMode &mode, Json *out, std::string *error) {
-  uint32_t type = parse_prog_type(options.type);
-  if (options.log_level < -1 || options.log_level > 15)
-    throw CliError("--log-level " + std::to_string(options.log_level) + ": expected 0..15 (BPF_LOG_* bits)");
-  std::vector<uint8_t> bytes = read_program(options.path);
-  if (bytes.size() >= 4 && memcmp(bytes.data(), "\x7f" "ELF", 4) == 0)
-    throw CliError("'" + options.path + "': ELF objects are not supported yet; give raw instructions (8-byte words)");
-  if (bytes.empty() || bytes.size() % 8)
-    throw CliError("'" + options.path + "': " + std::to_string(bytes.size()) +
-                   " bytes is not a whole number of 8-byte instructions");
-  if (options.unprivileged) userbpf::set_loader_privilege(userbpf::LoaderPrivilege::kUnprivileged);
+void prog_show(const std::vector<std::string> &args, const OutputMode &mode, Json *out) {
+  Words words(args);
+  std::vector<OpenProg> progs;
+  bool all = words.empty();
+  if (all) {
+    uint32_t id = 0;
+    while (auto next = next_prog_id(id)) {
+      id = *next;
+      Fd fd(prog_fd_by_id(id));
+      if (fd.get() < 0) {
+        if (errno == ENOENT) continue; // released meanwhile
+        fail_errno("can't get program by id " + std::to_string(id));
+      }
+      progs.push_back(open_prog_fd(std::move(fd)));
+    }
+  } else {
+    std::string how = words.next("program reference (id ID | pinned FILE)");
+    Fd fd;
+    if (how == "id") {
+      uint32_t id = static_cast<uint32_t>(parse_number(words.next("program id"), "program id", UINT32_MAX));
+      fd = Fd(prog_fd_by_id(id));
+      if (fd.get() < 0) fail_errno("can't get program by id " + std::to_string(id));
+    } else if (how == "pinned") {
+      std::string path = words.next("pinned path");
+      fd = Fd(open_pinned(path));
+      if (fd.get() < 0) fail_errno("can't open pinned object " + path);
+    } else {
+      throw CliError("expected 'id' or 'pinned' to name a program, got '" + how + "'");
+    }
+    words.expect_end();
+    OpenProg p = open_prog_fd(std::move(fd));
+    progs.push_back(std::move(p));
+  }
+  Json list = Json::array();
+  for (const auto &p : progs) {
+    const bpf_prog_info &info = p.info;
+    std::string name(info.name, strnlen(info.name, sizeof(info.name)));
+    if (mode.json) {
+      Json j;
+      j["id"] = info.id;
+      j["type"] = prog_type_name(info.type);
+      if (!name.empty()) j["name"] = name;
+      j["tag"] = tag_hex(info);
+      j["gpl_compatible"] = info.gpl_compatible != 0;
+      j["loaded_at"] = static_cast<int64_t>(loaded_at_epoch(info.load_time));
+      j["uid"] = info.created_by_uid;
+      j["bytes_xlated"] = info.xlated_prog_len;
+      j["jited"] = false;
+      if (!p.map_ids.empty()) j["map_ids"] = p.map_ids;
+      j["verified_insns"] = info.verified_insns;
+      list.push_back(j);
+      continue;
+    }
+    std::cout << info.id << ": " << prog_type_name(info.type) << "  ";
+    if (!name.empty()) std::cout << "name " << name << "  ";
+    std::cout << "tag " << tag_hex(info) << (info.gpl_compatible ? "  gpl" : "") << "\n";
+    std::cout << "\tloaded_at " << loaded_at(info.load_time) << "  uid " << info.created_by_uid << "\n";
+    std::cout << "\txlated " << info.xlated_prog_len << "B  not jited";
+    if (!p.map_ids.empty()) {
+      std::cout << "  map_ids ";
+      for (size_t i = 0; i < p.map_ids.size(); i++) std::cout << (i ? "," : "") << p.map_ids[i];
+    }
+    std::cout << "\n\tverified_insns " << info.verified_insns << "\n";
+  }
+  if (mode.json) *out = (!all && list.size() == 1) ? list[0] : list;
+}
 
-  // Always ask for a log (at least level 1: the statistics line says how
-  // many instructions were processed); grow the buffer until it fits.
-  uint32_t level = options.log_level > 0 ? static_cast<uint32_t>(options.log_level) : 1;
-  std::string log;
-  long fd = -1;
+namespace {
+
+// Raw instructions from a file, checked for shape.
+std::vector<uint8_t> read_raw_instructions(const std::string &path) {
+  std::vector<uint8_t> bytes = read_program(path);
+  if (bytes.size() >= 4 && memcmp(bytes.data(), "\x7f" "ELF", 4) == 0)
+    throw CliError("'" + path + "': ELF objects are not supported yet; give raw instructions (8-byte words)");
+  if (bytes.empty() || bytes.size() % 8)
+    throw CliError("'" + path + "': " + std::to_string(bytes.size()) +
+                   " bytes is not a whole number of 8-byte instructions");
+  return bytes;
+}
+
+struct Loaded {
+  long fd = -1; // the program, or -1 (err)
   int err = 0;
+  std::string log;
+};
+
+// BPF_PROG_LOAD with a log (at least level 1: the statistics line says how
+// many instructions were processed); the buffer grows until the log fits.
+Loaded load_raw(const std::vector<uint8_t> &bytes, uint32_t type, uint32_t level, const std::string &name) {
+  Loaded l;
   for (uint32_t size = 1u << 20;; size *= 4) {
     std::vector<char> buf(size);
     union bpf_attr attr;
@@ -98,26 +256,66 @@ bool verify_file(const VerifyOptions &options, const OutputMode &mode, Json *out
     attr.log_level = level;
     attr.log_buf = reinterpret_cast<uintptr_t>(buf.data());
     attr.log_size = size;
-    fd = userbpf_bpf(BPF_PROG_LOAD, &attr, sizeof(attr));
-    err = fd < 0 ? errno : 0;
-    log.assign(buf.data());
-    if (!(fd < 0 && err == ENOSPC && size < (1u << 28))) break;
+    memcpy(attr.prog_name, name.data(), std::min(name.size(), sizeof(attr.prog_name) - 1));
+    l.fd = userbpf_bpf(BPF_PROG_LOAD, &attr, sizeof(attr));
+    l.err = l.fd < 0 ? errno : 0;
+    l.log.assign(buf.data());
+    if (!(l.fd < 0 && l.err == ENOSPC && size < (1u << 28))) break;
   }
-  if (fd >= 0) close(static_cast<int>(fd));
-  bool accepted = fd >= 0;
-  long processed = processed_insns(log);
+  return l;
+}
+
+} // namespace
+
+bool verify_file(const VerifyOptions &options, const OutputMode &mode, Json *out, std::string *error) {
+  uint32_t type = parse_prog_type(options.type);
+  if (options.log_level < -1 || options.log_level > 15)
+    throw CliError("--log-level " + std::to_string(options.log_level) + ": expected 0..15 (BPF_LOG_* bits)");
+  std::vector<uint8_t> bytes = read_raw_instructions(options.path);
+  if (options.unprivileged) userbpf::set_loader_privilege(userbpf::LoaderPrivilege::kUnprivileged);
+  uint32_t level = options.log_level > 0 ? static_cast<uint32_t>(options.log_level) : 1;
+  Loaded l = load_raw(bytes, type, level, "");
+  if (l.fd >= 0) close(static_cast<int>(l.fd));
+  bool accepted = l.fd >= 0;
+  long processed = processed_insns(l.log);
   bool show_log = !accepted || options.log_level > 0;
   if (mode.json) {
     *out = Json{{"file", options.path}, {"verified", accepted}};
     if (processed >= 0) (*out)["processed_insns"] = processed;
-    if (!accepted) (*out)["error"] = errno_message("verifier", err);
-    (*out)["log"] = log;
+    if (!accepted) (*out)["error"] = errno_message("verifier", l.err);
+    (*out)["log"] = l.log;
   } else {
-    if (show_log) std::cout << log;
+    if (show_log) std::cout << l.log;
     if (accepted) std::cout << "verified: " << processed << " instructions processed\n";
   }
-  if (!accepted) *error = errno_message("'" + options.path + "': rejected by the verifier", err);
+  if (!accepted) *error = errno_message("'" + options.path + "': rejected by the verifier", l.err);
   return accepted;
+}
+
+void prog_load_pin(const std::vector<std::string> &args, const OutputMode &mode, Json *out) {
+  Words words(args);
+  std::string path = words.next("FILE (raw instructions)");
+  std::string pin = words.next("PATH to pin the program at");
+  uint32_t type = BPF_PROG_TYPE_SOCKET_FILTER;
+  std::string name;
+  while (!words.empty()) {
+    if (words.accept("type")) type = parse_prog_type(words.next("program type"));
+    else if (words.accept("name")) name = words.next("program name");
+    else throw CliError("unexpected '" + words.peek() + "' (expected 'type TYPE' or 'name NAME')");
+  }
+  std::vector<uint8_t> bytes = read_raw_instructions(path);
+  Loaded l = load_raw(bytes, type, 1, name);
+  if (l.fd < 0) {
+    if (!mode.json) std::cerr << l.log;
+    throw CliError(errno_message("'" + path + "': can't load the program", l.err));
+  }
+  Fd fd(static_cast<int>(l.fd));
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.pathname = reinterpret_cast<uintptr_t>(pin.c_str());
+  attr.bpf_fd = static_cast<uint32_t>(fd.get());
+  if (bpf_call(BPF_OBJ_PIN, attr) < 0) fail_errno("can't pin the program at " + pin);
+  if (mode.json) *out = nullptr; // bpftool prints "null" for a successful load
 }
 
 void prog_dump_xlated(const std::vector<std::string> &words, const OutputMode &mode, Json *out) {

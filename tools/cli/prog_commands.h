@@ -15,6 +15,14 @@ namespace ubcli {
 // (id ID | pinned FILE, as bpftool) come with BPF_PROG_LOAD.
 void prog_dump_xlated(const std::vector<std::string> &words, const OutputMode &mode, Json *out);
 
+// prog show [id ID | pinned FILE]: loaded programs, as bpftool prints them
+// (no JIT yet: "not jited").
+void prog_show(const std::vector<std::string> &words, const OutputMode &mode, Json *out);
+
+// prog load FILE PATH [type TYPE] [name NAME]: load raw instructions and pin
+// the program at PATH (bpftool's verb; ELF objects are not supported yet).
+void prog_load_pin(const std::vector<std::string> &words, const OutputMode &mode, Json *out);
+
 // verify FILE: load raw instructions (binary 8-byte words, or hex text) with
 // BPF_PROG_LOAD, so the verifier judges them, and report the verdict.
 struct VerifyOptions {
