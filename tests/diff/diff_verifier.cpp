@@ -916,10 +916,16 @@ std::vector<CLoad> run_c_child(const std::string &backend, Mode mode, const fs::
   }
   std::string spec = "UBT_VERIFIER_CHILD=" + backend + " " + mode_name(mode) + " " + obj.string();
   std::vector<std::string> envs;
-  for (char **e = environ; *e; e++)
-    if (strncmp(*e, "UBT_VERIFIER_CHILD=", 19) != 0 && strncmp(*e, "USERBPF_UNPRIVILEGED=", 21) != 0)
+  std::string asan = "ASAN_OPTIONS=detect_leaks=0";
+  for (char **e = environ; *e; e++) {
+    if (strncmp(*e, "ASAN_OPTIONS=", 13) == 0) asan = std::string(*e) + ":detect_leaks=0";
+    else if (strncmp(*e, "UBT_VERIFIER_CHILD=", 19) != 0 && strncmp(*e, "USERBPF_UNPRIVILEGED=", 21) != 0)
       envs.push_back(*e);
+  }
   envs.push_back(spec);
+  // The child's job is its report; in the ASan build, LeakSanitizer would
+  // judge libbpf's process-lifetime caches at its exit.
+  envs.push_back(asan);
   std::vector<char *> envp;
   for (std::string &s : envs) envp.push_back(s.data());
   envp.push_back(nullptr);
