@@ -670,14 +670,14 @@ std::string stats_only_log(uint32_t level, uint64_t start_ns) {
 // beginning; either way the buffer holds at most log_size - 1 bytes and a
 // NUL, and nothing after that NUL is touched. Returns bpf_vlog_finalize()'s
 // verdict: -ENOSPC if the log did not fit, -EFAULT if the buffer faulted.
-int write_log(const std::string &log, uint32_t level, uint64_t ubuf, uint32_t size) {
+int write_log(const std::string &log, uint32_t level, uint64_t ubuf, uint32_t size, size_t len_max = 0) {
   if (level == 0 || !ubuf || log.empty()) return 0; // nothing was ever written
   size_t n = std::min<size_t>(log.size(), size - 1);
   const char *from = (level & kLogFixed) ? log.data() : log.data() + (log.size() - n);
   std::string out(from, n);
   out.push_back('\0');
   if (copy_to_user(ubuf, out.data(), out.size())) return -EFAULT;
-  return log.size() + 1 > size ? -ENOSPC : 0;
+  return std::max(log.size(), len_max) + 1 > size ? -ENOSPC : 0;
 }
 
 int prog_load(const Attr &at) {
@@ -811,7 +811,7 @@ int prog_load(const Attr &at) {
   }
   // bpf_vlog_finalize(): a log that did not fit (ENOSPC) or faulted (EFAULT)
   // replaces the verdict, accepted or not, as the kernel does.
-  if (int log_err = write_log(res.log, level, log_buf, log_size)) ret = log_err;
+  if (int log_err = write_log(res.log, level, log_buf, log_size, res.log_len_max)) ret = log_err;
   if (ret) {
     drop_refs();
     return ret > 0 ? -EINVAL : ret;

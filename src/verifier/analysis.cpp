@@ -66,6 +66,7 @@ struct Pending {
   uint32_t insn;
   uint32_t from;
   Checkpoint *parent;
+  size_t log_pos; // the log's length when the branch was pushed
 };
 
 struct Error {
@@ -76,6 +77,10 @@ class Checker {
 public:
   explicit Checker(Env &env) : env_(env), log_(env.log), priv_(env.options.privilege) {}
   int run();
+  void stats(uint32_t *total, uint32_t *peak) const {
+    *total = total_states_;
+    *peak = peak_states_;
+  }
 
 private:
   // ---- exploration
@@ -784,8 +789,17 @@ void Checker::check_alu(uint32_t pc, const vm::Insn &insn) {
     if (is_pointer_leak(reg(d))) fail(-EACCES, "R%d pointer arithmetic prohibited\n", d);
     write_reg_check(d);
     Reg &r = reg(d);
-    if (r.type != RegType::kScalar || insn.info().shape == Shape::kEndian) {
+    if (r.type != RegType::kScalar) {
       mark_unknown(r);
+      return;
+    }
+    if (insn.info().shape == Shape::kEndian) {
+      // le16/le32/le64 only truncate on this little-endian machine;
+      // be* and bswap* swap bytes.
+      const bool swap = insn.opcode != 0xd4;
+      Scalar res = scalar_end(r.s, insn.imm, swap);
+      mark_unknown(r);
+      r.s = res;
       return;
     }
     Scalar res = scalar_alu(BPF_NEG, alu32, r.s, Scalar::constant(0));
@@ -1045,8 +1059,16 @@ void Checker::refine(State &st, const vm::Insn &insn, bool taken, bool *impossib
   if (dst.type != RegType::kScalar || src.type != RegType::kScalar) return;
   Scalar a = dst.s, b = src.s;
   if (!scalar_refine(op, jmp32, taken, &a, &b)) {
-    *impossible = true;
-    return;
+    // Contradictory bounds on a side the kernel cannot rule out: it logs
+    // the invariant violation, drops that register's bounds (keeping its
+    // tnum) and explores the side anyway. So do we.
+    for (Scalar *x : {&a, &b}) {
+      if (x->consistent()) continue;
+      if (log_.enabled())
+        log_.printf("verifier bug: REG INVARIANTS VIOLATION (%s): %s\n", taken ? "true_reg" : "false_reg",
+                    scalar_invariant_violation(*x).c_str());
+      x->mark_unbounded();
+    }
   }
   dst.s = a;
   propagate_scalar(st, dst);
@@ -1074,6 +1096,11 @@ int64_t Checker::check_cond_jump(uint32_t pc, const vm::Insn &insn) {
   const Reg &dst = reg(insn.dst);
   const Reg &src = src_x ? reg(insn.src) : imm;
   const uint32_t target = static_cast<uint32_t>(insn.jump_target(pc));
+  // Without CAP_PERFMON a pointer may only be null-checked (if it may be
+  // null) or compared with another packet pointer.
+  if (!src_x && is_pointer_leak(dst) &&
+      !(dst.maybe_null && !jmp32 && insn.imm == 0 && (op == BPF_JEQ || op == BPF_JNE)))
+    fail(-EACCES, "R%d pointer comparison prohibited\n", insn.dst);
   // Known outcome?
   int pred = -1;
   if (dst.type == RegType::kScalar && src.type == RegType::kScalar) {
@@ -1264,7 +1291,7 @@ int64_t Checker::check_exit(uint32_t pc) {
 
 void Checker::push_branch(const State &st, uint32_t insn, uint32_t from) {
   if (parent_) parent_->alive++;
-  pending_.push_back({st, insn, from, parent_});
+  pending_.push_back({st, insn, from, parent_, log_.text().size()});
   if (pending_.size() > 8192) fail(-EFAULT, "The sequence of %zu jumps is too complex.\n", pending_.size());
 }
 
@@ -1364,7 +1391,9 @@ bool Checker::states_equal(const State &old, const State &cur, bool exact, uint3
 bool Checker::visit_prune_point(uint32_t insn, int *err) {
   *err = 0;
   auto &list = explored_[insn];
-  bool add_new = true;
+  // Checkpoint only after at least 2 jumps and 8 instructions since the
+  // last one (the kernel's heuristic: fewer states, same verdicts).
+  bool add_new = jmps_processed_ - prev_jmps_ >= 2 && processed_ - prev_insns_ >= 8;
   std::vector<Checkpoint *> missed;
   for (Checkpoint *c : list) {
     if (c->alive > 0) {
@@ -1436,13 +1465,16 @@ int64_t Checker::step(uint32_t pc) {
     jmps_processed_++;
     return check_cond_jump(pc, insn);
   case Shape::kCall:
+    jmps_processed_++;
     check_helper_call(pc, insn);
     return pc + 1;
   case Shape::kCallLocal:
+    jmps_processed_++;
     return check_local_call(pc, insn);
   case Shape::kCallReg:
     fail(-EINVAL, "unsupported callx: calls through a register need the kernel's callback support\n");
   case Shape::kExit:
+    jmps_processed_++;
     return check_exit(pc);
   }
   fail(-EINVAL, "unknown insn class\n");
@@ -1479,6 +1511,8 @@ int Checker::run() {
         pending_.pop_back();
         st_ = std::move(p.state);
         parent_ = p.parent;
+        // At level 1 only the path being explored stays in the log.
+        if (!log_.level2()) log_.reset(p.log_pos);
         pc = p.insn;
         from = p.from;
         fresh_path = true;
@@ -1522,17 +1556,20 @@ int Checker::run() {
     return e.err;
   }
   env_.verified_insns = processed_;
-  if (log_.enabled())
-    log_.printf("processed %u insns (limit %u) max_states_per_insn %u total_states %u peak_states %u mark_read 0\n",
-                processed_, kComplexityLimit, 0u, total_states_, peak_states_);
+  // An accepted program's level-1 log is only the statistics.
+  if (!log_.level2()) log_.reset(0);
   return 0;
 }
+
+
 
 } // namespace
 
 int do_check(Env &env) {
   Checker checker(env);
-  return checker.run();
+  int err = checker.run();
+  checker.stats(&env.total_states, &env.peak_states);
+  return err;
 }
 
 } // namespace userbpf::verifier

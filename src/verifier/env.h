@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdarg>
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,10 +24,21 @@ public:
   bool level2() const { return (level_ & 2) != 0; }
   void printf(const char *fmt, ...) __attribute__((format(printf, 2, 3)));
   std::string &text() { return text_; }
+  // Rewind to an earlier length (bpf_vlog_reset), remembering the longest.
+  void reset(size_t pos) {
+    note_len();
+    if (pos < text_.size()) text_.resize(pos);
+  }
+  size_t len_max() {
+    note_len();
+    return len_max_;
+  }
 
 private:
+  void note_len() { len_max_ = std::max(len_max_, text_.size()); }
   uint32_t level_;
   std::string text_;
+  size_t len_max_ = 0;
 };
 
 struct Subprog {
@@ -48,6 +60,7 @@ struct Env {
   std::vector<uint16_t> live_in;           // per insn: registers (bit n = rn) that may be read before written
   Log log;
   uint32_t verified_insns = 0;
+  uint32_t total_states = 0, peak_states = 0;
 
   size_t size() const { return prog.insns.size(); }
   const vm::Insn &insn(size_t pc) const { return prog.insns[pc]; }

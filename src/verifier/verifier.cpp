@@ -96,6 +96,10 @@ Result verify(const vm::RawInsn *insns, size_t count, const Options &options, co
   Env env(options, prog);
   auto finish = [&](int err) {
     result.err = err;
+    // print_verification_stats: the last line of every log.
+    env.log.printf("processed %u insns (limit 1000000) max_states_per_insn 0 total_states %u peak_states %u mark_read 0\n",
+                   env.verified_insns, env.total_states, env.peak_states);
+    result.log_len_max = env.log.len_max();
     result.log = std::move(env.log.text());
     result.verified_insns = env.verified_insns;
     if (err) {

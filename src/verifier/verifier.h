@@ -79,7 +79,9 @@ struct Result {
   // rejected by a structural rule), -EACCES (an access the rules forbid),
   // -E2BIG (too large / too complex), -EBADF (bad map fd), -ENOTSUPP...
   int err = 0;
-  std::string log;                 // the whole log; the caller applies log_size
+  std::string log;                 // the final log; the caller applies log_size
+  size_t log_len_max = 0;          // the longest the log ever was (level 1 drops finished paths'
+                                   // traces; ENOSPC is decided on this, as 6.18's len_max)
   vm::DecodedProgram program;      // accepted: LD_IMM64 resolved (maps, values, funcs)
   std::vector<MapInfo> used_maps;  // each map once, in order of first use
   uint32_t verified_insns = 0;     // instructions processed (bpf_prog_info.verified_insns)

@@ -1,0 +1,153 @@
+// Verification speed: every program of the verifier corpus
+// (tests/verifier/asm) loaded with BPF_PROG_LOAD into userbpf and, side by
+// side in the same run, into the kernel (where bpf() works), privileged.
+// Prints per program the median load time on each side, the instructions the
+// verifier processed, and at the end the totals and userbpf's processed
+// instructions per second. Rerun:
+//   cmake --build build --target verifier_bench && build/bench/verifier_bench [REPEATS]
+// (Not Google Benchmark: a load takes from microseconds to seconds, and the
+// corpus is the unit of measure, as issue 4 asks.)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <vector>
+
+#include <userbpf/bpf.h>
+
+#include "vm/assembler.h"
+
+namespace fs = std::filesystem;
+using Fn = long (*)(int, union bpf_attr *, unsigned int);
+
+static long kernel_bpf(int cmd, union bpf_attr *attr, unsigned int size) { return syscall(__NR_bpf, cmd, attr, size); }
+
+struct Case {
+  std::string name;
+  uint32_t prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+  std::vector<std::vector<std::string>> maps; // name, type, key, value, entries
+  std::vector<userbpf::vm::RawInsn> insns;
+  std::vector<userbpf::vm::MapRelocation> relocs;
+};
+
+static uint32_t map_type(const std::string &t) {
+  static const std::map<std::string, uint32_t> types{{"array", BPF_MAP_TYPE_ARRAY}, {"hash", BPF_MAP_TYPE_HASH},
+      {"percpu_array", BPF_MAP_TYPE_PERCPU_ARRAY}, {"percpu_hash", BPF_MAP_TYPE_PERCPU_HASH},
+      {"lru_hash", BPF_MAP_TYPE_LRU_HASH}};
+  auto it = types.find(t);
+  return it == types.end() ? 0 : it->second;
+}
+
+static bool parse(const fs::path &path, Case *c) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str(), line;
+  std::istringstream lines(text);
+  while (std::getline(lines, line)) {
+    if (line.rfind("# type: xdp", 0) == 0) c->prog_type = BPF_PROG_TYPE_XDP;
+    if (line.rfind("# map: ", 0) == 0) {
+      std::map<std::string, std::string> kv;
+      std::istringstream words(line.substr(7));
+      std::string w;
+      while (words >> w)
+        if (auto eq = w.find('='); eq != std::string::npos) kv[w.substr(0, eq)] = w.substr(eq + 1);
+      c->maps.push_back({kv["name"], kv["type"], kv["key"], kv["value"], kv["entries"]});
+    }
+  }
+  std::string error;
+  c->name = path.stem();
+  return userbpf::vm::assemble(text, &c->insns, &error, &c->relocs) == 0;
+}
+
+// Median load time in ns (and processed insns from the last load), or -1 if it is rejected.
+static double load_ns(Fn fn, const Case &c, int repeats, uint32_t *verified) {
+  std::vector<int> fds;
+  std::map<std::string, int> by_name;
+  for (const auto &m : c.maps) {
+    union bpf_attr a;
+    memset(&a, 0, sizeof a);
+    a.map_type = map_type(m[1]);
+    a.key_size = static_cast<uint32_t>(std::stoul(m[2]));
+    a.value_size = static_cast<uint32_t>(std::stoul(m[3]));
+    a.max_entries = static_cast<uint32_t>(std::stoul(m[4]));
+    int fd = static_cast<int>(fn(BPF_MAP_CREATE, &a, sizeof a));
+    if (fd < 0) return -1;
+    fds.push_back(fd);
+    by_name[m[0]] = fd;
+  }
+  std::vector<userbpf::vm::RawInsn> insns = c.insns;
+  for (const auto &r : c.relocs) {
+    if (!by_name.count(r.map)) return -1;
+    insns[r.insn].imm = by_name[r.map];
+  }
+  std::vector<double> times;
+  double result = 0;
+  for (int i = 0; i < repeats && result >= 0; i++) {
+    union bpf_attr a;
+    memset(&a, 0, sizeof a);
+    a.prog_type = c.prog_type;
+    a.insns = reinterpret_cast<uintptr_t>(insns.data());
+    a.insn_cnt = static_cast<uint32_t>(insns.size());
+    a.license = reinterpret_cast<uintptr_t>("GPL");
+    auto t0 = std::chrono::steady_clock::now();
+    int fd = static_cast<int>(fn(BPF_PROG_LOAD, &a, sizeof a));
+    auto t1 = std::chrono::steady_clock::now();
+    if (fd < 0) {
+      result = -1;
+      break;
+    }
+    times.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
+    struct bpf_prog_info info;
+    memset(&info, 0, sizeof info);
+    union bpf_attr ia;
+    memset(&ia, 0, sizeof ia);
+    ia.info.bpf_fd = static_cast<uint32_t>(fd);
+    ia.info.info_len = sizeof info;
+    ia.info.info = reinterpret_cast<uintptr_t>(&info);
+    *verified = fn(BPF_OBJ_GET_INFO_BY_FD, &ia, sizeof ia) == 0 ? info.verified_insns : 0;
+    close(fd);
+  }
+  for (int fd : fds) close(fd);
+  if (result < 0) return -1;
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+int main(int argc, char **argv) {
+  const int repeats = argc > 1 ? std::max(1, atoi(argv[1])) : 5;
+  setenv("USERBPF_MEMLOCK_LIMIT", "unlimited", 0);
+  std::vector<fs::path> files;
+  for (const auto &e : fs::directory_iterator(USERBPF_VERIFIER_CORPUS)) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  union bpf_attr probe;
+  memset(&probe, 0, sizeof probe);
+  const bool kernel = kernel_bpf(BPF_PROG_GET_NEXT_ID, &probe, sizeof probe) == 0 || errno == ENOENT;
+  if (!kernel) printf("kernel bpf() not available (%s): userbpf only\n", strerror(errno));
+  printf("%-40s %12s %12s %8s %10s\n", "program (accepted by both)", "userbpf us", "kernel us", "ratio", "insns");
+  double sum_u = 0, sum_k = 0, insns_total = 0;
+  int n = 0;
+  for (const auto &f : files) {
+    Case c;
+    if (!parse(f, &c)) continue;
+    uint32_t vu = 0, vk = 0;
+    double u = load_ns(userbpf_bpf, c, repeats, &vu);
+    double k = kernel ? load_ns(kernel_bpf, c, repeats, &vk) : 0;
+    if (u < 0 || (kernel && k < 0)) continue;
+    printf("%-40s %12.1f %12.1f %8.2f %10u\n", c.name.c_str(), u / 1000, k / 1000, kernel ? u / k : 0.0, vu);
+    sum_u += u;
+    sum_k += k;
+    insns_total += vu;
+    n++;
+  }
+  printf("\n%d programs: userbpf %.1f ms in all, kernel %.1f ms (userbpf/kernel %.2fx); userbpf verified %.0f insns at %.0f insns/s\n",
+         n, sum_u / 1e6, sum_k / 1e6, kernel && sum_k > 0 ? sum_u / sum_k : 0.0, insns_total, insns_total / (sum_u / 1e9));
+  return 0;
+}
