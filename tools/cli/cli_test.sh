@@ -232,7 +232,12 @@ Found 4 elements" "$U" map dump pinned $A
     bash -c "'$U' prog show id $prog_id | grep -v loaded_at"
   expect "prog list: every program" "$prog_id: socket_filter  name t_prog  tag 59f4a931744dcdc6  gpl" \
     bash -c "'$U' prog list | grep '^[0-9]'"
+  expect "prog dump xlated pinned" $'   0: (b7) r0 = 0\n   1: (95) exit' "$U" prog dump xlated pinned /sys/fs/bpf/t_prog
+  expect "prog dump xlated id" $'   0: (b7) r0 = 0\n   1: (95) exit' "$U" prog dump xlated id "$prog_id"
   expect_error "prog show: unknown id" "can't get program by id 999999" "$U" prog show id 999999
+  "$U" map create /sys/fs/bpf/t_map type array key 4 value 4 entries 1 >/dev/null
+  expect_error "prog show: a pinned map" "is a pinned object, but not a program" "$U" prog show pinned /sys/fs/bpf/t_map
+  rm "$USERBPF_FS/t_map"
   expect_error "prog load: rejected" "can't load the program: Permission denied" \
     bash -c "printf 'bf 20 00 00 00 00 00 00\n95 00 00 00 00 00 00 00\n' >'$prog'; '$U' prog load '$prog' /sys/fs/bpf/t_bad"
   rm "$USERBPF_FS/t_prog"

@@ -2,7 +2,7 @@
 //
 //   userbpf [-j|-p] [-f] map { show | list | create | dump | lookup | update |
 //                              delete | getnext | freeze | pin } ...
-//   userbpf [-j|-p] prog dump xlated file PATH
+//   userbpf [-j|-p] prog dump xlated { file PATH | id ID | pinned FILE }
 //   userbpf [-j|-p] prog show [id ID | pinned FILE]
 //   userbpf [-j|-p] prog load FILE PATH [type TYPE] [name NAME]
 //   userbpf [-j|-p] verify FILE [--type xdp|socket_filter|N] [--unprivileged] [--log-level N]
@@ -81,8 +81,9 @@ int main(int argc, char **argv) {
   CLI::App *prog_dump = prog->add_subcommand("dump", "print a program's instructions");
   prog_dump->require_subcommand(1);
   CLI::App *prog_xlated = prog_dump->add_subcommand("xlated", "disassemble, in the kernel's syntax");
-  prog_xlated->add_option("words", prog_words, "file PATH (raw or hex instructions)")->type_name("");
-  prog_xlated->footer("Usage: userbpf [-j|-p] prog dump xlated file PATH");
+  prog_xlated->add_option("words", prog_words, "file PATH (raw or hex instructions) | id ID | pinned FILE")
+      ->type_name("");
+  prog_xlated->footer("Usage: userbpf [-j|-p] prog dump xlated { file PATH | id ID | pinned FILE }");
 
   ubcli::VerifyOptions verify_options;
   CLI::App *verify = app.add_subcommand("verify", "run the verifier on a program and print its verdict and log");

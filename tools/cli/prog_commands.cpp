@@ -10,6 +10,7 @@
 #include <iterator>
 #include <sstream>
 
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -153,6 +154,65 @@ std::string loaded_at(uint64_t load_time_ns) {
   return buf;
 }
 
+// Is fd the program of this id? (bpf_map_info also begins with type and id;
+// the program opened again by id must be the very same file.)
+bool is_prog_fd(int fd) {
+  bpf_prog_info info;
+  memset(&info, 0, sizeof(info));
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.info.bpf_fd = static_cast<uint32_t>(fd);
+  attr.info.info_len = sizeof(info);
+  attr.info.info = reinterpret_cast<uintptr_t>(&info);
+  if (bpf_call(BPF_OBJ_GET_INFO_BY_FD, attr) < 0) return false;
+  Fd by_id(prog_fd_by_id(info.id));
+  if (by_id.get() < 0) return false;
+  struct stat a, b;
+  if (fstat(fd, &a) != 0 || fstat(by_id.get(), &b) != 0) return false;
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// PROG := id ID | pinned FILE, as bpftool.
+Fd open_prog_ref(Words &words) {
+  std::string how = words.next("program reference (id ID | pinned FILE)");
+  Fd fd;
+  if (how == "id") {
+    uint32_t id = static_cast<uint32_t>(parse_number(words.next("program id"), "program id", UINT32_MAX));
+    fd = Fd(prog_fd_by_id(id));
+    if (fd.get() < 0) fail_errno("can't get program by id " + std::to_string(id));
+  } else if (how == "pinned") {
+    std::string path = words.next("pinned path");
+    fd = Fd(open_pinned(path));
+    if (fd.get() < 0) fail_errno("can't open pinned object " + path);
+    if (!is_prog_fd(fd.get())) throw CliError(path + " is a pinned object, but not a program");
+  } else {
+    throw CliError("expected 'id' or 'pinned' to name a program, got '" + how + "'");
+  }
+  return fd;
+}
+
+// The program's xlated instructions (the kernel's dump form: maps by id).
+std::vector<uint8_t> xlated_of(int fd) {
+  std::vector<uint8_t> bytes;
+  for (;;) {
+    bpf_prog_info info;
+    memset(&info, 0, sizeof(info));
+    info.xlated_prog_len = static_cast<uint32_t>(bytes.size());
+    info.xlated_prog_insns = reinterpret_cast<uintptr_t>(bytes.data());
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.info.bpf_fd = static_cast<uint32_t>(fd);
+    attr.info.info_len = sizeof(info);
+    attr.info.info = reinterpret_cast<uintptr_t>(&info);
+    if (bpf_call(BPF_OBJ_GET_INFO_BY_FD, attr) < 0) fail_errno("can't get program info");
+    if (info.xlated_prog_len <= bytes.size()) {
+      bytes.resize(info.xlated_prog_len);
+      return bytes;
+    }
+    bytes.resize(info.xlated_prog_len);
+  }
+}
+
 } // namespace
 
 void prog_show(const std::vector<std::string> &args, const OutputMode &mode, Json *out) {
@@ -171,19 +231,7 @@ void prog_show(const std::vector<std::string> &args, const OutputMode &mode, Jso
       progs.push_back(open_prog_fd(std::move(fd)));
     }
   } else {
-    std::string how = words.next("program reference (id ID | pinned FILE)");
-    Fd fd;
-    if (how == "id") {
-      uint32_t id = static_cast<uint32_t>(parse_number(words.next("program id"), "program id", UINT32_MAX));
-      fd = Fd(prog_fd_by_id(id));
-      if (fd.get() < 0) fail_errno("can't get program by id " + std::to_string(id));
-    } else if (how == "pinned") {
-      std::string path = words.next("pinned path");
-      fd = Fd(open_pinned(path));
-      if (fd.get() < 0) fail_errno("can't open pinned object " + path);
-    } else {
-      throw CliError("expected 'id' or 'pinned' to name a program, got '" + how + "'");
-    }
+    Fd fd = open_prog_ref(words);
     words.expect_end();
     OpenProg p = open_prog_fd(std::move(fd));
     progs.push_back(std::move(p));
@@ -319,10 +367,17 @@ void prog_load_pin(const std::vector<std::string> &args, const OutputMode &mode,
 }
 
 void prog_dump_xlated(const std::vector<std::string> &words, const OutputMode &mode, Json *out) {
-  if (words.size() != 2 || words[0] != "file")
-    throw CliError("usage: userbpf prog dump xlated file PATH  (loaded programs: not yet, BPF_PROG_LOAD comes later)");
+  if (words.size() != 2 || (words[0] != "file" && words[0] != "id" && words[0] != "pinned"))
+    throw CliError("usage: userbpf prog dump xlated { file PATH | id ID | pinned FILE }");
   const std::string &path = words[1];
-  std::vector<uint8_t> bytes = read_program(path);
+  std::vector<uint8_t> bytes;
+  if (words[0] == "file") {
+    bytes = read_program(path);
+  } else {
+    Words ref(words);
+    Fd fd = open_prog_ref(ref);
+    bytes = xlated_of(fd.get());
+  }
   long need = userbpf_disassemble(bytes.data(), bytes.size(), nullptr, 0);
   std::string text(static_cast<size_t>(need < 0 ? 4096 : need + 1), '\0');
   long r = userbpf_disassemble(bytes.data(), bytes.size(), text.data(), text.size());

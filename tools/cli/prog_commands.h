@@ -11,8 +11,8 @@ namespace ubcli {
 
 // prog dump xlated file PATH: disassemble raw instructions (a binary file of
 // 8-byte struct bpf_insn words, or the same bytes as hex text, e.g. the
-// conformance suite's .hex files) in the kernel's syntax. Loaded programs
-// (id ID | pinned FILE, as bpftool) come with BPF_PROG_LOAD.
+// conformance suite's .hex files) in the kernel's syntax; also
+// prog dump xlated id ID | pinned FILE: a loaded program's xlated instructions.
 void prog_dump_xlated(const std::vector<std::string> &words, const OutputMode &mode, Json *out);
 
 // prog show [id ID | pinned FILE]: loaded programs, as bpftool prints them
