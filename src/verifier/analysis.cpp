@@ -1096,18 +1096,17 @@ int64_t Checker::check_cond_jump(uint32_t pc, const vm::Insn &insn) {
   const Reg &dst = reg(insn.dst);
   const Reg &src = src_x ? reg(insn.src) : imm;
   const uint32_t target = static_cast<uint32_t>(insn.jump_target(pc));
-  // Without CAP_PERFMON a pointer may only be null-checked (if it may be
-  // null) or compared with another packet pointer.
-  if (!src_x && is_pointer_leak(dst) &&
-      !(dst.maybe_null && !jmp32 && insn.imm == 0 && (op == BPF_JEQ || op == BPF_JNE)))
-    fail(-EACCES, "R%d pointer comparison prohibited\n", insn.dst);
+
   // Known outcome?
   int pred = -1;
   if (dst.type == RegType::kScalar && src.type == RegType::kScalar) {
     pred = scalar_branch_taken(op, jmp32, dst.s, src.s);
-  } else if (dst.is_pointer() && !dst.maybe_null && !jmp32 && src.type == RegType::kScalar && src.s.is_const() &&
-             src.s.const_value() == 0 && (op == BPF_JEQ || op == BPF_JNE)) {
-    pred = op == BPF_JNE ? 1 : 0; // a non-null pointer is never 0
+  } else if ((dst.type == RegType::kMapValue || dst.type == RegType::kMem) && !dst.maybe_null && !jmp32 &&
+             src.type == RegType::kScalar && src.s.is_const() && src.s.const_value() == 0 &&
+             (op == BPF_JEQ || op == BPF_JNE)) {
+    // reg_not_null: these pointers are never 0 (ctx and stack pointers are
+    // not in the kernel's list, so comparing them is not predicted).
+    pred = op == BPF_JNE ? 1 : 0;
   }
   if (pred >= 0) {
     if (!priv_.bypass_spec_v1) {
