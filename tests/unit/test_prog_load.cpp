@@ -795,6 +795,13 @@ TEST_P(ProgLoadTest, PinAndGetAProgram) {
   EXPECT_EQ(pi.info.type, kSocketFilter);
   EXPECT_EQ(pi.map_ids[0], mid);
   close(static_cast<int>(fd));
+  // 6.18 opens program pins read-only or write-only too.
+  for (uint32_t flags : {unsigned(BPF_F_RDONLY), unsigned(BPF_F_WRONLY)}) {
+    a.file_flags = flags;
+    long ro = ubt::call(fn, BPF_OBJ_GET, a);
+    EXPECT_GE(ro, 0) << flags;
+    if (ro >= 0) close(static_cast<int>(ro));
+  }
   // Removing the pin releases the program, then the map.
   char real[4096];
   if (kernel()) {
