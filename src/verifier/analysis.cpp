@@ -262,6 +262,16 @@ std::string Checker::state_str(const Frame &f) const {
   return out;
 }
 
+// The kernel's name of a helper (func_id_name): "bpf_map_lookup_elem", or
+// "unknown" past the ids this system's <linux/bpf.h> knows.
+std::string helper_name(int32_t id) {
+#define USERBPF_HELPER_NAME(x, ...) "bpf_" #x
+  static const char *const kNames[] = {__BPF_FUNC_MAPPER(USERBPF_HELPER_NAME)};
+#undef USERBPF_HELPER_NAME
+  if (id <= 0 || static_cast<size_t>(id) >= sizeof(kNames) / sizeof(kNames[0])) return "unknown";
+  return kNames[id];
+}
+
 // ---------------------------------------------------------------- registers
 
 void Checker::read_reg(int r) {
@@ -299,8 +309,11 @@ void Checker::check_stack_access(int regno, const Reg &ptr, int off, int size, b
     // byte initialized, or allow_uninit_stack); the result is unknown.
     if (!priv_.allow_ptr_leaks) fail(-EACCES, "R%d variable stack access prohibited for !root, var_off=%s off=%d\n", regno, tnum_str(ptr.s.var_off).c_str(), off);
     int64_t min_off = ptr.s.smin + off, max_off = ptr.s.smax + off;
-    if (ptr.s.smin < -kMaxVarOff || ptr.s.smax > kMaxVarOff || min_off < -vm::kStackSize || max_off + size > 0)
-      fail(-EACCES, "invalid variable-offset%s stack R%d var_off=%s off=%d size=%d\n", write ? "" : " read from", regno,
+    const char *what = write ? " write to" : " read from";
+    if (ptr.s.smax >= kMaxVarOff || ptr.s.smin <= -kMaxVarOff)
+      fail(-EACCES, "invalid unbounded variable-offset%s stack R%d\n", what, regno);
+    if (min_off < -vm::kStackSize || max_off + size > 0)
+      fail(-EACCES, "invalid variable-offset%s stack R%d var_off=%s off=%d size=%d\n", what, regno,
            tnum_str(ptr.s.var_off).c_str(), off, size);
     check_stack_range(regno, ptr, off, size, write);
     if (!write && value_regno >= 0) mark_unknown(reg(value_regno));
@@ -342,7 +355,7 @@ void Checker::check_stack_access(int regno, const Reg &ptr, int off, int size, b
   }
   // read
   if (static_cast<size_t>(spi) >= f.slots.size()) {
-    if (!priv_.allow_uninit_stack) fail(-EACCES, "invalid read from stack off %lld+0 size %d\n", static_cast<long long>(abs_off), size);
+    if (!priv_.allow_uninit_stack) fail(-EACCES, "invalid read from stack R%d off=%lld size=%d\n", regno, static_cast<long long>(abs_off), size);
     if (value_regno >= 0) mark_unknown(reg(value_regno));
     return;
   }
@@ -400,14 +413,22 @@ void Checker::check_stack_range(int regno, const Reg &ptr, int64_t off, int64_t 
     max_off = ptr.s.smax + off;
   }
   if (min_off < -vm::kStackSize || max_off + size > 0 || (size == 0 && max_off >= 0)) {
-    if (ptr.s.is_const()) fail(-EINVAL, "invalid indirect access to stack R%d off=%lld size=%lld\n", regno, static_cast<long long>(min_off), static_cast<long long>(size));
-    fail(-EINVAL, "invalid variable-offset indirect access to stack R%d var_off=%s off=%lld size=%lld\n", regno, tnum_str(ptr.s.var_off).c_str(), static_cast<long long>(off), static_cast<long long>(size));
+    const char *what = write ? "write to" : "read from";
+    if (ptr.s.is_const()) fail(-EINVAL, "invalid %s stack R%d off=%lld size=%lld\n", what, regno, static_cast<long long>(min_off), static_cast<long long>(size));
+    fail(-EINVAL, "invalid variable-offset %s stack R%d var_off=%s off=%lld size=%lld\n", what, regno, tnum_str(ptr.s.var_off).c_str(), static_cast<long long>(off), static_cast<long long>(size));
   }
   Frame &f = stack_frame(ptr);
+  const size_t allocated = f.slots.size();
   if (size > 0) grow_stack(f, static_cast<int>(-min_off), f.subprog);
   for (int64_t i = min_off; i < max_off + size; i++) {
     int spi = static_cast<int>((-i - 1) / 8);
     int byte = static_cast<int>((i % 8 + 8) % 8);
+    if (!write && static_cast<size_t>(spi) >= allocated && !priv_.allow_uninit_stack) {
+      // Deeper than the program ever wrote.
+      if (ptr.s.is_const())
+        fail(-EACCES, "invalid read from stack R%d off=%lld size=%lld\n", regno, static_cast<long long>(min_off), static_cast<long long>(size));
+      fail(-EACCES, "invalid indirect read from stack R%d var_off %s+%lld size %lld\n", regno, tnum_str(ptr.s.var_off).c_str(), static_cast<long long>(off), static_cast<long long>(size));
+    }
     StackSlot &slot = f.slots[static_cast<size_t>(spi)];
     if (write) {
       if (slot.bytes[0] == StackByte::kSpill) {
@@ -421,7 +442,7 @@ void Checker::check_stack_range(int regno, const Reg &ptr, int64_t off, int64_t 
     if (b == StackByte::kMisc || b == StackByte::kZero) continue;
     if (b == StackByte::kInvalid && priv_.allow_uninit_stack) continue;
     if (b == StackByte::kSpill && (slot.spilled.type == RegType::kScalar || priv_.allow_ptr_leaks)) continue;
-    if (ptr.s.is_const()) fail(-EACCES, "invalid read from stack R%d off=%lld size=%lld\n", regno, static_cast<long long>(min_off), static_cast<long long>(size));
+    if (ptr.s.is_const()) fail(-EACCES, "invalid read from stack R%d off %lld+%lld size %lld\n", regno, static_cast<long long>(min_off), static_cast<long long>(i - min_off), static_cast<long long>(size));
     fail(-EACCES, "invalid indirect read from stack R%d var_off %s+%lld size %lld\n", regno, tnum_str(ptr.s.var_off).c_str(), static_cast<long long>(off), static_cast<long long>(size));
   }
 }
@@ -714,7 +735,8 @@ void Checker::adjust_ptr_alu(uint32_t pc, const vm::Insn &insn, Reg &dst, const 
       max = env_.maps[static_cast<size_t>(p.map)].value_size;
       at = (mask_to_left ? p.s.smin : static_cast<int64_t>(p.s.umax)) + p.off;
     } else {
-      fail(-EACCES, "R%d has pointer with unsupported alu operation, pointer arithmetic with it prohibited for !root\n", d);
+      fail(-EACCES, "R%d has pointer with unsupported alu operation, pointer arithmetic with it prohibited for !root\n",
+           dst_is_ptr ? d : insn.src);
     }
     if (static_cast<uint32_t>(at) >= static_cast<uint32_t>(max))
       fail(-EACCES, "R%d tried to %s beyond pointer bounds, pointer arithmetic with it prohibited for !root\n", d,
@@ -724,7 +746,8 @@ void Checker::adjust_ptr_alu(uint32_t pc, const vm::Insn &insn, Reg &dst, const 
   uint32_t limit_before = 0;
   if (sanitize) {
     if (!off_reg.s.is_const() && (off_reg.s.smin < 0) != (off_reg.s.smax < 0))
-      fail(-EACCES, "R%d has unknown scalar with mixed signed bounds, pointer arithmetic with it prohibited for !root\n", d);
+      fail(-EACCES, "R%d has unknown scalar with mixed signed bounds, pointer arithmetic with it prohibited for !root\n",
+           dst_is_ptr ? insn.src : d);
     ptr_limit(ptr, &limit_before);
     if (!off_reg.s.is_const()) {
       // Simulate the masked (zero) offset on a speculative path.
@@ -821,7 +844,7 @@ void Checker::check_alu(uint32_t pc, const vm::Insn &insn) {
     const int sext = insn.off; // MOVSX: 8, 16, 32
     if (sext) {
       if (src.type != RegType::kScalar) {
-        if (!priv_.allow_ptr_leaks) fail(-EACCES, "R%d sign-extension part of pointer\n", sreg);
+        if (!priv_.allow_ptr_leaks) fail(-EACCES, "R%d partial copy of pointer\n", sreg);
         mark_unknown(r);
         if (alu32) r.s.zext32();
         return;
@@ -921,11 +944,9 @@ void Checker::check_ld_imm64(const vm::Insn &insn, uint32_t pc) {
     r.s = Scalar::constant(0);
     return;
   case vm::Pseudo::kFunc:
-    r = Reg{};
-    r.type = RegType::kFunc;
-    r.subprog = env_.subprog_of(static_cast<uint32_t>(insn.jump_target(pc)));
-    r.s = Scalar::constant(0);
-    return;
+    // Callbacks need the program's BTF func_info (static linkage), which
+    // userbpf does not take yet (BPF_BTF_LOAD comes with issue 5).
+    fail(-EINVAL, "missing btf func_info\n");
   case vm::Pseudo::kBtfId:
     break;
   }
@@ -1148,8 +1169,7 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
   if (id < 0 || id >= kMaxFuncId) fail(-EINVAL, "invalid func unknown#%d\n", id);
   const helpers::HelperProto *proto = helpers::find_helper(id);
   if (!proto || !helper_allowed(env_.options.prog_type, *proto, priv_))
-    fail(-EINVAL, "program of this type cannot use helper %s%s#%d\n", proto ? "bpf_" : "unknown",
-         proto ? std::string(proto->name).c_str() : "", id);
+    fail(-EINVAL, "program of this type cannot use helper %s#%d\n", helper_name(id).c_str(), id);
   if (proto->gpl_only && !env_.options.gpl_compatible)
     fail(-EINVAL, "cannot call GPL-restricted function from non-GPL compatible program\n");
   int map = -1;
@@ -1175,7 +1195,7 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
     case ArgType::kPtrToMapKey:
     case ArgType::kPtrToMapValue: {
       bool ok = !r.maybe_null && (r.type == RegType::kStack || r.is_packet() || r.type == RegType::kMapValue);
-      if (!ok) fail(-EACCES, "R%d type=%s expected=fp, pkt, pkt_meta, map_key, map_value\n", regno, reg_type_name(r));
+      if (!ok) fail(-EACCES, "R%d type=%s expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_\n", regno, reg_type_name(r));
       if (r.is_packet() && !env_.type->packet_writes) fail(-EACCES, "helper access to the packet is not allowed\n");
       if (map < 0) fail(-EACCES, "invalid map_ptr to access map->%s\n", t == ArgType::kPtrToMapKey ? "key" : "value");
       const MapInfo &m = env_.maps[static_cast<size_t>(map)];
@@ -1190,7 +1210,7 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
         break; // NULL: allowed only with a zero size (checked with the size)
       bool ok = !r.maybe_null && (r.type == RegType::kStack || r.is_packet() || r.type == RegType::kMapValue ||
                                   (r.type == RegType::kMem && (t != ArgType::kPtrToUninitMem || !r.rdonly)));
-      if (!ok) fail(-EACCES, "R%d type=%s expected=fp, pkt, pkt_meta, map_key, map_value, mem\n", regno, reg_type_name(r));
+      if (!ok) fail(-EACCES, "R%d type=%s expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_\n", regno, reg_type_name(r));
       if (r.is_packet() && !env_.type->packet_writes) fail(-EACCES, "helper access to the packet is not allowed\n");
       break;
     }

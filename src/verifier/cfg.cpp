@@ -132,7 +132,10 @@ int check_cfg(Env &env) {
   for (size_t pc = 0; pc < n; pc++) {
     const vm::Insn &insn = env.insn(pc);
     if (insn.ld_imm64_tail) continue;
-    if (is_cond_jump(insn)) env.prune_point[pc] = 1;
+    if (is_cond_jump(insn)) {
+      env.prune_point[pc] = 1;
+      env.prune_point[static_cast<size_t>(insn.jump_target(pc))] = 1; // branch targets too (push_insn)
+    }
     if (is_uncond_jump(insn)) env.prune_point[static_cast<size_t>(insn.jump_target(pc))] = 1;
     if (insn.op == Op::CALL_LOCAL || insn.op == Op::CALL || insn.op == Op::CALLX) {
       if (pc + 1 < n) env.prune_point[pc + 1] = 1;

@@ -3,6 +3,7 @@
 #include "verifier/verifier.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <linux/bpf.h>
 
 #include "verifier/env.h"
@@ -19,6 +20,41 @@ int fd_of_index(const Options &options, uint32_t idx, int *fd) {
   if (idx >= options.fd_array.size()) return -EFAULT;
   *fd = options.fd_array[idx];
   return 0;
+}
+
+// The decoder names the instruction and the field ("insn 3: MOV64_IMM (0xb7)
+// uses reserved field src_reg"); the kernel's log says it its own way
+// ("BPF_MOV uses reserved fields"). Same errno, the kernel's words.
+std::string kernel_decode_message(const vm::RawInsn *insns, size_t count, const std::string &error) {
+  size_t pc = 0;
+  if (sscanf(error.c_str(), "insn %zu:", &pc) != 1 || pc >= count) return error;
+  const std::string reason = error.substr(error.find(':') + 2);
+  const vm::RawInsn &r = insns[pc];
+  const uint8_t cls = vm::op_class(r.code), op = r.code & 0xf0;
+  if (reason.rfind("unknown opcode", 0) == 0) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "unknown opcode %02x", r.code);
+    return buf;
+  }
+  if (reason.find("uses reserved field") != std::string::npos) {
+    const char *name = "BPF_ALU";
+    switch (cls) {
+    case vm::kClassAlu: case vm::kClassAlu64:
+      name = op == BPF_NEG ? "BPF_NEG" : op == BPF_END ? "BPF_END" : op == BPF_MOV ? "BPF_MOV" : "BPF_ALU";
+      break;
+    case vm::kClassJmp: case vm::kClassJmp32:
+      name = op == BPF_JA ? "BPF_JA" : op == BPF_CALL ? "BPF_CALL" : op == BPF_EXIT ? "BPF_EXIT" : "BPF_JMP/JMP32";
+      break;
+    case vm::kClassLdx: name = "BPF_LDX"; break;
+    case vm::kClassStx: name = "BPF_STX"; break;
+    case vm::kClassSt: name = "BPF_ST"; break;
+    default: return error;
+    }
+    return std::string(name) + " uses reserved fields";
+  }
+  if (reason.find("truncated: no second half") != std::string::npos) return "last insn is not an exit or jmp";
+  if (reason.rfind("jump out of range", 0) == 0 && r.code == (BPF_JMP | BPF_CALL)) return "call to invalid destination";
+  return reason;
 }
 
 } // namespace
@@ -63,9 +99,10 @@ int resolve_maps(Env &env, const MapResolver &maps) {
         env.log.printf("no direct value access support for this map type\n");
         return -EINVAL;
       }
-      if (info.max_entries != 1) { // array_map_direct_value_addr
-        env.log.printf("direct value access on map with %u entries is not supported\n", info.max_entries);
-        return -524; // ENOTSUPP
+      if (info.max_entries != 1) { // array_map_direct_value_addr: ENOTSUPP
+        env.log.printf("invalid access to map value pointer, value_size=%u off=%u\n", info.value_size,
+                       static_cast<uint32_t>(insn.imm_hi));
+        return -524;
       }
       const uint32_t off = static_cast<uint32_t>(insn.imm_hi);
       if (off >= info.value_size) {
@@ -119,7 +156,7 @@ Result verify(const vm::RawInsn *insns, size_t count, const Options &options, co
   }
   std::string error;
   if (int err = vm::decode(insns, count, &prog, &error)) {
-    env.log.printf("%s\n", error.c_str());
+    env.log.printf("%s\n", kernel_decode_message(insns, count, error).c_str());
     return finish(err);
   }
   if (int err = resolve_maps(env, maps)) return finish(err);

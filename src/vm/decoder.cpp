@@ -8,7 +8,9 @@
 namespace userbpf::vm {
 
 int64_t Insn::jump_target(size_t pc) const {
-  int64_t rel = info().shape == Shape::kJa32 || info().shape == Shape::kCallLocal ? imm : off;
+  // Relative to the next slot: imm for gotol, local calls and LD_IMM64 of a
+  // function (BPF_PSEUDO_FUNC), off for the other jumps.
+  int64_t rel = info().shape == Shape::kJa32 || info().shape == Shape::kCallLocal || info().shape == Shape::kLdImm64 ? imm : off;
   return static_cast<int64_t>(pc) + 1 + rel;
 }
 
@@ -122,7 +124,7 @@ int decode(const RawInsn *raw, size_t count, DecodedProgram *out, std::string *e
     bool jumps = is_jump(d.info().shape);
     bool func_ref = d.op == Op::LD_IMM64 && d.pseudo == Pseudo::kFunc;
     if (!jumps && !func_ref) continue;
-    int64_t target = func_ref ? static_cast<int64_t>(pc) + 1 + d.imm : d.jump_target(pc);
+    int64_t target = d.jump_target(pc);
     if (target < 0 || target >= static_cast<int64_t>(count))
       return fail(error, pc, "jump out of range from insn %zu to %lld", pc, static_cast<long long>(target));
     if (out->insns[target].ld_imm64_tail)

@@ -31,7 +31,7 @@ struct Insn {
   uint64_t imm64 = 0;
 
   const OpInfo &info() const { return op_info(op); }
-  // Target slot of a jump or local call from slot `pc`.
+  // Target slot of a jump, local call or LD_IMM64 of a function from slot `pc`.
   int64_t jump_target(size_t pc) const;
 };
 
