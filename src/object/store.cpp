@@ -196,9 +196,13 @@ uint32_t allocate_id(ObjectKind kind) {
 }
 
 uint64_t max_region_bytes() {
-  struct sysinfo si;
-  if (sysinfo(&si) != 0) return UINT64_MAX;
-  return static_cast<uint64_t>(si.totalram) * si.mem_unit;
+  // The machine's RAM does not change while we run: ask once.
+  static const uint64_t ram = [] {
+    struct sysinfo si;
+    if (sysinfo(&si) != 0) return UINT64_MAX;
+    return static_cast<uint64_t>(si.totalram) * si.mem_unit;
+  }();
+  return ram;
 }
 
 namespace {
