@@ -911,6 +911,19 @@ void Checker::check_alu(uint32_t pc, const vm::Insn &insn) {
     return;
   }
   // scalar op scalar
+  if (op == BPF_AND || op == BPF_OR) {
+    // maybe_fork_scalars: a [-1, 0] dst masked by a constant is explored as
+    // -1 here and as 0 on a pushed path (which re-runs this instruction).
+    Scalar minus1, zero;
+    if (scalar_fork_minus1_or_0(dst.s, off_reg.s, &minus1, &zero)) {
+      State other = st_;
+      other.cur().regs[d].s = zero;
+      other.cur().regs[d].id = 0;
+      push_branch(other, pc, pc);
+      dst.s = minus1;
+      dst.id = 0;
+    }
+  }
   Scalar src_s = off_reg.s;
   if (!src_x && alu32) src_s = Scalar::constant(static_cast<uint32_t>(insn.imm));
   const bool signed_div = (op == BPF_DIV || op == BPF_MOD) && insn.off == 1;
