@@ -333,6 +333,9 @@ void Checker::check_stack_access(int regno, const Reg &ptr, int off, int size, b
     const bool was_spilled_ptr = slot.bytes[0] == StackByte::kSpill && slot.spilled.is_pointer();
     if (value && value->is_pointer() && size != 8) fail(-EACCES, "invalid size of register spill\n");
     if (was_spilled_ptr && size != 8 && !priv_.allow_ptr_leaks) fail(-EACCES, "attempt to corrupt spilled pointer on stack\n");
+    // A frame's stack pointer must not outlive it in a caller's stack.
+    if (value && value->type == RegType::kStack && ptr.frameno != st_.frames.size() - 1)
+      fail(-EINVAL, "cannot spill pointers to stack into stack frame of the caller\n");
     const bool zero = value && value->type == RegType::kScalar && value->s.is_const() && value->s.const_value() == 0;
     if (value && byte == 0 && !zero && (size == 8 ? value->type != RegType::kNotInit : value->type == RegType::kScalar)) {
       // A spill: remember the register (narrow spills of scalars too; the
