@@ -6,6 +6,7 @@
 //   userbpf [-j|-p] prog show [id ID | pinned FILE]
 //   userbpf [-j|-p] prog load FILE PATH [type TYPE] [name NAME]
 //   userbpf [-j|-p] verify FILE [--type xdp|socket_filter|N] [--unprivileged] [--log-level N]
+//                    (FILE: an ELF object, or raw instructions)
 //   userbpf version
 //
 // The words after a verb follow bpftool's grammar (`id 3`, `pinned FILE`,
@@ -87,16 +88,22 @@ int main(int argc, char **argv) {
 
   ubcli::VerifyOptions verify_options;
   CLI::App *verify = app.add_subcommand("verify", "run the verifier on a program and print its verdict and log");
-  verify->add_option("FILE", verify_options.path, "raw instructions: 8-byte struct bpf_insn words, or hex text")
+  verify->add_option("FILE", verify_options.path,
+                      "an ELF object (clang -target bpf), or raw instructions (8-byte struct bpf_insn words, "
+                      "or hex text)")
       ->required();
-  verify->add_option("--type", verify_options.type, "program type: socket_filter (default), xdp, or a number");
+  verify->add_option("--type", verify_options.type,
+                     "program type: socket_filter, xdp, or a number (default: socket_filter for raw instructions, "
+                     "the section's type for ELF programs)");
   verify->add_flag("--unprivileged", verify_options.unprivileged,
                    "verify as a loader with CAP_BPF only (no CAP_PERFMON / CAP_SYS_ADMIN)");
   verify->add_option("--log-level", verify_options.log_level,
                      "BPF_LOG_* bits (1: the verifier's trace of errors, 2: every instruction, 4: statistics); "
                      "the log is printed even when the program is accepted");
-  verify->footer("Exit status: 0 when the verifier accepts the program, 1 when it rejects it (the log says why).\n"
-                 "ELF objects are not supported yet.");
+  verify->footer("ELF objects are loaded with libbpf, one program at a time; each gets its own verdict:\n"
+                 "  PROG (SECTION): verified, N instructions processed\n"
+                 "  PROG (SECTION): rejected (ERRNO): <the verifier's last line>, then its log\n"
+                 "Exit status: 0 when the verifier accepts every program, 1 otherwise (the log says why).");
 
   CLI::App *map = app.add_subcommand("map", "inspect and change maps");
   map->require_subcommand(1);

@@ -19,6 +19,7 @@
 #include <userbpf/bpf.h>
 #include <userbpf/userbpf.hpp>
 
+#include "elf_verify.h"
 #include "pins.h"
 
 namespace ubcli {
@@ -63,15 +64,6 @@ uint32_t parse_prog_type(const std::string &word) {
   if (!word.empty() && std::isdigit(static_cast<unsigned char>(word[0])))
     return static_cast<uint32_t>(parse_number(word, "program type", UINT32_MAX));
   throw CliError("unknown program type '" + word + "' (socket_filter, xdp, or a number)");
-}
-
-// "processed N insns" in the verifier's statistics line, or -1.
-long processed_insns(const std::string &log) {
-  size_t at = log.rfind("processed ");
-  if (at == std::string::npos) return -1;
-  char *end = nullptr;
-  long n = strtol(log.c_str() + at + 10, &end, 10);
-  return end && strncmp(end, " insns", 6) == 0 ? n : -1;
 }
 
 std::string prog_type_name(uint32_t type) {
@@ -215,6 +207,14 @@ std::vector<uint8_t> xlated_of(int fd) {
 
 } // namespace
 
+long processed_insns(const std::string &log) {
+  size_t at = log.rfind("processed ");
+  if (at == std::string::npos) return -1;
+  char *end = nullptr;
+  long n = strtol(log.c_str() + at + 10, &end, 10);
+  return end && strncmp(end, " insns", 6) == 0 ? n : -1;
+}
+
 void prog_show(const std::vector<std::string> &args, const OutputMode &mode, Json *out) {
   Words words(args);
   std::vector<OpenProg> progs;
@@ -316,12 +316,16 @@ Loaded load_raw(const std::vector<uint8_t> &bytes, uint32_t type, uint32_t level
 } // namespace
 
 bool verify_file(const VerifyOptions &options, const OutputMode &mode, Json *out, std::string *error) {
-  uint32_t type = parse_prog_type(options.type);
+  std::optional<uint32_t> given_type;
+  if (!options.type.empty()) given_type = parse_prog_type(options.type);
+  uint32_t type = given_type.value_or(BPF_PROG_TYPE_SOCKET_FILTER);
   if (options.log_level < -1 || options.log_level > 15)
     throw CliError("--log-level " + std::to_string(options.log_level) + ": expected 0..15 (BPF_LOG_* bits)");
-  std::vector<uint8_t> bytes = read_raw_instructions(options.path);
   if (options.unprivileged) userbpf::set_loader_privilege(userbpf::LoaderPrivilege::kUnprivileged);
   uint32_t level = options.log_level > 0 ? static_cast<uint32_t>(options.log_level) : 1;
+  if (is_elf_file(options.path))
+    return verify_elf(options, given_type, level, options.log_level > 0, mode, out, error);
+  std::vector<uint8_t> bytes = read_raw_instructions(options.path);
   Loaded l = load_raw(bytes, type, level, "");
   if (l.fd >= 0) close(static_cast<int>(l.fd));
   bool accepted = l.fd >= 0;

@@ -24,17 +24,23 @@ void prog_show(const std::vector<std::string> &words, const OutputMode &mode, Js
 void prog_load_pin(const std::vector<std::string> &words, const OutputMode &mode, Json *out);
 
 // verify FILE: load raw instructions (binary 8-byte words, or hex text) with
-// BPF_PROG_LOAD, so the verifier judges them, and report the verdict.
+// BPF_PROG_LOAD, so the verifier judges them, and report the verdict; an ELF
+// object (clang -target bpf) is loaded with libbpf, each program on its own
+// (elf_verify.h).
 struct VerifyOptions {
   std::string path;
-  std::string type = "socket_filter"; // socket_filter | xdp | a number
-  bool unprivileged = false;          // the loader has CAP_BPF only
-  int log_level = -1;                 // -1: log printed only on rejection
+  std::string type;          // socket_filter | xdp | a number; "": socket_filter for raw
+                             // instructions, the section's type for ELF programs
+  bool unprivileged = false; // the loader has CAP_BPF only
+  int log_level = -1;        // -1: log printed only on rejection
 };
 // Returns true when the verifier accepted the program. Plain output:
 // "verified: N instructions processed" (and the log when --log-level was
 // given), or the log on stdout and a CliError naming the file and the errno
 // (the caller prints it and exits 1).
 bool verify_file(const VerifyOptions &options, const OutputMode &mode, Json *out, std::string *error);
+
+// "processed N insns" in the verifier's statistics line, or -1.
+long processed_insns(const std::string &log);
 
 } // namespace ubcli

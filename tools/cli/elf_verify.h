@@ -1,0 +1,37 @@
+// `userbpf verify FILE` for ELF objects (clang -target bpf output), loaded
+// with libbpf; every BPF command goes to userbpf (bpf_syscall.cpp).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "cli_common.h"
+#include "map_commands.h" // OutputMode
+#include "prog_commands.h" // VerifyOptions
+
+namespace ubcli {
+
+// True when the file starts with the ELF magic (it is then verified as an
+// object, not as raw instructions).
+bool is_elf_file(const std::string &path);
+
+// Loads each program of the object on its own (the others' autoload off), so
+// every program gets its own verdict and log. `type` (given with --type)
+// replaces the program type libbpf derives from the section name; `level` is
+// the log level (at least 1). Maps are created for the load but never pinned
+// (pin-by-name settings are ignored), so verifying leaves nothing behind.
+//
+// Plain output, per program:
+//   NAME (SECTION): verified, N instructions processed
+//   NAME (SECTION): rejected (ERRNO): <the verifier's last line>
+// followed by the verifier's log when rejected or when log_shown; libbpf's
+// warnings for a rejected program go to stderr. Returns true when every
+// program was accepted; otherwise *error says how many were rejected.
+// Throws CliError when libbpf cannot open the object (its messages included).
+// The opening and loading run in a child process: libbpf 1.1 can crash on a
+// corrupt file, and that must end in an error message, not a crash.
+bool verify_elf(const VerifyOptions &options, std::optional<uint32_t> type, uint32_t level, bool log_shown,
+                const OutputMode &mode, Json *out, std::string *error);
+
+} // namespace ubcli
