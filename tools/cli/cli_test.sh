@@ -16,8 +16,11 @@ U=${2:?usage: cli_test.sh unit|diff PATH_TO_USERBPF}
 export USERBPF_FS
 USERBPF_FS=$(mktemp -d /tmp/userbpf-cli-test.XXXXXX)
 KPIN=/sys/fs/bpf/userbpf_cli_test_$$
+# Files the tests write (programs, objects): outside the pin root, where
+# they would show as pins, and private to this run.
+SCRATCH=$(mktemp -d /tmp/userbpf-cli-scratch.XXXXXX)
 cleanup() {
-  rm -rf "$USERBPF_FS"
+  rm -rf "$USERBPF_FS" "$SCRATCH"
   [ "$MODE" = diff ] && rm -f "$KPIN"_* 2>/dev/null
   true
 }
@@ -187,7 +190,7 @@ Found 4 elements" "$U" map dump pinned $A
   expect "no maps left, -j" "[]" "$U" -j map show
 
   # prog dump xlated of raw instructions (hex text or binary), kernel syntax.
-  local prog="$USERBPF_FS/../prog.hex"
+  local prog="$SCRATCH/prog.hex"
   printf 'b7 00 00 00 2a 00 00 00\n07 00 00 00 01 00 00 00\n95 00 00 00 00 00 00 00\n' >"$prog"
   expect "prog dump xlated (hex)" $'   0: (b7) r0 = 42\n   1: (07) r0 += 1\n   2: (95) exit' \
     "$U" prog dump xlated file "$prog"
@@ -218,7 +221,9 @@ Found 4 elements" "$U" map dump pinned $A
   printf 'b7 00 00 00 00 00 00\n' >"$prog"
   expect_error "verify: partial instruction" "not a whole number of 8-byte instructions" "$U" verify "$prog"
   printf '\x7fELF\x02\x01\x01\x00' >"$prog"
-  expect_error "verify: ELF" "ELF objects are not supported yet" "$U" verify "$prog"
+  expect_error "verify: a truncated ELF header" "libbpf cannot open it as a BPF object: BPF object format invalid" \
+    "$U" verify "$prog"
+  verify_elf_tests
   expect_error "verify: missing file" "cannot open" "$U" verify /nonexistent/x
 
   # prog load / show: a pinned program, shown as bpftool shows it.
@@ -243,6 +248,159 @@ Found 4 elements" "$U" map dump pinned $A
   rm "$USERBPF_FS/t_prog"
   expect "prog list: none left" "[]" "$U" -j prog list
   rm -f "$prog"
+}
+
+# expect_shape NAME WANT_RC EXPECTED COMMAND...: the output (stdout and
+# stderr) with every number replaced by N must be EXPECTED, and the exit
+# status WANT_RC. For verdicts of compiled C, whose instruction counts and
+# register numbers depend on clang's code generation.
+expect_shape() {
+  local name=$1 want_rc=$2 want=$3; shift 3
+  local got rc
+  got=$("$@" 2>&1); rc=$?
+  got=$(sed 's/[0-9][0-9]*/N/g' <<<"$got")
+  if [ $rc -ne "$want_rc" ]; then fail "$name: exit $rc, wanted $want_rc: $got"; return; fi
+  if [ "$got" != "$want" ]; then
+    fail "$name"
+    diff <(echo "$want") <(echo "$got") | sed 's/^/    /'
+    return
+  fi
+  pass
+}
+
+# verify of ELF objects: C compiled here with clang -target bpf -O2 -g, loaded
+# by libbpf inside the CLI, every program on its own with its own verdict.
+verify_elf_tests() {
+  if ! command -v clang >/dev/null; then
+    echo "SKIP: clang not found: the ELF checks of 'verify' need it to compile BPF C"
+    return
+  fi
+  local dir=$SCRATCH multiarch
+  [ -d "$dir" ] || { fail "verify ELF: no scratch directory"; return; }
+  multiarch=$(gcc -print-multiarch 2>/dev/null || true)
+  cat >"$dir/progs.c" <<'END_OF_C'
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 4);
+  __type(key, __u32);
+  __type(value, __u64);
+} counters SEC(".maps");
+
+SEC("socket")
+int count_packets(struct __sk_buff *skb) {
+  __u32 key = 0;
+  __u64 *v = bpf_map_lookup_elem(&counters, &key);
+  if (v) __sync_fetch_and_add(v, 1);
+  return 0;
+}
+
+#ifndef ONLY_GOOD
+/* A pointer stored into a map: allowed for root, a leak without CAP_PERFMON. */
+SEC("socket")
+int leak_ctx(struct __sk_buff *skb) {
+  __u32 key = 1;
+  __u64 *v = bpf_map_lookup_elem(&counters, &key);
+  if (v) *v = (unsigned long)skb;
+  return 0;
+}
+
+/* Reads the packet without comparing against data_end first. */
+SEC("xdp")
+int xdp_no_bounds(struct xdp_md *ctx) {
+  unsigned char *data = (void *)(long)ctx->data;
+  return data[12] == 0x08 ? XDP_PASS : XDP_DROP;
+}
+
+SEC("foo")
+int in_foo(void *ctx) { return 0; }
+#endif
+
+char LICENSE[] SEC("license") = "GPL";
+END_OF_C
+  echo 'int x = 1;' >"$dir/noprogs.c"
+  local cc=(timeout 60 clang -target bpf -O2 -g ${multiarch:+-I/usr/include/$multiarch} -c)
+  local out
+  if ! out=$("${cc[@]}" "$dir/progs.c" -o "$dir/progs.o" 2>&1) ||
+     ! out=$("${cc[@]}" -DONLY_GOOD "$dir/progs.c" -o "$dir/good.o" 2>&1) ||
+     ! out=$("${cc[@]}" "$dir/noprogs.c" -o "$dir/noprogs.o" 2>&1); then
+    fail "verify ELF: clang -target bpf failed: $out"
+    return
+  fi
+  local o=$dir/progs.o g=$dir/good.o
+
+  expect_shape "verify ELF: accepted" 0 "count_packets (socket): verified, N instructions processed" \
+    "$U" verify "$g"
+  expect_shape "verify ELF: --log-level 1 prints the log after the verdict" 0 \
+    $'count_packets (socket): verified, N instructions processed\nprocessed N insns (limit N) max_states_per_insn N total_states N peak_states N mark_read N' \
+    "$U" verify --log-level 1 "$g"
+  # The verdict lines and the summary (the logs in between are checked below).
+  expect_shape "verify ELF: one verdict per program" 0 "count_packets (socket): verified, N instructions processed
+leak_ctx (socket): verified, N instructions processed
+xdp_no_bounds (xdp): rejected (EACCES): RN offset is outside of the packet
+in_foo (foo): rejected (EINVAL): prog 'in_foo': missing BPF prog type, check ELF section name 'foo' (a section libbpf does not know: give the program type with --type)
+Error: '$(sed 's/[0-9][0-9]*/N/g' <<<"$o")': N of N programs rejected
+exit N" \
+    bash -c "'$U' verify '$o' 2>&1 | grep -E '^([a-z_]+ \\(|Error: )'; echo exit \${PIPESTATUS[0]}"
+  "$U" verify "$o" >/dev/null 2>&1
+  [ $? -eq 1 ] && pass || fail "verify ELF: exit status 1 when a program is rejected"
+  expect_error "verify ELF: the log says why" $'invalid access to packet, off=12 size=1' "$U" verify "$o"
+  expect_shape "verify ELF: the log names the instruction" 0 "N: (N) rN = *(uN *)(rN +N)" \
+    bash -c "'$U' verify '$o' 2>&1 | grep -A2 '^xdp_no_bounds' | grep -F '(71)'"
+  expect_error "verify ELF: libbpf's messages kept" \
+    "libbpf: prog 'xdp_no_bounds': BPF program load failed: Permission denied" "$U" verify "$o"
+  expect_shape "verify ELF: --unprivileged" 0 "count_packets (socket): verified, N instructions processed
+leak_ctx (socket): rejected (EACCES): RN leaks addr into map
+xdp_no_bounds (xdp): rejected (EACCES): RN offset is outside of the packet" \
+    bash -c "'$U' verify --unprivileged '$o' 2>&1 | grep -E '^[a-z_]+ \\((socket|xdp)\\)'"
+  # --type: every program gets that type; in_foo's unknown section is then fine.
+  expect_shape "verify ELF: --type gives every program that type" 0 \
+    "count_packets (socket): verified, N instructions processed
+leak_ctx (socket): verified, N instructions processed
+xdp_no_bounds (xdp): rejected (EACCES): RN offset is outside of the packet
+in_foo (foo): verified, N instructions processed" \
+    bash -c "'$U' verify --type xdp '$o' 2>&1 | grep -E '^[a-z_]+ \\('"
+  expect_shape "verify ELF: --type socket_filter: the XDP program reads __sk_buff" 0 \
+    "xdp_no_bounds (xdp): rejected (EACCES): RN invalid mem access 'scalar'" \
+    bash -c "'$U' verify --type socket_filter '$o' 2>&1 | grep -E '^xdp_no_bounds'"
+  # -j: one object per program, the errno by name, the verifier's last line.
+  local json rc
+  json=$("$U" -j verify "$o" 2>&1); rc=$?
+  [ $rc -eq 1 ] && pass || fail "verify ELF -j: exit $rc"
+  local want_json='^\{"file":"[^"]*progs\.o","verified":false,"programs":\['
+  want_json+='\{"name":"count_packets","section":"socket","type":"socket_filter","verified":true,"processed_insns":[0-9]+,"log":"processed [0-9]+ insns [^"]*"\},'
+  want_json+='\{"name":"leak_ctx","section":"socket","type":"socket_filter","verified":true,"processed_insns":[0-9]+,"log":"[^"]*"\},'
+  want_json+='\{"name":"xdp_no_bounds","section":"xdp","type":"xdp","verified":false,"errno":"EACCES","error":"R[0-9] offset is outside of the packet","log":"[^"]*invalid access to packet[^"]*","libbpf_log":"[^"]*"\},'
+  want_json+='\{"name":"in_foo","section":"foo","type":"unspec","verified":false,"errno":"EINVAL","error":"prog '"'"'in_foo'"'"': missing BPF prog type[^"]*","log":"","libbpf_log":"[^"]*"\}\]\}$'
+  [[ "$json" =~ $want_json ]] && pass || fail "verify ELF -j: got $json"
+  expect_error "verify ELF: no programs" "no BPF programs in this object" "$U" verify "$dir/noprogs.o"
+  expect "verify ELF: nothing left loaded" "[]" "$U" -j prog list
+
+  # Corrupt objects: a clear error and exit status 1, never a crash. libbpf
+  # parses the ELF itself (and 1.1 can crash on some damage); the CLI
+  # contains that.
+  head -c 600 "$o" >"$dir/cut.o"
+  expect_error "verify ELF: truncated object" "libbpf cannot open it as a BPF object" "$U" verify "$dir/cut.o"
+  local size i n bad=0
+  size=$(stat -c %s "$o")
+  RANDOM=4242
+  for ((i = 0; i < 40; i++)); do
+    cp "$o" "$dir/bad.o"
+    for ((n = 0; n <= i % 6; n++)); do
+      printf "\\x$(printf %02x $((RANDOM % 256)))" |
+        dd of="$dir/bad.o" bs=1 seek=$((16 + (RANDOM * 32768 + RANDOM) % (size - 16))) conv=notrunc 2>/dev/null
+    done
+    out=$(timeout 60 "$U" verify "$dir/bad.o" 2>&1); rc=$?
+    # Any verdict will do (the damage may miss what matters); a crash, a
+    # hang or a failure without a message will not.
+    if [ $rc -gt 1 ] || { [ $rc -eq 1 ] && [[ "$out" != *"Error: "* ]]; }; then
+      bad=$((bad + 1))
+      fail "verify ELF: corrupted object $i: exit $rc: ${out:0:300}"
+    fi
+  done
+  [ $bad -eq 0 ] && pass
 }
 
 # Same commands through bpftool (kernel) and userbpf: the same bytes out.
