@@ -215,9 +215,11 @@ void bound_offset(Scalar &r) { // __reg_bound_offset
 
 // ---------------------------------------------------------------- ALU
 
-template <typename T> bool add_ovf(T a, T b, T *out) { return __builtin_add_overflow(a, b, out); }
-template <typename T> bool sub_ovf(T a, T b, T *out) { return __builtin_sub_overflow(a, b, out); }
-template <typename T> bool mul_ovf(T a, T b, T *out) { return __builtin_mul_overflow(a, b, out); }
+// 1 if the operation overflowed. int, not bool: callers combine them with
+// `|` on purpose, so that every operand is computed (no short circuit).
+template <typename T> int add_ovf(T a, T b, T *out) { return __builtin_add_overflow(a, b, out) ? 1 : 0; }
+template <typename T> int sub_ovf(T a, T b, T *out) { return __builtin_sub_overflow(a, b, out) ? 1 : 0; }
+template <typename T> int mul_ovf(T a, T b, T *out) { return __builtin_mul_overflow(a, b, out) ? 1 : 0; }
 
 void add32(Scalar &d, const Scalar &s) {
   if (add_ovf(d.s32_min, s.s32_min, &d.s32_min) | add_ovf(d.s32_max, s.s32_max, &d.s32_max)) {
