@@ -498,8 +498,9 @@ void Checker::check_packet_access(int regno, const Reg &ptr, int off, int size, 
   const int64_t fixed = static_cast<int64_t>(ptr.off) + off;
   if (fixed < 0 || (size == 0 && !zero_size_ok) || fixed + size > static_cast<int64_t>(ptr.range)) {
     if (log_.enabled())
-      log_.printf("invalid access to packet, off=%lld size=%d, R%d(id=%u,off=%d,r=%u)\n", static_cast<long long>(fixed), size,
-                  regno, ptr.id, ptr.off, ptr.range);
+      // (the kernel prints the access offset in both places)
+      log_.printf("invalid access to packet, off=%lld size=%d, R%d(id=%u,off=%lld,r=%u)\n", static_cast<long long>(fixed), size,
+                  regno, ptr.id, static_cast<long long>(fixed), ptr.range);
     fail(-EACCES, "R%d offset is outside of the packet\n", regno);
   }
 }
