@@ -14,8 +14,10 @@
 //
 // Checks:
 //   - verify() does not crash (the sanitizers), nor hang (-timeout), and
-//     gives the same verdict twice;
-//   - an accepted program runs in a *checked* interpreter (this file, a plain
+//     gives the same verdict twice (below 200k processed insns);
+//   - an accepted program runs, four times (ctx block and map values
+//     patterned, zero, 0xff, random; different prandom streams), in a
+//     *checked* interpreter (this file, a plain
 //     switch over vm::Insn, independent of the fast interpreter) over virtual
 //     addresses: every load, store, atomic and helper memory argument must
 //     lie inside one live stack frame (512 bytes each), the ctx memory block,
@@ -30,7 +32,9 @@
 //     the stack, a helper's memory or scalar arguments, nor a comparison
 //     other than against 0.
 // A violation prints the options, the disassembly, the run's trace tail and
-// the verifier's level-2 log, then aborts.
+// the verifier's level-2 log, then aborts. LLVMFuzzerInitialize first runs
+// the checker on hand-written bad programs: it must flag each one.
+// USERBPF_FUZZ_VERBOSE=1 prints each verdict with the end of its log.
 #include <cerrno>
 #include <cinttypes>
 #include <cstddef>
@@ -270,7 +274,13 @@ private:
     if (b >= 240) return static_cast<int16_t>(in_.u8() | in_.u8() << 8);
     return static_cast<int16_t>(t[b % (sizeof t / sizeof t[0])]);
   }
-  int rel() { return static_cast<int>(in_.u8() % 19) - 9; }
+  // A jump distance: forward, or (1 in 8) back, never onto itself. Back
+  // edges make loops, which the verifier may walk up to its 1M insn limit
+  // (seconds each here), so they are kept rare.
+  int rel() {
+    const uint8_t b = in_.u8();
+    return (b & 7) == 0 ? -2 - static_cast<int>((b >> 3) % 8) : static_cast<int>((b >> 3) % 10);
+  }
 
   void close_func() {
     Func &f = funcs_.back();
@@ -293,7 +303,7 @@ private:
     if (b & 1)
       emit_fix(r, Fix::kEnd, 0, false);
     else
-      emit_fix(r, Fix::kRel, static_cast<int>(b >> 1) % 14 - 4, false); // mostly forward
+      emit_fix(r, Fix::kRel, rel(), false);
   }
 
   void one_template() {
@@ -533,7 +543,8 @@ private:
         case Fix::kCall: {
           // A later subprogram (no recursion), unless there is none; rarely any.
           size_t callee = static_cast<size_t>(p.value) % funcs_.size();
-          if (i + 1 < funcs_.size() && p.value < 120) callee = i + 1 + static_cast<size_t>(p.value) % (funcs_.size() - i - 1);
+          if (i + 1 < funcs_.size() && p.value < 120)
+            callee = i + 1 + static_cast<size_t>(p.value) % (funcs_.size() - i - 1);
           if (callee <= i && p.value < 120) { // no later subprogram: r0 = 0 instead
             out[static_cast<size_t>(at)] = mk(0xb7, 0, 0, 0, 0);
             continue;
@@ -565,18 +576,50 @@ struct Violation {
   std::string what;
 };
 
+// What a value is, as far as the checker can tell: the region a pointer
+// points into (stack: the frame *instance*, so a frame reused by a later
+// call is a different one), or "derived" (computed from a pointer in a way
+// that leaves no pointer: it still must not leak), or nothing (a scalar).
+// Registers carry one, memory one per byte.
+enum : uint32_t {
+  kProvNone = 0,
+  kProvStack = 1u << 28, // | frame instance
+  kProvCtx = 2u << 28,
+  kProvValue = 3u << 28, // | element
+  kProvMap = 4u << 28,
+  kProvFunc = 5u << 28,
+  kProvDerived = 6u << 28,
+  kProvKindMask = 0xfu << 28,
+};
+constexpr uint32_t prov_kind(uint32_t p) { return p & kProvKindMask; }
+constexpr bool prov_is_pointer(uint32_t p) { return p != kProvNone && prov_kind(p) != kProvDerived; }
+
 class Checker {
 public:
-  Checker(const Config &cfg, const vm::DecodedProgram &prog, const std::vector<RawInsn> &raw)
+  // variant picks the memory the program starts with (ctx block, map
+  // values) and the prandom stream, so runs take different paths.
+  Checker(const Config &cfg, const vm::DecodedProgram &prog, const std::vector<RawInsn> &raw, int variant = 0)
       : cfg_(cfg), prog_(prog), raw_(raw), unpriv_(!cfg.privilege().allow_ptr_leaks) {
     stack_.assign(vm::kMaxCallFrames * vm::kStackSize, 0xa5);
-    stack_taint_.assign(stack_.size(), 0);
+    stack_prov_.assign(stack_.size(), kProvNone);
+    rng_ = (cfg.seed + 1000u * static_cast<uint32_t>(variant)) * 2654435761u + 1;
+    if (rng_ == 0) rng_ = 1;
     ctx_.resize(cfg.mem_size);
-    for (size_t i = 0; i < ctx_.size(); i++) ctx_[i] = static_cast<uint8_t>(i * 37 + 11);
-    ctx_taint_.assign(ctx_.size(), 0);
-    values_.assign(static_cast<size_t>(cfg.value_size) * cfg.max_entries, 0);
-    values_taint_.assign(values_.size(), 0);
-    rng_ = cfg.seed * 2654435761u + 1;
+    values_.resize(static_cast<size_t>(cfg.value_size) * cfg.max_entries);
+    auto fill = [&](std::vector<uint8_t> &v, size_t salt) {
+      for (size_t i = 0; i < v.size(); i++) {
+        switch (variant % 4) {
+        case 0: v[i] = static_cast<uint8_t>(i * 37 + 11 + salt); break;
+        case 1: v[i] = 0; break;
+        case 2: v[i] = 0xff; break;
+        default: v[i] = static_cast<uint8_t>(next_random()); break;
+        }
+      }
+    };
+    fill(ctx_, 0);
+    fill(values_, 101);
+    ctx_prov_.assign(ctx_.size(), kProvNone);
+    values_prov_.assign(values_.size(), kProvNone);
   }
 
   // true: ran to the end or out of budget; false: *v says what went wrong.
@@ -595,13 +638,16 @@ private:
   struct Frame {
     size_t return_pc;
     uint64_t saved[4];
-    bool saved_taint[4];
+    uint32_t saved_prov[4];
+    uint32_t instance; // of the frame the call made
   };
   struct Mem {
     uint8_t *bytes;
-    uint8_t *taint;
+    uint32_t *prov;
     const char *region;
+    bool stack;
   };
+  struct Finish {};
 
   [[noreturn]] void violation(size_t pc, const std::string &what) {
     char head[64];
@@ -615,36 +661,16 @@ private:
     return b;
   }
 
-  // The bytes behind [addr, addr+size), which must lie in one region.
-  Mem translate(size_t pc, uint64_t addr, uint64_t size, bool write, const char *why) {
-    auto inside = [&](uint64_t base, uint64_t len) { return addr >= base && addr - base <= len && len - (addr - base) >= size; };
-    if (addr >= kStackBase && addr < kStackTop) {
-      const uint64_t first = (kStackTop - 1 - addr) / vm::kStackSize;
-      const uint64_t last = (kStackTop - (addr + size)) / vm::kStackSize; // frame of the last byte
-      if (addr + size > kStackTop || first != last)
-        violation(pc, std::string(why) + " of " + std::to_string(size) + " bytes at stack " +
-                          std::to_string(static_cast<int64_t>(addr - kStackTop)) + " crosses a frame boundary");
-      if (first > static_cast<uint64_t>(depth_))
-        violation(pc, std::string(why) + " at stack " + std::to_string(static_cast<int64_t>(addr - kStackTop)) +
-                          " is in frame " + std::to_string(first) + ", below the live frames (depth " +
-                          std::to_string(depth_) + ")");
-      const size_t at = static_cast<size_t>(addr - kStackBase);
-      return {stack_.data() + at, stack_taint_.data() + at, "stack"};
+  static std::string prov_name(uint32_t p) {
+    switch (prov_kind(p)) {
+    case kProvNone: return "a scalar";
+    case kProvStack: return "a stack pointer (frame instance " + std::to_string(p & ~kProvKindMask) + ")";
+    case kProvCtx: return "the ctx pointer";
+    case kProvValue: return "a pointer to map value " + std::to_string(p & ~kProvKindMask);
+    case kProvMap: return "the map pointer";
+    case kProvFunc: return "a function pointer";
+    default: return "a value derived from a pointer";
     }
-    if (inside(kCtxBase, cfg_.mem_size)) {
-      const size_t at = static_cast<size_t>(addr - kCtxBase);
-      return {ctx_.data() + at, ctx_taint_.data() + at, "ctx"};
-    }
-    for (uint32_t i = 0; i < cfg_.max_entries; i++) {
-      const uint64_t base = kValueBase + i * kValueStride;
-      if (inside(base, cfg_.value_size)) {
-        const size_t at = static_cast<size_t>(i) * cfg_.value_size + static_cast<size_t>(addr - base);
-        return {values_.data() + at, values_taint_.data() + at, "map value"};
-      }
-    }
-    (void)write;
-    violation(pc, std::string(why) + " of " + std::to_string(size) + " bytes at " + hex(addr) + " (" + describe(addr) +
-                      ") is outside every region");
   }
 
   std::string describe(uint64_t addr) const {
@@ -658,105 +684,158 @@ private:
     return "no region near";
   }
 
-  uint64_t load(size_t pc, uint64_t addr, int size, bool *taint) {
-    Mem m = translate(pc, addr, static_cast<uint64_t>(size), false, "read");
+  // The bytes behind [addr, addr+size), accessed through a register of
+  // provenance `via`: they must lie inside the region that pointer points
+  // into (one stack frame: the live instance it was taken from).
+  Mem translate(size_t pc, uint64_t addr, uint64_t size, uint32_t via, const char *why) {
+    auto what = [&] { // only on a violation: this runs for every access
+      return std::string(why) + " of " + std::to_string(size) + " bytes at " + hex(addr) + " (" + describe(addr) +
+             ") through " + prov_name(via);
+    };
+    auto inside = [&](uint64_t base, uint64_t len) {
+      return addr >= base && addr - base <= len && len - (addr - base) >= size;
+    };
+    switch (prov_kind(via)) {
+    case kProvStack: {
+      const uint32_t instance = via & ~kProvKindMask;
+      int frame = -1;
+      for (int f = 0; f <= depth_; f++)
+        if (frame_instance_[f] == instance) frame = f;
+      if (frame < 0) violation(pc, what() + ": that frame is gone");
+      const uint64_t top = kStackTop - static_cast<uint64_t>(frame) * vm::kStackSize;
+      if (!inside(top - vm::kStackSize, vm::kStackSize))
+        violation(pc, what() + ": outside its frame (frame " + std::to_string(frame) + ", offset " +
+                          std::to_string(static_cast<int64_t>(addr - top)) + ")");
+      const size_t at = static_cast<size_t>(addr - kStackBase);
+      return {stack_.data() + at, stack_prov_.data() + at, "stack", true};
+    }
+    case kProvCtx:
+      if (!inside(kCtxBase, cfg_.mem_size)) violation(pc, what() + ": outside the ctx block");
+      return {ctx_.data() + (addr - kCtxBase), ctx_prov_.data() + (addr - kCtxBase), "ctx", false};
+    case kProvValue: {
+      const uint32_t i = via & ~kProvKindMask;
+      const uint64_t base = kValueBase + i * kValueStride;
+      if (i >= cfg_.max_entries || !inside(base, cfg_.value_size)) violation(pc, what() + ": outside that value");
+      const size_t at = static_cast<size_t>(i) * cfg_.value_size + static_cast<size_t>(addr - base);
+      return {values_.data() + at, values_prov_.data() + at, "map value", false};
+    }
+    default: violation(pc, what() + ": not a pointer to memory");
+    }
+  }
+
+  // Provenance of `size` bytes read from memory: a whole 8-byte pointer
+  // spilled there, or derived if any byte came from a pointer.
+  static uint32_t read_prov(const uint32_t *p, int size) {
+    bool any = false, same = size == 8;
+    for (int i = 0; i < size; i++) {
+      any |= p[i] != kProvNone;
+      same &= p[i] == p[0];
+    }
+    if (!any) return kProvNone;
+    return same && prov_is_pointer(p[0]) ? p[0] : kProvDerived;
+  }
+
+  uint64_t load(size_t pc, uint64_t addr, int size, uint32_t via, uint32_t *prov) {
+    Mem m = translate(pc, addr, static_cast<uint64_t>(size), via, "read");
     uint64_t v = 0;
     memcpy(&v, m.bytes, static_cast<size_t>(size));
-    bool t = false;
-    for (int i = 0; i < size; i++) t |= m.taint[i] != 0;
-    *taint = t;
+    *prov = read_prov(m.prov, size);
     return v;
   }
-  void store(size_t pc, uint64_t addr, int size, uint64_t v, bool taint) {
-    Mem m = translate(pc, addr, static_cast<uint64_t>(size), true, "write");
-    if (taint && unpriv_ && !is_stack(m))
+  void store(size_t pc, uint64_t addr, int size, uint32_t via, uint64_t v, uint32_t prov) {
+    Mem m = translate(pc, addr, static_cast<uint64_t>(size), via, "write");
+    if (prov != kProvNone && unpriv_ && !m.stack)
       violation(pc, std::string("pointer leaks into ") + m.region + " memory without allow_ptr_leaks");
     memcpy(m.bytes, &v, static_cast<size_t>(size));
-    for (int i = 0; i < size; i++) m.taint[i] = taint ? 1 : 0;
+    // A narrower store of a pointer leaves pointer bytes, not a pointer.
+    const uint32_t p = size == 8 || prov == kProvNone ? prov : kProvDerived;
+    for (int i = 0; i < size; i++) m.prov[i] = p;
   }
-  bool is_stack(const Mem &m) const { return m.bytes >= stack_.data() && m.bytes < stack_.data() + stack_.size(); }
 
-  // A helper reads size bytes at addr (a key or a value); returns them.
-  std::vector<uint8_t> helper_read(size_t pc, uint64_t addr, uint64_t size, const char *what) {
-    if (size == 0) return {};
-    Mem m = translate(pc, addr, size, false, what);
+  // A helper reads size bytes through register r (a key or a value).
+  Mem helper_read(size_t pc, int r, uint64_t size, const char *what) {
+    Mem m = translate(pc, reg_[r], size, prov_[r], what);
     if (unpriv_)
       for (uint64_t i = 0; i < size; i++)
-        if (m.taint[i]) violation(pc, std::string(what) + " reads pointer bytes without allow_ptr_leaks");
-    return std::vector<uint8_t>(m.bytes, m.bytes + size);
+        if (m.prov[i] != kProvNone) violation(pc, std::string(what) + " reads pointer bytes without allow_ptr_leaks");
+    return m;
+  }
+
+  uint32_t next_random() {
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 17;
+    rng_ ^= rng_ << 5;
+    return rng_;
   }
 
   void poison(int r) {
     reg_[r] = 0x0bad0000deadbe00ull | static_cast<uint64_t>(r);
-    taint_[r] = false;
+    prov_[r] = kProvNone;
   }
 
   void call_helper(size_t pc, int32_t id) {
     uint64_t ret = 0;
-    bool ret_taint = false;
+    uint32_t ret_prov = kProvNone;
     auto check_map = [&] {
-      if (reg_[1] != kMapPtr) violation(pc, "helper map argument r1 = " + hex(reg_[1]) + " is not the map");
+      if (reg_[1] != kMapPtr || prov_kind(prov_[1]) != kProvMap)
+        violation(pc, "helper map argument r1 = " + hex(reg_[1]) + " (" + prov_name(prov_[1]) + ") is not the map");
     };
     auto check_scalar_arg = [&](int r) {
-      if (unpriv_ && taint_[r]) violation(pc, "r" + std::to_string(r) + " leaks a pointer into a helper");
+      if (unpriv_ && prov_[r] != kProvNone) violation(pc, "r" + std::to_string(r) + " leaks a pointer into a helper");
     };
-    auto key_of = [&](uint64_t addr) {
-      std::vector<uint8_t> k = helper_read(pc, addr, 4, "helper key read");
+    auto key_of = [&] {
+      Mem m = helper_read(pc, 2, 4, "helper key read");
       uint32_t key;
-      memcpy(&key, k.data(), 4);
+      memcpy(&key, m.bytes, 4);
       return key;
     };
     switch (id) {
     case BPF_FUNC_map_lookup_elem: {
       check_map();
-      uint32_t key = key_of(reg_[2]);
+      const uint32_t key = key_of();
       if (key < cfg_.max_entries) {
         ret = kValueBase + key * kValueStride;
-        ret_taint = true;
+        ret_prov = kProvValue | key;
       }
       break;
     }
     case BPF_FUNC_map_update_elem: {
       check_map();
-      uint32_t key = key_of(reg_[2]);
-      std::vector<uint8_t> value = helper_read(pc, reg_[3], cfg_.value_size, "helper value read");
+      const uint32_t key = key_of();
+      Mem value = helper_read(pc, 3, cfg_.value_size, "helper value read");
       check_scalar_arg(4);
       const uint64_t flags = reg_[4];
-      if (flags > BPF_EXIST)
+      if (flags > BPF_EXIST) {
         ret = static_cast<uint64_t>(-EINVAL);
-      else if (key >= cfg_.max_entries)
+      } else if (key >= cfg_.max_entries) {
         ret = static_cast<uint64_t>(-E2BIG);
-      else if (flags == BPF_NOEXIST)
+      } else if (flags == BPF_NOEXIST) {
         ret = static_cast<uint64_t>(-EEXIST);
-      else {
-        memcpy(values_.data() + static_cast<size_t>(key) * cfg_.value_size, value.data(), value.size());
-        memset(values_taint_.data() + static_cast<size_t>(key) * cfg_.value_size, 0, value.size());
+      } else {
+        const size_t at = static_cast<size_t>(key) * cfg_.value_size;
+        memmove(values_.data() + at, value.bytes, cfg_.value_size);
+        memmove(values_prov_.data() + at, value.prov, cfg_.value_size * sizeof(uint32_t));
       }
       break;
     }
     case BPF_FUNC_map_delete_elem:
       check_map();
-      (void)key_of(reg_[2]);
+      (void)key_of();
       ret = static_cast<uint64_t>(-EINVAL);
       break;
     case BPF_FUNC_ktime_get_ns: ret = 1000000000ull + 1000 * ++calls_; break;
-    case BPF_FUNC_get_prandom_u32:
-      rng_ ^= rng_ << 13;
-      rng_ ^= rng_ >> 17;
-      rng_ ^= rng_ << 5;
-      ret = rng_;
-      break;
+    case BPF_FUNC_get_prandom_u32: ret = next_random(); break;
     case BPF_FUNC_get_smp_processor_id: ret = 0; break;
     case BPF_FUNC_trace_printk:
       if (unpriv_) violation(pc, "trace_printk accepted without CAP_PERFMON");
       if (reg_[2] == 0) violation(pc, "trace_printk with a zero size accepted");
-      (void)helper_read(pc, reg_[1], reg_[2], "trace_printk fmt read");
+      (void)helper_read(pc, 1, reg_[2], "trace_printk fmt read");
       ret = 0;
       break;
     default: violation(pc, "helper #" + std::to_string(id) + " is not one the memory program type may call");
     }
     reg_[0] = ret;
-    taint_[0] = ret_taint;
+    prov_[0] = ret_prov;
     for (int r = 1; r <= 5; r++) poison(r);
   }
 
@@ -822,6 +901,21 @@ private:
     }
   }
 
+  // Provenance of an ALU result: pointer +/- scalar (and scalar + pointer,
+  // 64-bit only) and a 64-bit copy keep the pointer; anything else computed
+  // from a pointer is derived.
+  static uint32_t alu_prov(uint8_t opcode, int16_t off, bool is32, uint32_t d, uint32_t s) {
+    const uint8_t op = opcode & 0xf0;
+    if (op == 0xb0) return s == kProvNone ? kProvNone : (!is32 && off == 0 ? s : kProvDerived);
+    if (d == kProvNone && s == kProvNone) return kProvNone;
+    if (!is32 && op == 0x00) {
+      if (prov_is_pointer(d) && s == kProvNone) return d;
+      if (d == kProvNone && prov_is_pointer(s)) return s;
+    }
+    if (!is32 && op == 0x10 && prov_is_pointer(d) && s == kProvNone) return d;
+    return kProvDerived;
+  }
+
   static bool cond(uint8_t opcode, uint64_t a, uint64_t b, bool is32) {
     if (is32) {
       a = static_cast<uint32_t>(a);
@@ -867,11 +961,12 @@ private:
 
   void execute() {
     for (int r = 0; r < vm::kNumRegs; r++) poison(r);
+    frame_instance_[0] = next_instance_++;
     reg_[1] = kCtxBase;
-    taint_[1] = true;
+    prov_[1] = kProvCtx;
     reg_[2] = cfg_.mem_size;
     reg_[10] = kStackTop;
-    taint_[10] = true;
+    prov_[10] = kProvStack | frame_instance_[0];
     const std::vector<vm::Insn> &code = prog_.insns;
     size_t pc = 0;
     uint64_t executed = 0;
@@ -895,20 +990,21 @@ private:
     const uint8_t opc = in.opcode;
     const int d = in.dst, s = in.src;
     const bool is32 = vm::is_alu32(opc) || vm::is_jmp32(opc);
+    const uint64_t off = static_cast<uint64_t>(static_cast<int64_t>(in.off));
     switch (in.info().shape) {
     case Shape::kAluImm:
     case Shape::kAluReg: {
       const bool x = in.info().shape == Shape::kAluReg;
       const uint64_t b = x ? reg_[s] : static_cast<uint64_t>(static_cast<int64_t>(in.imm));
-      const bool mov = (opc & 0xf0) == 0xb0;
-      const bool t = (x && taint_[s]) || (!mov && taint_[d]);
+      const uint32_t p = alu_prov(opc, in.off, is32, prov_[d], x ? prov_[s] : kProvNone);
       reg_[d] = alu(opc, in.off, reg_[d], b, is32);
-      taint_[d] = t;
+      prov_[d] = p;
       pc++;
       return;
     }
     case Shape::kNeg:
       reg_[d] = alu(opc, 0, reg_[d], 0, is32);
+      if (prov_[d] != kProvNone) prov_[d] = kProvDerived;
       pc++;
       return;
     case Shape::kEndian: {
@@ -920,6 +1016,7 @@ private:
       default: v = swap ? __builtin_bswap64(v) : v; break;
       }
       reg_[d] = v;
+      if (prov_[d] != kProvNone) prov_[d] = kProvDerived;
       pc++;
       return;
     }
@@ -927,20 +1024,22 @@ private:
       const uint8_t pseudo = raw_[pc].src;
       if (in.pseudo == vm::Pseudo::kFunc) {
         reg_[d] = kFuncBase + static_cast<uint64_t>(in.jump_target(pc));
-        taint_[d] = true;
+        prov_[d] = kProvFunc;
       } else if (in.pseudo != vm::Pseudo::kNone) {
         violation(pc, "ld_imm64 left unresolved by an accepted program");
       } else {
         reg_[d] = in.imm64;
-        taint_[d] = pseudo != 0;
+        const bool value = pseudo == static_cast<uint8_t>(vm::Pseudo::kMapValue) ||
+                           pseudo == static_cast<uint8_t>(vm::Pseudo::kMapIdxValue);
+        prov_[d] = pseudo == 0 ? kProvNone : value ? (kProvValue | 0u) : kProvMap;
       }
       pc += 2;
       return;
     }
     case Shape::kLoad: {
       const int size = vm::access_size(opc);
-      bool t = false;
-      uint64_t v = load(pc, reg_[s] + static_cast<uint64_t>(static_cast<int64_t>(in.off)), size, &t);
+      uint32_t p = kProvNone;
+      uint64_t v = load(pc, reg_[s] + off, size, prov_[s], &p);
       if ((opc & 0xe0) == vm::kModeMemSx) {
         switch (size) {
         case 1: v = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int8_t>(v))); break;
@@ -950,69 +1049,70 @@ private:
         }
       }
       reg_[d] = v;
-      taint_[d] = t;
+      prov_[d] = p;
       pc++;
       return;
     }
     case Shape::kStoreImm:
-      store(pc, reg_[d] + static_cast<uint64_t>(static_cast<int64_t>(in.off)), vm::access_size(opc),
-            static_cast<uint64_t>(static_cast<int64_t>(in.imm)), false);
+      store(pc, reg_[d] + off, vm::access_size(opc), prov_[d], static_cast<uint64_t>(static_cast<int64_t>(in.imm)),
+            kProvNone);
       pc++;
       return;
     case Shape::kStoreReg:
-      store(pc, reg_[d] + static_cast<uint64_t>(static_cast<int64_t>(in.off)), vm::access_size(opc), reg_[s],
-            taint_[s]);
+      store(pc, reg_[d] + off, vm::access_size(opc), prov_[d], reg_[s], prov_[s]);
       pc++;
       return;
     case Shape::kAtomic: {
       const int size = vm::access_size(opc);
-      const uint64_t addr = reg_[d] + static_cast<uint64_t>(static_cast<int64_t>(in.off));
-      bool old_t = false;
+      const uint64_t addr = reg_[d] + off;
+      uint32_t old_p = kProvNone;
       const uint64_t mask = size == 4 ? 0xffffffffull : ~0ull;
-      const uint64_t old = load(pc, addr, size, &old_t) & mask;
+      const uint64_t old = load(pc, addr, size, prov_[d], &old_p) & mask;
       const int32_t base = in.imm & ~vm::kAtomicFetch;
       const bool fetch = (in.imm & vm::kAtomicFetch) != 0;
-      uint64_t nv = 0;
-      bool nt = old_t || taint_[s];
       const uint64_t src = reg_[s] & mask;
+      const uint32_t src_p = size == 8 ? prov_[s] : (prov_[s] != kProvNone ? kProvDerived : kProvNone);
+      uint64_t nv = 0;
+      uint32_t np = old_p != kProvNone || src_p != kProvNone ? kProvDerived : kProvNone;
       switch (base) {
       case 0x00: nv = old + src; break;
       case 0x40: nv = old | src; break;
       case 0x50: nv = old & src; break;
       case 0xa0: nv = old ^ src; break;
-      case 0xe0: nv = src; nt = taint_[s]; break;
+      case 0xe0:
+        nv = src;
+        np = src_p;
+        break;
       case 0xf0: {
-        const uint64_t expected = reg_[0] & mask;
-        nv = old == expected ? src : old;
-        nt = old == expected ? taint_[s] : old_t;
+        const bool hit = old == (reg_[0] & mask);
+        nv = hit ? src : old;
+        np = hit ? src_p : old_p;
         break;
       }
       default: violation(pc, "unknown atomic op");
       }
-      store(pc, addr, size, nv & mask, nt);
+      store(pc, addr, size, prov_[d], nv & mask, np);
       if (base == 0xf0) {
         reg_[0] = old;
-        taint_[0] = old_t;
+        prov_[0] = old_p;
       } else if (fetch) {
         reg_[s] = old;
-        taint_[s] = old_t;
+        prov_[s] = old_p;
       }
       pc++;
       return;
     }
     case Shape::kJa:
-    case Shape::kJa32:
-      pc = static_cast<size_t>(in.jump_target(pc));
-      return;
+    case Shape::kJa32: pc = static_cast<size_t>(in.jump_target(pc)); return;
     case Shape::kJumpImm:
     case Shape::kJumpReg: {
       const bool x = in.info().shape == Shape::kJumpReg;
       const uint64_t b = x ? reg_[s] : static_cast<uint64_t>(static_cast<int64_t>(in.imm));
-      const bool bt = x && taint_[s];
-      if (unpriv_ && (taint_[d] || bt)) {
+      const bool src_tainted = x && prov_[s] != kProvNone;
+      if (unpriv_ && (prov_[d] != kProvNone || src_tainted)) {
         // Only a null check of a pointer in dst is allowed: JEQ/JNE against 0.
         const bool eq = (opc & 0xf0) == 0x10 || (opc & 0xf0) == 0x50;
-        if (bt || !eq || b != 0) violation(pc, "pointer comparison without allow_ptr_leaks");
+        if (src_tainted || !eq || b != 0) violation(pc, "pointer comparison without allow_ptr_leaks");
       }
       pc = cond(opc, reg_[d], b, is32) ? static_cast<size_t>(in.jump_target(pc)) : pc + 1;
       return;
@@ -1023,50 +1123,56 @@ private:
       return;
     case Shape::kCallLocal: {
       if (depth_ + 1 >= vm::kMaxCallFrames) violation(pc, "call depth beyond " + std::to_string(vm::kMaxCallFrames));
-      Frame f{pc + 1, {reg_[6], reg_[7], reg_[8], reg_[9]}, {taint_[6], taint_[7], taint_[8], taint_[9]}};
-      frames_.push_back(f);
+      Frame f{pc + 1, {reg_[6], reg_[7], reg_[8], reg_[9]}, {prov_[6], prov_[7], prov_[8], prov_[9]}, 0};
       depth_++;
+      f.instance = frame_instance_[depth_] = next_instance_++;
+      frames_.push_back(f);
       reg_[10] -= vm::kStackSize;
+      prov_[10] = kProvStack | f.instance;
       poison(0);
       for (int r = 6; r <= 9; r++) poison(r);
       // The callee's frame starts uninitialized.
       const size_t lo = static_cast<size_t>(reg_[10] - vm::kStackSize - kStackBase);
       memset(stack_.data() + lo, 0xa5, vm::kStackSize);
-      memset(stack_taint_.data() + lo, 0, vm::kStackSize);
+      for (size_t i = 0; i < vm::kStackSize; i++) stack_prov_[lo + i] = kProvNone;
       pc = static_cast<size_t>(in.jump_target(pc));
       return;
     }
     case Shape::kCallReg: violation(pc, "callx accepted");
     case Shape::kExit: {
       if (depth_ == 0) {
-        if (unpriv_ && taint_[0]) violation(pc, "exit with a pointer in r0 without allow_ptr_leaks");
+        if (unpriv_ && prov_[0] != kProvNone)
+          violation(pc, "exit with " + prov_name(prov_[0]) + " in r0 without allow_ptr_leaks");
         throw Finish{};
       }
       Frame f = frames_.back();
       frames_.pop_back();
       depth_--;
       reg_[10] += vm::kStackSize;
+      prov_[10] = kProvStack | frame_instance_[depth_];
       for (int r = 1; r <= 5; r++) poison(r);
       for (int r = 6; r <= 9; r++) {
         reg_[r] = f.saved[r - 6];
-        taint_[r] = f.saved_taint[r - 6];
+        prov_[r] = f.saved_prov[r - 6];
       }
       pc = f.return_pc;
       return;
     }
     }
   }
-  struct Finish {};
 
   const Config &cfg_;
   const vm::DecodedProgram &prog_;
   const std::vector<RawInsn> &raw_;
   const bool unpriv_;
   uint64_t reg_[vm::kNumRegs] = {};
-  bool taint_[vm::kNumRegs] = {};
+  uint32_t prov_[vm::kNumRegs] = {};
   std::vector<Frame> frames_;
   int depth_ = 0;
-  std::vector<uint8_t> stack_, stack_taint_, ctx_, ctx_taint_, values_, values_taint_;
+  uint32_t frame_instance_[vm::kMaxCallFrames] = {};
+  uint32_t next_instance_ = 1;
+  std::vector<uint8_t> stack_, ctx_, values_;
+  std::vector<uint32_t> stack_prov_, ctx_prov_, values_prov_;
   uint32_t rng_ = 1;
   uint64_t calls_ = 0;
   static constexpr size_t kRecent = 24;
@@ -1162,6 +1268,16 @@ void self_test() {
       {"pointer compared unprivileged", true, 2, {I(0x25, 1, 0, 0, 5), ret0, exit_}},
       {"pointer null check unprivileged", false, 2, {I(0x15, 1, 0, 0, 0), ret0, exit_}},
       {"helper outside the program type", true, 0, {I(0x85, 0, 0, 0, 28), exit_}},
+      {"callee writes into its caller's frame through its own r10", true, 0,
+       {I(0x85, 0, 1, 0, 1), exit_, I(0x7a, 10, 0, 8, 0), ret0, exit_}},
+      {"a returned frame's pointer used in the next call's frame", true, 0,
+       {I(0x85, 0, 1, 0, 3), I(0xbf, 1, 0, 0, 0), I(0x85, 0, 1, 0, 3), exit_, I(0xbf, 0, 10, 0, 0), exit_,
+        I(0x71, 0, 1, -1, 0), exit_}},
+      {"a constant equal to the ctx address", true, 0,
+       {I(0x18, 2, 0, 0, static_cast<int32_t>(kCtxBase)), I(0, 0, 0, 0, static_cast<int32_t>(kCtxBase >> 32)),
+        I(0x71, 0, 2, 0, 0), exit_}},
+      {"pointer += scalar, then back in bounds", false, 0,
+       {I(0xbf, 2, 1, 0, 0), I(0x07, 2, 0, 0, 20), I(0x71, 0, 2, -5, 0), exit_}},
   };
   for (const Case &c : cases) {
     Config k = cfg;
@@ -1218,7 +1334,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   const verifier::MapResolver resolver = make_resolver(cfg);
   verifier::Result res = verifier::verify(insns.data(), insns.size(), make_options(cfg, 0), resolver);
-  verifier::Result res2 = verifier::verify(insns.data(), insns.size(), make_options(cfg, 0), resolver);
+  // Determinism: the same verdict twice (not for programs near the
+  // complexity limit, which take seconds each in this sanitized build).
+  verifier::Result res2;
+  if (res.verified_insns <= 200000)
+    res2 = verifier::verify(insns.data(), insns.size(), make_options(cfg, 0), resolver);
+  else
+    res2 = res;
   if (res.err != res2.err || res.verified_insns != res2.verified_insns)
     report(cfg, insns,
            "verify() is not deterministic: err " + std::to_string(res.err) + " then " + std::to_string(res2.err) +
@@ -1234,14 +1356,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fprintf(stderr, "[%s] %zu insns, err %d\n%s\n", describe_config(cfg).c_str(), insns.size(), res.err,
             logged.log.substr(cut).c_str());
   }
-  if (res.err != 0) return 0;
+  // Inputs that run the verifier to hundreds of thousands of insns (loops it
+  // cannot prune, up to its 1M limit: seconds each with the sanitizers) are
+  // checked but kept out of the corpus (-1), or they take over the run.
+  const int keep = res.verified_insns > 200000 ? -1 : 0;
+  if (res.err != 0) return keep;
   if (res.program.insns.size() != insns.size())
     report(cfg, insns, "the accepted program has " + std::to_string(res.program.insns.size()) + " insns, not " +
                            std::to_string(insns.size()),
            nullptr, "");
 
-  Checker checker(cfg, res.program, insns);
-  Violation v;
-  if (!checker.run(&v)) report(cfg, insns, v.what, &res.program, checker.trace());
-  return 0;
+  for (int variant = 0; variant < 4; variant++) {
+    Checker checker(cfg, res.program, insns, variant);
+    Violation v;
+    if (!checker.run(&v))
+      report(cfg, insns, v.what + " (run " + std::to_string(variant) + ")", &res.program, checker.trace());
+  }
+  return keep;
 }
