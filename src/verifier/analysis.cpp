@@ -702,11 +702,6 @@ void Checker::adjust_ptr_alu(uint32_t pc, const vm::Insn &insn, Reg &dst, const 
   default:
     fail(-EACCES, "R%d pointer arithmetic on %s prohibited\n", d, reg_type_name(ptr));
   }
-  if (op == BPF_AND || op == BPF_OR || op == BPF_XOR)
-    fail(-EACCES, "R%d bitwise operator %s on pointer prohibited\n", d, sym);
-  if (op != BPF_ADD && op != BPF_SUB) fail(-EACCES, "R%d pointer arithmetic with %s operator prohibited\n", d, sym);
-  if (op == BPF_SUB && !dst_is_ptr) fail(-EACCES, "R%d tried to subtract pointer from scalar\n", d);
-  if (op == BPF_SUB && ptr.type == RegType::kStack) fail(-EACCES, "R%d subtraction from stack pointer prohibited\n", d);
   // check_reg_sane_offset, for the offset and for the pointer
   auto sane = [&](const Reg &r, bool is_off) {
     if (is_off && r.s.is_const()) {
@@ -727,7 +722,8 @@ void Checker::adjust_ptr_alu(uint32_t pc, const vm::Insn &insn, Reg &dst, const 
   // `ptr += reg` is masked at run time to the room left in the object, so
   // the offset must have one sign, the pointer a type with known limits, and
   // every path reaching the instruction must need the same mask.
-  const bool sanitize = !priv_.bypass_spec_v1 && (insn.opcode & vm::kSrcX) && !st_.speculative;
+  const bool sanitize = !priv_.bypass_spec_v1 && (insn.opcode & vm::kSrcX) && !st_.speculative &&
+                        (op == BPF_ADD || op == BPF_SUB);
   const bool off_is_neg = off_reg.s.smin < 0;
   const bool mask_to_left = (op == BPF_ADD && off_is_neg) || (op == BPF_SUB && !off_is_neg);
   auto ptr_limit = [&](const Reg &p, uint32_t *limit) {
@@ -761,6 +757,12 @@ void Checker::adjust_ptr_alu(uint32_t pc, const vm::Insn &insn, Reg &dst, const 
       push_branch(spec, pc + 1, pc);
     }
   }
+  // The operator last, as the kernel's switch (after the offset checks).
+  if (op == BPF_AND || op == BPF_OR || op == BPF_XOR)
+    fail(-EACCES, "R%d bitwise operator %s on pointer prohibited\n", d, sym);
+  if (op != BPF_ADD && op != BPF_SUB) fail(-EACCES, "R%d pointer arithmetic with %s operator prohibited\n", d, sym);
+  if (op == BPF_SUB && !dst_is_ptr) fail(-EACCES, "R%d tried to subtract pointer from scalar\n", d);
+  if (op == BPF_SUB && ptr.type == RegType::kStack) fail(-EACCES, "R%d subtraction from stack pointer prohibited\n", d);
   Reg result = ptr;
   result.s = ptr.s;
   if (op == BPF_ADD && known && ptr.off + val == static_cast<int64_t>(static_cast<int32_t>(ptr.off + val))) {
