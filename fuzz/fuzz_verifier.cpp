@@ -17,20 +17,22 @@
 //     gives the same verdict twice (below 200k processed insns);
 //   - an accepted program runs, four times (ctx block and map values
 //     patterned, zero, 0xff, random; different prandom streams), in a
-//     *checked* interpreter (this file, a plain
-//     switch over vm::Insn, independent of the fast interpreter) over virtual
-//     addresses: every load, store, atomic and helper memory argument must
-//     lie inside one live stack frame (512 bytes each), the ctx memory block,
-//     or one element of the map's values; helper calls are emulated here
-//     (the real helper table is never called); calls deeper than 8 frames,
-//     callx, helpers the program type may not call, a map argument that is
-//     not the map are all verifier bugs. The run stops after kBudget
-//     instructions (a long loop is not a bug);
-//   - without CAP_PERFMON (allow_ptr_leaks false), a pointer (or a value
-//     derived from one, tracked by a taint bit per register and per memory
-//     byte) must not reach r0 at the main program's exit, memory other than
-//     the stack, a helper's memory or scalar arguments, nor a comparison
-//     other than against 0.
+//     *checked* interpreter (this file, a plain switch over vm::Insn,
+//     independent of the fast interpreter) over virtual addresses. Every
+//     register and memory byte carries a provenance (which stack frame
+//     instance, the ctx block, which map value, the map, derived from a
+//     pointer, or a scalar): every load, store, atomic and helper memory
+//     argument must go through a pointer and stay inside the region it
+//     points into (its own 512-byte frame, while that frame lives; the ctx
+//     block; its map value). Helpers are emulated here (the real helper
+//     table is never called); calls deeper than 8 frames, callx, helpers
+//     the program type may not call, a map argument that is not the map are
+//     all verifier bugs. A run stops after kBudget instructions (a long loop
+//     is not a bug);
+//   - without CAP_PERFMON (allow_ptr_leaks false), a pointer or a value
+//     derived from one must not reach r0 at the main program's exit, memory
+//     other than the stack, a helper's memory or scalar arguments, nor a
+//     comparison other than a JEQ/JNE against 0.
 // A violation prints the options, the disassembly, the run's trace tail and
 // the verifier's level-2 log, then aborts. LLVMFuzzerInitialize first runs
 // the checker on hand-written bad programs: it must flag each one.
