@@ -156,6 +156,11 @@ private:
   // (bpf_insn_aux_data.alu_state/alu_limit): every path must agree.
   struct AluAux { uint32_t state = 0, limit = 0; };
   std::vector<AluAux> alu_aux_;
+  bool explore_alu_limits_ = false;
+  // Instructions where a mispredicted path failed: the kernel puts a
+  // speculation barrier (nospec) there, which also ends later speculative
+  // paths and makes the masking of pointer arithmetic there unnecessary.
+  std::vector<uint8_t> nospec_;
   static constexpr int kImmValue = -2;
 };
 
@@ -723,7 +728,7 @@ void Checker::adjust_ptr_alu(uint32_t pc, const vm::Insn &insn, Reg &dst, const 
   // the offset must have one sign, the pointer a type with known limits, and
   // every path reaching the instruction must need the same mask.
   const bool sanitize = !priv_.bypass_spec_v1 && (insn.opcode & vm::kSrcX) && !st_.speculative &&
-                        (op == BPF_ADD || op == BPF_SUB);
+                        !nospec_[pc] && (op == BPF_ADD || op == BPF_SUB);
   const bool off_is_neg = off_reg.s.smin < 0;
   const bool mask_to_left = (op == BPF_ADD && off_is_neg) || (op == BPF_SUB && !off_is_neg);
   auto ptr_limit = [&](const Reg &p, uint32_t *limit) {
@@ -750,6 +755,9 @@ void Checker::adjust_ptr_alu(uint32_t pc, const vm::Insn &insn, Reg &dst, const 
            dst_is_ptr ? insn.src : d);
     ptr_limit(ptr, &limit_before);
     if (!off_reg.s.is_const()) {
+      // From now on states are pruned only on exactly equal scalars, so
+      // every path's mask is seen (the kernel's explore_alu_limits).
+      explore_alu_limits_ = true;
       // Simulate the masked (zero) offset on a speculative path.
       State spec = st_;
       spec.speculative = true;
@@ -1141,12 +1149,18 @@ int64_t Checker::check_cond_jump(uint32_t pc, const vm::Insn &insn) {
   int pred = -1;
   if (dst.type == RegType::kScalar && src.type == RegType::kScalar) {
     pred = scalar_branch_taken(op, jmp32, dst.s, src.s);
-  } else if ((dst.type == RegType::kMapValue || dst.type == RegType::kMem) && !dst.maybe_null && !jmp32 &&
-             src.type == RegType::kScalar && src.s.is_const() && src.s.const_value() == 0 &&
-             (op == BPF_JEQ || op == BPF_JNE)) {
-    // reg_not_null: these pointers are never 0 (ctx and stack pointers are
-    // not in the kernel's list, so comparing them is not predicted).
-    pred = op == BPF_JNE ? 1 : 0;
+  } else if (dst.is_pointer() != src.is_pointer()) {
+    // A pointer against a constant (either side, either width): only a
+    // pointer known not to be NULL against 0 is decided (is_branch_taken).
+    // reg_not_null lists map values and mem; ctx and stack pointers are not
+    // in it, so comparing those is not predicted.
+    const Reg &ptr = dst.is_pointer() ? dst : src;
+    const Reg &val = dst.is_pointer() ? src : dst;
+    const bool known = jmp32 ? val.s.is_const32() : val.s.is_const();
+    const uint64_t v = jmp32 ? (val.s.var_off.value & 0xffffffffull) : val.s.const_value();
+    const bool not_null = (ptr.type == RegType::kMapValue || ptr.type == RegType::kMem) && !ptr.maybe_null;
+    if (val.type == RegType::kScalar && known && v == 0 && not_null && (op == BPF_JEQ || op == BPF_JNE))
+      pred = op == BPF_JNE ? 1 : 0;
   }
   if (pred >= 0) {
     if (!priv_.bypass_spec_v1) {
@@ -1358,6 +1372,7 @@ bool Checker::reg_safe(const Reg &old, const Reg &cur, bool exact, IdMap &ids) {
   }
   switch (old.type) {
   case RegType::kScalar:
+    if (explore_alu_limits_) return old.s == cur.s && same_id(old.id, cur.id);
     return scalar_within(old.s, cur.s) && (old.id == 0 || same_id(old.id, cur.id));
   case RegType::kPacket:
   case RegType::kPacketMeta:
@@ -1521,6 +1536,7 @@ int64_t Checker::step(uint32_t pc) {
 int Checker::run() {
   explored_.resize(env_.size());
   alu_aux_.resize(env_.size());
+  nospec_.assign(env_.size(), 0);
   // The entry state: r1 = ctx, r10 = frame pointer, everything else unknown to the program.
   State init;
   init.frames.resize(1);
@@ -1578,10 +1594,16 @@ int Checker::run() {
         // A mispredicted path: an access the rules forbid here cannot
         // happen architecturally; the kernel ends the path with a barrier
         // (a nospec) instead of rejecting the program.
+        if (nospec_[at]) {
+          pc = -1;
+          continue;
+        }
         try {
           pc = step(at);
         } catch (const Error &e) {
           if (e.err != -EACCES && e.err != -EINVAL && e.err != -EPERM) throw;
+          nospec_[at] = 1;
+          alu_aux_[at] = AluAux{};
           pc = -1;
         }
       } else {
