@@ -116,7 +116,7 @@ private:
   void check_alignment(int regno, const Reg &ptr, int off, int size, bool strict_once);
   bool const_stack_key(const Reg &ptr, int size, uint64_t *key);
   void check_stack_access(int regno, const Reg &ptr, int off, int size, bool write, int value_regno);
-  void check_map_value_access(int regno, const Reg &ptr, int off, int size, bool zero_size_ok, const char *what);
+  void check_map_value_access(int regno, const Reg &ptr, int off, int size, bool zero_size_ok);
   void check_packet_access(int regno, const Reg &ptr, int off, int size, bool zero_size_ok);
   void check_mem_region(int regno, const Reg &ptr, int off, int size, uint32_t mem_size, bool zero_size_ok);
   void check_helper_mem(int regno, int64_t size, bool write, bool zero_size_ok);
@@ -125,7 +125,7 @@ private:
   void grow_stack(Frame &f, int depth, uint32_t subprog);
 
   // ---- branches
-  void refine(State &st, const vm::Insn &insn, bool taken, bool *impossible);
+  void refine(State &st, const vm::Insn &insn, bool taken);
   void mark_null_checked(State &st, uint32_t id, bool is_null);
   bool try_packet_compare(const vm::Insn &insn, State &taken, State &fall);
 
@@ -472,7 +472,7 @@ void Checker::check_mem_region(int regno, const Reg &ptr, int off, int size, uin
     fail(-EACCES, "invalid access to memory, mem_size=%u off=%lld size=%d\n", mem_size, static_cast<long long>(hi), size);
 }
 
-void Checker::check_map_value_access(int regno, const Reg &ptr, int off, int size, bool zero_size_ok, const char *) {
+void Checker::check_map_value_access(int regno, const Reg &ptr, int off, int size, bool zero_size_ok) {
   const MapInfo &m = env_.maps[static_cast<size_t>(ptr.map)];
   const int64_t fixed = static_cast<int64_t>(ptr.off) + off;
   // check_mem_region_access: the smallest and the largest offset both inside.
@@ -546,8 +546,7 @@ void Checker::check_mem_access(uint32_t pc, int regno, int off, int size, bool w
   };
   switch (ptr.type) {
   case RegType::kStack: {
-    Reg adjusted = ptr;
-    check_stack_access(regno, adjusted, ptr.off + off, size, write, write ? value_regno : value_regno);
+    check_stack_access(regno, ptr, ptr.off + off, size, write, value_regno);
     if (!write && value_regno >= 0 && size < 8 && reg(value_regno).type == RegType::kScalar) {
       if (sign_extend) reg(value_regno).s.sign_extend64(size);
       else reg(value_regno).s.truncate(size);
@@ -562,7 +561,7 @@ void Checker::check_mem_access(uint32_t pc, int regno, int off, int size, bool w
     if (!write && (m.map_flags & BPF_F_WRONLY_PROG))
       fail(-EACCES, "read from map forbidden, value_size=%u off=%d size=%d\n", m.value_size, ptr.off + off, size);
     leak_check("map");
-    check_map_value_access(regno, ptr, off, size, false, "map value");
+    check_map_value_access(regno, ptr, off, size, false);
     if (!write && value_regno >= 0) {
       // A read-only (frozen, BPF_F_RDONLY_PROG) array's constant bytes
       // could be known; the kernel tracks them only with BTF-less .rodata
@@ -657,7 +656,7 @@ void Checker::check_helper_mem(int regno, int64_t size, bool write, bool zero_si
     const MapInfo &m = env_.maps[static_cast<size_t>(ptr.map)];
     if (write && (m.map_flags & BPF_F_RDONLY_PROG))
       fail(-EACCES, "write into map forbidden, value_size=%u off=%d size=%lld\n", m.value_size, ptr.off, static_cast<long long>(size));
-    check_map_value_access(regno, ptr, 0, static_cast<int>(size), zero_size_ok, "map value");
+    check_map_value_access(regno, ptr, 0, static_cast<int>(size), zero_size_ok);
     return;
   }
   case RegType::kPacket:
@@ -1094,8 +1093,7 @@ void propagate_scalar(State &st, const Reg &refined) {
   }
 }
 
-void Checker::refine(State &st, const vm::Insn &insn, bool taken, bool *impossible) {
-  *impossible = false;
+void Checker::refine(State &st, const vm::Insn &insn, bool taken) {
   const uint8_t op = insn.opcode & 0xf0;
   const bool jmp32 = vm::is_jmp32(insn.opcode);
   Frame &f = st.cur();
@@ -1175,9 +1173,8 @@ int64_t Checker::check_cond_jump(uint32_t pc, const vm::Insn &insn) {
     return pred ? target : pc + 1;
   }
   State other = st_;
-  bool fall_impossible = false, taken_impossible = false;
-  refine(other, insn, true, &taken_impossible);
-  refine(st_, insn, false, &fall_impossible);
+  refine(other, insn, true);
+  refine(st_, insn, false);
   // Null checks of pointers from map lookups.
   if (!jmp32 && !src_x && insn.imm == 0 && (op == BPF_JEQ || op == BPF_JNE) && dst.maybe_null) {
     uint32_t id = dst.id;
@@ -1188,8 +1185,7 @@ int64_t Checker::check_cond_jump(uint32_t pc, const vm::Insn &insn) {
     if (!try_packet_compare(insn, taken_state, st_) && is_pointer_leak(reg(insn.dst)))
       fail(-EACCES, "R%d pointer comparison prohibited\n", insn.dst);
   }
-  if (!taken_impossible) push_branch(other, target, pc);
-  if (fall_impossible) return -1;
+  push_branch(other, target, pc);
   return pc + 1;
 }
 
@@ -1347,7 +1343,7 @@ void Checker::push_branch(const State &st, uint32_t insn, uint32_t from) {
   if (pending_.size() > 8192) fail(-EFAULT, "The sequence of %zu jumps is too complex.\n", pending_.size());
 }
 
-// The current path ended (exit, pruned, impossible branch): its checkpoints
+// The current path ended (exit, pruned, an error on a mispredicted path): its checkpoints
 // lose one live path each, up to the first that still has some.
 void Checker::path_done() {
   Checkpoint *c = parent_;
@@ -1447,7 +1443,6 @@ bool Checker::visit_prune_point(uint32_t insn, int *err) {
   // Checkpoint only after at least 2 jumps and 8 instructions since the
   // last one (the kernel's heuristic: fewer states, same verdicts).
   bool add_new = jmps_processed_ - prev_jmps_ >= 2 && processed_ - prev_insns_ >= 8;
-  std::vector<Checkpoint *> missed;
   for (Checkpoint *c : list) {
     if (c->alive > 0) {
       // Still being explored: the same state again means a loop that makes no progress.
@@ -1458,7 +1453,6 @@ bool Checker::visit_prune_point(uint32_t insn, int *err) {
       }
       // Inside a loop, do not checkpoint every iteration.
       if (jmps_processed_ - prev_jmps_ < 20 && processed_ - prev_insns_ < 100) add_new = false;
-      missed.push_back(c);
       continue;
     }
     if (states_equal(c->state, st_, false, insn)) {
@@ -1466,18 +1460,14 @@ bool Checker::visit_prune_point(uint32_t insn, int *err) {
       if (log_.verbose_insns()) log_.printf("%u: safe\n", insn);
       return true;
     }
-    missed.push_back(c);
   }
-  // States that keep missing are dropped from the list (as the kernel's
-  // miss_cnt > hit_cnt * 3 + 3 eviction), so the list stays short.
+  // No state matched: every one missed. States that keep missing are
+  // dropped from the list (as the kernel's miss_cnt > hit_cnt * 3 + 3
+  // eviction), so the list stays short.
   if (add_new) {
-    bool evicted = false;
-    for (Checkpoint *c : missed)
-      if (++c->misses > c->hits * 3 + 3) {
-        c->insn = UINT32_MAX;
-        evicted = true;
-      }
-    if (evicted) list.erase(std::remove_if(list.begin(), list.end(), [](Checkpoint *c) { return c->insn == UINT32_MAX; }), list.end());
+    list.erase(std::remove_if(list.begin(), list.end(),
+                              [](Checkpoint *c) { return ++c->misses > c->hits * 3 + 3; }),
+               list.end());
   }
   if (!add_new) return false;
   prev_jmps_ = jmps_processed_;
@@ -1554,7 +1544,6 @@ int Checker::run() {
   st_ = std::move(init);
   int64_t pc = 0;
   uint32_t from = 0;
-  bool fresh_path = true;
   try {
     for (;;) {
       if (pc < 0) {
@@ -1569,7 +1558,6 @@ int Checker::run() {
         if (!log_.level2()) log_.reset(p.log_pos);
         pc = p.insn;
         from = p.from;
-        fresh_path = true;
         if (log_.verbose_insns()) log_.printf("from %u to %lld:%s\n", from, static_cast<long long>(pc), state_str(st_.cur()).c_str());
       }
       const uint32_t at = static_cast<uint32_t>(pc);
@@ -1585,10 +1573,6 @@ int Checker::run() {
           continue;
         }
       }
-      if (log_.level2() || (log_.verbose_insns() && fresh_path)) {
-        // print the state at the start of a path (and at every insn with level 2)
-      }
-      fresh_path = false;
       if (log_.verbose_insns()) log_.printf("%u: %s\n", at, vm::disassemble_insn(env_.insn(at)).c_str());
       if (st_.speculative) {
         // A mispredicted path: an access the rules forbid here cannot

@@ -58,6 +58,7 @@
 #include <gtest/gtest.h>
 
 #include "bpf_test_util.h"
+#include "capabilities.h"
 #include "vm/assembler.h"
 
 #if __has_include(<userbpf/userbpf.hpp>)
@@ -198,29 +199,7 @@ bool verbose() { return env_set("UBT_VERIFIER_VERBOSE"); }
 enum class Mode { kPriv, kUnpriv };
 const char *mode_name(Mode m) { return m == Mode::kPriv ? "priv" : "unpriv"; }
 
-// Drops CAP_SYS_ADMIN and CAP_PERFMON from this thread's effective set (the
-// kernel's bpf_capable() without perfmon_capable()); restores on destruction.
-class KernelUnprivileged {
- public:
-  KernelUnprivileged() {
-    __user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
-    if (syscall(SYS_capget, &h, saved_) != 0) return;
-    __user_cap_data_struct d[2];
-    memcpy(d, saved_, sizeof(d));
-    for (int cap : {CAP_SYS_ADMIN, CAP_PERFMON}) d[cap / 32].effective &= ~(1u << (cap % 32));
-    ok_ = syscall(SYS_capset, &h, d) == 0;
-  }
-  ~KernelUnprivileged() {
-    if (!ok_) return;
-    __user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
-    syscall(SYS_capset, &h, saved_);
-  }
-  bool ok() const { return ok_; }
-
- private:
-  __user_cap_data_struct saved_[2] = {};
-  bool ok_ = false;
-};
+using KernelUnprivileged = ubt::KernelWithoutPerfmon;
 
 // userbpf's unprivileged loader mode, for the scope of this object.
 class UserbpfUnprivileged {

@@ -13,8 +13,6 @@
 // Needs the kernel's bpf() (root); skips, saying why, elsewhere.
 #include <gtest/gtest.h>
 
-#include <linux/capability.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -24,13 +22,13 @@
 #include <string>
 #include <vector>
 
-#include <userbpf/bpf.h>
 #include <userbpf/userbpf.hpp>
+
+#include "bpf_test_util.h"
+#include "capabilities.h"
 
 namespace {
 
-using BpfFn = long (*)(int, union bpf_attr *, unsigned int);
-long kernel_bpf(int cmd, union bpf_attr *attr, unsigned int size) { return syscall(SYS_bpf, cmd, attr, size); }
 
 bpf_insn I(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
   bpf_insn i{};
@@ -133,7 +131,7 @@ Program generate(std::mt19937 &rng) {
 }
 
 // 0 if accepted, else -errno; the log in *log.
-int load(BpfFn fn, Program p, int map_fd, std::string *log) {
+int load(ubt::BpfFn fn, Program p, int map_fd, std::string *log) {
   p.insns[p.map_insn].imm = map_fd;
   std::vector<char> buf(1 << 20);
   union bpf_attr a;
@@ -152,14 +150,9 @@ int load(BpfFn fn, Program p, int map_fd, std::string *log) {
   return err;
 }
 
-int create_map(BpfFn fn) {
-  union bpf_attr a;
-  memset(&a, 0, sizeof a);
-  a.map_type = BPF_MAP_TYPE_ARRAY;
-  a.key_size = 4;
-  a.value_size = 16;
-  a.max_entries = 4;
-  return static_cast<int>(fn(BPF_MAP_CREATE, &a, sizeof a));
+int create_map(ubt::BpfFn fn) {
+  long fd = ubt::map_create(fn, BPF_MAP_TYPE_ARRAY, 4, 16, 4);
+  return fd < 0 ? -1 : static_cast<int>(fd);
 }
 
 // The last line of a log that says something (not the statistics).
@@ -182,29 +175,6 @@ std::string disassemble(const Program &p) {
   return n < 0 ? std::string("(cannot disassemble)") : std::string(buf.data());
 }
 
-// The kernel's bpf_capable() without perfmon_capable(): CAP_SYS_ADMIN and
-// CAP_PERFMON out of this thread's effective set, back on destruction.
-class KernelWithoutPerfmon {
-public:
-  KernelWithoutPerfmon() {
-    __user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
-    if (syscall(SYS_capget, &h, saved_) != 0) return;
-    __user_cap_data_struct d[2];
-    memcpy(d, saved_, sizeof d);
-    for (int cap : {CAP_SYS_ADMIN, CAP_PERFMON}) d[cap / 32].effective &= ~(1u << (cap % 32));
-    ok_ = syscall(SYS_capset, &h, d) == 0;
-  }
-  ~KernelWithoutPerfmon() {
-    __user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
-    if (ok_) syscall(SYS_capset, &h, saved_);
-  }
-  bool ok() const { return ok_; }
-
-private:
-  __user_cap_data_struct saved_[2] = {};
-  bool ok_ = false;
-};
-
 struct Case {
   bool unprivileged;
   unsigned seed;
@@ -217,9 +187,9 @@ constexpr int kProgramsPerSeed = 250;
 TEST_P(RandomVerdicts, KernelAndUserbpfAgree) {
   const Case c = GetParam();
   setenv("USERBPF_MEMLOCK_LIMIT", "unlimited", 1);
-  const int kernel_map = create_map(kernel_bpf);
+  const int kernel_map = create_map(ubt::kernel_call);
   if (kernel_map < 0) GTEST_SKIP() << "the kernel's bpf() is not available here: " << strerror(errno);
-  const int user_map = create_map(userbpf_bpf);
+  const int user_map = create_map(ubt::userbpf_call);
   ASSERT_GE(user_map, 0) << strerror(errno);
   userbpf::set_loader_privilege(c.unprivileged ? userbpf::LoaderPrivilege::kUnprivileged
                                                : userbpf::LoaderPrivilege::kPrivileged);
@@ -230,13 +200,13 @@ TEST_P(RandomVerdicts, KernelAndUserbpfAgree) {
     std::string klog, ulog;
     int kernel_err;
     if (c.unprivileged) {
-      KernelWithoutPerfmon drop;
+      ubt::KernelWithoutPerfmon drop;
       ASSERT_TRUE(drop.ok()) << "capset: " << strerror(errno);
-      kernel_err = load(kernel_bpf, p, kernel_map, &klog);
+      kernel_err = load(ubt::kernel_call, p, kernel_map, &klog);
     } else {
-      kernel_err = load(kernel_bpf, p, kernel_map, &klog);
+      kernel_err = load(ubt::kernel_call, p, kernel_map, &klog);
     }
-    int user_err = load(userbpf_bpf, p, user_map, &ulog);
+    int user_err = load(ubt::userbpf_call, p, user_map, &ulog);
     if (kernel_err == 0) accepted++;
     if (kernel_err == user_err) continue;
     disagreements++;

@@ -13,6 +13,7 @@
 // `key hex 01 00 00 00`), so bpftool habits and scripts carry over. Only verbs
 // that work are offered: loaded programs, links, run/conformance come with
 // the layers that implement them.
+#include <functional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -131,48 +132,35 @@ int main(int argc, char **argv) {
   }
   if (mode.pretty) mode.json = true;
 
+  // Runs one verb: its JSON (with -j) or its error, and the exit status.
+  auto run_verb = [&mode](const std::function<void(ubcli::Json *)> &verb) {
+    ubcli::Json out;
+    try {
+      verb(&out);
+    } catch (const ubcli::CliError &e) {
+      if (mode.json) print_json(ubcli::Json{{"error", e.what()}}, mode.pretty);
+      else std::cerr << "Error: " << e.what() << "\n";
+      return 1;
+    }
+    if (mode.json) print_json(out, mode.pretty);
+    return 0;
+  };
+
   if (version->parsed()) {
     print_version(mode);
     return 0;
   }
 
   if (prog_show->parsed() || prog_list->parsed()) {
-    ubcli::Json out;
-    try {
-      ubcli::prog_show(prog_show_words, mode, &out);
-    } catch (const ubcli::CliError &e) {
-      if (mode.json) print_json(ubcli::Json{{"error", e.what()}}, mode.pretty);
-      else std::cerr << "Error: " << e.what() << "\n";
-      return 1;
-    }
-    if (mode.json) print_json(out, mode.pretty);
-    return 0;
+    return run_verb([&](ubcli::Json *out) { ubcli::prog_show(prog_show_words, mode, out); });
   }
 
   if (prog_load->parsed()) {
-    ubcli::Json out;
-    try {
-      ubcli::prog_load_pin(prog_load_words, mode, &out);
-    } catch (const ubcli::CliError &e) {
-      if (mode.json) print_json(ubcli::Json{{"error", e.what()}}, mode.pretty);
-      else std::cerr << "Error: " << e.what() << "\n";
-      return 1;
-    }
-    if (mode.json) print_json(out, mode.pretty);
-    return 0;
+    return run_verb([&](ubcli::Json *out) { ubcli::prog_load_pin(prog_load_words, mode, out); });
   }
 
   if (prog_xlated->parsed()) {
-    ubcli::Json out;
-    try {
-      ubcli::prog_dump_xlated(prog_words, mode, &out);
-    } catch (const ubcli::CliError &e) {
-      if (mode.json) print_json(ubcli::Json{{"error", e.what()}}, mode.pretty);
-      else std::cerr << "Error: " << e.what() << "\n";
-      return 1;
-    }
-    if (mode.json) print_json(out, mode.pretty);
-    return 0;
+    return run_verb([&](ubcli::Json *out) { ubcli::prog_dump_xlated(prog_words, mode, out); });
   }
 
   if (verify->parsed()) {
@@ -193,16 +181,7 @@ int main(int argc, char **argv) {
 
   for (const auto &v : verbs) {
     if (!v.app->parsed()) continue;
-    ubcli::Json out;
-    try {
-      v.info->run(words, mode, &out);
-    } catch (const ubcli::CliError &e) {
-      if (mode.json) print_json(ubcli::Json{{"error", e.what()}}, mode.pretty);
-      else std::cerr << "Error: " << e.what() << "\n";
-      return 1;
-    }
-    if (mode.json) print_json(out, mode.pretty);
-    return 0;
+    return run_verb([&](ubcli::Json *out) { v.info->run(words, mode, out); });
   }
   std::cerr << "Error: no command given (see userbpf --help)\n";
   return 1;
