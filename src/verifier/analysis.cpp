@@ -29,6 +29,12 @@ using vm::Shape;
 namespace {
 
 constexpr int64_t kMaxVarOff = 1 << 29;   // BPF_MAX_VAR_OFF
+
+// The kernel adds bounds and offsets in s64 and lets them wrap; so do we,
+// without undefined behaviour (the checks that follow catch a wrapped value).
+int64_t wrapping_add(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
 constexpr uint64_t kMaxVarSize = 1 << 29; // BPF_MAX_VAR_SIZ
 constexpr uint32_t kMaxPacketOff = 0xffff; // MAX_PACKET_OFF
 constexpr uint32_t kComplexityLimit = 1000000;
@@ -313,10 +319,10 @@ void Checker::check_stack_access(int regno, const Reg &ptr, int off, int size, b
     // Variable offsets: allowed for privileged loaders (reads need every
     // byte initialized, or allow_uninit_stack); the result is unknown.
     if (!priv_.allow_ptr_leaks) fail(-EACCES, "R%d variable stack access prohibited for !root, var_off=%s off=%d\n", regno, tnum_str(ptr.s.var_off).c_str(), off);
-    int64_t min_off = ptr.s.smin + off, max_off = ptr.s.smax + off;
     const char *what = write ? " write to" : " read from";
     if (ptr.s.smax >= kMaxVarOff || ptr.s.smin <= -kMaxVarOff)
       fail(-EACCES, "invalid unbounded variable-offset%s stack R%d\n", what, regno);
+    const int64_t min_off = ptr.s.smin + off, max_off = ptr.s.smax + off;
     if (min_off < -vm::kStackSize || max_off + size > 0)
       fail(-EACCES, "invalid variable-offset%s stack R%d var_off=%s off=%d size=%d\n", what, regno,
            tnum_str(ptr.s.var_off).c_str(), off, size);
@@ -324,8 +330,8 @@ void Checker::check_stack_access(int regno, const Reg &ptr, int off, int size, b
     if (!write && value_regno >= 0) mark_unknown(reg(value_regno));
     return;
   }
-  int64_t abs_off = off + static_cast<int64_t>(ptr.s.const_value());
-  if (abs_off < -vm::kStackSize || abs_off + size > 0 || size <= 0)
+  int64_t abs_off = wrapping_add(off, static_cast<int64_t>(ptr.s.const_value()));
+  if (abs_off < -vm::kStackSize || abs_off > -static_cast<int64_t>(size) || size <= 0)
     fail(-EACCES, "invalid %s stack R%d off=%lld size=%d\n", write ? "write to" : "read from", regno,
          static_cast<long long>(abs_off), size);
   Frame &f = stack_frame(ptr);
@@ -414,13 +420,16 @@ void Checker::check_stack_access(int regno, const Reg &ptr, int off, int size, b
 void Checker::check_stack_range(int regno, const Reg &ptr, int64_t off, int64_t size, bool write) {
   int64_t min_off, max_off;
   if (ptr.s.is_const()) {
-    min_off = max_off = off + static_cast<int64_t>(ptr.s.const_value());
+    min_off = max_off = wrapping_add(off, static_cast<int64_t>(ptr.s.const_value()));
   } else {
     if (!priv_.allow_ptr_leaks) fail(-EACCES, "R%d variable stack access prohibited for !root, var_off=%s off=%lld\n", regno, tnum_str(ptr.s.var_off).c_str(), static_cast<long long>(off));
+    // check_stack_access_within_bounds: a helper does not say whether it reads or writes.
+    if (ptr.s.smax >= kMaxVarOff || ptr.s.smin <= -kMaxVarOff)
+      fail(-EACCES, "invalid unbounded variable-offset indirect access to stack R%d\n", regno);
     min_off = ptr.s.smin + off;
     max_off = ptr.s.smax + off;
   }
-  if (min_off < -vm::kStackSize || max_off + size > 0 || (size == 0 && max_off >= 0)) {
+  if (min_off < -vm::kStackSize || max_off > -size || (size == 0 && max_off >= 0)) {
     const char *what = write ? "write to" : "read from";
     if (ptr.s.is_const()) fail(-EINVAL, "invalid %s stack R%d off=%lld size=%lld\n", what, regno, static_cast<long long>(min_off), static_cast<long long>(size));
     fail(-EINVAL, "invalid variable-offset %s stack R%d var_off=%s off=%lld size=%lld\n", what, regno, tnum_str(ptr.s.var_off).c_str(), static_cast<long long>(off), static_cast<long long>(size));
@@ -459,10 +468,11 @@ void Checker::check_stack_range(int regno, const Reg &ptr, int64_t off, int64_t 
 
 // __check_mem_access over a region [0, mem_size) given the pointer's bounds.
 void Checker::check_mem_region(int regno, const Reg &ptr, int off, int size, uint32_t mem_size, bool zero_size_ok) {
-  if (ptr.s.smin < 0 && !(ptr.s.smin + off >= 0)) {
+  // check_mem_region_access: smin + off must neither wrap nor leave 32 bits.
+  const int64_t lo = wrapping_add(ptr.s.smin, off);
+  if (ptr.s.smin < 0 && (ptr.s.smin == INT64_MIN || lo != static_cast<int32_t>(lo) || lo < 0)) {
     fail(-EACCES, "R%d min value is negative, either use unsigned index or do a if (index >=0) check.\n", regno);
   }
-  int64_t lo = ptr.s.smin + off;
   if (lo < 0 || (size == 0 && !zero_size_ok) || static_cast<uint64_t>(lo) + static_cast<uint64_t>(size) > mem_size)
     fail(-EACCES, "invalid access to memory, mem_size=%u off=%lld size=%d\n", mem_size, static_cast<long long>(lo), size);
   if (ptr.s.umax >= static_cast<uint64_t>(kMaxVarOff))
@@ -476,9 +486,9 @@ void Checker::check_map_value_access(int regno, const Reg &ptr, int off, int siz
   const MapInfo &m = env_.maps[static_cast<size_t>(ptr.map)];
   const int64_t fixed = static_cast<int64_t>(ptr.off) + off;
   // check_mem_region_access: the smallest and the largest offset both inside.
-  if (ptr.s.smin < 0 && (ptr.s.smin == INT64_MIN || ptr.s.smin + fixed < 0))
+  const int64_t lo = wrapping_add(ptr.s.smin, fixed);
+  if (ptr.s.smin < 0 && (ptr.s.smin == INT64_MIN || lo < 0))
     fail(-EACCES, "R%d min value is negative, either use unsigned index or do a if (index >=0) check.\n", regno);
-  int64_t lo = ptr.s.smin + fixed;
   if (lo < 0 || (size == 0 && !zero_size_ok) || lo + size > static_cast<int64_t>(m.value_size)) {
     if (log_.enabled())
       log_.printf("invalid access to map value, value_size=%u off=%lld size=%d\n", m.value_size, static_cast<long long>(lo), size);
@@ -623,7 +633,7 @@ void Checker::check_mem_access(uint32_t pc, int regno, int off, int size, bool w
 // (a spilled constant, or zeroed bytes).
 bool Checker::const_stack_key(const Reg &ptr, int size, uint64_t *key) {
   if (!ptr.s.is_const() || size > 8) return false;
-  int64_t abs_off = ptr.off + static_cast<int64_t>(ptr.s.const_value());
+  int64_t abs_off = wrapping_add(ptr.off, static_cast<int64_t>(ptr.s.const_value()));
   if (abs_off >= 0 || abs_off < -vm::kStackSize) return false;
   const Frame &f = st_.frames[ptr.frameno];
   size_t spi = static_cast<size_t>((-abs_off - 1) / 8);
@@ -790,13 +800,14 @@ void Checker::adjust_ptr_alu(uint32_t pc, const vm::Insn &insn, Reg &dst, const 
     if (result.type == RegType::kStack) {
       if (!result.s.is_const())
         fail(-EACCES, "R%d variable stack access prohibited for !root, var_off=%s off=%d\n", d, tnum_str(result.s.var_off).c_str(), result.off);
-      int64_t o = result.off + static_cast<int64_t>(result.s.const_value());
+      int64_t o = wrapping_add(result.off, static_cast<int64_t>(result.s.const_value()));
       if (o >= 0 || o < -vm::kStackSize)
         fail(-EACCES, "R%d stack pointer arithmetic goes out of range, prohibited for !root; off=%lld\n", d, static_cast<long long>(o));
     } else if (result.type == RegType::kMapValue) {
       const MapInfo &m = env_.maps[static_cast<size_t>(result.map)];
-      int64_t lo = result.s.smin + result.off, hi = static_cast<int64_t>(result.s.umax) + result.off;
-      if (result.s.smin < 0 || lo < 0 || hi + 1 > static_cast<int64_t>(m.value_size) || result.s.umax >= static_cast<uint64_t>(kMaxVarOff))
+      const int64_t lo = wrapping_add(result.s.smin, result.off);
+      const int64_t hi = wrapping_add(static_cast<int64_t>(result.s.umax), result.off);
+      if (result.s.umax >= static_cast<uint64_t>(kMaxVarOff) || result.s.smin < 0 || lo < 0 || hi + 1 > static_cast<int64_t>(m.value_size))
         fail(-EACCES, "R%d pointer arithmetic of map value goes out of range, prohibited for !root\n", d);
     }
   }
