@@ -48,9 +48,11 @@ dev_t store_dev() {
   return dev;
 }
 
-// Take the handle's OFD lock and record its id and mode in the file offset.
-int make_handle(int fd, ObjectHeader *hdr, uint32_t mode) {
+// Take the handle's OFD lock and record its id and mode in the file offset;
+// *handle_id_out is the new handle's id.
+int make_handle(int fd, ObjectHeader *hdr, uint32_t mode, uint64_t *handle_id_out) {
   uint64_t handle_id = hdr->next_handle.fetch_add(1);
+  *handle_id_out = handle_id;
   struct flock fl = {};
   fl.l_type = F_RDLCK;
   fl.l_whence = SEEK_SET;
@@ -166,9 +168,9 @@ void put_object(Object *obj) {
     auto it = objects_by_ino().find(obj->ino);
     if (it != objects_by_ino().end() && it->second == obj) objects_by_ino().erase(it);
   }
-  ObjectKind kind = obj->kind;
-  uint32_t id = obj->id;
-  collect_if_dead(kind, id);
+  // The view is still mapped (it is freed after a grace period): judge the
+  // object through it rather than opening and mapping its file again.
+  collect_view_if_dead(obj->kind, obj->id, obj->internal_fd, obj->hdr);
   rcu_defer([obj] { free_object(obj); });
 }
 
@@ -265,10 +267,12 @@ int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uin
     memlock_uncharge(charge_size);
     return e;
   };
-  if (ftruncate(fd, static_cast<off_t>(region)) != 0) return fail(-ENOMEM);
   // Back the header and the committed data now: a full tmpfs must fail here
-  // with ENOMEM, not with SIGBUS on first touch.
-  if (fallocate(fd, 0, 0, static_cast<off_t>(kHeaderSize + round_up(commit_size, kPageSize))) != 0)
+  // with ENOMEM, not with SIGBUS on first touch. fallocate() sets the file's
+  // size too; a region only partly committed is sized first.
+  const uint64_t backed = kHeaderSize + round_up(commit_size, kPageSize);
+  if (backed < region && ftruncate(fd, static_cast<off_t>(region)) != 0) return fail(-ENOMEM);
+  if (fallocate(fd, 0, 0, static_cast<off_t>(backed)) != 0)
     return fail(errno == ENOSPC || errno == EFBIG ? -ENOMEM : -errno);
   struct stat sb;
   if (fstat(fd, &sb) != 0) return fail(-errno);
@@ -313,24 +317,31 @@ int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uin
   // Publish: an id, a name in the store, and the first handle — under the
   // store lock, so nobody sees the object without its handle.
   int user_fd;
+  uint64_t hid = 0;
   {
     StoreLock lock;
-    uint32_t id = allocate_id(kind);
-    hdr->id = id;
-    obj->id = id;
-    obj->map.id = id;
-    std::string path = object_path(kind, id);
     char proc[64];
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-    if (linkat(AT_FDCWD, proc, AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) != 0) {
-      err = -errno;
+    std::string path;
+    for (;;) {
+      uint32_t id = allocate_id(kind);
+      path = object_path(kind, id);
+      err = linkat(AT_FDCWD, proc, AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0 ? 0 : -errno;
+      if (err != -EEXIST) {
+        hdr->id = id;
+        obj->id = id;
+        obj->map.id = id;
+        break;
+      }
+    }
+    if (err) {
       if (obj->kind == ObjectKind::kMap && obj->map.ops && obj->map.ops->detach) obj->map.ops->detach(obj->map);
       raw_munmap(p, region);
       delete obj;
       return fail(err);
     }
     user_fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
-    err = user_fd < 0 ? -errno : make_handle(user_fd, hdr, mode);
+    err = user_fd < 0 ? -errno : make_handle(user_fd, hdr, mode, &hid);
     if (err) {
       if (user_fd >= 0) raw_close(user_fd);
       unlink(path.c_str());
@@ -343,7 +354,6 @@ int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uin
   std::lock_guard<std::mutex> g(registry_mu);
   obj->local_refs.store(1);
   objects_by_ino()[sb.st_ino] = obj;
-  uint64_t hid = static_cast<uint64_t>(lseek(user_fd, 0, SEEK_CUR)) >> 8;
   install_locked(user_fd, obj, hid, mode);
   return user_fd;
 }
@@ -378,7 +388,8 @@ int open_handle_locked(const std::string &path, uint32_t mode, ObjectKind *kind_
     registry_mu.lock();
     return -ENOENT;
   }
-  err = make_handle(fd, obj->hdr, mode);
+  uint64_t hid = 0;
+  err = make_handle(fd, obj->hdr, mode, &hid);
   if (err) {
     raw_close(fd);
     registry_mu.unlock();
@@ -387,7 +398,6 @@ int open_handle_locked(const std::string &path, uint32_t mode, ObjectKind *kind_
     return err;
   }
   if (kind_out) *kind_out = obj->kind;
-  uint64_t hid = static_cast<uint64_t>(lseek(fd, 0, SEEK_CUR)) >> 8;
   install_locked(fd, obj, hid, mode);
   return fd;
 }

@@ -185,14 +185,12 @@ int resolve_pin_path(const char *user_path, std::string *real) {
 uint32_t allocate_id(ObjectKind kind) {
   Store &s = store();
   auto &counter = s.state->next_id[static_cast<unsigned>(kind) & 7];
-  for (;;) {
-    uint32_t id = counter.fetch_add(1);
-    if (id == 0 || id >= INT_MAX) {
-      counter.store(2);
-      id = 1;
-    }
-    if (access(object_path(kind, id).c_str(), F_OK) != 0) return id;
+  uint32_t id = counter.fetch_add(1);
+  if (id == 0 || id >= INT_MAX) {
+    counter.store(2);
+    id = 1;
   }
+  return id;
 }
 
 uint64_t max_region_bytes() {
@@ -287,6 +285,27 @@ void collect_dead_referrers(const std::string &path) {
 }
 } // namespace
 
+namespace {
+// Release the object at `path` if nothing holds it any more. fd: an open file
+// description on it that holds no handle lock; hdr: its header, mapped.
+// Caller holds the store lock.
+bool release_if_dead_locked(const std::string &path, int fd, ObjectHeader *hdr) {
+  if (hdr->magic != kObjectMagic || object_alive(fd, hdr)) return false;
+  hdr->dead.store(1);
+  ObjectHeader hdr_copy;
+  memcpy(static_cast<void *>(&hdr_copy), hdr, sizeof(hdr_copy));
+  if (unlink(path.c_str()) != 0) return false;
+  memlock_uncharge(hdr_copy.charged_bytes);
+  // A released program drops its references on its maps (the kernel's
+  // bpf_prog_put -> free_used_maps), which may release them in turn.
+  if (hdr_copy.kind == ObjectKind::kProg) {
+    uint32_t n = std::min(hdr_copy.prog.nr_map_ids, kMaxUsedMaps);
+    for (uint32_t i = 0; i < n; i++) object_ref_put(ObjectKind::kMap, hdr_copy.prog.map_ids[i]);
+  }
+  return true;
+}
+} // namespace
+
 bool collect_if_dead(ObjectKind kind, uint32_t id) {
   std::string path = object_path(kind, id);
   StoreLock lock;
@@ -294,28 +313,20 @@ bool collect_if_dead(ObjectKind kind, uint32_t id) {
   int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return false;
   bool released = false;
-  ObjectHeader hdr_copy;
   long r = syscall(SYS_mmap, nullptr, kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  auto *hdr = r == -1 ? static_cast<ObjectHeader *>(MAP_FAILED) : reinterpret_cast<ObjectHeader *>(r);
-  if (hdr != MAP_FAILED) {
-    if (hdr->magic == kObjectMagic && !object_alive(fd, hdr)) {
-      hdr->dead.store(1);
-      memcpy(static_cast<void *>(&hdr_copy), hdr, sizeof(hdr_copy));
-      if (unlink(path.c_str()) == 0) {
-        memlock_uncharge(hdr_copy.charged_bytes);
-        released = true;
-      }
-    }
-    syscall(SYS_munmap, hdr, kHeaderSize);
+  if (r != -1) {
+    released = release_if_dead_locked(path, fd, reinterpret_cast<ObjectHeader *>(r));
+    syscall(SYS_munmap, r, kHeaderSize);
   }
   syscall(SYS_close, fd);
-  // A released program drops its references on its maps (the kernel's
-  // bpf_prog_put -> free_used_maps), which may release them in turn.
-  if (released && hdr_copy.kind == ObjectKind::kProg) {
-    uint32_t n = std::min(hdr_copy.prog.nr_map_ids, kMaxUsedMaps);
-    for (uint32_t i = 0; i < n; i++) object_ref_put(ObjectKind::kMap, hdr_copy.prog.map_ids[i]);
-  }
   return released;
+}
+
+bool collect_view_if_dead(ObjectKind kind, uint32_t id, int internal_fd, ObjectHeader *hdr) {
+  std::string path = object_path(kind, id);
+  StoreLock lock;
+  if (kind == ObjectKind::kMap) collect_dead_referrers(path);
+  return release_if_dead_locked(path, internal_fd, hdr);
 }
 
 void object_ref_put(ObjectKind kind, uint32_t id) {

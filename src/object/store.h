@@ -53,9 +53,16 @@ class StoreLock {
   int fd_;
 };
 
-// Allocate the next id of a kind (cyclic in [1, INT_MAX), skipping live ids).
+// The next candidate id of a kind (cyclic in [1, INT_MAX)). The caller claims
+// it by creating the object's name in the store, and takes the next one if
+// that name exists (a live object from before the counter wrapped).
 // Call with the StoreLock held.
 uint32_t allocate_id(ObjectKind kind);
+
+// Release the object behind this process's view if nothing holds it any
+// more: internal_fd and hdr are the view's own description and mapped header.
+// Returns true if released.
+bool collect_view_if_dead(ObjectKind kind, uint32_t id, int internal_fd, ObjectHeader *hdr);
 
 // RLIMIT_MEMLOCK accounting, as kernels before memory-cgroup accounting:
 // charge the region's pages to the user; -EPERM over the limit.
