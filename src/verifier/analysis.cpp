@@ -1159,16 +1159,19 @@ int64_t Checker::check_cond_jump(uint32_t pc, const vm::Insn &insn) {
   if (dst.type == RegType::kScalar && src.type == RegType::kScalar) {
     pred = scalar_branch_taken(op, jmp32, dst.s, src.s);
   } else if (dst.is_pointer() != src.is_pointer()) {
-    // A pointer against a constant (either side, either width): only a
-    // pointer known not to be NULL against 0 is decided (is_branch_taken).
-    // reg_not_null lists map values and mem; ctx and stack pointers are not
-    // in it, so comparing those is not predicted.
+    // A pointer against a constant (either side): only a pointer known not
+    // to be NULL against 0 is decided (is_branch_taken). reg_not_null lists
+    // map values and mem; ctx and stack pointers are not in it, so comparing
+    // those is not predicted. The kernel decides 32-bit compares the same
+    // way, but the low half of a non-NULL pointer can be 0 (an address on a
+    // 4 GiB boundary), and the path it never explores then runs unchecked:
+    // we decide 64-bit compares only (the soundness fuzzer found this; see
+    // tests/verifier/known-differences.md).
     const Reg &ptr = dst.is_pointer() ? dst : src;
     const Reg &val = dst.is_pointer() ? src : dst;
-    const bool known = jmp32 ? val.s.is_const32() : val.s.is_const();
-    const uint64_t v = jmp32 ? (val.s.var_off.value & 0xffffffffull) : val.s.const_value();
     const bool not_null = (ptr.type == RegType::kMapValue || ptr.type == RegType::kMem) && !ptr.maybe_null;
-    if (val.type == RegType::kScalar && known && v == 0 && not_null && (op == BPF_JEQ || op == BPF_JNE))
+    if (!jmp32 && val.type == RegType::kScalar && val.s.is_const() && val.s.const_value() == 0 && not_null &&
+        (op == BPF_JEQ || op == BPF_JNE))
       pred = op == BPF_JNE ? 1 : 0;
   }
   if (pred >= 0) {
