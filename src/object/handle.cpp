@@ -15,6 +15,7 @@
 
 #include "alloc/rcu.h"
 #include "object/fd_table.h"
+#include "object/spare.h"
 #include "object/store.h"
 
 namespace userbpf {
@@ -38,8 +39,6 @@ std::unordered_map<ino_t, Object *> &objects_by_ino() {
   return *m;
 }
 
-uint64_t encode_offset(uint64_t handle_id, uint32_t mode) { return (handle_id << 8) | mode; }
-
 dev_t store_dev() {
   static dev_t dev = [] {
     struct stat sb;
@@ -59,7 +58,7 @@ int make_handle(int fd, ObjectHeader *hdr, uint32_t mode, uint64_t *handle_id_ou
   fl.l_start = kHandleLockBase + static_cast<off_t>(handle_id);
   fl.l_len = 1;
   if (fcntl(fd, F_OFD_SETLK, &fl) != 0) return -errno;
-  if (lseek(fd, static_cast<off_t>(encode_offset(handle_id, mode)), SEEK_SET) < 0) return -errno;
+  if (lseek(fd, static_cast<off_t>(handle_file_offset(handle_id, mode)), SEEK_SET) < 0) return -errno;
   return 0;
 }
 
@@ -245,6 +244,66 @@ void handle_forget(int fd) {
   if (Handle *h = handle_detach(fd)) handle_release(h);
 }
 
+namespace {
+// A new object's file, sized, backed and mapped; handle_fd >= 0 when the
+// first handle's description exists already (a spare: handle 1, locked).
+struct NewRegion {
+  int fd = -1;
+  int handle_fd = -1;
+  void *base = nullptr;
+  ino_t ino = 0;
+};
+
+int new_region(uint64_t region, uint64_t commit_size, NewRegion *out) {
+  // Back the header and the committed data now: a full tmpfs must fail here
+  // with ENOMEM, not with SIGBUS on first touch. fallocate() sets the file's
+  // size too; a region only partly committed is sized first.
+  const uint64_t backed = kHeaderSize + round_up(commit_size, kPageSize);
+  SpareRegion spare;
+  if (region == kSpareRegionSize && backed == region && spare_take(&spare)) {
+    *out = NewRegion{spare.internal_fd, spare.handle_fd, spare.base, spare.ino};
+    return 0;
+  }
+  int fd = open((store_dir() + "/obj").c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) return errno == ENOSPC ? -ENOMEM : -errno;
+  int err = 0;
+  struct stat sb;
+  void *p = MAP_FAILED;
+  if (backed < region && ftruncate(fd, static_cast<off_t>(region)) != 0) err = -ENOMEM;
+  else if (fallocate(fd, 0, 0, static_cast<off_t>(backed)) != 0) err = errno == ENOSPC || errno == EFBIG ? -ENOMEM : -errno;
+  else if (fstat(fd, &sb) != 0) err = -errno;
+  else if ((p = raw_mmap(nullptr, region, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0)) == MAP_FAILED)
+    err = -ENOMEM;
+  if (err) {
+    raw_close(fd);
+    return err;
+  }
+  *out = NewRegion{fd, -1, p, sb.st_ino};
+  return 0;
+}
+
+// The first handle on a new object whose store name is `path`: the spare's
+// ready description, or a new one. Returns its fd or -errno.
+int first_handle(const NewRegion &r, const std::string &path, ObjectHeader *hdr, uint32_t mode, uint64_t *hid) {
+  if (r.handle_fd < 0) {
+    int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    int err = make_handle(fd, hdr, mode, hid);
+    if (err) {
+      raw_close(fd);
+      return err;
+    }
+    return fd;
+  }
+  hdr->next_handle.store(2); // the spare holds handle 1's lock
+  *hid = 1;
+  if (mode != (kModeRead | kModeWrite) &&
+      lseek(r.handle_fd, static_cast<off_t>(handle_file_offset(1, mode)), SEEK_SET) < 0)
+    return -errno;
+  return r.handle_fd;
+}
+} // namespace
+
 int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uint64_t charge_size,
                   uint32_t mode, const std::function<int(Object &)> &init) {
   uint64_t data_pages = round_up(data_size, kPageSize);
@@ -255,31 +314,24 @@ int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uin
   if (commit_size > data_pages) commit_size = data_pages;
   int err = memlock_charge(charge_size);
   if (err) return err;
-
-  int fd = open((store_dir() + "/obj").c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    err = errno == ENOSPC ? -ENOMEM : -errno;
+  NewRegion r;
+  err = new_region(region, commit_size, &r);
+  if (err) {
     memlock_uncharge(charge_size);
     return err;
   }
-  auto fail = [&](int e) {
-    raw_close(fd);
+  auto *obj = new Object;
+  // Undo everything so far (the object was never published).
+  auto fail = [&](int e, bool attached) {
+    if (attached && obj->map.ops && obj->map.ops->detach) obj->map.ops->detach(obj->map);
+    delete obj;
+    raw_munmap(r.base, region);
+    if (r.handle_fd >= 0) raw_close(r.handle_fd);
+    raw_close(r.fd);
     memlock_uncharge(charge_size);
     return e;
   };
-  // Back the header and the committed data now: a full tmpfs must fail here
-  // with ENOMEM, not with SIGBUS on first touch. fallocate() sets the file's
-  // size too; a region only partly committed is sized first.
-  const uint64_t backed = kHeaderSize + round_up(commit_size, kPageSize);
-  if (backed < region && ftruncate(fd, static_cast<off_t>(region)) != 0) return fail(-ENOMEM);
-  if (fallocate(fd, 0, 0, static_cast<off_t>(backed)) != 0)
-    return fail(errno == ENOSPC || errno == EFBIG ? -ENOMEM : -errno);
-  struct stat sb;
-  if (fstat(fd, &sb) != 0) return fail(-errno);
-
-  void *p = raw_mmap(nullptr, region, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
-  if (p == MAP_FAILED) return fail(-ENOMEM);
-  auto *hdr = static_cast<ObjectHeader *>(p);
+  auto *hdr = static_cast<ObjectHeader *>(r.base);
   hdr->version = kObjectVersion;
   hdr->kind = kind;
   hdr->owner_uid = getuid();
@@ -291,28 +343,20 @@ int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uin
   hdr->create_time_ns = now_boottime_ns();
   hdr->next_handle.store(1);
 
-  auto *obj = new Object;
   obj->hdr = hdr;
   obj->mapped_len = region;
-  obj->internal_fd = fd;
-  obj->dev = sb.st_dev;
-  obj->ino = sb.st_ino;
+  obj->internal_fd = r.fd;
+  obj->dev = store_dev();
+  obj->ino = r.ino;
   obj->kind = kind;
   err = init(*obj);
-  if (err) {
-    raw_munmap(p, region);
-    delete obj;
-    return fail(err);
-  }
+  if (err) return fail(err, false);
   if (kind == ObjectKind::kMap && obj->map.ops && obj->map.ops->attach) {
     err = obj->map.ops->attach(obj->map);
-    if (err) {
-      raw_munmap(p, region);
-      delete obj;
-      return fail(err);
-    }
+    if (err) return fail(err, false);
   }
   hdr->magic = kObjectMagic;
+  const bool attached = kind == ObjectKind::kMap;
 
   // Publish: an id, a name in the store, and the first handle — under the
   // store lock, so nobody sees the object without its handle.
@@ -321,7 +365,7 @@ int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uin
   {
     StoreLock lock;
     char proc[64];
-    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", r.fd);
     std::string path;
     for (;;) {
       uint32_t id = allocate_id(kind);
@@ -334,26 +378,16 @@ int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uin
         break;
       }
     }
-    if (err) {
-      if (obj->kind == ObjectKind::kMap && obj->map.ops && obj->map.ops->detach) obj->map.ops->detach(obj->map);
-      raw_munmap(p, region);
-      delete obj;
-      return fail(err);
-    }
-    user_fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
-    err = user_fd < 0 ? -errno : make_handle(user_fd, hdr, mode, &hid);
-    if (err) {
-      if (user_fd >= 0) raw_close(user_fd);
+    if (err) return fail(err, attached);
+    user_fd = first_handle(r, path, hdr, mode, &hid);
+    if (user_fd < 0) {
       unlink(path.c_str());
-      if (obj->kind == ObjectKind::kMap && obj->map.ops && obj->map.ops->detach) obj->map.ops->detach(obj->map);
-      raw_munmap(p, region);
-      delete obj;
-      return fail(err);
+      return fail(user_fd, attached);
     }
   }
   std::lock_guard<std::mutex> g(registry_mu);
   obj->local_refs.store(1);
-  objects_by_ino()[sb.st_ino] = obj;
+  objects_by_ino()[r.ino] = obj;
   install_locked(user_fd, obj, hid, mode);
   return user_fd;
 }

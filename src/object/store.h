@@ -33,6 +33,10 @@ constexpr off_t kHandleLockBase = off_t{1} << 40;           // handle h holds ba
 constexpr uint32_t kModeRead = 1;
 constexpr uint32_t kModeWrite = 2;
 
+// A handle's open file description records its id and mode in its file
+// offset, which every dup of the fd shares (identify() reads it back).
+constexpr uint64_t handle_file_offset(uint64_t handle_id, uint32_t mode) { return (handle_id << 8) | mode; }
+
 const std::string &fs_root();      // the pin root (created 0700 on first use)
 const std::string &store_dir();    // <root>/.userbpf
 std::string object_path(ObjectKind kind, uint32_t id);

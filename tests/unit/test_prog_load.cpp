@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -1096,6 +1097,124 @@ TEST(ProgRuntime, RunsTheStoredProgramAgainstItsMaps) {
   EXPECT_EQ(run_loaded(static_cast<int>(map2), 0), -EINVAL);
   close(static_cast<int>(map2));
   close(static_cast<int>(prog));
+}
+
+// ------------------------------------------------------------ spare regions
+
+// Small objects are made from spare files a background thread prepares
+// (src/object/spare.h). These check what could go wrong with them.
+
+// Load a named 2-instruction program; its fd, or -errno.
+long load_named(const char *name) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.prog_type = kSocketFilter;
+  a.insns = reinterpret_cast<uintptr_t>(kReturnZero.data());
+  a.insn_cnt = static_cast<uint32_t>(kReturnZero.size());
+  a.license = reinterpret_cast<uintptr_t>("GPL");
+  memcpy(a.prog_name, name, std::min(strlen(name), sizeof(a.prog_name) - 1));
+  return ubt::call(ubt::userbpf_call, BPF_PROG_LOAD, a);
+}
+
+// The program's id if fd is the program called `name`, else 0.
+uint32_t id_if_named(int fd, const char *name) {
+  ProgInfo pi;
+  if (prog_info(ubt::userbpf_call, fd, &pi) != static_cast<long>(sizeof(struct bpf_prog_info))) return 0;
+  return strncmp(pi.info.name, name, sizeof(pi.info.name)) == 0 ? pi.info.id : 0;
+}
+
+// Load `n` programs named prefix0, prefix1, ... and check each; their ids.
+std::vector<uint32_t> load_and_check(const char *prefix, int n) {
+  std::vector<uint32_t> ids;
+  std::vector<int> fds;
+  for (int i = 0; i < n; i++) {
+    std::string name = prefix + std::to_string(i);
+    long fd = load_named(name.c_str());
+    if (fd < 0) break;
+    fds.push_back(static_cast<int>(fd));
+    ids.push_back(id_if_named(static_cast<int>(fd), name.c_str()));
+  }
+  // Check again once all exist: no two programs share a file.
+  for (size_t i = 0; i < fds.size(); i++) {
+    std::string name = prefix + std::to_string(i);
+    if (id_if_named(fds[i], name.c_str()) != ids[i]) ids[i] = 0;
+  }
+  for (int fd : fds) close(fd);
+  return ids;
+}
+
+// A forked child inherits the parent's spares (open file descriptions
+// shared with it): it must drop them, or the two processes would make
+// their programs in the same file.
+TEST(SpareRegions, ParentAndForkedChildNeverShareAFile) {
+  ASSERT_EQ(load_and_check("warm", 4).size(), 4u); // the parent now has spares
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::vector<uint32_t> ids = load_and_check("child", 40);
+    size_t n = ids.size();
+    bool ok = write(out[1], &n, sizeof(n)) == sizeof(n) &&
+              write(out[1], ids.data(), n * sizeof(uint32_t)) == static_cast<ssize_t>(n * sizeof(uint32_t));
+    _exit(ok ? 0 : 1);
+  }
+  std::vector<uint32_t> mine = load_and_check("parent", 40);
+  size_t n = 0;
+  ASSERT_EQ(read(out[0], &n, sizeof(n)), static_cast<ssize_t>(sizeof(n)));
+  ASSERT_EQ(n, 40u);
+  std::vector<uint32_t> theirs(n);
+  ASSERT_EQ(read(out[0], theirs.data(), n * sizeof(uint32_t)), static_cast<ssize_t>(n * sizeof(uint32_t)));
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_EQ(mine.size(), 40u);
+  for (uint32_t id : mine) EXPECT_NE(id, 0u) << "a parent's program lost its name";
+  for (uint32_t id : theirs) EXPECT_NE(id, 0u) << "a child's program lost its name";
+  for (uint32_t id : theirs) EXPECT_EQ(std::count(mine.begin(), mine.end(), id), 0) << "id " << id << " in both";
+  close(out[0]);
+  close(out[1]);
+}
+
+// A program that closes every fd it does not know (close_range, as daemons
+// and shells do before exec) closes the spares' fds too; their numbers are
+// then reused for its own files. The next load must neither use nor close
+// those files.
+TEST(SpareRegions, SparesClosedBehindTheirBackAreNotUsed) {
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int code = 0;
+    long first = load_named("first");
+    if (first < 0) _exit(10);
+    close(static_cast<int>(first));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100)); // let the spares be made
+    // Close everything above the report pipe, behind libuserbpf's back.
+    int low = std::max(out[0], out[1]) + 1;
+    syscall(SYS_close_range, low, ~0u, 0);
+    std::vector<int> nulls;
+    for (int i = 0; i < 32; i++) nulls.push_back(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    for (int i = 0; i < 8 && code == 0; i++) {
+      std::string name = "after" + std::to_string(i);
+      long fd = load_named(name.c_str());
+      if (fd < 0 || id_if_named(static_cast<int>(fd), name.c_str()) == 0) code = 11;
+      if (fd >= 0) close(static_cast<int>(fd));
+    }
+    for (int fd : nulls) {
+      struct stat sb;
+      if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISCHR(sb.st_mode)) code = code ? code : 12;
+    }
+    _exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10: first load failed; 11: a load after the close failed or lost its "
+                                       "name; 12: a file of the program's was closed or replaced";
+  close(out[0]);
+  close(out[1]);
 }
 
 } // namespace
