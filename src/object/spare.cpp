@@ -33,6 +33,7 @@ struct Pool {
   std::vector<SpareRegion> ready;
   bool filler_running = false;
   bool failing = false; // the last attempt failed: wait for the next take
+  bool forked = false;  // a forked child: no spares (see after_fork_child)
 };
 
 Pool &pool() {
@@ -104,8 +105,11 @@ void start_filler(Pool &p) {
   pthread_attr_destroy(&attr);
 }
 
-// fork(): the child shares the parent's spares' open file descriptions and
-// has no filler thread; it drops what it inherited and starts afresh.
+// fork(): the child shares the parent's spares' open file descriptions; it
+// drops them. It does not start a filler of its own: a thread started after
+// fork() in a multi-threaded process is what ThreadSanitizer refuses and
+// POSIX leaves undefined, and children are mostly short-lived. It creates
+// its objects' files itself, as without spares.
 void before_fork() { pthread_mutex_lock(&pool().mu); }
 void after_fork_parent() { pthread_mutex_unlock(&pool().mu); }
 void after_fork_child() {
@@ -113,7 +117,7 @@ void after_fork_child() {
   for (const SpareRegion &s : p.ready) discard(s);
   p.ready.clear();
   p.filler_running = false;
-  p.failing = false;
+  p.forked = true;
   pthread_mutex_init(&p.mu, nullptr);
   pthread_cond_init(&p.wanted, nullptr);
 }
@@ -136,6 +140,10 @@ bool spare_take(SpareRegion *out) {
   (void)registered;
   Pool &p = pool();
   pthread_mutex_lock(&p.mu);
+  if (p.forked) {
+    pthread_mutex_unlock(&p.mu);
+    return false;
+  }
   if (!p.filler_running) start_filler(p);
   bool got = !p.ready.empty();
   if (got) {

@@ -13,8 +13,8 @@
 // store lock); when none is ready it creates the file itself, as before.
 //
 // Spares belong to one process: a child made by fork() drops the ones it
-// inherited (they share open file descriptions with its parent's) and makes
-// its own. A spare fd that the program closed or replaced behind our back
+// inherited (they share open file descriptions with its parent's) and
+// creates its objects' files itself (no thread is started after fork). A spare fd that the program closed or replaced behind our back
 // (close_range(), dup2()) is noticed by checking both fds' inode on take.
 #pragma once
 
