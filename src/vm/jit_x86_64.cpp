@@ -4,6 +4,8 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -611,20 +613,36 @@ bool reachable_rel32(uint64_t from_lo, uint64_t from_hi, uint64_t to) {
   return fits_int32(a) && fits_int32(b);
 }
 
+// Where the next image is placed: a cursor moving through a 1 GiB window
+// next to the helpers' code, so that code and helpers are within a rel32 call.
+// (Exact hints, each image after the previous one: a fixed hint would be taken
+// by the first image and every later one would search.)
+std::atomic<uint64_t> g_next_code_hint{0};
+constexpr uint64_t kCodeWindow = 1ull << 30;
+
+uint64_t next_code_hint(uint64_t lo, uint64_t hi, uint64_t size) {
+  // Below the code when there is room (PIE executables and libraries sit
+  // high), else above it.
+  const uint64_t window_start = lo > 2 * kCodeWindow ? lo - kCodeWindow : hi + (256ull << 20);
+  const uint64_t window_end = window_start + kCodeWindow - (64ull << 20);
+  uint64_t hint = g_next_code_hint.load();
+  for (;;) {
+    uint64_t at = hint < window_start || hint + size > window_end ? window_start : hint;
+    if (g_next_code_hint.compare_exchange_weak(hint, at + size)) return at;
+  }
+}
+
 // An RW mapping of `size` bytes from which every helper is reachable with a
-// rel32 call, when one can be found near the library's code; else any.
+// rel32 call, when one can be found near the library's code; else any (and
+// the code calls helpers through a register).
 uint8_t *map_code(size_t size, const std::vector<uint64_t> &targets, bool *near) {
   uint64_t lo = UINT64_MAX, hi = 0;
   for (uint64_t t : targets) {
     lo = std::min(lo, t);
     hi = std::max(hi, t);
   }
-  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  // Hints below and above the helpers' code, stepping away 64 MiB at a time.
-  for (int attempt = 0; attempt < 16; attempt++) {
-    int64_t step = static_cast<int64_t>(attempt / 2 + 1) * (64ll << 20);
-    uint64_t hint = attempt % 2 ? hi + static_cast<uint64_t>(step) : lo - static_cast<uint64_t>(step);
-    hint &= ~(page - 1);
+  for (int attempt = 0; attempt < 4; attempt++) {
+    uint64_t hint = next_code_hint(lo, hi, size);
     void *p = mmap(reinterpret_cast<void *>(hint), size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return nullptr;
     uint64_t at = reinterpret_cast<uintptr_t>(p);
