@@ -120,6 +120,11 @@ public:
     return stable;
   }
 
+  // Long jumps only from now on: every size is then independent of the
+  // addresses, so the layout is final after two passes (the way out when
+  // shrinking takes more passes than allowed).
+  void use_long_jumps() { allow_short_ = false; }
+
   std::vector<uint8_t> &bytes() { return e_.bytes(); }
   const std::vector<uint64_t> &insn_begin() const { return insn_begin_; }
   const std::vector<uint64_t> &func_addr() const { return func_addr_; }
@@ -151,7 +156,7 @@ private:
   // addresses, both ends (as the kernel's JIT): then code only shrinks from
   // pass to pass, and once a pass reproduces its input every displacement is
   // exact. Before the first pass finishes every jump takes its long form.
-  bool short_ok() const { return first_done_; }
+  bool short_ok() const { return first_done_ && allow_short_; }
   int64_t from_prev() const {
     return static_cast<int64_t>(prev_insn_addr_[cur_]) + here() - static_cast<int64_t>(insn_addr_[cur_]);
   }
@@ -598,6 +603,7 @@ private:
   uint64_t base_ = 0;
   bool near_helpers_ = true;
   bool first_done_ = false;
+  bool allow_short_ = true;
   size_t cur_ = 0;
   std::vector<bool> is_function_;
   std::vector<size_t> address_taken_;
@@ -635,13 +641,13 @@ uint64_t next_code_hint(uint64_t lo, uint64_t hi, uint64_t size) {
 // An RW mapping of `size` bytes from which every helper is reachable with a
 // rel32 call, when one can be found near the library's code; else any (and
 // the code calls helpers through a register).
-uint8_t *map_code(size_t size, const std::vector<uint64_t> &targets, bool *near) {
+uint8_t *map_code(size_t size, const std::vector<uint64_t> &targets, bool try_near, bool *near) {
   uint64_t lo = UINT64_MAX, hi = 0;
   for (uint64_t t : targets) {
     lo = std::min(lo, t);
     hi = std::max(hi, t);
   }
-  for (int attempt = 0; attempt < 4; attempt++) {
+  for (int attempt = 0; try_near && attempt < 4; attempt++) {
     uint64_t hint = next_code_hint(lo, hi, size);
     void *p = mmap(reinterpret_cast<void *>(hint), size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return nullptr;
@@ -687,26 +693,41 @@ int JitImage::compile(const DecodedProgram &decoded, const JitOptions &options, 
   }
 
   Compiler compiler(decoded, options);
-  // Converge the layout with a provisional base: sizes do not depend on it.
-  constexpr int kMaxPasses = 20;
-  bool converged = false;
-  for (int pass = 0; pass < kMaxPasses && !converged; pass++) converged = compiler.pass(0, true);
-  bool near = true;
-  size_t size = compiler.bytes().size();
+  // Lay the code out until a pass reproduces its input; if shrinking jumps
+  // takes too many passes, long jumps only (then two passes settle it).
+  auto converge = [&compiler](uint64_t base, bool near) {
+    constexpr int kMaxPasses = 20;
+    for (int pass = 0; pass < kMaxPasses; pass++)
+      if (compiler.pass(base, near)) return;
+    compiler.use_long_jumps();
+    while (!compiler.pass(base, near)) {
+    }
+  };
+  // First at a provisional base (sizes do not depend on it with near calls),
+  // then, once the code has its address, the final emission there (helper
+  // calls and function addresses are absolute). Far helpers make calls
+  // longer: the code may then need a larger mapping, taken once more.
   const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  size_t mapping = (size + page - 1) & ~(page - 1);
-  uint8_t *mem = map_code(mapping, compiler.helper_targets(), &near);
-  if (!mem) {
-    if (error) *error = "no memory for the JIT image";
-    return -ENOMEM;
-  }
-  // The final emission, at the real address (helper calls and function
-  // addresses are absolute). Far helpers change call sizes: converge again.
-  bool stable = compiler.pass(reinterpret_cast<uintptr_t>(mem), near);
-  for (int pass = 0; pass < kMaxPasses && !stable; pass++) stable = compiler.pass(reinterpret_cast<uintptr_t>(mem), near);
-  if (!stable || compiler.bytes().size() > mapping) {
+  bool near = options.near_helpers;
+  converge(0, near);
+  size_t size = compiler.bytes().size();
+  size_t mapping = 0;
+  uint8_t *mem = nullptr;
+  for (int attempt = 0; attempt < 3; attempt++) {
+    mapping = (size + page - 1) & ~(page - 1);
+    mem = map_code(mapping, compiler.helper_targets(), options.near_helpers, &near);
+    if (!mem) {
+      if (error) *error = "no memory for the JIT image";
+      return -ENOMEM;
+    }
+    converge(reinterpret_cast<uintptr_t>(mem), near);
+    size = compiler.bytes().size();
+    if (size <= mapping) break;
     munmap(mem, mapping);
-    if (error) *error = "the JIT layout did not converge";
+    mem = nullptr;
+  }
+  if (!mem) {
+    if (error) *error = "the JIT image does not fit its mapping";
     return -EINVAL;
   }
   size = compiler.bytes().size();

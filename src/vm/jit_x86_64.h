@@ -56,6 +56,9 @@ struct JitOptions {
   // instruction carries is emitted xored with a per-instruction random key and
   // decoded at run time, so no program-chosen constant appears in the code.
   bool blind_constants = false;
+  // Place the code next to the helpers so they are called with call rel32
+  // (else, or when no room is found there, through a register).
+  bool near_helpers = true;
 };
 
 // True on CPUs this JIT generates code for.

@@ -41,13 +41,14 @@ using ubt::I;
   if (!jit_supported()) GTEST_SKIP() << "no JIT for this CPU"
 
 std::unique_ptr<Program> create(const std::vector<RawInsn> &raw, Engine engine, bool blind = false,
-                                std::string *error_out = nullptr) {
+                                std::string *error_out = nullptr, bool near_helpers = true) {
   DecodedProgram decoded;
   std::string error;
   EXPECT_EQ(decode(raw.data(), raw.size(), &decoded, &error), 0) << error;
   ProgramOptions options;
   options.engine = engine;
   options.jit.blind_constants = blind;
+  options.jit.near_helpers = near_helpers;
   std::unique_ptr<Program> prog;
   int err = Program::create(decoded, &prog, &error, options);
   if (error_out) *error_out = error;
@@ -283,6 +284,12 @@ TEST(VmJit, HelperAndLocalCallsKeepTheCalleeSavedRegisters) {
   expect_same(p, "calls");
   auto jit = create(p, Engine::kJit);
   EXPECT_EQ(jit->run(0).r0, 42u + 6 + 7 + 8 + 9 + 1000);
+  // Code placed anywhere: helpers called through a register.
+  auto far = create(p, Engine::kJit, false, nullptr, false);
+  EXPECT_EQ(far->run(0).r0, 42u + 6 + 7 + 8 + 9 + 1000);
+  auto far_callx = create(assembled("mov %r1, 5\nmov %r8, 8\ncall %r8\nmov %r0, 77\nexit"), Engine::kJit, false,
+                          nullptr, false);
+  EXPECT_EQ(far_callx->run(0).r0, 77u);
 }
 
 TEST(VmJit, CallDepthLimitAndRecursion) {
