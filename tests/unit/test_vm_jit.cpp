@@ -483,6 +483,28 @@ TEST(VmJit, ProgramLayerUsesTheJitUnlessToldOtherwise) {
   close(fd);
   userbpf::set_jit_harden(userbpf::JitHarden::kOff);
   EXPECT_FALSE(userbpf::runtime_program_options().jit.blind_constants);
+
+  // Maps: LD_IMM64 of a map (the helper's argument) and of a map value (an
+  // address the code loads from), resolved by the loader, in JIT code.
+  long map = ubt::map_create(ubt::userbpf_call, BPF_MAP_TYPE_ARRAY, 4, 8, 1);
+  ASSERT_GE(map, 0);
+  insns = {I(0x62, 10, 0, -4, 0),           // *(u32 *)(fp-4) = 0 (key)
+           I(0x7a, 10, 0, -16, 40),         // *(u64 *)(fp-16) = 40 (value)
+           I(0x18, 1, BPF_PSEUDO_MAP_FD, 0, static_cast<int32_t>(map)), I(0),
+           I(0xbf, 2, 10), I(0x07, 2, 0, 0, -4),
+           I(0xbf, 3, 10), I(0x07, 3, 0, 0, -16),
+           I(0xb7, 4, 0, 0, 0),
+           I(0x85, 0, 0, 0, BPF_FUNC_map_update_elem),
+           I(0x18, 1, BPF_PSEUDO_MAP_VALUE, 0, static_cast<int32_t>(map)), I(0),
+           I(0xb7, 2, 0, 0, 2),
+           I(0xdb, 1, 2, 0, 0),             // lock *(u64 *)(value) += 2
+           I(0x79, 0, 1, 0), I(0x95)};
+  fd = load();
+  ASSERT_GE(fd, 0) << strerror(-fd);
+  close(static_cast<int>(map)); // the program holds it
+  EXPECT_EQ(runtime_is_jit(fd, &r0), 1);
+  EXPECT_EQ(r0, 42u);
+  close(fd);
   userbpf::set_execution_engine(before);
 }
 
