@@ -35,6 +35,7 @@ constexpr Reg kCtxReg = R12;   // JitRunContext *
 constexpr Reg kBlindReg = R10; // immediates decoded at run time (blinding)
 constexpr int kFrameBytes = kStackSize;
 constexpr int kMaxDepth = kMaxCallFrames - 1; // frames above the main one
+constexpr size_t kEntryOffset = 16;           // where the entry trampoline starts in the image
 
 constexpr int32_t kOffSavedRsp = offsetof(JitRunContext, saved_rsp);
 constexpr int32_t kOffBadValue = offsetof(JitRunContext, bad_value);
@@ -164,6 +165,9 @@ private:
 
   // ---- entry trampoline and shared error stubs
   void emit_entry_and_stubs() {
+    // Padding first: a sanitizer checking indirect calls (clang's
+    // -fsanitize=function) reads the bytes just before the called address.
+    while (e_.size() < kEntryOffset) e_.int3();
     // entry(r1 = rdi, r2 = rsi, ctx = rdx)
     for (Reg r : {RBP, RBX, R12, R13, R14, R15}) e_.push(r);
     e_.mov_rr(true, kCtxReg, RDX);
@@ -767,7 +771,7 @@ uintptr_t JitImage::entry(size_t i) const {
 
 RunResult JitImage::run(uint64_t r1, uint64_t r2) const {
   JitRunContext ctx;
-  JitEntry entry_fn = reinterpret_cast<JitEntry>(reinterpret_cast<uintptr_t>(code_));
+  JitEntry entry_fn = reinterpret_cast<JitEntry>(reinterpret_cast<uintptr_t>(code_ + kEntryOffset));
   RunResult result;
   uint64_t r0 = entry_fn(r1, r2, &ctx);
   if (ctx.err == 0) {

@@ -245,8 +245,8 @@ Found 4 elements" "$U" map dump pinned $A
       bash -c "'$U' prog dump jited pinned /sys/fs/bpf/t_prog | grep '^;'"
     expect "prog dump jited id: r0 = 0" $'xor     eax, eax' \
       bash -c "'$U' prog dump jited id $prog_id | sed -n '/^; 0:/,/^; 1:/p' | grep -o 'xor     eax, eax'"
-    expect "prog dump jited, -j" '[{"bpf":"entry, error exits","insns":[{"pc":"0x0","operation":"push","operands":"rbp","opcodes":[85]' \
-      bash -c "'$U' -j prog dump jited id $prog_id | cut -c 1-100"
+    expect "prog dump jited, -j" '"bpf":"0: (b7) r0 = 0","insns":[{"pc":"0x","operation":"push","operands":"rbp","opcodes":[85]}' \
+      bash -c "'$U' -j prog dump jited id $prog_id | grep -o '\"bpf\":\"0: [^]]*\"opcodes\":\[85\]}' | sed 's/0x[0-9a-f]*/0x/'"
     expect_error "prog dump jited: interpreter" "programs run in the interpreter here" \
       env USERBPF_JIT=0 "$U" prog dump jited id "$prog_id"
     expect_error "prog dump jited: usage" "usage: userbpf prog dump jited" "$U" prog dump jited "$prog_id"
