@@ -249,6 +249,8 @@ Found 4 elements" "$U" map dump pinned $A
       bash -c "'$U' -j prog dump jited id $prog_id | grep -o '\"bpf\":\"0: [^]]*\"opcodes\":\[85\]}' | sed 's/0x[0-9a-f]*/0x/'"
     expect_error "prog dump jited: interpreter" "programs run in the interpreter here" \
       env USERBPF_JIT=0 "$U" prog dump jited id "$prog_id"
+    expect_error "prog dump jited: --interpret" "programs run in the interpreter here" \
+      "$U" --interpret prog dump jited id "$prog_id"
     expect_error "prog dump jited: usage" "usage: userbpf prog dump jited" "$U" prog dump jited "$prog_id"
   fi
   expect_error "prog show: unknown id" "can't get program by id 999999" "$U" prog show id 999999

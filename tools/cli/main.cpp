@@ -3,7 +3,7 @@
 //   userbpf [-j|-p] [-f] map { show | list | create | dump | lookup | update |
 //                              delete | getnext | freeze | pin } ...
 //   userbpf [-j|-p] prog dump xlated { file PATH | id ID | pinned FILE }
-//   userbpf [-j|-p] prog dump jited { file PATH | id ID | pinned FILE }
+//   userbpf [-j|-p] [--interpret] prog dump jited { file PATH | id ID | pinned FILE }
 //   userbpf [-j|-p] prog show [id ID | pinned FILE]
 //   userbpf [-j|-p] prog load FILE PATH [type TYPE] [name NAME]
 //   userbpf [-j|-p] verify FILE [--type xdp|socket_filter|N] [--unprivileged] [--log-level N]
@@ -20,6 +20,8 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include <userbpf/userbpf.hpp>
 
 #include "cli_common.h"
 #include "map_commands.h"
@@ -64,6 +66,9 @@ int main(int argc, char **argv) {
   app.add_flag("-j,--json", mode.json, "print JSON, shaped like bpftool's");
   app.add_flag("-p,--pretty", mode.pretty, "print pretty JSON (implies -j)");
   app.add_flag("-f,--bpffs", mode.show_pinned, "in 'map show', list the paths where each map is pinned");
+  bool interpret = false;
+  app.add_flag("--interpret", interpret,
+               "run programs in the interpreter, not as JIT code (as USERBPF_JIT=0; the JIT is the default on x86-64)");
 
   CLI::App *version = app.add_subcommand("version", "print the version, the pin root and the CPU count");
 
@@ -138,6 +143,7 @@ int main(int argc, char **argv) {
     return app.exit(e);
   }
   if (mode.pretty) mode.json = true;
+  if (interpret) userbpf::set_execution_engine(userbpf::ExecutionEngine::kInterpreter);
 
   // Runs one verb: its JSON (with -j) or its error, and the exit status.
   auto run_verb = [&mode](const std::function<void(ubcli::Json *)> &verb) {
