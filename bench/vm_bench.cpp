@@ -63,6 +63,9 @@ jne %r6, 0, loop
 exit
 )";
 
+// The fixed cost of one run (entry, RCU read-side section, result).
+const char *kEmpty = "mov %r0, 1\nexit\n";
+
 // 100 helper calls (bpf_get_smp_processor_id).
 const char *kHelperLoop = R"(
 mov %r6, 100
@@ -266,6 +269,9 @@ void run_jit_compile(benchmark::State &state, const std::string &unit) {
 void BM_jit_compile_straight(benchmark::State &s) { run_jit_compile(s, memcpy_program()); }
 void BM_jit_compile_loops(benchmark::State &s) { run_jit_compile(s, kAluLoop); }
 
+void BM_vm_empty(benchmark::State &s) { run_vm(s, kEmpty); }
+void BM_jit_empty(benchmark::State &s) { run_vm(s, kEmpty, Engine::kJit); }
+void BM_kernel_empty(benchmark::State &s) { run_kernel(s, kEmpty); }
 void BM_vm_prime(benchmark::State &s) { run_vm(s, kPrime); }
 void BM_jit_prime(benchmark::State &s) { run_vm(s, kPrime, Engine::kJit); }
 void BM_jit_alu_loop(benchmark::State &s) { run_vm(s, kAluLoop, Engine::kJit); }
@@ -279,6 +285,9 @@ void BM_kernel_memcpy(benchmark::State &s) { run_kernel(s, memcpy_program()); }
 void BM_vm_helper_loop(benchmark::State &s) { run_vm(s, kHelperLoop); }
 void BM_kernel_helper_loop(benchmark::State &s) { run_kernel(s, kHelperLoop); }
 
+BENCHMARK(BM_vm_empty);
+BENCHMARK(BM_jit_empty);
+BENCHMARK(BM_kernel_empty)->UseManualTime()->Iterations(200);
 BENCHMARK(BM_vm_prime);
 BENCHMARK(BM_jit_prime);
 BENCHMARK(BM_kernel_prime)->UseManualTime()->Iterations(200);
