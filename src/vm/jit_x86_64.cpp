@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <random>
 
 #include "alloc/rcu.h"
 #include "helpers/helpers.h"
@@ -52,6 +53,22 @@ extern "C" uint64_t userbpf_jit_helper_for_callx(uint64_t id) {
   return h ? reinterpret_cast<uintptr_t>(h->fn) : 0;
 }
 
+// n random 64-bit keys for constant blinding: from getrandom (which may
+// return less than asked), else from std::random_device.
+void fill_random(std::vector<uint64_t> *keys, size_t n) {
+  keys->assign(n, 0);
+  uint8_t *p = reinterpret_cast<uint8_t *>(keys->data());
+  size_t want = n * sizeof(uint64_t), got = 0;
+  while (got < want) {
+    ssize_t r = getrandom(p + got, want - got, 0);
+    if (r <= 0) break;
+    got += static_cast<size_t>(r);
+  }
+  if (got == want) return;
+  std::random_device rd;
+  for (uint64_t &k : *keys) k = static_cast<uint64_t>(rd()) << 32 | rd();
+}
+
 bool falls_through(const Insn &insn) {
   return insn.op != Op::EXIT && insn.op != Op::JA && insn.op != Op::GOTOL;
 }
@@ -78,12 +95,7 @@ public:
     insn_addr_.assign(n + 1, 0);
     insn_begin_.assign(n + 1, 0);
     func_addr_.assign(n, 0);
-    if (options.blind_constants) {
-      keys_.resize(n);
-      if (!keys_.empty() && getrandom(keys_.data(), keys_.size() * sizeof(uint64_t), 0) < 0) {
-        for (size_t i = 0; i < n; i++) keys_[i] = (static_cast<uint64_t>(rand()) << 32) ^ static_cast<uint64_t>(rand()) ^ i;
-      }
-    }
+    if (options.blind_constants) fill_random(&keys_, n);
   }
 
   // Emit once with code based at `base`; returns false when the layout moved.
