@@ -112,7 +112,9 @@ public:
       const Insn &d = prog_.insns[pc];
       stable &= set(insn_begin_[pc], e_.size());
       if (is_function_[pc]) {
-        if (pc > 0 && falls_through(prog_.insns[pc - 1]) && !prog_.insns[pc - 1].ld_imm64_tail) {
+        // The instruction before (an LD_IMM64 when pc - 1 is its second slot).
+        size_t before = pc > 0 && prog_.insns[pc - 1].ld_imm64_tail ? pc - 2 : pc - 1;
+        if (pc > 0 && falls_through(prog_.insns[before])) {
           // Falling into the next function's first instruction (unverified
           // code only) continues in the same frame, as the interpreter does.
           size_t at = e_.size();

@@ -343,6 +343,10 @@ TEST(VmJit, FallingIntoASubprogramContinuesInTheSameFrame) {
   std::vector<RawInsn> p = {I(0xb7, 0, 0, 0, 1), I(0x85, 0, 1, 0, 1), I(0x07, 0, 0, 0, 10),
                             I(0x07, 0, 0, 0, 100), I(0x95)};
   expect_same(p, "fall into a subprogram");
+  // The same after an LD_IMM64 (two slots) right before the subprogram.
+  std::vector<RawInsn> q = {I(0xb7, 0, 0, 0, 1), I(0x85, 0, 1, 0, 2), lo(1, 7), hi(7), I(0x07, 0, 0, 0, 10), I(0x95)};
+  expect_same(q, "fall into a subprogram after lddw");
+  EXPECT_EQ(create(q, Engine::kJit)->run(0).r0, 21u);
 }
 
 TEST(VmJit, LongJumpsAndManyInstructions) {
