@@ -1,7 +1,10 @@
-// Interpreter benchmarks (Google Benchmark): ns per run and per executed
-// instruction of four workloads, each also run by the kernel (BPF_PROG_TEST_RUN
-// of the same instructions as a socket filter: JIT if enabled) where bpf() is
-// available, for the ratio. Run: <build>/bench/vm_bench ; see docs/BENCHMARKS.md.
+// VM benchmarks (Google Benchmark): ns per run and per executed instruction of
+// four workloads in userbpf's interpreter (BM_vm_*) and JIT (BM_jit_*), each
+// also run by the kernel (BM_kernel_*: BPF_PROG_TEST_RUN of the same
+// instructions as a socket filter, JIT if enabled) where bpf() is available,
+// and as the same algorithm in C compiled -O2 (BM_c_*), for the ratios; and
+// the JIT's compile time per instruction (BM_jit_compile*).
+// Run: <build>/bench/vm_bench ; see docs/BENCHMARKS.md.
 #include <benchmark/benchmark.h>
 
 #include <linux/bpf.h>
@@ -13,9 +16,11 @@
 #include <string>
 #include <vector>
 
+#include "helpers/helpers.h"
 #include "vm/assembler.h"
 #include "vm/decoder.h"
 #include "vm/interpreter.h"
+#include "vm/jit_x86_64.h"
 
 namespace {
 
@@ -58,6 +63,9 @@ jne %r6, 0, loop
 exit
 )";
 
+// The fixed cost of one run (entry, RCU read-side section, result).
+const char *kEmpty = "mov %r0, 1\nexit\n";
+
 // 100 helper calls (bpf_get_smp_processor_id).
 const char *kHelperLoop = R"(
 mov %r6, 100
@@ -95,12 +103,18 @@ std::vector<RawInsn> assemble_or_die(const std::string &text) {
   return raw;
 }
 
-void run_vm(benchmark::State &state, const std::string &text) {
+void run_vm(benchmark::State &state, const std::string &text, Engine engine = Engine::kInterpreter) {
   std::vector<RawInsn> raw = assemble_or_die(text);
   DecodedProgram decoded;
   std::string error;
   std::unique_ptr<Program> prog;
-  if (decode(raw.data(), raw.size(), &decoded, &error) || Program::create(decoded, &prog, &error)) {
+  ProgramOptions options;
+  options.engine = engine;
+  if (engine == Engine::kJit && !jit_supported()) {
+    state.SkipWithError("no JIT for this CPU");
+    return;
+  }
+  if (decode(raw.data(), raw.size(), &decoded, &error) || Program::create(decoded, &prog, &error, options)) {
     state.SkipWithError(error.c_str());
     return;
   }
@@ -151,7 +165,118 @@ void run_kernel(benchmark::State &state, const std::string &text) {
   close(fd);
 }
 
+// ---- the same algorithms in C (-O2), inputs hidden from the optimizer.
+
+uint64_t c_prime(uint64_t n) {
+  uint64_t r0 = 1;
+  for (uint64_t d = 2; d < n; d++) {
+    uint64_t rem = n - n / d * d;
+    if (rem == 0) return 0;
+  }
+  return r0;
+}
+
+uint64_t c_alu_loop(uint64_t iterations) {
+  uint64_t r0 = 0;
+  for (uint64_t r6 = iterations; r6 != 0; r6--) {
+    r0 += r6;
+    r0 ^= 0x5a5a;
+    r0 <<= 3;
+    r0 >>= 1;
+    r0 = static_cast<uint32_t>(static_cast<uint32_t>(r0) * 7u);
+  }
+  return r0;
+}
+
+uint64_t c_memcpy() {
+  uint64_t stack[64];
+  for (uint64_t i = 0; i < 32; i++) stack[i] = i;
+  for (int round = 0; round < 4; round++) {
+    benchmark::DoNotOptimize(stack);
+    for (int i = 0; i < 32; i++) stack[32 + i] = stack[i];
+    benchmark::ClobberMemory();
+  }
+  return stack[63];
+}
+
+uint64_t c_helper_loop(userbpf::helpers::HelperFn fn, int calls) {
+  uint64_t r7 = 0;
+  for (int i = 0; i < calls; i++) r7 += fn(0, 0, 0, 0, 0);
+  return r7;
+}
+
+void BM_c_prime(benchmark::State &state) {
+  uint64_t n = 67;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(n);
+    benchmark::DoNotOptimize(c_prime(n));
+  }
+}
+void BM_c_alu_loop(benchmark::State &state) {
+  uint64_t n = 1000;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(n);
+    benchmark::DoNotOptimize(c_alu_loop(n));
+  }
+}
+void BM_c_memcpy(benchmark::State &state) {
+  for (auto _ : state) benchmark::DoNotOptimize(c_memcpy());
+}
+void BM_c_helper_loop(benchmark::State &state) {
+  userbpf::helpers::HelperFn fn = userbpf::helpers::find_helper(8)->fn; // get_smp_processor_id
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(fn);
+    benchmark::DoNotOptimize(c_helper_loop(fn, 100));
+  }
+}
+
+// JIT compile time per instruction (code mapped and protected included): a
+// straight-line program (the memcpy one) and a loop-heavy one (ALU loops with
+// jumps to lay out), state.range(0) copies.
+void run_jit_compile(benchmark::State &state, const std::string &unit) {
+  if (!jit_supported()) {
+    state.SkipWithError("no JIT for this CPU");
+    return;
+  }
+  std::string text;
+  for (int64_t i = 0; i < state.range(0); i++) {
+    std::string copy = unit;
+    // Labels must be unique per copy; the last exit ends the program.
+    for (size_t at = copy.find("loop"); at != std::string::npos; at = copy.find("loop", at + 1))
+      copy.insert(at + 4, std::to_string(i)), at += std::to_string(i).size();
+    text += copy;
+  }
+  std::vector<RawInsn> raw = assemble_or_die(text);
+  DecodedProgram decoded;
+  std::string error;
+  if (decode(raw.data(), raw.size(), &decoded, &error)) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  for (auto _ : state) {
+    std::unique_ptr<JitImage> image;
+    if (JitImage::compile(decoded, JitOptions{}, &image, &error)) {
+      state.SkipWithError(error.c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(image->code());
+  }
+  state.counters["insns"] = static_cast<double>(raw.size());
+  state.counters["per_insn"] = benchmark::Counter(static_cast<double>(raw.size()),
+                                                  benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
+void BM_jit_compile_straight(benchmark::State &s) { run_jit_compile(s, memcpy_program()); }
+void BM_jit_compile_loops(benchmark::State &s) { run_jit_compile(s, kAluLoop); }
+
+void BM_vm_empty(benchmark::State &s) { run_vm(s, kEmpty); }
+void BM_jit_empty(benchmark::State &s) { run_vm(s, kEmpty, Engine::kJit); }
+void BM_kernel_empty(benchmark::State &s) { run_kernel(s, kEmpty); }
 void BM_vm_prime(benchmark::State &s) { run_vm(s, kPrime); }
+void BM_jit_prime(benchmark::State &s) { run_vm(s, kPrime, Engine::kJit); }
+void BM_jit_alu_loop(benchmark::State &s) { run_vm(s, kAluLoop, Engine::kJit); }
+void BM_jit_memcpy(benchmark::State &s) { run_vm(s, memcpy_program(), Engine::kJit); }
+void BM_jit_helper_loop(benchmark::State &s) { run_vm(s, kHelperLoop, Engine::kJit); }
 void BM_kernel_prime(benchmark::State &s) { run_kernel(s, kPrime); }
 void BM_vm_alu_loop(benchmark::State &s) { run_vm(s, kAluLoop); }
 void BM_kernel_alu_loop(benchmark::State &s) { run_kernel(s, kAluLoop); }
@@ -160,14 +285,27 @@ void BM_kernel_memcpy(benchmark::State &s) { run_kernel(s, memcpy_program()); }
 void BM_vm_helper_loop(benchmark::State &s) { run_vm(s, kHelperLoop); }
 void BM_kernel_helper_loop(benchmark::State &s) { run_kernel(s, kHelperLoop); }
 
+BENCHMARK(BM_vm_empty);
+BENCHMARK(BM_jit_empty);
+BENCHMARK(BM_kernel_empty)->UseManualTime()->Iterations(200);
 BENCHMARK(BM_vm_prime);
+BENCHMARK(BM_jit_prime);
 BENCHMARK(BM_kernel_prime)->UseManualTime()->Iterations(200);
+BENCHMARK(BM_c_prime);
 BENCHMARK(BM_vm_alu_loop);
+BENCHMARK(BM_jit_alu_loop);
 BENCHMARK(BM_kernel_alu_loop)->UseManualTime()->Iterations(200);
+BENCHMARK(BM_c_alu_loop);
 BENCHMARK(BM_vm_memcpy);
+BENCHMARK(BM_jit_memcpy);
 BENCHMARK(BM_kernel_memcpy)->UseManualTime()->Iterations(200);
+BENCHMARK(BM_c_memcpy);
 BENCHMARK(BM_vm_helper_loop);
+BENCHMARK(BM_jit_helper_loop);
 BENCHMARK(BM_kernel_helper_loop)->UseManualTime()->Iterations(200);
+BENCHMARK(BM_c_helper_loop);
+BENCHMARK(BM_jit_compile_straight)->Arg(1)->Arg(16);
+BENCHMARK(BM_jit_compile_loops)->Arg(1)->Arg(64);
 
 } // namespace
 

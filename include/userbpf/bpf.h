@@ -44,6 +44,19 @@ USERBPF_API int userbpf_num_possible_cpus(void);
  * naming the instruction, is written to buf instead). */
 USERBPF_API long userbpf_disassemble(const void *insns, size_t insn_bytes, char *buf, size_t len);
 
+/* The x86-64 code this process runs a loaded program with (compiled on first
+ * use, as BPF_PROG_TEST_RUN would). Copies min(code_len, size) bytes of it to
+ * code; for i < offsets_count, offsets[i] = the offset in it where the code of
+ * the program's instruction i starts (a function's first instruction includes
+ * its prologue; offsets[instruction count] = the code size; the code before
+ * offsets[0] is the entry trampoline and the error exits). *address, if not
+ * NULL, receives the address the code runs at in this process. Returns the
+ * code size, or -1 with errno: EBADF (not an fd), EINVAL (not a program),
+ * EOPNOTSUPP (programs run in the interpreter here: USERBPF_JIT=0, or a CPU
+ * without a JIT). userbpf extension; the kernel has no equivalent. */
+USERBPF_API long userbpf_prog_jited(int prog_fd, void *code, size_t code_len, unsigned int *offsets,
+                                    size_t offsets_count, unsigned long long *address);
+
 #ifdef __cplusplus
 }
 #endif

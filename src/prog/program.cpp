@@ -19,6 +19,38 @@ namespace {
 // 0: not decided yet; else 1 + LoaderPrivilege.
 std::atomic<int> g_privilege{0};
 
+// 0: not decided yet; else 1 + ExecutionEngine / 1 + JitHarden.
+std::atomic<int> g_engine{0};
+std::atomic<int> g_harden{0};
+
+int engine_from_env() {
+  const char *env = getenv("USERBPF_JIT");
+  bool jit = vm::default_engine() == vm::Engine::kJit;
+  if (env && strcmp(env, "0") == 0) jit = false;
+  if (env && strcmp(env, "1") == 0 && vm::jit_supported()) jit = true;
+  return 1 + static_cast<int>(jit ? ExecutionEngine::kJit : ExecutionEngine::kInterpreter);
+}
+
+int harden_from_env() {
+  const char *env = getenv("USERBPF_JIT_HARDEN");
+  JitHarden h = JitHarden::kOff;
+  if (env && strcmp(env, "1") == 0) h = JitHarden::kUnprivileged;
+  if (env && strcmp(env, "2") == 0) h = JitHarden::kAll;
+  return 1 + static_cast<int>(h);
+}
+
+// The value of a process-wide setting: the environment's at first use, unless
+// a setter came first (a concurrent setter wins).
+int setting(std::atomic<int> &slot, int (*from_env)()) {
+  int v = slot.load();
+  if (v == 0) {
+    int expected = 0;
+    slot.compare_exchange_strong(expected, from_env());
+    v = slot.load();
+  }
+  return v - 1;
+}
+
 int privilege_from_env() {
   const char *env = getenv("USERBPF_UNPRIVILEGED");
   bool unpriv = env && strcmp(env, "1") == 0;
@@ -108,15 +140,31 @@ void set_loader_privilege(LoaderPrivilege privilege) {
   g_privilege.store(1 + static_cast<int>(privilege));
 }
 
-LoaderPrivilege loader_privilege() {
-  int v = g_privilege.load();
-  if (v == 0) {
-    // Read the environment once; a concurrent set_loader_privilege() wins.
-    int expected = 0;
-    g_privilege.compare_exchange_strong(expected, privilege_from_env());
-    v = g_privilege.load();
-  }
-  return static_cast<LoaderPrivilege>(v - 1);
+LoaderPrivilege loader_privilege() { return static_cast<LoaderPrivilege>(setting(g_privilege, privilege_from_env)); }
+
+int set_execution_engine(ExecutionEngine engine) {
+  if (engine == ExecutionEngine::kJit && !vm::jit_supported()) return -EOPNOTSUPP;
+  g_engine.store(1 + static_cast<int>(engine));
+  return 0;
+}
+
+ExecutionEngine execution_engine() { return static_cast<ExecutionEngine>(setting(g_engine, engine_from_env)); }
+
+void set_jit_harden(JitHarden harden) { g_harden.store(1 + static_cast<int>(harden)); }
+
+JitHarden jit_harden() { return static_cast<JitHarden>(setting(g_harden, harden_from_env)); }
+
+vm::ProgramOptions runtime_program_options() {
+  vm::ProgramOptions options;
+  options.engine = execution_engine() == ExecutionEngine::kJit ? vm::Engine::kJit : vm::Engine::kInterpreter;
+  // bpf_jit_harden: 2 blinds every program, 1 those of untrusted loaders.
+  // The program object does not record its loader's privilege: the process's
+  // setting at the time its run-time form is built stands for it.
+  JitHarden harden = jit_harden();
+  options.jit.blind_constants = harden == JitHarden::kAll ||
+                                (harden == JitHarden::kUnprivileged &&
+                                 loader_privilege() == LoaderPrivilege::kUnprivileged);
+  return options;
 }
 
 verifier::Privilege loader_verifier_privilege() {
@@ -226,7 +274,7 @@ int build_runtime(const Object &obj, std::unique_ptr<ProgRuntime> *out) {
     }
     vm::resolve_ld_imm64(insn, value);
   }
-  if (vm::Program::create(decoded, &rt->program, &error)) return -EINVAL;
+  if (int err = vm::Program::create(decoded, &rt->program, &error, runtime_program_options())) return err;
   *out = std::move(rt);
   return 0;
 }

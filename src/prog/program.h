@@ -13,7 +13,8 @@
 // The run-time side is per process and built lazily (prog_runtime()): decode
 // the stored instructions, resolve each map id to this process's view of the
 // map (Object::map, the pointer helpers take; the view is held as long as
-// the run-time form lives), and translate with vm::Program::create().
+// the run-time form lives), and translate with vm::Program::create(): JIT
+// compiled by default on x86-64 (runtime_program_options()).
 #pragma once
 
 #include <cstdint>
@@ -74,6 +75,10 @@ void prog_calc_tag(const vm::RawInsn *insns, size_t count, uint8_t tag[BPF_TAG_S
 
 // The stored instructions of a program object (this process's view).
 const vm::RawInsn *prog_runtime_insns(const ObjectHeader &hdr, uint32_t *count);
+
+// How this process's run-time forms are built: the engine and constant
+// blinding chosen with include/userbpf/userbpf.hpp (or the environment).
+vm::ProgramOptions runtime_program_options();
 
 // This process's runnable form of a program object (obj.kind == kProg),
 // built on first use and kept with the object's view. nullptr with *err

@@ -417,7 +417,10 @@ void resolve_ld_imm64(Insn &insn, uint64_t value) {
   insn.pseudo = Pseudo::kNone;
 }
 
-int Program::create(const DecodedProgram &decoded, std::unique_ptr<Program> *out, std::string *error) {
+Engine default_engine() { return jit_supported() ? Engine::kJit : Engine::kInterpreter; }
+
+int Program::create(const DecodedProgram &decoded, std::unique_ptr<Program> *out, std::string *error,
+                    const ProgramOptions &options) {
   std::unique_ptr<Program> prog(new Program());
   const void *const *table = labels<false>();
   const size_t n = decoded.insns.size();
@@ -473,6 +476,10 @@ int Program::create(const DecodedProgram &decoded, std::unique_ptr<Program> *out
     if (!d.ld_imm64_tail && d.op == Op::LD_IMM64 && d.pseudo == Pseudo::kFunc)
       prog->slots_[pc].imm = reinterpret_cast<uintptr_t>(&prog->slots_[pc + 1 + d.imm]);
   }
+  // The interpreter's form stays even with the JIT: budgeted runs use it.
+  if (options.engine == Engine::kJit) {
+    if (int err = JitImage::compile(decoded, options.jit, &prog->jit_, error)) return err;
+  }
   *out = std::move(prog);
   return 0;
 }
@@ -481,6 +488,7 @@ RunResult Program::run(uint64_t r1, uint64_t r2, uint64_t budget) const {
   // Programs run inside an RCU read-side section, as in the kernel: map
   // values a helper returns stay valid until the program ends.
   RcuReadGuard guard;
+  if (budget == 0 && jit_) return jit_->run(r1, r2);
   if (budget == 0) return execute<false>(slots_.data(), slots_.size(), r1, r2, 0, nullptr);
   std::call_once(budgeted_once_, [this] {
     translate(slots_, labels<false>(), labels<true>(), &budgeted_slots_);

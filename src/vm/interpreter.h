@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "vm/decoder.h"
+#include "vm/jit_x86_64.h"
 
 namespace userbpf::vm {
 
@@ -38,23 +39,44 @@ struct Slot {
   uint8_t src;
 };
 
+// Which execution engine runs a program.
+enum class Engine : uint8_t {
+  kInterpreter, // the direct-threaded interpreter below (every CPU)
+  kJit,         // native code (vm/jit_x86_64.h; x86-64 only)
+};
+
+struct ProgramOptions {
+  Engine engine = Engine::kInterpreter;
+  JitOptions jit;
+};
+
+// The engine a CPU runs programs with by default: the JIT where there is one.
+Engine default_engine();
+
 class Program {
 public:
   // Translate a decoded program. Every LD_IMM64 with a pseudo source other
   // than kFunc must have been resolved by the loader (mark_resolved); helper
-  // ids must exist. Returns 0 or -EINVAL with *error naming the instruction.
-  static int create(const DecodedProgram &decoded, std::unique_ptr<Program> *out, std::string *error);
+  // ids must exist. With Engine::kJit the program is compiled to native code
+  // too. Returns 0, or -EINVAL with *error naming the instruction (-EOPNOTSUPP
+  // for the JIT on another CPU, -ENOMEM when there is no memory for code).
+  static int create(const DecodedProgram &decoded, std::unique_ptr<Program> *out, std::string *error,
+                    const ProgramOptions &options = {});
 
   // Run with r1 = ctx, r2 = ctx_len (what the conformance suite passes: the
   // memory and its size). budget = 0: unlimited; else at most budget
-  // instructions, then err = -ETIME.
+  // instructions, then err = -ETIME. A budget always runs in the interpreter
+  // (it counts instructions); otherwise the JIT runs the program if it has one.
   RunResult run(uint64_t r1, uint64_t r2 = 0, uint64_t budget = 0) const;
 
   size_t size() const { return slots_.size(); }
+  // The native code, or nullptr when the program runs in the interpreter.
+  const JitImage *jit() const { return jit_.get(); }
 
 private:
   Program() = default;
   std::vector<Slot> slots_;
+  std::unique_ptr<JitImage> jit_;
   mutable std::once_flag budgeted_once_;
   mutable std::vector<Slot> budgeted_slots_; // the same, with the counting handlers
 };

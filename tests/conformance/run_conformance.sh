@@ -4,6 +4,7 @@
 #   run_conformance.sh PLUGIN DATA_DIR hex        programs from DATA_DIR/bytecode/NAME.hex
 #   run_conformance.sh PLUGIN DATA_DIR asm ASM    programs assembled from the .data by ASM
 #                                                 (prints the program's hex for one .data file)
+# CONFORMANCE_PLUGIN_FLAGS: extra plugin options for every run (e.g. "--jit").
 set -uo pipefail
 plugin=$1 data=$2 mode=$3 asm=${4:-}
 pass=0 fail=0
@@ -21,7 +22,7 @@ for f in "$data"/tests/*.data; do
       continue
     fi
   fi
-  args=()
+  args=(${CONFORMANCE_PLUGIN_FLAGS:-})
   [ -n "$mem" ] && args+=("$mem")
   if ! out=$(printf '%s' "$program" | "$plugin" "${args[@]}" 2>&1); then
     echo "FAIL $name: the plugin failed: $out"
@@ -35,5 +36,5 @@ for f in "$data"/tests/*.data; do
     pass=$((pass + 1))
   fi
 done
-echo "conformance ($mode): $pass passed, $fail failed"
+echo "conformance ($mode ${CONFORMANCE_PLUGIN_FLAGS:-}): $pass passed, $fail failed"
 [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]

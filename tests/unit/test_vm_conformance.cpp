@@ -1,6 +1,7 @@
-// The bpf_conformance suite (tests/conformance/data) through our assembler and
-// interpreter: each program's "-- asm" must assemble to exactly the suite's
-// own bytes (bytecode/NAME.hex) and, run, give the "-- result" in r0.
+// The bpf_conformance suite (tests/conformance/data) through our assembler,
+// the interpreter and the JIT: each program's "-- asm" must assemble to
+// exactly the suite's own bytes (bytecode/NAME.hex) and, run, give the
+// "-- result" in r0; the JIT (plain and blinded) the same r0 and memory.
 // (tests/conformance runs the same programs through the plugin binary.)
 #include <gtest/gtest.h>
 
@@ -122,6 +123,24 @@ TEST_P(Conformance, AssemblesToTheSuiteBytesAndRuns) {
   std::string expected;
   rin >> expected;
   EXPECT_EQ(result.r0, std::stoull(expected, nullptr, 0)) << name;
+
+  // The JIT, plain and with constant blinding: the same r0 and memory.
+  if (!jit_supported()) return;
+  std::vector<uint8_t> interpreted(buffer.get(), buffer.get() + mem.size());
+  for (bool blind : {false, true}) {
+    ProgramOptions options;
+    options.engine = Engine::kJit;
+    options.jit.blind_constants = blind;
+    std::unique_ptr<Program> jitted;
+    ASSERT_EQ(Program::create(decoded, &jitted, &error, options), 0) << name << ": " << error;
+    ASSERT_NE(jitted->jit(), nullptr);
+    std::unique_ptr<uint8_t[]> jit_buffer(mem.empty() ? nullptr : new uint8_t[mem.size()]);
+    if (!mem.empty()) std::memcpy(jit_buffer.get(), mem.data(), mem.size());
+    RunResult jit_result = jitted->run(reinterpret_cast<uintptr_t>(jit_buffer.get()), mem.size());
+    ASSERT_EQ(jit_result.err, 0) << name << (blind ? " (JIT, blinded): " : " (JIT): ") << jit_result.error;
+    EXPECT_EQ(jit_result.r0, result.r0) << name << (blind ? " (JIT, blinded)" : " (JIT)");
+    EXPECT_EQ(std::vector<uint8_t>(jit_buffer.get(), jit_buffer.get() + mem.size()), interpreted) << name;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Suite, Conformance, ::testing::ValuesIn(test_names()),

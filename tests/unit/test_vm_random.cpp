@@ -1,5 +1,5 @@
-// Random valid programs through the interpreter and, where bpf() works,
-// through the kernel (BPF_PROG_TEST_RUN of a socket filter): the results must
+// Random valid programs through the interpreter, our JIT and, where bpf()
+// works, the kernel (BPF_PROG_TEST_RUN of a socket filter): the results must
 // match. The generator makes programs the kernel's verifier accepts: every
 // register initialised first, ALU of every kind (64/32-bit, signed division,
 // movsx, byte swaps, division by registers that may be zero), loads, stores
@@ -270,6 +270,32 @@ TEST(VmRandom, InterpreterRunsGeneratedProgramsDeterministically) {
   }
 }
 
+// The JIT against the interpreter on the same random programs (r0 folds
+// every register and the stack buffer), plain and with constant blinding.
+TEST(VmRandom, JitMatchesTheInterpreter) {
+  if (!jit_supported()) GTEST_SKIP() << "no JIT for this CPU";
+  const uint64_t seed = env_or("USERBPF_VM_RANDOM_SEED", 7);
+  const uint64_t count = env_or("USERBPF_VM_RANDOM_COUNT", 2000);
+  Generator gen(seed, true);
+  for (uint64_t n = 0; n < count; n++) {
+    std::vector<RawInsn> raw = gen.program();
+    DecodedProgram d;
+    std::string error;
+    ASSERT_EQ(decode(raw.data(), raw.size(), &d, &error), 0) << error;
+    std::unique_ptr<Program> interp, jit;
+    ASSERT_EQ(Program::create(d, &interp, &error), 0) << error;
+    ProgramOptions options;
+    options.engine = Engine::kJit;
+    options.jit.blind_constants = n % 2;
+    ASSERT_EQ(Program::create(d, &jit, &error, options), 0) << error;
+    RunResult a = interp->run(0, 0, 100000), b = jit->run(0);
+    ASSERT_EQ(a.err, 0) << a.error;
+    ASSERT_EQ(b.err, 0) << b.error;
+    ASSERT_EQ(a.r0, b.r0) << "seed " << seed << ", program " << n << (n % 2 ? " (blinded)" : "") << ":\n"
+                          << listing(raw);
+  }
+}
+
 TEST(VmRandom, MatchesTheKernel) {
   if (!kernel_bpf_available()) GTEST_SKIP() << "the kernel's bpf() is not available here";
   const uint64_t seed = env_or("USERBPF_VM_RANDOM_SEED", 20261122);
@@ -289,6 +315,15 @@ TEST(VmRandom, MatchesTheKernel) {
     ASSERT_EQ(Program::create(d, &prog, &error), 0) << error;
     RunResult ours = prog->run(0, 0, 100000);
     ASSERT_EQ(ours.err, 0) << ours.error;
+    // Our JIT too (the kernel runs its own JIT: three engines, one answer).
+    RunResult jitted = ours;
+    if (jit_supported()) {
+      ProgramOptions options;
+      options.engine = Engine::kJit;
+      std::unique_ptr<Program> jit;
+      ASSERT_EQ(Program::create(d, &jit, &error, options), 0) << error;
+      jitted = jit->run(0);
+    }
 
     std::string log;
     int64_t kernel = kernel_run(raw, &log);
@@ -301,6 +336,9 @@ TEST(VmRandom, MatchesTheKernel) {
     }
     ASSERT_EQ(static_cast<uint32_t>(ours.r0), static_cast<uint32_t>(kernel))
         << "seed " << seed << ", program " << n << ":\n"
+        << listing(raw);
+    ASSERT_EQ(static_cast<uint32_t>(jitted.r0), static_cast<uint32_t>(kernel))
+        << "JIT: seed " << seed << ", program " << n << ":\n"
         << listing(raw);
   }
   // The generator aims at programs the verifier accepts; a few rejections

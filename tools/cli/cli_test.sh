@@ -239,6 +239,20 @@ Found 4 elements" "$U" map dump pinned $A
     bash -c "'$U' prog list | grep '^[0-9]'"
   expect "prog dump xlated pinned" $'   0: (b7) r0 = 0\n   1: (95) exit' "$U" prog dump xlated pinned /sys/fs/bpf/t_prog
   expect "prog dump xlated id" $'   0: (b7) r0 = 0\n   1: (95) exit' "$U" prog dump xlated id "$prog_id"
+  # prog dump jited: the x86-64 code (capstone), under the BPF instruction it came from.
+  if [ "$(uname -m)" = x86_64 ]; then
+    expect "prog dump jited pinned: the parts" $'; entry, error exits\n; 0: (b7) r0 = 0\n; 1: (95) exit' \
+      bash -c "'$U' prog dump jited pinned /sys/fs/bpf/t_prog | grep '^;'"
+    expect "prog dump jited id: r0 = 0" $'xor     eax, eax' \
+      bash -c "'$U' prog dump jited id $prog_id | sed -n '/^; 0:/,/^; 1:/p' | grep -o 'xor     eax, eax'"
+    expect "prog dump jited, -j" '"bpf":"0: (b7) r0 = 0","insns":[{"pc":"0x","operation":"push","operands":"rbp","opcodes":[85]}' \
+      bash -c "'$U' -j prog dump jited id $prog_id | grep -o '\"bpf\":\"0: [^]]*\"opcodes\":\[85\]}' | sed 's/0x[0-9a-f]*/0x/'"
+    expect_error "prog dump jited: interpreter" "programs run in the interpreter here" \
+      env USERBPF_JIT=0 "$U" prog dump jited id "$prog_id"
+    expect_error "prog dump jited: --interpret" "programs run in the interpreter here" \
+      "$U" --interpret prog dump jited id "$prog_id"
+    expect_error "prog dump jited: usage" "usage: userbpf prog dump jited" "$U" prog dump jited "$prog_id"
+  fi
   expect_error "prog show: unknown id" "can't get program by id 999999" "$U" prog show id 999999
   "$U" map create /sys/fs/bpf/t_map type array key 4 value 4 entries 1 >/dev/null
   expect_error "prog show: a pinned map" "is a pinned object, but not a program" "$U" prog show pinned /sys/fs/bpf/t_map

@@ -3,6 +3,7 @@
 //   userbpf [-j|-p] [-f] map { show | list | create | dump | lookup | update |
 //                              delete | getnext | freeze | pin } ...
 //   userbpf [-j|-p] prog dump xlated { file PATH | id ID | pinned FILE }
+//   userbpf [-j|-p] [--interpret] prog dump jited { file PATH | id ID | pinned FILE }
 //   userbpf [-j|-p] prog show [id ID | pinned FILE]
 //   userbpf [-j|-p] prog load FILE PATH [type TYPE] [name NAME]
 //   userbpf [-j|-p] verify FILE [--type xdp|socket_filter|N] [--unprivileged] [--log-level N]
@@ -19,6 +20,8 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include <userbpf/userbpf.hpp>
 
 #include "cli_common.h"
 #include "map_commands.h"
@@ -63,6 +66,9 @@ int main(int argc, char **argv) {
   app.add_flag("-j,--json", mode.json, "print JSON, shaped like bpftool's");
   app.add_flag("-p,--pretty", mode.pretty, "print pretty JSON (implies -j)");
   app.add_flag("-f,--bpffs", mode.show_pinned, "in 'map show', list the paths where each map is pinned");
+  bool interpret = false;
+  app.add_flag("--interpret", interpret,
+               "run programs in the interpreter, not as JIT code (as USERBPF_JIT=0; the JIT is the default on x86-64)");
 
   CLI::App *version = app.add_subcommand("version", "print the version, the pin root and the CPU count");
 
@@ -86,6 +92,12 @@ int main(int argc, char **argv) {
   prog_xlated->add_option("words", prog_words, "file PATH (raw or hex instructions) | id ID | pinned FILE")
       ->type_name("");
   prog_xlated->footer("Usage: userbpf [-j|-p] prog dump xlated { file PATH | id ID | pinned FILE }");
+  std::vector<std::string> prog_jited_words;
+  CLI::App *prog_jited = prog_dump->add_subcommand("jited", "the x86-64 code (JIT), under the BPF instruction of each part");
+  prog_jited->add_option("words", prog_jited_words, "file PATH (raw or hex instructions) | id ID | pinned FILE")
+      ->type_name("");
+  prog_jited->footer("Usage: userbpf [-j|-p] prog dump jited { file PATH | id ID | pinned FILE }\n"
+                     "The code this process would run (USERBPF_JIT=0 selects the interpreter: then there is none).");
 
   ubcli::VerifyOptions verify_options;
   CLI::App *verify = app.add_subcommand("verify", "run the verifier on a program and print its verdict and log");
@@ -131,6 +143,7 @@ int main(int argc, char **argv) {
     return app.exit(e);
   }
   if (mode.pretty) mode.json = true;
+  if (interpret) userbpf::set_execution_engine(userbpf::ExecutionEngine::kInterpreter);
 
   // Runs one verb: its JSON (with -j) or its error, and the exit status.
   auto run_verb = [&mode](const std::function<void(ubcli::Json *)> &verb) {
@@ -161,6 +174,10 @@ int main(int argc, char **argv) {
 
   if (prog_xlated->parsed()) {
     return run_verb([&](ubcli::Json *out) { ubcli::prog_dump_xlated(prog_words, mode, out); });
+  }
+
+  if (prog_jited->parsed()) {
+    return run_verb([&](ubcli::Json *out) { ubcli::prog_dump_jited(prog_jited_words, mode, out); });
   }
 
   if (verify->parsed()) {

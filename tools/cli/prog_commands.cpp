@@ -16,6 +16,8 @@
 
 #include <optional>
 
+#include <capstone/capstone.h>
+
 #include <userbpf/bpf.h>
 #include <userbpf/userbpf.hpp>
 
@@ -400,6 +402,93 @@ void prog_dump_xlated(const std::vector<std::string> &words, const OutputMode &m
     if (colon == std::string::npos) continue;
     out->push_back(Json{{"disasm", line.substr(colon + 2)}});
   }
+}
+
+// Kernel-syntax text of each instruction of a program, by instruction index
+// (an LD_IMM64's second slot has none).
+std::vector<std::string> disassembly_by_insn(const std::vector<uint8_t> &bytes) {
+  long need = userbpf_disassemble(bytes.data(), bytes.size(), nullptr, 0);
+  std::string text(static_cast<size_t>(need < 0 ? 4096 : need + 1), '\0');
+  long r = userbpf_disassemble(bytes.data(), bytes.size(), text.data(), text.size());
+  if (r < 0) throw CliError("the program's instructions: " + std::string(text.c_str()));
+  text.resize(static_cast<size_t>(r));
+  std::vector<std::string> lines(bytes.size() / 8);
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t colon = line.find(": ");
+    if (colon == std::string::npos) continue;
+    unsigned long at = strtoul(line.c_str(), nullptr, 10);
+    if (at < lines.size()) lines[at] = line.substr(colon + 2);
+  }
+  return lines;
+}
+
+void prog_dump_jited(const std::vector<std::string> &words, const OutputMode &mode, Json *out) {
+  if (words.size() != 2 || (words[0] != "file" && words[0] != "id" && words[0] != "pinned"))
+    throw CliError("usage: userbpf prog dump jited { file PATH | id ID | pinned FILE }");
+  Fd fd;
+  if (words[0] == "file") {
+    // Loaded (so verified) as a socket filter, as `verify` does, then compiled.
+    Loaded l = load_raw(read_raw_instructions(words[1]), BPF_PROG_TYPE_SOCKET_FILTER, 1, "");
+    if (l.fd < 0) {
+      if (!mode.json) std::cerr << l.log;
+      throw CliError(errno_message("'" + words[1] + "': can't load the program", l.err));
+    }
+    fd = Fd(static_cast<int>(l.fd));
+  } else {
+    Words ref(words);
+    fd = open_prog_ref(ref);
+  }
+  std::vector<uint8_t> xlated = xlated_of(fd.get());
+  std::vector<std::string> bpf_text = disassembly_by_insn(xlated);
+  const size_t insn_count = xlated.size() / 8;
+  long size = userbpf_prog_jited(fd.get(), nullptr, 0, nullptr, 0, nullptr);
+  if (size < 0) {
+    if (errno == EOPNOTSUPP) throw CliError("programs run in the interpreter here (USERBPF_JIT=0 or no JIT for this CPU)");
+    fail_errno("can't get the program's JIT code");
+  }
+  std::vector<uint8_t> code(static_cast<size_t>(size));
+  std::vector<unsigned int> offsets(insn_count + 1);
+  unsigned long long address = 0;
+  if (userbpf_prog_jited(fd.get(), code.data(), code.size(), offsets.data(), offsets.size(), &address) != size)
+    fail_errno("can't get the program's JIT code");
+
+  csh cs;
+  if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) throw CliError("capstone: cannot open the x86-64 disassembler");
+  // The parts: [entry + error exits], then one per BPF instruction.
+  struct Part {
+    std::string title;
+    size_t begin, end;
+  };
+  std::vector<Part> parts;
+  parts.push_back({"entry, error exits", 0, offsets[0]});
+  for (size_t i = 0; i < insn_count; i++)
+    if (offsets[i + 1] > offsets[i]) parts.push_back({std::to_string(i) + ": " + bpf_text[i], offsets[i], offsets[i + 1]});
+  if (mode.json) *out = Json::array();
+  for (const Part &part : parts) {
+    cs_insn *insns = nullptr;
+    size_t n = cs_disasm(cs, code.data() + part.begin, part.end - part.begin, address + part.begin, 0, &insns);
+    Json x86 = Json::array();
+    if (!mode.json) std::cout << "; " << part.title << "\n";
+    for (size_t k = 0; k < n; k++) {
+      const cs_insn &x = insns[k];
+      size_t off = static_cast<size_t>(x.address - address);
+      if (mode.json) {
+        char pc[32];
+        snprintf(pc, sizeof pc, "0x%zx", off);
+        std::vector<int> opcodes(x.bytes, x.bytes + x.size);
+        x86.push_back(Json{{"pc", pc}, {"operation", x.mnemonic}, {"operands", x.op_str}, {"opcodes", opcodes}});
+      } else {
+        char head[48];
+        snprintf(head, sizeof head, "%5zx:\t%-8s", off, x.mnemonic);
+        std::cout << head << x.op_str << "\n";
+      }
+    }
+    if (insns) cs_free(insns, n);
+    if (mode.json) (*out).push_back(Json{{"bpf", part.title}, {"insns", x86}});
+  }
+  cs_close(&cs);
 }
 
 } // namespace ubcli

@@ -15,6 +15,12 @@ namespace ubcli {
 // prog dump xlated id ID | pinned FILE: a loaded program's xlated instructions.
 void prog_dump_xlated(const std::vector<std::string> &words, const OutputMode &mode, Json *out);
 
+// prog dump jited { file PATH | id ID | pinned FILE }: the x86-64 code this
+// process runs the program with, disassembled with capstone, each part under
+// the BPF instruction it came from ("; N: r0 = 1"); file PATH is loaded (and
+// so verified) as a socket filter first.
+void prog_dump_jited(const std::vector<std::string> &words, const OutputMode &mode, Json *out);
+
 // prog show [id ID | pinned FILE]: loaded programs, as bpftool prints them
 // (no JIT yet: "not jited").
 void prog_show(const std::vector<std::string> &words, const OutputMode &mode, Json *out);

@@ -1,7 +1,7 @@
 // userbpf-conformance-plugin: runs one eBPF program for the bpf_conformance
 // suite (github.com/Alan-Jowett/bpf_conformance), speaking its plugin protocol:
 //
-//   userbpf-conformance-plugin [--interpret|--jit|--verify] [--budget N] [MEMORY_HEX]
+//   userbpf-conformance-plugin [--interpret|--jit [--blind]|--verify] [--budget N] [MEMORY_HEX]
 //   userbpf-conformance-plugin --disassemble     (prints the program, kernel syntax)
 //
 // MEMORY_HEX: the program's memory as hex bytes ("01 02 ff" or "0102ff"),
@@ -57,7 +57,7 @@ bool parse_hex(const std::string &text, std::vector<uint8_t> *out) {
 }
 
 int usage() {
-  fprintf(stderr, "usage: userbpf-conformance-plugin [--interpret|--jit|--verify] [--budget N] [MEMORY_HEX] "
+  fprintf(stderr, "usage: userbpf-conformance-plugin [--interpret|--jit [--blind]|--verify] [--budget N] [MEMORY_HEX] "
                   "< PROGRAM_HEX\n");
   return 2;
 }
@@ -70,16 +70,24 @@ int main(int argc, char **argv) {
   uint64_t budget = 0;
   bool disassemble_only = false;
   bool verify = false;
+  userbpf::vm::ProgramOptions options; // the interpreter unless --jit
   for (int i = 1; i < argc; i++) {
     std::string arg = argv[i];
-    if (arg == "--interpret") continue;
+    if (arg == "--interpret") {
+      options.engine = userbpf::vm::Engine::kInterpreter;
+      continue;
+    }
     if (arg == "--disassemble") {
       disassemble_only = true;
       continue;
     }
     if (arg == "--jit") {
-      fprintf(stderr, "userbpf-conformance-plugin: --jit: the JIT does not exist yet\n");
-      return 1;
+      options.engine = userbpf::vm::Engine::kJit;
+      continue;
+    }
+    if (arg == "--blind") { // constant blinding (with --jit), as bpf_jit_harden
+      options.jit.blind_constants = true;
+      continue;
     }
     if (arg == "--verify") {
       verify = true;
@@ -139,7 +147,7 @@ int main(int argc, char **argv) {
     decoded = std::move(result.program);
   }
   std::unique_ptr<userbpf::vm::Program> prog;
-  if (int err = userbpf::vm::Program::create(decoded, &prog, &error)) {
+  if (int err = userbpf::vm::Program::create(decoded, &prog, &error, options)) {
     fprintf(stderr, "%s (%s)\n", error.c_str(), strerror(-err));
     return 1;
   }
@@ -147,6 +155,7 @@ int main(int argc, char **argv) {
   // sanitizer build catches any access outside it.
   std::unique_ptr<uint8_t[]> buffer(memory.empty() ? nullptr : new uint8_t[memory.size()]);
   if (!memory.empty()) memcpy(buffer.get(), memory.data(), memory.size());
+  // A budget counts instructions: those runs are the interpreter's even with --jit.
   userbpf::vm::RunResult result =
       prog->run(reinterpret_cast<uintptr_t>(buffer.get()), memory.size(), budget);
   if (result.err) {

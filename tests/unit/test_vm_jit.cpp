@@ -1,0 +1,515 @@
+// The x86-64 JIT (src/vm/jit_x86_64.cpp) against the interpreter: the same
+// program must give the same r0, memory and errors in both engines. The
+// exhaustive tests go through every (dst, src) register pair for the forms
+// whose x86 code depends on the registers (rax/rdx for division, rcx for
+// shifts, rax for cmpxchg loops), with operands chosen at the edges (0, -1,
+// INT_MIN). Plus: calls (helpers, bpf-to-bpf, callx), the call depth error,
+// constant blinding, W^X and freeing of the code, and the engine switch of
+// the program layer (userbpf.hpp, USERBPF_JIT).
+#include <gtest/gtest.h>
+
+#include <linux/bpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <userbpf/userbpf.hpp>
+
+#include "alloc/rcu.h"
+#include "bpf_test_util.h"
+#include "object/handle.h"
+#include "prog/program.h"
+#include "vm/assembler.h"
+#include "vm/decoder.h"
+#include "vm/interpreter.h"
+#include "vm/jit_x86_64.h"
+#include "vm_test_util.h"
+
+namespace {
+
+using namespace userbpf::vm;
+using ubt::I;
+
+#define SKIP_WITHOUT_JIT()                                                                                           \
+  if (!jit_supported()) GTEST_SKIP() << "no JIT for this CPU"
+
+std::unique_ptr<Program> create(const std::vector<RawInsn> &raw, Engine engine, bool blind = false,
+                                std::string *error_out = nullptr, bool near_helpers = true) {
+  DecodedProgram decoded;
+  std::string error;
+  EXPECT_EQ(decode(raw.data(), raw.size(), &decoded, &error), 0) << error;
+  ProgramOptions options;
+  options.engine = engine;
+  options.jit.blind_constants = blind;
+  options.jit.near_helpers = near_helpers;
+  std::unique_ptr<Program> prog;
+  int err = Program::create(decoded, &prog, &error, options);
+  if (error_out) *error_out = error;
+  EXPECT_EQ(err, 0) << error;
+  if (engine == Engine::kJit && prog) {
+    EXPECT_NE(prog->jit(), nullptr);
+  }
+  return prog;
+}
+
+std::vector<RawInsn> assembled(const std::string &text) {
+  std::vector<RawInsn> raw;
+  std::string error;
+  EXPECT_EQ(assemble(text, &raw, &error), 0) << error;
+  return raw;
+}
+
+RawInsn lo(uint8_t r, uint64_t v) { return I(0x18, r, 0, 0, static_cast<int32_t>(static_cast<uint32_t>(v))); }
+RawInsn hi(uint64_t v) { return I(0, 0, 0, 0, static_cast<int32_t>(static_cast<uint32_t>(v >> 32))); }
+
+// r0..r9 set to `values`, the instruction(s) under test, then every register
+// folded into r0 (a difference in any register shows).
+std::vector<RawInsn> with_registers(const uint64_t (&values)[10], const std::vector<RawInsn> &body) {
+  std::vector<RawInsn> p;
+  for (uint8_t r = 0; r <= 9; r++) {
+    p.push_back(lo(r, values[r]));
+    p.push_back(hi(values[r]));
+  }
+  p.insert(p.end(), body.begin(), body.end());
+  // r10 is read-only: stash r0 in the stack, fold r1..r9 into it.
+  p.push_back(I(0x7b, 10, 0, -8));
+  for (uint8_t r = 1; r <= 9; r++) {
+    p.push_back(I(0x27, 0, 0, 0, 31));
+    p.push_back(I(0xaf, 0, r));
+  }
+  p.push_back(I(0x79, 1, 10, -8));
+  p.push_back(I(0x27, 0, 0, 0, 1000003));
+  p.push_back(I(0xaf, 0, 1));
+  p.push_back(I(0x95));
+  return p;
+}
+
+// Runs `raw` in both engines (the JIT also blinded) on copies of `memory`;
+// both r0 and memory must match.
+void expect_same(const std::vector<RawInsn> &raw, const std::string &what, std::vector<uint8_t> memory = {}) {
+  auto interp = create(raw, Engine::kInterpreter);
+  ASSERT_TRUE(interp) << what;
+  std::vector<uint8_t> mem_i = memory;
+  RunResult ri = interp->run(reinterpret_cast<uintptr_t>(mem_i.data()), mem_i.size());
+  for (bool blind : {false, true}) {
+    auto jit = create(raw, Engine::kJit, blind);
+    ASSERT_TRUE(jit) << what;
+    std::vector<uint8_t> mem_j = memory;
+    RunResult rj = jit->run(reinterpret_cast<uintptr_t>(mem_j.data()), mem_j.size());
+    ASSERT_EQ(rj.err, ri.err) << what << (blind ? " (blinded)" : "") << ": " << rj.error << " / " << ri.error;
+    ASSERT_EQ(rj.r0, ri.r0) << what << (blind ? " (blinded)" : "");
+    ASSERT_EQ(mem_j, mem_i) << what << (blind ? " (blinded)" : "");
+    if (ri.err) {
+      EXPECT_EQ(rj.error, ri.error);
+    }
+  }
+}
+
+const uint64_t kValueSets[][10] = {
+    {0x123456789abcdef0ull, 7, 0, 3, 65, 0xffffffffffffffffull, 0x8000000000000000ull, 5, 0x80000000ull, 0xfffffffbull},
+    {0, 0xffffffff, 0x8000000000000000ull, 0xffffffffffffffffull, 2, 31, 0x7fffffff00000001ull, 0x80000000ull, 33, 1},
+    {0xfffffff0ull, 0x80000000ull, 0xffffffffffffffffull, 0, 0x100000001ull, 77, 63, 0xffffffffull, 0x8000000000000001ull,
+     12345},
+};
+
+TEST(VmJit, EveryRegisterPairForEveryRegisterForm) {
+  SKIP_WITHOUT_JIT();
+  // ALU reg forms: opcode | 0x08 (BPF_X), for ALU64 and ALU32; off 1 = signed.
+  struct Form {
+    uint8_t code;
+    int16_t off;
+  };
+  std::vector<Form> forms;
+  for (uint8_t cls : {0x07, 0x04})
+    for (uint8_t op : {0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x90, 0xa0, 0xb0, 0xc0})
+      forms.push_back({static_cast<uint8_t>(cls | 0x08 | op), 0});
+  for (uint8_t cls : {0x07, 0x04})
+    for (uint8_t op : {0x30, 0x90}) forms.push_back({static_cast<uint8_t>(cls | 0x08 | op), 1});
+  for (int16_t w : {8, 16, 32}) forms.push_back({0xbf, w});
+  for (int16_t w : {8, 16}) forms.push_back({0xbc, w});
+  // Conditional jumps by register (JMP and JMP32): r0 records which way.
+  std::vector<uint8_t> jumps;
+  for (uint8_t cls : {0x05, 0x06})
+    for (uint8_t op : {0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xb0, 0xc0, 0xd0})
+      jumps.push_back(static_cast<uint8_t>(cls | 0x08 | op));
+  int programs = 0;
+  for (const auto &values : kValueSets)
+    for (uint8_t dst = 0; dst <= 9; dst++)
+      for (uint8_t src = 0; src <= 9; src++) {
+        for (const Form &f : forms) {
+          char what[96];
+          snprintf(what, sizeof what, "code 0x%02x off %d r%u, r%u", f.code, f.off, dst, src);
+          expect_same(with_registers(values, {I(f.code, dst, src, f.off)}), what);
+          programs++;
+        }
+        for (uint8_t code : jumps) {
+          char what[64];
+          snprintf(what, sizeof what, "jump 0x%02x r%u, r%u", code, dst, src);
+          expect_same(with_registers(values, {I(code, dst, src, 1), I(0xb7, 0, 0, 0, 11), I(0x07, 0, 0, 0, 7)}), what);
+          programs++;
+        }
+      }
+  RecordProperty("programs", programs);
+}
+
+TEST(VmJit, EveryRegisterForImmediateAndUnaryForms) {
+  SKIP_WITHOUT_JIT();
+  const int32_t kImms[] = {0, 1, -1, 7, 31, 32, 63, 64, INT32_MIN, INT32_MAX, 0x12345};
+  for (const auto &values : kValueSets)
+    for (uint8_t dst = 0; dst <= 9; dst++) {
+      for (uint8_t cls : {0x07, 0x04})
+        for (uint8_t op : {0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x90, 0xa0, 0xb0, 0xc0})
+          for (int32_t imm : kImms)
+            for (int16_t off : {0, 1}) {
+              if (off && op != 0x30 && op != 0x90) continue;
+              char what[96];
+              snprintf(what, sizeof what, "code 0x%02x off %d r%u, %d", cls | op, off, dst, imm);
+              expect_same(with_registers(values, {I(static_cast<uint8_t>(cls | op), dst, 0, off, imm)}), what);
+            }
+      for (int32_t width : {16, 32, 64})
+        for (uint8_t code : {0xd4, 0xdc, 0xd7})
+          expect_same(with_registers(values, {I(code, dst, 0, 0, width)}), "endian " + std::to_string(code));
+      expect_same(with_registers(values, {I(0x87, dst)}), "neg64");
+      expect_same(with_registers(values, {I(0x84, dst)}), "neg32");
+      for (uint8_t cls : {0x05, 0x06})
+        for (uint8_t op : {0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xb0, 0xc0, 0xd0})
+          for (int32_t imm : kImms)
+            expect_same(with_registers(values, {I(static_cast<uint8_t>(cls | op), dst, 0, 1, imm), I(0xb7, 0, 0, 0, 11),
+                                                I(0x07, 0, 0, 0, 7)}),
+                        "jump imm " + std::to_string(cls | op));
+    }
+}
+
+TEST(VmJit, AtomicsWithEveryBaseAndSourceRegister) {
+  SKIP_WITHOUT_JIT();
+  const int32_t kAtomics[] = {0x00, 0x40, 0x50, 0xa0, 0x01, 0x41, 0x51, 0xa1, 0xe1, 0xf1};
+  for (uint8_t base = 0; base <= 9; base++)
+    for (uint8_t src = 0; src <= 9; src++) {
+      if (src == base) continue; // the source would be the (engine-specific) address
+      for (int32_t op : kAtomics)
+        for (bool dw : {true, false}) {
+          // base = r1 (the memory) + 8; the memory is 24 bytes.
+          uint64_t values[10] = {0x1111111122222222ull, 0, 0xfffffffff0f0f0f0ull, 5, 0x8000000000000000ull, 3,
+                                 0xffffffffffffffffull, 0x0f0f0f0f0f0f0f0full, 2, 0x123456789ull};
+          std::vector<RawInsn> p;
+          for (uint8_t r = 0; r <= 9; r++)
+            if (r != 1) {
+              p.push_back(lo(r, values[r]));
+              p.push_back(hi(values[r]));
+            }
+          if (base != 1) p.push_back(I(0xbf, base, 1));
+          if (src == 1) p.push_back(lo(1, 0x5555aaaa5555aaaaull)), p.push_back(hi(0x5555aaaa5555aaaaull));
+          p.push_back(I(dw ? 0xdb : 0xc3, base, src, 8, op));
+          // Fold every register but those holding addresses: store them all,
+          // then combine the stack slots.
+          for (uint8_t r = 0; r <= 9; r++) {
+            bool address = r == base || (r == 1 && src != 1); // differs between the runs
+            if (address) p.push_back(I(0x7a, 10, 0, static_cast<int16_t>(-8 * (r + 1)), 0));
+            else p.push_back(I(0x7b, 10, r, static_cast<int16_t>(-8 * (r + 1))));
+          }
+          p.push_back(I(0xb7, 0, 0, 0, 0));
+          for (uint8_t r = 0; r <= 9; r++) {
+            p.push_back(I(0x79, 1, 10, static_cast<int16_t>(-8 * (r + 1))));
+            p.push_back(I(0x27, 0, 0, 0, 31));
+            p.push_back(I(0xaf, 0, 1));
+          }
+          p.push_back(I(0x95));
+          std::vector<uint8_t> mem(24);
+          for (size_t i = 0; i < mem.size(); i++) mem[i] = static_cast<uint8_t>(0x80 + i * 7);
+          char what[64];
+          snprintf(what, sizeof what, "atomic 0x%x %s base r%u src r%u", op, dw ? "dw" : "w", base, src);
+          expect_same(p, what, mem);
+        }
+    }
+}
+
+TEST(VmJit, LoadsAndStoresOfEverySize) {
+  SKIP_WITHOUT_JIT();
+  const std::vector<uint8_t> loads = {0x61, 0x69, 0x71, 0x79, 0x81, 0x89, 0x91};
+  const std::vector<uint8_t> stores = {0x63, 0x6b, 0x73, 0x7b};
+  const std::vector<uint8_t> store_imms = {0x62, 0x6a, 0x72, 0x7a};
+  std::vector<uint8_t> mem(300);
+  for (size_t i = 0; i < mem.size(); i++) mem[i] = static_cast<uint8_t>(0xf3 * i + 0x81);
+  for (uint8_t r = 0; r <= 9; r++) {
+    for (int16_t off : {0, 8, 127, 128, 200}) {
+      for (uint8_t code : loads) {
+        // rN = r1 (memory) then rN = *(size *)(rN + off): also base == destination.
+        std::vector<RawInsn> p = {I(0xbf, r, 1), I(code, r, r, off), I(0xbf, 0, r), I(0x95)};
+        expect_same(p, "load " + std::to_string(code) + " r" + std::to_string(r), mem);
+      }
+      for (uint8_t code : stores) {
+        uint8_t src = static_cast<uint8_t>((r + 1) % 10);
+        std::vector<RawInsn> p = {lo(src, 0x8899aabbccddeeffull), hi(0x8899aabbccddeeffull), I(0xbf, r, 1),
+                                  I(code, r, src, off), I(0xb7, 0, 0, 0, 0), I(0x95)};
+        if (src == 1) p.insert(p.begin(), I(0xbf, 9, 1)), p[3] = I(0xbf, r, 9);
+        expect_same(p, "store " + std::to_string(code) + " r" + std::to_string(r), mem);
+      }
+      for (uint8_t code : store_imms) {
+        std::vector<RawInsn> p = {I(0xbf, r, 1), I(code, r, 0, off, -0x1234567), I(0xb7, 0, 0, 0, 0), I(0x95)};
+        expect_same(p, "store imm " + std::to_string(code) + " r" + std::to_string(r), mem);
+      }
+    }
+  }
+  // Byte stores from the registers whose low byte needs a REX prefix (sil, dil, bpl).
+  for (uint8_t src : {1, 2, 6}) {
+    std::vector<RawInsn> p = {I(0xbf, 9, 1), lo(src, 0x1234), hi(0), I(0x73, 9, src, 3), I(0xb7, 0, 0, 0, 0), I(0x95)};
+    expect_same(p, "stxb from r" + std::to_string(src), mem);
+  }
+}
+
+TEST(VmJit, HelperAndLocalCallsKeepTheCalleeSavedRegisters) {
+  SKIP_WITHOUT_JIT();
+  // main: r6..r9 set, calls a subprogram that clobbers them and its stack,
+  // and a helper; the caller's r6..r9 and stack survive.
+  std::vector<RawInsn> p = {
+      I(0xb7, 6, 0, 0, 6), I(0xb7, 7, 0, 0, 7), I(0xb7, 8, 0, 0, 8), I(0xb7, 9, 0, 0, 9),
+      I(0x7a, 10, 0, -8, 1000),
+      I(0x85, 0, 1, 0, 12),                            // call local: insn 18
+      I(0x7b, 10, 0, -16),                             // r1-r5 do not survive calls: keep r0 on the stack
+      I(0x85, 0, 0, 0, BPF_FUNC_get_smp_processor_id), // a helper: r0 = cpu
+      I(0xb7, 0, 0, 0, 0), I(0x79, 1, 10, -16), I(0x0f, 0, 1),
+      I(0x0f, 0, 6), I(0x0f, 0, 7), I(0x0f, 0, 8), I(0x0f, 0, 9),
+      I(0x79, 2, 10, -8), I(0x0f, 0, 2),
+      I(0x95),
+      // the subprogram
+      I(0xb7, 6, 0, 0, 600), I(0xb7, 7, 0, 0, 700), I(0xb7, 8, 0, 0, 800), I(0xb7, 9, 0, 0, 900),
+      I(0x7a, 10, 0, -8, 5), I(0x79, 0, 10, -8), I(0x07, 0, 0, 0, 37), I(0x95)};
+  expect_same(p, "calls");
+  auto jit = create(p, Engine::kJit);
+  EXPECT_EQ(jit->run(0).r0, 42u + 6 + 7 + 8 + 9 + 1000);
+  // Code placed anywhere: helpers called through a register.
+  auto far = create(p, Engine::kJit, false, nullptr, false);
+  EXPECT_EQ(far->run(0).r0, 42u + 6 + 7 + 8 + 9 + 1000);
+  auto far_callx = create(assembled("mov %r1, 5\nmov %r8, 8\ncall %r8\nmov %r0, 77\nexit"), Engine::kJit, false,
+                          nullptr, false);
+  EXPECT_EQ(far_callx->run(0).r0, 77u);
+}
+
+TEST(VmJit, CallDepthLimitAndRecursion) {
+  SKIP_WITHOUT_JIT();
+  // r1 levels of recursion: 7 fit in 8 frames, 8 do not (-E2BIG, the same message).
+  auto p = assembled(R"(
+    mov %r1, %r1
+  f:
+    jeq %r1, 0, done
+    sub %r1, 1
+    call local f
+  done:
+    mov %r0, 1
+    exit)");
+  auto interp = create(p, Engine::kInterpreter);
+  auto jit = create(p, Engine::kJit);
+  for (uint64_t depth : {0, 3, 6, 7, 8, 20}) {
+    RunResult a = interp->run(depth), b = jit->run(depth);
+    EXPECT_EQ(a.err, b.err) << depth;
+    EXPECT_EQ(a.r0, b.r0) << depth;
+    EXPECT_EQ(a.error, b.error) << depth;
+  }
+  EXPECT_EQ(jit->run(8).err, -E2BIG);
+  EXPECT_EQ(jit->run(7).err, 0);
+  // The error exit unwinds cleanly: the next run works.
+  EXPECT_EQ(jit->run(2).r0, 1u);
+}
+
+TEST(VmJit, Callx) {
+  SKIP_WITHOUT_JIT();
+  std::vector<RawInsn> raw = assembled("lddw %r2, 0\ncall %r2\nadd %r0, 1\nexit\nmov %r0, 41\nexit");
+  raw[0].src = static_cast<uint8_t>(Pseudo::kFunc);
+  raw[0].imm = 4; // slot 5, "mov %r0, 41"
+  auto jit = create(raw, Engine::kJit);
+  EXPECT_EQ(jit->run(0).r0, 42u);
+  expect_same(raw, "callx of a subprogram");
+  // A helper id (the conformance suite's callx), and a bad value.
+  // (get_smp_processor_id's result may differ between the runs: r0 is reset.)
+  expect_same(assembled("mov %r1, 5\nmov %r8, 8\ncall %r8\nmov %r0, 77\nadd %r0, %r6\nexit"), "callx of a helper");
+  expect_same(assembled("mov %r3, 100000\ncall %r3\nexit"), "callx of nothing");
+  auto bad = create(assembled("mov %r3, 100000\ncall %r3\nexit"), Engine::kJit);
+  RunResult r = bad->run(0);
+  EXPECT_EQ(r.err, -EINVAL);
+  EXPECT_EQ(r.error, "callx: r3 = 100000 is neither a subprogram nor a helper");
+}
+
+TEST(VmJit, FallingIntoASubprogramContinuesInTheSameFrame) {
+  SKIP_WITHOUT_JIT();
+  // Unverified code may run into a subprogram's first instruction; both
+  // engines then just continue (no new frame).
+  std::vector<RawInsn> p = {I(0xb7, 0, 0, 0, 1), I(0x85, 0, 1, 0, 1), I(0x07, 0, 0, 0, 10),
+                            I(0x07, 0, 0, 0, 100), I(0x95)};
+  expect_same(p, "fall into a subprogram");
+  // The same after an LD_IMM64 (two slots) right before the subprogram.
+  std::vector<RawInsn> q = {I(0xb7, 0, 0, 0, 1), I(0x85, 0, 1, 0, 2), lo(1, 7), hi(7), I(0x07, 0, 0, 0, 10), I(0x95)};
+  expect_same(q, "fall into a subprogram after lddw");
+  EXPECT_EQ(create(q, Engine::kJit)->run(0).r0, 21u);
+}
+
+TEST(VmJit, LongJumpsAndManyInstructions) {
+  SKIP_WITHOUT_JIT();
+  // Jumps over more than 127 bytes of code both ways (rel32 forms), in a
+  // program large enough to take several layout passes.
+  std::vector<RawInsn> p = {I(0xb7, 0, 0, 0, 0), I(0xb7, 1, 0, 0, 50)};
+  size_t loop = p.size();
+  for (int i = 0; i < 200; i++) p.push_back(I(0x07, 0, 0, 0, i));
+  p.push_back(I(0x17, 1, 0, 0, 1));
+  p.push_back(I(0x55, 1, 0, static_cast<int16_t>(static_cast<int64_t>(loop) - static_cast<int64_t>(p.size()) - 1), 0));
+  p.push_back(I(0x05, 0, 0, 300));
+  for (int i = 0; i < 300; i++) p.push_back(I(0x07, 0, 0, 0, 1000000));
+  p.push_back(I(0x95));
+  expect_same(p, "long jumps");
+}
+
+bool code_contains(const JitImage &image, uint32_t value) {
+  const uint8_t *c = image.code();
+  for (size_t i = 0; i + 4 <= image.code_size(); i++)
+    if (memcmp(c + i, &value, 4) == 0) return true;
+  return false;
+}
+
+TEST(VmJit, ConstantBlindingHidesImmediates) {
+  SKIP_WITHOUT_JIT();
+  const uint32_t kMagic = 0x3c5a9669;
+  std::vector<RawInsn> p = {I(0xb7, 0, 0, 0, static_cast<int32_t>(kMagic)),
+                            I(0x07, 0, 0, 0, static_cast<int32_t>(kMagic)),
+                            I(0x15, 0, 0, 1, static_cast<int32_t>(kMagic)),
+                            I(0x7a, 10, 0, -8, static_cast<int32_t>(kMagic)),
+                            lo(1, 0x3c5a96693c5a9669ull), hi(0x3c5a96693c5a9669ull),
+                            I(0xaf, 0, 1), I(0x95)};
+  auto plain = create(p, Engine::kJit, false);
+  auto blinded = create(p, Engine::kJit, true);
+  ASSERT_TRUE(plain && blinded);
+  EXPECT_TRUE(code_contains(*plain->jit(), kMagic));
+  EXPECT_FALSE(code_contains(*blinded->jit(), kMagic));
+  EXPECT_EQ(plain->run(0).r0, blinded->run(0).r0);
+  // A new key each compilation.
+  auto again = create(p, Engine::kJit, true);
+  EXPECT_NE(std::vector<uint8_t>(again->jit()->code(), again->jit()->code() + again->jit()->code_size()),
+            std::vector<uint8_t>(blinded->jit()->code(), blinded->jit()->code() + blinded->jit()->code_size()));
+}
+
+// The permissions of the mapping holding `addr` in /proc/self/maps ("" if none).
+std::string mapping_perms(uintptr_t addr) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    unsigned long lo_addr = 0, hi_addr = 0;
+    char perms[8] = {};
+    if (sscanf(line.c_str(), "%lx-%lx %7s", &lo_addr, &hi_addr, perms) == 3 && addr >= lo_addr && addr < hi_addr)
+      return perms;
+  }
+  return "";
+}
+
+TEST(VmJit, CodeIsNeverWritableAndIsFreedAfterAGracePeriod) {
+  SKIP_WITHOUT_JIT();
+  auto prog = create(assembled("mov %r0, 1\nexit"), Engine::kJit);
+  uintptr_t code = reinterpret_cast<uintptr_t>(prog->jit()->code());
+  EXPECT_EQ(mapping_perms(code), "r-xp");
+  prog.reset();
+  userbpf::rcu_barrier();
+  EXPECT_EQ(mapping_perms(code).substr(0, 3) == "r-x", false) << "the code is still mapped";
+}
+
+TEST(VmJit, InstructionMapCoversTheCode) {
+  SKIP_WITHOUT_JIT();
+  auto prog = create(assembled("mov %r0, 1\nadd %r0, 2\nexit"), Engine::kJit);
+  const JitImage &j = *prog->jit();
+  ASSERT_EQ(j.insn_count(), 3u);
+  EXPECT_GT(j.insn_begin(0), 0u); // the entry trampoline comes first
+  for (size_t i = 0; i < 3; i++) EXPECT_LT(j.insn_begin(i), j.insn_begin(i + 1));
+  EXPECT_EQ(j.insn_begin(3), j.code_size());
+  EXPECT_NE(j.entry(0), 0u);
+  EXPECT_EQ(j.entry(1), 0u);
+}
+
+TEST(VmJit, BudgetedRunsUseTheInterpreter) {
+  SKIP_WITHOUT_JIT();
+  auto prog = create(assembled("l: ja l\nexit"), Engine::kJit);
+  RunResult r = prog->run(0, 0, 1000);
+  EXPECT_EQ(r.err, -ETIME);
+  EXPECT_EQ(r.executed, 1000u);
+}
+
+TEST(VmJit, ProgramLayerUsesTheJitUnlessToldOtherwise) {
+  SKIP_WITHOUT_JIT();
+  ubt::use_private_fs_root();
+  // The default (no USERBPF_JIT in the test's environment) is the JIT.
+  if (!getenv("USERBPF_JIT")) {
+    EXPECT_EQ(userbpf::execution_engine(), userbpf::ExecutionEngine::kJit);
+  }
+  std::vector<RawInsn> insns = {I(0xb7, 0, 0, 0, 40), I(0x07, 0, 0, 0, 2), I(0x95)};
+  auto load = [&] {
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+    a.insns = reinterpret_cast<uintptr_t>(insns.data());
+    a.insn_cnt = static_cast<uint32_t>(insns.size());
+    a.license = reinterpret_cast<uintptr_t>("GPL");
+    return static_cast<int>(ubt::call(ubt::userbpf_call, BPF_PROG_LOAD, a));
+  };
+  auto runtime_is_jit = [](int fd, uint64_t *r0) {
+    userbpf::RcuReadGuard guard;
+    int err = 0;
+    const userbpf::Handle *h = userbpf::handle_get(fd, &err);
+    if (!h) return -1;
+    const Program *p = userbpf::prog_runtime(*h->obj, &err);
+    if (!p) return -1;
+    *r0 = p->run(0).r0;
+    return p->jit() ? 1 : 0;
+  };
+  const userbpf::ExecutionEngine before = userbpf::execution_engine();
+  ASSERT_EQ(userbpf::set_execution_engine(userbpf::ExecutionEngine::kJit), 0);
+  int fd = load();
+  ASSERT_GE(fd, 0);
+  uint64_t r0 = 0;
+  EXPECT_EQ(runtime_is_jit(fd, &r0), 1);
+  EXPECT_EQ(r0, 42u);
+  close(fd);
+  ASSERT_EQ(userbpf::set_execution_engine(userbpf::ExecutionEngine::kInterpreter), 0);
+  fd = load();
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(runtime_is_jit(fd, &r0), 0);
+  EXPECT_EQ(r0, 42u);
+  close(fd);
+  // Blinding for every program (bpf_jit_harden = 2) still runs the same.
+  ASSERT_EQ(userbpf::set_execution_engine(userbpf::ExecutionEngine::kJit), 0);
+  userbpf::set_jit_harden(userbpf::JitHarden::kAll);
+  EXPECT_TRUE(userbpf::runtime_program_options().jit.blind_constants);
+  fd = load();
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(runtime_is_jit(fd, &r0), 1);
+  EXPECT_EQ(r0, 42u);
+  close(fd);
+  userbpf::set_jit_harden(userbpf::JitHarden::kOff);
+  EXPECT_FALSE(userbpf::runtime_program_options().jit.blind_constants);
+
+  // Maps: LD_IMM64 of a map (the helper's argument) and of a map value (an
+  // address the code loads from), resolved by the loader, in JIT code.
+  long map = ubt::map_create(ubt::userbpf_call, BPF_MAP_TYPE_ARRAY, 4, 8, 1);
+  ASSERT_GE(map, 0);
+  insns = {I(0x62, 10, 0, -4, 0),           // *(u32 *)(fp-4) = 0 (key)
+           I(0x7a, 10, 0, -16, 40),         // *(u64 *)(fp-16) = 40 (value)
+           I(0x18, 1, BPF_PSEUDO_MAP_FD, 0, static_cast<int32_t>(map)), I(0),
+           I(0xbf, 2, 10), I(0x07, 2, 0, 0, -4),
+           I(0xbf, 3, 10), I(0x07, 3, 0, 0, -16),
+           I(0xb7, 4, 0, 0, 0),
+           I(0x85, 0, 0, 0, BPF_FUNC_map_update_elem),
+           I(0x18, 1, BPF_PSEUDO_MAP_VALUE, 0, static_cast<int32_t>(map)), I(0),
+           I(0xb7, 2, 0, 0, 2),
+           I(0xdb, 1, 2, 0, 0),             // lock *(u64 *)(value) += 2
+           I(0x79, 0, 1, 0), I(0x95)};
+  fd = load();
+  ASSERT_GE(fd, 0) << strerror(-fd);
+  close(static_cast<int>(map)); // the program holds it
+  EXPECT_EQ(runtime_is_jit(fd, &r0), 1);
+  EXPECT_EQ(r0, 42u);
+  close(fd);
+  userbpf::set_execution_engine(before);
+}
+
+} // namespace
