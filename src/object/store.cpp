@@ -283,6 +283,7 @@ void collect_dead_referrers(const std::string &path) {
   if (!only_refs) return;
   t_scanning_referrers = true;
   live_ids(ObjectKind::kProg);
+  if (probe.kind == ObjectKind::kBtf) live_ids(ObjectKind::kMap); // maps hold BTF too
   t_scanning_referrers = false;
 }
 } // namespace
@@ -290,7 +291,7 @@ void collect_dead_referrers(const std::string &path) {
 bool collect_if_dead(ObjectKind kind, uint32_t id) {
   std::string path = object_path(kind, id);
   StoreLock lock;
-  if (kind == ObjectKind::kMap) collect_dead_referrers(path);
+  if (kind == ObjectKind::kMap || kind == ObjectKind::kBtf) collect_dead_referrers(path);
   int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return false;
   bool released = false;
@@ -314,7 +315,11 @@ bool collect_if_dead(ObjectKind kind, uint32_t id) {
   if (released && hdr_copy.kind == ObjectKind::kProg) {
     uint32_t n = std::min(hdr_copy.prog.nr_map_ids, kMaxUsedMaps);
     for (uint32_t i = 0; i < n; i++) object_ref_put(ObjectKind::kMap, hdr_copy.prog.map_ids[i]);
+    if (hdr_copy.prog.btf_id) object_ref_put(ObjectKind::kBtf, hdr_copy.prog.btf_id);
   }
+  // A released map drops its BTF (the kernel's btf_put(map->btf)).
+  if (released && hdr_copy.kind == ObjectKind::kMap && hdr_copy.map.btf_id)
+    object_ref_put(ObjectKind::kBtf, hdr_copy.map.btf_id);
   return released;
 }
 
