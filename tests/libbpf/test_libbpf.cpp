@@ -353,6 +353,20 @@ TEST_F(LibbpfTest, CorruptBtfInElf) {
   btf__free(btf);
 }
 
+// The verifier's refusal reaches the user through libbpf's log.
+TEST_F(LibbpfTest, WriteIntoRodataRefused) {
+  struct bpf_object *obj = bpf_object__open_file(obj_path("rodata_write").c_str(), nullptr);
+  ASSERT_NE(obj, nullptr) << strerror(errno);
+  struct bpf_program *prog = bpf_object__find_program_by_name(obj, "write_rodata");
+  ASSERT_NE(prog, nullptr);
+  static char log[16384];
+  bpf_program__set_log_buf(prog, log, sizeof(log));
+  bpf_program__set_log_level(prog, 1);
+  EXPECT_EQ(bpf_object__load(obj), -EACCES);
+  EXPECT_NE(strstr(log, "write into map forbidden"), nullptr) << log;
+  bpf_object__close(obj);
+}
+
 TEST_F(LibbpfTest, UnknownSection) {
   std::string path = obj_path("unknown_section");
   struct bpf_object *obj = bpf_object__open_file(path.c_str(), nullptr);
