@@ -255,20 +255,20 @@ int map_create(const Attr &at) {
   // The map's BTF (after allocation and name, as the kernel): btf_fd must be
   // a BTF object when any type id is given, and the key/value types must
   // have the map's sizes. The map keeps a reference on it.
-  RcuReadGuard guard;
-  Object *btf_obj = nullptr;
+  uint32_t btf_id = 0;
   if (a.btf_key_type_id || a.btf_value_type_id || a.btf_vmlinux_value_type_id) {
+    RcuReadGuard guard;
     const Handle *bh = btf_handle(static_cast<int>(a.btf_fd), &err);
     if (!bh) return err;
-    btf_obj = bh->obj;
     if (a.btf_value_type_id) {
-      std::unique_ptr<btf::Btf> b = btf_of(*btf_obj);
+      std::unique_ptr<btf::Btf> b = btf_of(*bh->obj);
       if (!b) return -EINVAL;
       if ((err = btf_check_map_types(*b, a.map_type, a.key_size, a.value_size, a.max_entries, a.btf_key_type_id,
                                      a.btf_value_type_id)))
         return err;
     }
-    if ((err = btf_ref_get(*btf_obj))) return err;
+    if ((err = btf_ref_get(*bh->obj))) return err;
+    btf_id = bh->obj->id;
   }
 
   uint32_t stored_flags = a.map_flags & ~(BPF_F_RDONLY | BPF_F_WRONLY);
@@ -283,8 +283,8 @@ int map_create(const Attr &at) {
                          mh.numa_node = ca.numa_node;
                          mh.map_extra = ca.map_extra;
                          memcpy(mh.name, name, sizeof(mh.name));
-                         if (btf_obj) {
-                           mh.btf_id = btf_obj->id;
+                         if (btf_id) {
+                           mh.btf_id = btf_id;
                            mh.btf_key_type_id = a.btf_key_type_id;
                            mh.btf_value_type_id = a.btf_value_type_id;
                            mh.btf_vmlinux_value_type_id = a.btf_vmlinux_value_type_id;
@@ -292,7 +292,7 @@ int map_create(const Attr &at) {
                          map_view_setup(obj);
                          return obj.map.ops->init(obj.map);
                        });
-  if (fd < 0 && btf_obj) object_ref_put(ObjectKind::kBtf, btf_obj->id);
+  if (fd < 0 && btf_id) object_ref_put(ObjectKind::kBtf, btf_id);
   return fd;
 }
 
@@ -628,14 +628,15 @@ int btf_load(const Attr &at) {
   if (!!log_buf != !!log_size || (log_buf && level == 0) || (level & ~kLogMask) || log_size > (UINT32_MAX >> 2))
     return -EINVAL;
   std::vector<uint8_t> blob(a.btf_size);
-  if (copy_from_user(blob.data(), a.btf, blob.size())) return -EFAULT;
   std::string log;
   std::unique_ptr<btf::Btf> parsed;
-  int ret = btf::Btf::parse(blob.data(), a.btf_size, level ? &log : nullptr, &parsed);
+  int ret = copy_from_user(blob.data(), a.btf, blob.size());
+  if (!ret) ret = btf::Btf::parse(blob.data(), a.btf_size, level ? &log : nullptr, &parsed);
   // finalize_log(): the log's verdict (ENOSPC, EFAULT) replaces the parse's,
-  // and the size the whole log needs goes back to the caller (6.4+).
+  // and the size the whole log needs goes back to the caller (6.4+; 0
+  // without a log level).
   if (int log_err = write_log(log, level, log_buf, log_size)) ret = log_err;
-  if (level) at.write_back<uint32_t>(kBtfLogTrueSizeOff, log.empty() ? 0 : static_cast<uint32_t>(log.size() + 1));
+  at.write_back<uint32_t>(kBtfLogTrueSizeOff, level && !log.empty() ? static_cast<uint32_t>(log.size() + 1) : 0);
   if (ret) return ret;
   return btf_object_create(*parsed);
 }
