@@ -354,6 +354,49 @@ TEST_F(DiffBtf, IdsAndInfo) {
   }
 }
 
+// A map keeps its BTF alive after the BTF fd is closed (the kernel's
+// map->btf reference), and releasing the map releases the BTF.
+TEST_F(DiffBtf, MapHoldsItsBtf) {
+  ubt::BtfBuilder b;
+  uint32_t i32 = b.int_type("int", 4, 32);
+  Blob blob = b.build();
+  for (ubt::BpfFn fn : {ubt::kernel_call, ubt::userbpf_call}) {
+    SCOPED_TRACE(fn == ubt::kernel_call ? "kernel" : "userbpf");
+    int btf_fd = -1;
+    ASSERT_EQ(load(fn, blob, 0, 0, &btf_fd).ret, 0);
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.map_type = BPF_MAP_TYPE_HASH;
+    a.key_size = 4;
+    a.value_size = 4;
+    a.max_entries = 2;
+    a.btf_fd = btf_fd;
+    a.btf_key_type_id = i32;
+    a.btf_value_type_id = i32;
+    long map_fd = ubt::call(fn, BPF_MAP_CREATE, a);
+    ASSERT_GE(map_fd, 0);
+    struct bpf_map_info mi;
+    memset(&mi, 0, sizeof(mi));
+    union bpf_attr ia;
+    memset(&ia, 0, sizeof(ia));
+    ia.info.bpf_fd = static_cast<uint32_t>(map_fd);
+    ia.info.info_len = sizeof(mi);
+    ia.info.info = reinterpret_cast<uintptr_t>(&mi);
+    ASSERT_EQ(ubt::call(fn, BPF_OBJ_GET_INFO_BY_FD, ia), 0);
+    close(btf_fd);
+    memset(&a, 0, sizeof(a));
+    a.btf_id = mi.btf_id;
+    long again = ubt::call(fn, BPF_BTF_GET_FD_BY_ID, a);
+    ASSERT_GE(again, 0) << "the map's BTF is gone with its fd";
+    close(static_cast<int>(again));
+    close(static_cast<int>(map_fd));
+    // The kernel frees the BTF after an RCU grace period; userbpf at once.
+    if (fn == ubt::userbpf_call) {
+      EXPECT_EQ(ubt::call(fn, BPF_BTF_GET_FD_BY_ID, a), -ENOENT);
+    }
+  }
+}
+
 // BTF-typed maps: map_check_btf()'s verdicts.
 TEST_F(DiffBtf, TypedMaps) {
   ubt::BtfBuilder b;
