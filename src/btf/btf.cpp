@@ -188,9 +188,13 @@ class Verifier {
     if (msg && *msg) logf(" %s", msg);
     logf("\n");
   }
-  template <typename... A> int fail_type(const struct btf_type *t, int err, const char *fmt, A... args) {
+  // Log the type with a message and return err.
+  __attribute__((format(printf, 4, 5))) int fail_type(const struct btf_type *t, int err, const char *fmt, ...) {
     char msg[128];
-    snprintf(msg, sizeof(msg), fmt, args...);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
     log_type(t, msg);
     return err;
   }
