@@ -173,6 +173,6 @@ TEST_P(DiffLibbpf, SameObjectSameAnswers) {
   EXPECT_EQ(k.btf, u.btf);
 }
 
-INSTANTIATE_TEST_SUITE_P(Objects, DiffLibbpf, ::testing::Values("globals", "typed_maps", "calls", "unknown_section", "rodata_write"));
+INSTANTIATE_TEST_SUITE_P(Objects, DiffLibbpf, ::testing::Values("globals", "typed_maps", "calls", "unknown_section", "rodata_write", "global_func"));
 
 } // namespace
