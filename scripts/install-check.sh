@@ -128,7 +128,8 @@ elif [ ! -x "$BPFTOOL" ]; then
   ok "libuserbpf-preload.so installed (bpftool not installed: not run)"
 elif LD_PRELOAD="$PRELOAD" "$BPFTOOL" map create /sys/fs/bpf/preload_check type hash key 4 value 4 entries 4 \
        name preload_check && [ -e "$USERBPF_FS/preload_check" ] &&
-     LD_PRELOAD="$PRELOAD" "$BPFTOOL" map show pinned /sys/fs/bpf/preload_check | grep -q 'name preload_check'; then
+     shown=$(LD_PRELOAD="$PRELOAD" "$BPFTOOL" map show pinned /sys/fs/bpf/preload_check) &&
+     grep -q 'name preload_check' <<<"$shown"; then
   ok "LD_PRELOAD=libuserbpf-preload.so bpftool map create/show"
 else
   bad "LD_PRELOAD=libuserbpf-preload.so bpftool"
