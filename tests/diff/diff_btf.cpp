@@ -297,6 +297,15 @@ TEST_F(DiffBtf, MutatedCompilerBtf) {
       if (HasFailure()) return;
     }
   }
+  // The header too: sizes and offsets bent by a few bits or bytes.
+  for (int round = 0; round < 200; round++) {
+    Blob m = seeds[static_cast<size_t>(round) % seeds.size()];
+    size_t at = rng() % sizeof(btf_header);
+    if (rng() % 2) m[at] ^= static_cast<uint8_t>(1u << (rng() % 8));
+    else m[at] = static_cast<uint8_t>(rng());
+    same(m, "header mutation " + std::to_string(round));
+    if (HasFailure()) return;
+  }
   // The mutations must exercise both outcomes to mean something.
   EXPECT_GT(accepted, 10);
   EXPECT_GT(rejected, 10);
