@@ -3,7 +3,9 @@
 #   a. a C program built with `cc app.c $(pkg-config --cflags --libs userbpf)`
 #   b. a CMake project with find_package(userbpf), linked shared and static (2 checks)
 #   c. the installed CLI (P/bin/userbpf): create, update, dump, show a pinned map
-# Usage: install-check.sh BUILD_DIR [WORK_DIR]. Runs 4 checks; the last line
+#   d. the interposer P/lib/libuserbpf-preload.so: exports syscall(); with
+#      bpftool installed, LD_PRELOADed into bpftool it creates and shows a map
+# Usage: install-check.sh BUILD_DIR [WORK_DIR]. Runs 5 checks; the last line
 # is "install checks: N passed, N failed"; the exit status is 0 if all passed.
 set -uo pipefail
 
@@ -14,7 +16,7 @@ rm -rf "$P" "$WORK/c" "$WORK/cmake" "$WORK/fs"
 mkdir -p "$WORK/c" "$WORK/cmake" "$WORK/fs"
 # A private pin root, so the checks neither see nor leave other objects.
 export USERBPF_FS="$WORK/fs"
-CHECKS=4
+CHECKS=5
 failed=0
 
 ok() { echo "  ok: $*"; }
@@ -114,6 +116,23 @@ if [ -x "$CLI" ] &&
   ok "userbpf map create/update/lookup/show"
 else
   bad "installed CLI"
+fi
+
+# ---- d. the LD_PRELOAD interposer
+echo "d. the LD_PRELOAD interposer"
+PRELOAD="$LIBDIR/libuserbpf-preload.so"
+BPFTOOL=$(command -v bpftool || echo /usr/sbin/bpftool)
+if [ ! -f "$PRELOAD" ] || ! nm -D --defined-only "$PRELOAD" | grep -qw syscall; then
+  bad "libuserbpf-preload.so is not installed or does not export syscall"
+elif [ ! -x "$BPFTOOL" ]; then
+  ok "libuserbpf-preload.so installed (bpftool not installed: not run)"
+elif LD_PRELOAD="$PRELOAD" "$BPFTOOL" map create /sys/fs/bpf/preload_check type hash key 4 value 4 entries 4 \
+       name preload_check && [ -e "$USERBPF_FS/preload_check" ] &&
+     shown=$(LD_PRELOAD="$PRELOAD" "$BPFTOOL" map show pinned /sys/fs/bpf/preload_check) &&
+     grep -q 'name preload_check' <<<"$shown"; then
+  ok "LD_PRELOAD=libuserbpf-preload.so bpftool map create/show"
+else
+  bad "LD_PRELOAD=libuserbpf-preload.so bpftool"
 fi
 rm -rf "$USERBPF_FS"
 

@@ -1,14 +1,18 @@
-// libc functions libuserbpf interposes so that its fd table stays true and
-// map fds get the kernel's mmap() semantics (see handle.h). Each forwards to
+// libc functions libuserbpf interposes so that its fd table stays true, map
+// fds get the kernel's mmap() semantics (see handle.h) and handles read as
+// the kernel's anon inodes through readlink(). Each forwards to
 // the system call itself, so there is no dlsym() and no recursion; for fds
 // that are not userbpf handles the only cost is one table probe.
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <sys/mman.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "alloc/rcu.h"
@@ -82,4 +86,70 @@ USERBPF_INTERPOSE int munmap(void *addr, size_t len) {
   int r = static_cast<int>(syscall(SYS_munmap, addr, len));
   if (r == 0 && __atomic_load_n(&g_tracked_mappings, __ATOMIC_RELAXED) > 0) handle_munmap(addr, len);
   return r;
+}
+
+// readlink() of /proc/self/fd/N for a handle: the kernel's anon inode name
+// ("anon_inode:bpf-map", ...), not the store file's path. Tools tell a map fd
+// from a program fd this way (bpftool's get_fd_type()).
+namespace {
+
+// The fd number in "/proc/self/fd/N", "/proc/<our pid>/fd/N" or "/dev/fd/N";
+// -1 for any other path.
+__attribute__((no_sanitize("thread"))) int fd_of_proc_path(const char *path) {
+  const char *rest = nullptr;
+  if (strncmp(path, "/proc/self/fd/", 14) == 0) {
+    rest = path + 14;
+  } else if (strncmp(path, "/dev/fd/", 8) == 0) {
+    rest = path + 8;
+  } else if (strncmp(path, "/proc/", 6) == 0) {
+    char *end = nullptr;
+    long pid = strtol(path + 6, &end, 10);
+    if (end == path + 6 || pid != getpid() || strncmp(end, "/fd/", 4) != 0) return -1;
+    rest = end + 4;
+  } else {
+    return -1;
+  }
+  char *end = nullptr;
+  long fd = strtol(rest, &end, 10);
+  if (end == rest || *end || fd < 0 || fd > INT32_MAX) return -1;
+  return static_cast<int>(fd);
+}
+
+const char *anon_inode_name(ObjectKind kind) {
+  switch (kind) {
+    case ObjectKind::kMap: return "anon_inode:bpf-map";
+    case ObjectKind::kProg: return "anon_inode:bpf-prog";
+    case ObjectKind::kLink: return "anon_inode:bpf_link";
+    case ObjectKind::kBtf: return "anon_inode:btf";
+  }
+  return nullptr;
+}
+
+// The link text for a handle fd, or nullptr for anything else.
+__attribute__((no_sanitize("thread"))) const char *handle_link_text(const char *path) {
+  int fd = fd_of_proc_path(path);
+  if (fd < 0) return nullptr;
+  RcuReadGuard guard;
+  int err = 0;
+  const Handle *h = handle_get(fd, &err);
+  return h ? anon_inode_name(h->obj->kind) : nullptr;
+}
+
+ssize_t copy_link_text(const char *text, char *buf, size_t size) {
+  size_t n = std::min(strlen(text), size);
+  memcpy(buf, text, n);
+  return static_cast<ssize_t>(n);
+}
+
+} // namespace
+
+USERBPF_INTERPOSE ssize_t readlink(const char *path, char *buf, size_t size) {
+  if (const char *text = handle_link_text(path)) return copy_link_text(text, buf, size);
+  return syscall(SYS_readlinkat, AT_FDCWD, path, buf, size);
+}
+
+USERBPF_INTERPOSE ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size) {
+  if (path[0] == '/' || dirfd == AT_FDCWD)
+    if (const char *text = handle_link_text(path)) return copy_link_text(text, buf, size);
+  return syscall(SYS_readlinkat, dirfd, path, buf, size);
 }

@@ -34,7 +34,7 @@ struct MapHeader {
   uint32_t map_flags;
   uint32_t numa_node;
   uint32_t ifindex;
-  uint32_t btf_id;
+  uint32_t btf_id;           // BTF object the map holds a reference on (0: none)
   uint32_t btf_key_type_id;
   uint32_t btf_value_type_id;
   uint32_t btf_vmlinux_value_type_id;
@@ -67,6 +67,20 @@ struct ProgHeader {
   // The maps this program holds a reference on (ObjectHeader::refs of each),
   // dropped when the program is released.
   uint32_t map_ids[kMaxUsedMaps];
+  // prog_btf_fd's BTF object (0: none), on which the program holds a
+  // reference, and its func_info / line_info records, kept in the data area
+  // after the instructions (bpf_func_info, then bpf_line_info).
+  uint32_t btf_id;
+  uint32_t nr_func_info;
+  uint32_t nr_line_info;
+};
+
+// What the kernel keeps in struct btf that user space can see
+// (BPF_OBJ_GET_INFO_BY_FD). The data area holds the blob as loaded; whoever
+// needs the types parses it again (src/btf).
+struct BtfHeader {
+  uint32_t btf_size;   // bytes of the blob in the data area
+  uint32_t kernel_btf; // always 0: userbpf has no kernel or module BTF
 };
 
 struct ObjectHeader {
@@ -91,6 +105,7 @@ struct ObjectHeader {
   union {
     MapHeader map;
     ProgHeader prog;
+    BtfHeader btf;
     uint8_t reserved[512];
   };
 };

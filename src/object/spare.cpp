@@ -63,7 +63,7 @@ bool make_spare(SpareRegion *s) {
   fl.l_len = 1;
   if (fallocate(fd, 0, 0, static_cast<off_t>(kSpareRegionSize)) == 0 && fstat(fd, &sb) == 0 &&
       (base = syscall(SYS_mmap, nullptr, kSpareRegionSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd,
-                      0)) != -1 &&
+                      off_t{0})) != -1 &&
       (hfd = open(proc, O_RDWR | O_CLOEXEC)) >= 0 && fcntl(hfd, F_OFD_SETLK, &fl) == 0 &&
       lseek(hfd, static_cast<off_t>(handle_file_offset(1, kModeRead | kModeWrite)), SEEK_SET) >= 0) {
     *s = SpareRegion{fd, hfd, reinterpret_cast<void *>(base), sb.st_ino, sb.st_dev};

@@ -73,7 +73,10 @@ Store &store() {
       if (fstat(fd, &sb) == 0 && sb.st_size < static_cast<off_t>(kPageSize)) {
         if (ftruncate(fd, kPageSize) != 0) { /* mapping below fails cleanly */ }
       }
-      long r = syscall(SYS_mmap, nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      // The offset is syscall()'s 7th argument, passed on the stack: it must
+      // be a full 64-bit off_t (an int 0 leaves the upper half undefined, and
+      // clang builds then mapped at a garbage offset and died of SIGBUS).
+      long r = syscall(SYS_mmap, nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off_t{0});
       void *p = r == -1 ? MAP_FAILED : reinterpret_cast<void *>(r);
       if (p != MAP_FAILED) {
         st->state = static_cast<StoreState *>(p);
@@ -281,6 +284,7 @@ void collect_dead_referrers(const std::string &path) {
   if (!only_refs) return;
   t_scanning_referrers = true;
   live_ids(ObjectKind::kProg);
+  if (probe.kind == ObjectKind::kBtf) live_ids(ObjectKind::kMap); // maps hold BTF too
   t_scanning_referrers = false;
 }
 } // namespace
@@ -301,7 +305,10 @@ bool release_if_dead_locked(const std::string &path, int fd, ObjectHeader *hdr) 
   if (hdr_copy.kind == ObjectKind::kProg) {
     uint32_t n = std::min(hdr_copy.prog.nr_map_ids, kMaxUsedMaps);
     for (uint32_t i = 0; i < n; i++) object_ref_put(ObjectKind::kMap, hdr_copy.prog.map_ids[i]);
+    if (hdr_copy.prog.btf_id) object_ref_put(ObjectKind::kBtf, hdr_copy.prog.btf_id);
   }
+  // A released map drops its BTF (the kernel's btf_put(map->btf)).
+  if (hdr_copy.kind == ObjectKind::kMap && hdr_copy.map.btf_id) object_ref_put(ObjectKind::kBtf, hdr_copy.map.btf_id);
   return true;
 }
 } // namespace
@@ -309,11 +316,11 @@ bool release_if_dead_locked(const std::string &path, int fd, ObjectHeader *hdr) 
 bool collect_if_dead(ObjectKind kind, uint32_t id) {
   std::string path = object_path(kind, id);
   StoreLock lock;
-  if (kind == ObjectKind::kMap) collect_dead_referrers(path);
+  if (kind == ObjectKind::kMap || kind == ObjectKind::kBtf) collect_dead_referrers(path);
   int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return false;
   bool released = false;
-  long r = syscall(SYS_mmap, nullptr, kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  long r = syscall(SYS_mmap, nullptr, kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off_t{0});
   if (r != -1) {
     released = release_if_dead_locked(path, fd, reinterpret_cast<ObjectHeader *>(r));
     syscall(SYS_munmap, r, kHeaderSize);
@@ -333,7 +340,7 @@ void object_ref_put(ObjectKind kind, uint32_t id) {
   StoreLock lock;
   int fd = open(object_path(kind, id).c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return;
-  long r = syscall(SYS_mmap, nullptr, kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  long r = syscall(SYS_mmap, nullptr, kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off_t{0});
   if (r != -1) {
     auto *hdr = reinterpret_cast<ObjectHeader *>(r);
     if (hdr->magic == kObjectMagic) {

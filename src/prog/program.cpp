@@ -206,7 +206,11 @@ std::vector<vm::RawInsn> xlated_dump_form(const vm::RawInsn *raw, size_t count,
 
 int prog_create(const ProgSpec &spec) {
   if (spec.map_ids.size() > kMaxUsedMaps) return -E2BIG;
-  uint64_t data_size = spec.insns.size() * sizeof(vm::RawInsn);
+  // Data area: instructions, then func_info records, then line_info records.
+  uint64_t insns_size = spec.insns.size() * sizeof(vm::RawInsn);
+  uint64_t func_size = spec.func_info.size() * sizeof(struct bpf_func_info);
+  uint64_t line_size = spec.line_info.size() * sizeof(struct bpf_line_info);
+  uint64_t data_size = insns_size + func_size + line_size;
   return object_create(ObjectKind::kProg, data_size, data_size, kHeaderSize + data_size, kModeRead | kModeWrite,
                        [&](Object &obj) {
                          ProgHeader &ph = obj.hdr->prog;
@@ -221,9 +225,13 @@ int prog_create(const ProgSpec &spec) {
                          memcpy(ph.tag, spec.tag, sizeof(ph.tag));
                          ph.nr_map_ids = static_cast<uint32_t>(spec.map_ids.size());
                          std::copy(spec.map_ids.begin(), spec.map_ids.end(), ph.map_ids);
-                         if (data_size)
-                           memcpy(reinterpret_cast<uint8_t *>(obj.hdr) + obj.hdr->data_offset, spec.insns.data(),
-                                  data_size);
+                         ph.btf_id = spec.btf_id;
+                         ph.nr_func_info = static_cast<uint32_t>(spec.func_info.size());
+                         ph.nr_line_info = static_cast<uint32_t>(spec.line_info.size());
+                         uint8_t *data = reinterpret_cast<uint8_t *>(obj.hdr) + obj.hdr->data_offset;
+                         if (insns_size) memcpy(data, spec.insns.data(), insns_size);
+                         if (func_size) memcpy(data + insns_size, spec.func_info.data(), func_size);
+                         if (line_size) memcpy(data + insns_size + func_size, spec.line_info.data(), line_size);
                          return 0;
                        });
 }
@@ -231,6 +239,16 @@ int prog_create(const ProgSpec &spec) {
 const vm::RawInsn *prog_runtime_insns(const ObjectHeader &hdr, uint32_t *count) {
   *count = hdr.kind == ObjectKind::kProg ? hdr.prog.insn_cnt : 0;
   return reinterpret_cast<const vm::RawInsn *>(reinterpret_cast<const uint8_t *>(&hdr) + hdr.data_offset);
+}
+
+const struct bpf_func_info *prog_func_info(const ObjectHeader &hdr) {
+  uint32_t count = 0;
+  const vm::RawInsn *insns = prog_runtime_insns(hdr, &count);
+  return reinterpret_cast<const struct bpf_func_info *>(insns + count);
+}
+
+const struct bpf_line_info *prog_line_info(const ObjectHeader &hdr) {
+  return reinterpret_cast<const struct bpf_line_info *>(prog_func_info(hdr) + hdr.prog.nr_func_info);
 }
 
 namespace {

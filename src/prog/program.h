@@ -48,6 +48,11 @@ struct ProgSpec {
   // Maps the program uses, each once. The caller took one reference on each
   // (ObjectHeader::refs); a created program owns them from then on.
   std::vector<uint32_t> map_ids;
+  // prog_btf_fd's BTF object (0: none; referenced as the maps are) and the
+  // checked func_info / line_info records.
+  uint32_t btf_id = 0;
+  std::vector<struct bpf_func_info> func_info;
+  std::vector<struct bpf_line_info> line_info;
 };
 
 // Create the program object and its first handle (O_CLOEXEC, read-write).
@@ -75,6 +80,9 @@ void prog_calc_tag(const vm::RawInsn *insns, size_t count, uint8_t tag[BPF_TAG_S
 
 // The stored instructions of a program object (this process's view).
 const vm::RawInsn *prog_runtime_insns(const ObjectHeader &hdr, uint32_t *count);
+// Its func_info and line_info records (hdr.prog.nr_func_info / nr_line_info).
+const struct bpf_func_info *prog_func_info(const ObjectHeader &hdr);
+const struct bpf_line_info *prog_line_info(const ObjectHeader &hdr);
 
 // How this process's run-time forms are built: the engine and constant
 // blinding chosen with include/userbpf/userbpf.hpp (or the environment).

@@ -20,10 +20,13 @@
 #include <userbpf/bpf.h>
 
 #include "alloc/rcu.h"
+#include "btf/btf.h"
+#include "btf/btf_object.h"
 #include "maps/map.h"
 #include "object/handle.h"
 #include "object/store.h"
 #include "prog/program.h"
+#include "util/kernel_ctype.h"
 #include "verifier/verifier.h"
 
 namespace userbpf {
@@ -181,13 +184,6 @@ uint32_t nr_node_ids() {
   return n;
 }
 
-// isalnum() of the kernel's ctype table, which is Latin-1: the letters
-// 0xc0-0xff count, except the signs 0xd7 and 0xf7.
-bool kernel_isalnum(unsigned char c) {
-  if (isalnum(c) && c < 0x80) return true;
-  return c >= 0xc0 && c != 0xd7 && c != 0xf7;
-}
-
 // bpf_obj_name_cpy(): letters, digits, '_' and '.', NUL-terminated within
 // the field; what follows the NUL is ignored.
 int copy_obj_name(char *dst, const char *name, size_t size) {
@@ -250,21 +246,33 @@ int map_create(const Attr &at) {
     char ifname[IF_NAMESIZE];
     return if_indextoname(a.map_ifindex, ifname) ? -EOPNOTSUPP : -EINVAL;
   }
-  if (a.btf_key_type_id || a.btf_value_type_id || a.btf_vmlinux_value_type_id) {
-    // BTF objects come with a later issue: answer as for an fd that is not BTF.
-    RcuReadGuard guard;
-    int e = 0;
-    handle_get(static_cast<int>(a.btf_fd), &e);
-    return e ? e : -EINVAL;
-  }
   uint32_t ncpus = possible_cpus();
   MapLayout layout;
   if ((err = ops->layout(ca, ncpus, &layout))) return err;
   char name[BPF_OBJ_NAME_LEN];
   if ((err = copy_obj_name(name, a.map_name, sizeof(a.map_name)))) return err;
 
+  // The map's BTF (after allocation and name, as the kernel): btf_fd must be
+  // a BTF object when any type id is given, and the key/value types must
+  // have the map's sizes. The map keeps a reference on it.
+  uint32_t btf_id = 0;
+  if (a.btf_key_type_id || a.btf_value_type_id || a.btf_vmlinux_value_type_id) {
+    RcuReadGuard guard;
+    const Handle *bh = btf_handle(static_cast<int>(a.btf_fd), &err);
+    if (!bh) return err;
+    if (a.btf_value_type_id) {
+      std::unique_ptr<btf::Btf> b = btf_of(*bh->obj);
+      if (!b) return -EINVAL;
+      if ((err = btf_check_map_types(*b, a.map_type, a.key_size, a.value_size, a.max_entries, a.btf_key_type_id,
+                                     a.btf_value_type_id)))
+        return err;
+    }
+    if ((err = btf_ref_get(*bh->obj))) return err;
+    btf_id = bh->obj->id;
+  }
+
   uint32_t stored_flags = a.map_flags & ~(BPF_F_RDONLY | BPF_F_WRONLY);
-  return object_create(ObjectKind::kMap, layout.data_size, layout.commit_size,
+  int fd = object_create(ObjectKind::kMap, layout.data_size, layout.commit_size,
                        layout.charge_size + kHeaderSize, mode, [&](Object &obj) {
                          MapHeader &mh = obj.hdr->map;
                          mh.map_type = ca.map_type;
@@ -275,9 +283,17 @@ int map_create(const Attr &at) {
                          mh.numa_node = ca.numa_node;
                          mh.map_extra = ca.map_extra;
                          memcpy(mh.name, name, sizeof(mh.name));
+                         if (btf_id) {
+                           mh.btf_id = btf_id;
+                           mh.btf_key_type_id = a.btf_key_type_id;
+                           mh.btf_value_type_id = a.btf_value_type_id;
+                           mh.btf_vmlinux_value_type_id = a.btf_vmlinux_value_type_id;
+                         }
                          map_view_setup(obj);
                          return obj.map.ops->init(obj.map);
                        });
+  if (fd < 0 && btf_id) object_ref_put(ObjectKind::kBtf, btf_id);
+  return fd;
 }
 
 // ---- element commands
@@ -411,6 +427,27 @@ int map_batch(const Attr &at, int cmd) {
   return r;
 }
 
+// ---- the verifier logs (BPF_PROG_LOAD, BPF_BTF_LOAD)
+
+// log_level bits (include/linux/bpf_verifier.h; the 6.1 uapi header has none).
+constexpr uint32_t kLogLevel1 = 1, kLogLevel2 = 2, kLogStats = 4, kLogFixed = 8;
+constexpr uint32_t kLogMask = kLogLevel1 | kLogLevel2 | kLogStats | kLogFixed;
+
+// The log as the caller's log_buf receives it (kernel/bpf/log.c): the
+// default rotating mode keeps the end of the log, BPF_LOG_FIXED keeps the
+// beginning; either way the buffer holds at most log_size - 1 bytes and a
+// NUL, and nothing after that NUL is touched. Returns bpf_vlog_finalize()'s
+// verdict: -ENOSPC if the log did not fit, -EFAULT if the buffer faulted.
+int write_log(const std::string &log, uint32_t level, uint64_t ubuf, uint32_t size, size_t len_max = 0) {
+  if (level == 0 || !ubuf || log.empty()) return 0; // nothing was ever written
+  size_t n = std::min<size_t>(log.size(), size - 1);
+  const char *from = (level & kLogFixed) ? log.data() : log.data() + (log.size() - n);
+  std::string out(from, n);
+  out.push_back('\0');
+  if (copy_to_user(ubuf, out.data(), out.size())) return -EFAULT;
+  return std::max(log.size(), len_max) + 1 > size ? -ENOSPC : 0;
+}
+
 // ---- ids and info
 
 int obj_get_next_id(const Attr &at, ObjectKind kind) {
@@ -526,8 +563,21 @@ int prog_get_info(const Handle &h, const Attr &at) {
   info.jited_prog_len = 0;
   info.nr_jited_ksyms = 0;
   info.nr_jited_func_lens = 0;
-  info.nr_func_info = 0;
-  info.nr_line_info = 0;
+  info.btf_id = ph.btf_id;
+  // func_info and line_info as loaded (rec sizes checked above); no JIT, so
+  // no jited line info.
+  ulen = info.nr_func_info;
+  info.nr_func_info = ph.nr_func_info;
+  if (info.nr_func_info && ulen &&
+      copy_to_user(info.func_info, prog_func_info(hdr),
+                   std::min(ulen, info.nr_func_info) * sizeof(struct bpf_func_info)))
+    return -EFAULT;
+  ulen = info.nr_line_info;
+  info.nr_line_info = ph.nr_line_info;
+  if (info.nr_line_info && ulen &&
+      copy_to_user(info.line_info, prog_line_info(hdr),
+                   std::min(ulen, info.nr_line_info) * sizeof(struct bpf_line_info)))
+    return -EFAULT;
   info.nr_jited_line_info = 0;
   ulen = info.nr_prog_tags;
   info.nr_prog_tags = 1;
@@ -544,6 +594,91 @@ int prog_get_fd_by_id(const Attr &at) {
   return handle_open_id(ObjectKind::kProg, a.prog_id, kModeRead | kModeWrite);
 }
 
+// ---- BTF (kernel/bpf/btf.c: btf_new_fd, btf_get_fd_by_id, btf_get_info_by_fd)
+
+// BPF_BTF_LOAD's fields past the 6.1 header's btf_log_level (6.4+, 6.9+).
+constexpr size_t kBtfLogTrueSizeOff = ATTR_END(btf_log_level);
+constexpr size_t kBtfFlagsOff = kBtfLogTrueSizeOff + 4;
+constexpr size_t kBtfTokenFdOff = kBtfFlagsOff + 4;
+constexpr size_t kBtfLoadEnd = kBtfTokenFdOff + 4;
+// BPF_*_GET_FD_BY_ID's token fd, past open_flags (6.15+).
+constexpr size_t kFdByIdTokenFdOff = ATTR_END(open_flags);
+constexpr uint32_t kF_TokenFdFlag = 1u << 16; // BPF_F_TOKEN_FD
+
+uint32_t attr_u32(const Attr &at, size_t off) {
+  uint32_t v;
+  memcpy(&v, reinterpret_cast<const char *>(at.a) + off, sizeof(v));
+  return v;
+}
+
+// bpf_token_get_from_fd() on a token fd: userbpf has no BPF tokens, so any
+// open fd is "not a token" (EINVAL) and a closed one EBADF.
+int token_fd_error(uint32_t fd) { return fcntl(static_cast<int>(fd), F_GETFD) < 0 ? -EBADF : -EINVAL; }
+
+int btf_load(const Attr &at) {
+  const union bpf_attr &a = *at.a;
+  if (at.tail_dirty(kBtfLoadEnd)) return -EINVAL;
+  uint32_t flags = attr_u32(at, kBtfFlagsOff);
+  if (flags & ~kF_TokenFdFlag) return -EINVAL;
+  if (flags & kF_TokenFdFlag) return token_fd_error(attr_u32(at, kBtfTokenFdOff));
+  if (a.btf_size > btf::kMaxSize) return -E2BIG;
+  uint32_t level = a.btf_log_level, log_size = a.btf_log_size;
+  uint64_t log_buf = a.btf_log_buf;
+  // bpf_vlog_init(): the log attributes must be sane.
+  if (!!log_buf != !!log_size || (log_buf && level == 0) || (level & ~kLogMask) || log_size > (UINT32_MAX >> 2))
+    return -EINVAL;
+  std::vector<uint8_t> blob(a.btf_size);
+  std::string log;
+  std::unique_ptr<btf::Btf> parsed;
+  int ret = copy_from_user(blob.data(), a.btf, blob.size());
+  if (!ret) ret = btf::Btf::parse(blob.data(), a.btf_size, level ? &log : nullptr, &parsed);
+  // finalize_log(): the log's verdict (ENOSPC, EFAULT) replaces the parse's,
+  // and the size the whole log needs goes back to the caller (6.4+; 0
+  // without a log level).
+  if (int log_err = write_log(log, level, log_buf, log_size)) ret = log_err;
+  at.write_back<uint32_t>(kBtfLogTrueSizeOff, level && !log.empty() ? static_cast<uint32_t>(log.size() + 1) : 0);
+  if (ret) return ret;
+  return btf_object_create(*parsed);
+}
+
+int btf_get_fd_by_id(const Attr &at) {
+  const union bpf_attr &a = *at.a;
+  if (at.tail_dirty(kFdByIdTokenFdOff + 4)) return -EINVAL;
+  if (a.open_flags & ~kF_TokenFdFlag) return -EINVAL;
+  if (a.open_flags & kF_TokenFdFlag) return token_fd_error(attr_u32(at, kFdByIdTokenFdOff));
+  return handle_open_id(ObjectKind::kBtf, a.btf_id, kModeRead);
+}
+
+int btf_get_info(const Handle &h, const Attr &at) {
+  const union bpf_attr &a = *at.a;
+  uint32_t info_len = a.info.info_len;
+  uint64_t uinfo = a.info.info;
+  if (info_len > kPageSize) return -E2BIG;
+  if (info_len > sizeof(bpf_btf_info)) {
+    std::vector<char> tail(info_len - sizeof(bpf_btf_info));
+    if (copy_from_user(tail.data(), uinfo + sizeof(bpf_btf_info), tail.size())) return -EFAULT;
+    if (!all_zero(tail.data(), tail.size())) return -E2BIG;
+  }
+  uint32_t info_copy = std::min<uint32_t>(info_len, sizeof(bpf_btf_info));
+  struct bpf_btf_info info;
+  memset(&info, 0, sizeof(info));
+  if (copy_from_user(&info, uinfo, info_copy)) return -EFAULT;
+  const ObjectHeader &hdr = *h.obj->hdr;
+  info.id = h.obj->id;
+  uint32_t btf_copy = std::min(hdr.btf.btf_size, info.btf_size);
+  if (copy_to_user(info.btf, reinterpret_cast<const uint8_t *>(&hdr) + hdr.data_offset, btf_copy)) return -EFAULT;
+  info.btf_size = hdr.btf.btf_size;
+  info.kernel_btf = hdr.btf.kernel_btf;
+  // User BTF has no name (the kernel's btf->name is empty).
+  if (!info.name != !info.name_len) return -EINVAL;
+  uint32_t name_len = info.name_len;
+  info.name_len = 0;
+  if (info.name && name_len && copy_to_user(info.name, "", 1)) return -EFAULT;
+  if (copy_to_user(uinfo, &info, info_copy)) return -EFAULT;
+  at.write_back(offsetof(union bpf_attr, info.info_len), info_copy);
+  return 0;
+}
+
 int obj_get_info_by_fd(const Attr &at) {
   const union bpf_attr &a = *at.a;
   if (at.tail_dirty(ATTR_END(info.info))) return -EINVAL;
@@ -554,6 +689,7 @@ int obj_get_info_by_fd(const Attr &at) {
   switch (h->obj->kind) {
     case ObjectKind::kMap: return map_get_info(*h, at);
     case ObjectKind::kProg: return prog_get_info(*h, at);
+    case ObjectKind::kBtf: return btf_get_info(*h, at);
     default: return -EINVAL;
   }
 }
@@ -619,9 +755,6 @@ constexpr uint32_t kProgLoadFlags = BPF_F_STRICT_ALIGNMENT | BPF_F_ANY_ALIGNMENT
                                     kF_XdpDevBoundOnly | kF_TestRegInvariants | kF_TokenFd;
 // The last program type of 6.18's enum bpf_prog_type (BPF_PROG_TYPE_NETFILTER).
 constexpr uint32_t kLastProgType = 32;
-// log_level bits (include/linux/bpf_verifier.h; the 6.1 uapi header has none).
-constexpr uint32_t kLogLevel1 = 1, kLogLevel2 = 2, kLogStats = 4, kLogFixed = 8;
-constexpr uint32_t kLogMask = kLogLevel1 | kLogLevel2 | kLogStats | kLogFixed;
 // Program types the kernel loads only with CAP_PERFMON (is_perfmon_prog_type).
 bool is_perfmon_prog_type(uint32_t type) {
   switch (type) {
@@ -665,19 +798,37 @@ std::string stats_only_log(uint32_t level, uint64_t start_ns) {
   return log;
 }
 
-// The log as the caller's log_buf receives it (kernel/bpf/log.c): the
-// default rotating mode keeps the end of the log, BPF_LOG_FIXED keeps the
-// beginning; either way the buffer holds at most log_size - 1 bytes and a
-// NUL, and nothing after that NUL is touched. Returns bpf_vlog_finalize()'s
-// verdict: -ENOSPC if the log did not fit, -EFAULT if the buffer faulted.
-int write_log(const std::string &log, uint32_t level, uint64_t ubuf, uint32_t size, size_t len_max = 0) {
-  if (level == 0 || !ubuf || log.empty()) return 0; // nothing was ever written
-  size_t n = std::min<size_t>(log.size(), size - 1);
-  const char *from = (level & kLogFixed) ? log.data() : log.data() + (log.size() - n);
-  std::string out(from, n);
-  out.push_back('\0');
-  if (copy_to_user(ubuf, out.data(), out.size())) return -EFAULT;
-  return std::max(log.size(), len_max) + 1 > size ? -ENOSPC : 0;
+// check_btf_info_early() and check_btf_info(): the program's BTF
+// (prog_btf_fd) and its func_info / line_info records. On success *btf_obj
+// holds one reference for the program to keep.
+int prog_load_btf(const Attr &at, const std::vector<vm::RawInsn> &insns, Object **btf_obj, ProgBtfInfo *info,
+                  std::string *log) {
+  const union bpf_attr &a = *at.a;
+  int err = 0;
+  const Handle *h = btf_handle(static_cast<int>(a.prog_btf_fd), &err);
+  if (!h) return err;
+  std::unique_ptr<btf::Btf> b = btf_of(*h->obj);
+  if (!b) return -EINVAL;
+  ProgBtfInput in;
+  in.insns = reinterpret_cast<const struct bpf_insn *>(insns.data());
+  in.insn_cnt = static_cast<uint32_t>(insns.size());
+  in.func_info_rec_size = a.func_info_rec_size;
+  in.func_info_cnt = a.func_info_cnt;
+  in.func_info = a.func_info;
+  in.line_info_rec_size = a.line_info_rec_size;
+  in.line_info_cnt = a.line_info_cnt;
+  in.line_info = a.line_info;
+  in.read = [](uint64_t addr, void *dst, size_t n) { return copy_from_user(dst, addr, n); };
+  err = btf_check_prog_info(*b, in, info, log);
+  // A record with unknown non-zero bytes: tell the loader the size we know.
+  if (info->func_rec_size_hint)
+    at.write_back(offsetof(union bpf_attr, func_info_rec_size), info->func_rec_size_hint);
+  if (info->line_rec_size_hint)
+    at.write_back(offsetof(union bpf_attr, line_info_rec_size), info->line_rec_size_hint);
+  if (err) return err;
+  if ((err = btf_ref_get(*h->obj))) return err;
+  *btf_obj = h->obj;
+  return 0;
 }
 
 int prog_load(const Attr &at) {
@@ -798,14 +949,14 @@ int prog_load(const Attr &at) {
 
   verifier::Result res;
   int ret = 0;
+  Object *btf_obj = nullptr;
+  ProgBtfInfo btf_info;
   if (a.func_info_cnt || a.line_info_cnt) {
-    // check_btf_info_early(): prog_btf_fd must be a BTF object; there are
-    // none yet (BTF comes with a later issue).
-    ret = fcntl(static_cast<int>(a.prog_btf_fd), F_GETFD) < 0 ? -EBADF : -EINVAL;
+    std::string btf_log;
+    ret = prog_load_btf(at, insns, &btf_obj, &btf_info, &btf_log);
+    if (ret) res.log = btf_log + stats_only_log(level, start_ns);
   }
-  if (ret) {
-    res.log = stats_only_log(level, start_ns);
-  } else {
+  if (!ret) {
     res = verifier::verify(insns.data(), insns.size(), opt, resolver);
     ret = res.err;
   }
@@ -814,6 +965,7 @@ int prog_load(const Attr &at) {
   if (int log_err = write_log(res.log, level, log_buf, log_size, res.log_len_max)) ret = log_err;
   if (ret) {
     drop_refs();
+    if (btf_obj) object_ref_put(ObjectKind::kBtf, btf_obj->id);
     return ret > 0 ? -EINVAL : ret;
   }
 
@@ -841,8 +993,16 @@ int prog_load(const Attr &at) {
     return 0;
   });
   for (const Used &u : used) spec.map_ids.push_back(u.id);
+  if (btf_obj) {
+    spec.btf_id = btf_obj->id;
+    spec.func_info = std::move(btf_info.func_info);
+    spec.line_info = std::move(btf_info.line_info);
+  }
   int fd = prog_create(spec);
-  if (fd < 0) drop_refs();
+  if (fd < 0) {
+    drop_refs();
+    if (btf_obj) object_ref_put(ObjectKind::kBtf, btf_obj->id);
+  }
   return fd;
 }
 
@@ -870,6 +1030,9 @@ size_t last_field_end(int cmd) {
     case BPF_PROG_LOAD: return ATTR_END(core_relo_rec_size);
     case BPF_PROG_GET_NEXT_ID: return ATTR_END(next_id);
     case BPF_PROG_GET_FD_BY_ID: return ATTR_END(prog_id);
+    case BPF_BTF_LOAD: return kBtfLoadEnd;
+    case BPF_BTF_GET_FD_BY_ID: return kFdByIdTokenFdOff + 4;
+    case BPF_BTF_GET_NEXT_ID: return ATTR_END(next_id);
     default: return kAttrSize;
   }
 }
@@ -895,6 +1058,9 @@ long dispatch(int cmd, const Attr &at) {
     case BPF_PROG_LOAD: return prog_load(at);
     case BPF_PROG_GET_NEXT_ID: return obj_get_next_id(at, ObjectKind::kProg);
     case BPF_PROG_GET_FD_BY_ID: return prog_get_fd_by_id(at);
+    case BPF_BTF_LOAD: return btf_load(at);
+    case BPF_BTF_GET_FD_BY_ID: return btf_get_fd_by_id(at);
+    case BPF_BTF_GET_NEXT_ID: return obj_get_next_id(at, ObjectKind::kBtf);
     default: return -EINVAL; // the kernel's answer to a command it does not know
   }
 }

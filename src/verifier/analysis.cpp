@@ -981,8 +981,8 @@ void Checker::check_ld_imm64(const vm::Insn &insn, uint32_t pc) {
     r.s = Scalar::constant(0);
     return;
   case vm::Pseudo::kFunc:
-    // Callbacks need the program's BTF func_info (static linkage), which
-    // userbpf does not take yet (BPF_BTF_LOAD comes with issue 5).
+    // Callbacks (bpf_loop, for_each_map_elem...) are not verified yet: the
+    // load is refused even when the program brings BTF func_info.
     fail(-EINVAL, "missing btf func_info\n");
   case vm::Pseudo::kBtfId:
     break;

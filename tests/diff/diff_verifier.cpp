@@ -57,6 +57,7 @@
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
 
+#include "bpf_router.h"
 #include "bpf_test_util.h"
 #include "capabilities.h"
 #include "vm/assembler.h"
@@ -77,38 +78,10 @@ namespace fs = std::filesystem;
 namespace vm = userbpf::vm;
 
 // ------------------------------------------------ syscall(): bpf() routing
-//
-// libbpf calls syscall(__NR_bpf, ...). This definition, in the executable,
-// takes precedence over libc's: __NR_bpf goes to the backend chosen for the
-// calling thread, every other number to the real syscall().
+// (tests/common/bpf_router.h: __NR_bpf to ubt::t_backend, the rest to libc)
 
-namespace {
-enum class Backend { kKernel, kUserbpf };
-thread_local Backend t_backend = Backend::kKernel;
-
-using SyscallFn = long (*)(long, ...);
-SyscallFn real_syscall() {
-  static SyscallFn fn = reinterpret_cast<SyscallFn>(dlsym(RTLD_NEXT, "syscall"));
-  return fn;
-}
-} // namespace
-
-extern "C" long syscall(long nr, ...) noexcept {
-  va_list ap;
-  va_start(ap, nr);
-  long a[6];
-  for (long &x : a) x = va_arg(ap, long);
-  va_end(ap);
-  if (nr == __NR_bpf && t_backend == Backend::kUserbpf)
-    return userbpf_bpf(static_cast<int>(a[0]), reinterpret_cast<union bpf_attr *>(a[1]),
-                       static_cast<unsigned int>(a[2]));
-  SyscallFn real = real_syscall();
-  if (!real) {
-    errno = ENOSYS;
-    return -1;
-  }
-  return real(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-}
+using ubt::Backend;
+using ubt::t_backend;
 
 namespace {
 

@@ -1,5 +1,6 @@
 // `userbpf verify FILE` for ELF objects (clang -target bpf output), loaded
-// with libbpf; every BPF command goes to userbpf (bpf_syscall.cpp).
+// with libbpf; every BPF command goes to userbpf (libuserbpf's syscall(),
+// src/syscall/syscall_interposer.cpp).
 #pragma once
 
 #include <cstdint>

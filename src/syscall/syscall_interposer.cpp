@@ -1,21 +1,25 @@
-// syscall(): the CLI's bpf() goes to userbpf, every other system call to the
-// kernel.
+// syscall(): a program's bpf() goes to userbpf, every other system call to
+// the kernel.
 //
-// `userbpf verify` opens and loads ELF objects with libbpf (libbpf.so, Debian's
-// libbpf-dev), and libbpf issues every BPF command as syscall(__NR_bpf, ...).
-// A function named syscall defined in the executable comes first in the
-// dynamic linker's symbol lookup, so it interposes glibc's for libbpf.so (and
-// for libuserbpf.so, which maps and closes its files with syscall()). This
-// definition sends __NR_bpf to userbpf_bpf(), the same entry point the rest of
-// the CLI uses, and makes every other call itself with the architecture's
-// system call instruction: calling glibc's syscall() from here would need
-// dlsym(RTLD_NEXT), and the instruction is all glibc's wrapper does anyway.
+// libbpf (Debian's libbpf-dev, or a copy linked into a tool such as bpftool)
+// issues every BPF command as syscall(__NR_bpf, ...). libuserbpf defines a
+// function named syscall, so in a program linked with libuserbpf.so (which
+// comes before libc in the dynamic linker's search order), or with
+// libuserbpf-preload.so in LD_PRELOAD, that call reaches this definition
+// instead of glibc's: __NR_bpf goes to userbpf_bpf(), and every other number
+// is made here with the architecture's system call instruction (calling
+// glibc's syscall() would need dlsym(RTLD_NEXT), and the instruction is all
+// glibc's wrapper does anyway).
+//
+// This file is not part of the objects internal test binaries link: those
+// choose per call where bpf() goes (see tests/diff/diff_verifier.cpp). It is
+// linked into libuserbpf.so, libuserbpf.a and libuserbpf-preload.so only.
 //
 // The result follows glibc's syscall(): the kernel's value, or -1 with errno
 // set. Every caller's six argument registers are read whatever the number
 // takes, as glibc's wrapper does (extra ones are ignored by the kernel).
-// Not for clone/vfork-style calls that return twice on a new stack; nothing
-// in the CLI makes them through syscall().
+// Not for clone/vfork-style calls that return twice on a new stack: those
+// go through glibc's own wrappers (fork(), posix_spawn()), never syscall().
 #include <errno.h>
 #include <stdarg.h>
 #include <sys/syscall.h>
@@ -46,13 +50,13 @@ long raw_syscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
   __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory", "cc");
   return x0;
 #else
-#error "tools/cli/bpf_syscall.cpp: add this architecture's system call instruction"
+#error "syscall_interposer.cpp: add this architecture's system call instruction"
 #endif
 }
 
 } // namespace
 
-extern "C" long syscall(long number, ...) noexcept {
+extern "C" __attribute__((visibility("default"))) long syscall(long number, ...) noexcept {
   va_list ap;
   va_start(ap, number);
   long a[6];
