@@ -209,7 +209,9 @@ class Verifier {
 
   bool name_offset_valid(uint32_t off) const { return off <= BTF_MAX_NAME_OFFSET && off < b_.hdr_.str_len; }
   // A C identifier (letters as the kernel's Latin-1 ctype has them), '.'
-  // allowed too where dot_ok (variable names such as "x.1").
+  // allowed too where dot_ok. The running 6.18 kernel takes dots in every
+  // name (types, members, enum values, parameters: checked against it), so
+  // every caller passes true today.
   bool name_valid(uint32_t off, bool dot_ok) const {
     const char *s = b_.name_by_offset(off);
     auto ok = [&](char ch, bool first) {
@@ -222,7 +224,7 @@ class Verifier {
       if (!ok(*s, false)) return false;
     return !*s;
   }
-  bool name_valid_identifier(uint32_t off) const { return name_valid(off, false); }
+  bool name_valid_identifier(uint32_t off) const { return name_valid(off, true); }
   bool name_valid_section(uint32_t off) const {
     const char *s = b_.name_by_offset(off);
     if (!s || !*s) return false;
