@@ -20,6 +20,7 @@
 // stands in. update+delete runs on 64K-entry maps: each thread cycles through
 // 4096 keys of its own, so max_entries only sizes the preallocation.
 #include <benchmark/benchmark.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -43,7 +44,20 @@ namespace {
 
 using BpfFn = long (*)(int cmd, union bpf_attr *attr, unsigned int size);
 
-long kernel_bpf(int cmd, union bpf_attr *attr, unsigned int size) { return syscall(__NR_bpf, cmd, attr, size); }
+// libuserbpf.so defines syscall() and sends __NR_bpf to userbpf; the kernel
+// side calls glibc's own syscall().
+long kernel_bpf(int cmd, union bpf_attr *attr, unsigned int size) {
+  using SyscallFn = long (*)(long, ...);
+  static const SyscallFn libc_syscall = [] {
+    void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    return libc ? reinterpret_cast<SyscallFn>(dlsym(libc, "syscall")) : nullptr;
+  }();
+  if (!libc_syscall) {
+    errno = ENOSYS;
+    return -1;
+  }
+  return libc_syscall(__NR_bpf, cmd, attr, size);
+}
 
 struct Backend {
   const char *name;
