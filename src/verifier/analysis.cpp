@@ -111,6 +111,7 @@ private:
   void adjust_ptr_alu(uint32_t pc, const vm::Insn &insn, Reg &dst, const Reg &ptr, const Reg &off_reg, bool dst_is_ptr);
 
   // ---- memory
+  void note_mem_ptr_kind(uint32_t pc, const Reg &ptr);
   void check_mem_access(uint32_t pc, int regno, int off, int size, bool write, int value_regno, bool sign_extend,
                         bool strict_alignment_once = false);
   void check_alignment(int regno, const Reg &ptr, int off, int size, bool strict_once);
@@ -538,7 +539,6 @@ void Checker::check_alignment(int regno, const Reg &ptr, int off, int size, bool
 
 void Checker::check_mem_access(uint32_t pc, int regno, int off, int size, bool write, int value_regno, bool sign_extend,
                                bool strict_alignment_once) {
-  (void)pc;
   Reg ptr = reg(regno);
   if (ptr.is_pointer()) check_alignment(regno, ptr, off, size, strict_alignment_once);
   auto leak_check = [&](const char *into) {
@@ -587,6 +587,8 @@ void Checker::check_mem_access(uint32_t pc, int regno, int off, int size, bool w
       case CtxField::kPacketEnd: mark_known(dst, 0); dst.type = RegType::kPacketEnd; break;
       case CtxField::kSockOrNull: mark_known(dst, 0); dst.type = RegType::kSock; dst.maybe_null = true; dst.id = ++id_gen_; break;
       }
+      if (field == CtxField::kPacket || field == CtxField::kPacketMeta || field == CtxField::kPacketEnd)
+        env_.ctx_pointer_load[pc] = field;
     }
     break;
   }
@@ -981,21 +983,35 @@ void Checker::check_ld_imm64(const vm::Insn &insn, uint32_t pc) {
 
 // ------------------------------------------------------------ loads, stores
 
+// One load or store instruction goes through one kind of pointer on every
+// path when that pointer is the context: its accesses are rewritten for the
+// context layout, which would be wrong for any other memory (the kernel's
+// reg_type_mismatch, "same insn cannot be used with different pointers").
+void Checker::note_mem_ptr_kind(uint32_t pc, const Reg &ptr) {
+  const uint8_t kind = ptr.type == RegType::kCtx ? 1 : 2;
+  uint8_t &seen = env_.mem_ptr_kind[pc];
+  if (seen == 0) seen = kind;
+  else if (seen != kind) fail(-EINVAL, "same insn cannot be used with different pointers\n");
+}
+
 void Checker::check_load_store(uint32_t pc, const vm::Insn &insn) {
   const int size = vm::access_size(insn.opcode);
   switch (insn.info().shape) {
   case Shape::kLoad:
     read_reg(insn.src);
     write_reg_check(insn.dst);
+    note_mem_ptr_kind(pc, reg(insn.src));
     check_mem_access(pc, insn.src, insn.off, size, false, insn.dst, (insn.opcode & 0xe0) == vm::kModeMemSx);
     return;
   case Shape::kStoreReg:
     read_reg(insn.src);
     read_reg(insn.dst);
+    note_mem_ptr_kind(pc, reg(insn.dst));
     check_mem_access(pc, insn.dst, insn.off, size, true, insn.src, false);
     return;
   case Shape::kStoreImm:
     read_reg(insn.dst);
+    note_mem_ptr_kind(pc, reg(insn.dst));
     mark_known(imm_value_, size == 8 ? static_cast<uint64_t>(static_cast<int64_t>(insn.imm))
                                      : static_cast<uint64_t>(static_cast<int64_t>(insn.imm)) & ((1ull << (8 * size)) - 1));
     check_mem_access(pc, insn.dst, insn.off, size, true, kImmValue, false);
@@ -1526,6 +1542,8 @@ int64_t Checker::step(uint32_t pc) {
 int Checker::run() {
   explored_.resize(env_.size());
   alu_aux_.resize(env_.size());
+  env_.ctx_pointer_load.assign(env_.size(), CtxField::kInvalid);
+  env_.mem_ptr_kind.assign(env_.size(), 0);
   nospec_.assign(env_.size(), 0);
   // The entry state: r1 = ctx, r10 = frame pointer, everything else unknown to the program.
   State init;

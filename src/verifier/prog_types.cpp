@@ -51,6 +51,30 @@ CtxField socket_filter_access(int off, int size, bool write, const Options &) {
   return skb_access(off, size, write);
 }
 
+// tc_cls_act_is_valid_access (SCHED_CLS, SCHED_ACT)
+CtxField tc_cls_act_access(int off, int size, bool write, const Options &) {
+  if (write && !(IN_FIELD(__sk_buff, mark, off) || IN_FIELD(__sk_buff, tc_index, off) ||
+                 IN_FIELD(__sk_buff, priority, off) || IN_FIELD(__sk_buff, tc_classid, off) ||
+                 IN_FIELDS(__sk_buff, cb[0], cb[4], off) || off == int(offsetof(__sk_buff, tstamp)) ||
+                 off == int(offsetof(__sk_buff, queue_mapping))))
+    return CtxField::kInvalid;
+  if (IN_FIELDS(__sk_buff, family, local_port, off)) return CtxField::kInvalid;
+  // tc may read the timestamp's type (a byte); the other types may not.
+  if (off == int(offsetof(__sk_buff, tstamp_type))) return size == 1 ? CtxField::kScalar : CtxField::kInvalid;
+  return skb_access(off, size, write);
+}
+
+// cg_skb_is_valid_access (the loader has CAP_BPF, which data, data_end and
+// tstamp writes need)
+CtxField cg_skb_access(int off, int size, bool write, const Options &) {
+  if (IN_FIELD(__sk_buff, tc_classid, off) || IN_FIELD(__sk_buff, data_meta, off) || IN_FIELD(__sk_buff, wire_len, off))
+    return CtxField::kInvalid;
+  if (write && !(IN_FIELD(__sk_buff, mark, off) || IN_FIELD(__sk_buff, priority, off) ||
+                 IN_FIELDS(__sk_buff, cb[0], cb[4], off) || IN_FIELD(__sk_buff, tstamp, off)))
+    return CtxField::kInvalid;
+  return skb_access(off, size, write);
+}
+
 // xdp_is_valid_access (not offloaded)
 CtxField xdp_access(int off, int size, bool write, const Options &options) {
   if (options.expected_attach_type != BPF_XDP_DEVMAP && off == int(offsetof(xdp_md, egress_ifindex)))
@@ -67,8 +91,12 @@ CtxField xdp_access(int off, int size, bool write, const Options &options) {
 // memory (checked as PTR_TO_MEM), so no field access goes through here.
 CtxField memory_access(int, int, bool, const Options &) { return CtxField::kInvalid; }
 
-const ProgTypeInfo kSocketFilter{"socket_filter", socket_filter_access, false};
-const ProgTypeInfo kXdp{"xdp", xdp_access, true};
+const ProgTypeInfo kSocketFilter{"socket_filter", socket_filter_access, false, sizeof(__sk_buff)};
+const ProgTypeInfo kSchedCls{"sched_cls", tc_cls_act_access, true, sizeof(__sk_buff)};
+const ProgTypeInfo kSchedAct{"sched_act", tc_cls_act_access, true, sizeof(__sk_buff)};
+// may_access_direct_pkt_data: cgroup skb programs read the packet, never write it.
+const ProgTypeInfo kCgroupSkb{"cgroup_skb", cg_skb_access, false, sizeof(__sk_buff)};
+const ProgTypeInfo kXdp{"xdp", xdp_access, true, sizeof(xdp_md)};
 const ProgTypeInfo kMemory{"memory", memory_access, false};
 
 // Helper ids by group (enum bpf_func_id).
@@ -82,6 +110,9 @@ enum : int32_t {
 const ProgTypeInfo *prog_type_info(uint32_t prog_type) {
   switch (prog_type) {
   case BPF_PROG_TYPE_SOCKET_FILTER: return &kSocketFilter;
+  case BPF_PROG_TYPE_SCHED_CLS: return &kSchedCls;
+  case BPF_PROG_TYPE_SCHED_ACT: return &kSchedAct;
+  case BPF_PROG_TYPE_CGROUP_SKB: return &kCgroupSkb;
   case BPF_PROG_TYPE_XDP: return &kXdp;
   case kProgTypeMemory: return &kMemory;
   default: return nullptr;
@@ -90,7 +121,8 @@ const ProgTypeInfo *prog_type_info(uint32_t prog_type) {
 
 bool helper_allowed(uint32_t prog_type, const helpers::HelperProto &proto, const Privilege &privilege) {
   // Type-specific helpers first (sk_filter_func_proto, xdp_func_proto) ...
-  if (proto.id == kCsumDiff) return prog_type == BPF_PROG_TYPE_XDP;
+  if (proto.id == kCsumDiff)
+    return prog_type == BPF_PROG_TYPE_XDP || prog_type == BPF_PROG_TYPE_SCHED_CLS || prog_type == BPF_PROG_TYPE_SCHED_ACT;
   // ... then bpf_base_func_proto: the map, time and random helpers for
   // everyone, the tracing ones only with CAP_PERFMON.
   if (proto.needs_perfmon) return privilege.allow_ptr_leaks;
@@ -100,6 +132,16 @@ bool helper_allowed(uint32_t prog_type, const helpers::HelperProto &proto, const
     return true;
   default:
     return false;
+  }
+}
+
+int ctx_pointer_offset(const ProgTypeInfo &type, CtxField field) {
+  const int base = static_cast<int>(ctx_packet_pointers_offset(type.ctx_size));
+  switch (field) {
+  case CtxField::kPacket: return base + int(offsetof(CtxPacketPointers, data));
+  case CtxField::kPacketEnd: return base + int(offsetof(CtxPacketPointers, data_end));
+  case CtxField::kPacketMeta: return base + int(offsetof(CtxPacketPointers, data_meta));
+  default: return -1;
   }
 }
 

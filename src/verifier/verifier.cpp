@@ -165,6 +165,15 @@ Result verify(const vm::RawInsn *insns, size_t count, const Options &options, co
   if (int err = do_check(env)) return finish(err);
   if (int err = check_max_stack_depth(env)) return finish(err);
 
+  // Accepted: loads of the context's packet pointers read the 64-bit
+  // pointers behind the uapi struct (prog_types.h, CtxPacketPointers).
+  for (size_t pc = 0; pc < env.size(); pc++) {
+    if (env.ctx_pointer_load[pc] == CtxField::kInvalid) continue;
+    vm::Insn &insn = prog.insns[pc];
+    insn.op = vm::Op::LDXDW;
+    insn.opcode = BPF_LDX | BPF_MEM | BPF_DW;
+    insn.off = static_cast<int16_t>(ctx_pointer_offset(*env.type, env.ctx_pointer_load[pc]));
+  }
   // Accepted: write the run-time values into the LD_IMM64s.
   for (size_t pc = 0; pc < env.size(); pc++) {
     vm::Insn &insn = prog.insns[pc];
