@@ -24,6 +24,7 @@
 #include "object/handle.h"
 #include "object/store.h"
 #include "prog/program.h"
+#include "prog/test_run.h"
 #include "verifier/verifier.h"
 
 namespace userbpf {
@@ -846,6 +847,42 @@ int prog_load(const Attr &at) {
   return fd;
 }
 
+// ---- BPF_PROG_TEST_RUN (bpf_prog_test_run; the per-type work is src/prog/test_run.cpp)
+
+int prog_test_run(const Attr &at) {
+  if (at.tail_dirty(ATTR_END(test.batch_size))) return -EINVAL;
+  const auto &t = at.a->test;
+  if (!!t.ctx_size_in != !!t.ctx_in || !!t.ctx_size_out != !!t.ctx_out) return -EINVAL;
+  RcuReadGuard guard;
+  int err = 0;
+  const Handle *h = handle_get(static_cast<int>(t.prog_fd), &err);
+  if (!h) return err;
+  if (h->obj->kind != ObjectKind::kProg) return -EINVAL;
+  TestRunRequest req;
+  req.data_in = t.data_in;
+  req.data_out = t.data_out;
+  req.ctx_in = t.ctx_in;
+  req.ctx_out = t.ctx_out;
+  req.data_size_in = t.data_size_in;
+  req.data_size_out = t.data_size_out;
+  req.ctx_size_in = t.ctx_size_in;
+  req.ctx_size_out = t.ctx_size_out;
+  req.repeat = t.repeat;
+  req.flags = t.flags;
+  req.cpu = t.cpu;
+  req.batch_size = t.batch_size;
+  UserMemory user{copy_from_user, copy_to_user};
+  TestRunReply reply;
+  int ret = userbpf::prog_test_run(*h->obj, req, user, &reply);
+  if (reply.data_written) {
+    at.write_back(offsetof(union bpf_attr, test.data_size_out), reply.data_size_out);
+    at.write_back(offsetof(union bpf_attr, test.retval), reply.retval);
+    at.write_back(offsetof(union bpf_attr, test.duration), reply.duration);
+  }
+  if (reply.ctx_written) at.write_back(offsetof(union bpf_attr, test.ctx_size_out), reply.ctx_size_out);
+  return ret;
+}
+
 // The end of each command's last attr field (the kernel's CMD_LAST_FIELD).
 // A caller passing at least that much (libbpf passes exactly that) is read in
 // place; a shorter attr is copied and zero-extended.
@@ -870,6 +907,7 @@ size_t last_field_end(int cmd) {
     case BPF_PROG_LOAD: return ATTR_END(core_relo_rec_size);
     case BPF_PROG_GET_NEXT_ID: return ATTR_END(next_id);
     case BPF_PROG_GET_FD_BY_ID: return ATTR_END(prog_id);
+    case BPF_PROG_TEST_RUN: return ATTR_END(test.batch_size);
     default: return kAttrSize;
   }
 }
@@ -895,6 +933,7 @@ long dispatch(int cmd, const Attr &at) {
     case BPF_PROG_LOAD: return prog_load(at);
     case BPF_PROG_GET_NEXT_ID: return obj_get_next_id(at, ObjectKind::kProg);
     case BPF_PROG_GET_FD_BY_ID: return prog_get_fd_by_id(at);
+    case BPF_PROG_TEST_RUN: return prog_test_run(at);
     default: return -EINVAL; // the kernel's answer to a command it does not know
   }
 }
