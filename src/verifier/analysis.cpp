@@ -99,6 +99,7 @@ private:
   void check_helper_call(uint32_t pc, const vm::Insn &insn);
   int64_t check_local_call(uint32_t pc, const vm::Insn &insn);
   int64_t check_exit(uint32_t pc);
+  void check_return_code();
 
   // ---- registers
   Reg &reg(int r) { return st_.cur().regs[r]; }
@@ -1348,7 +1349,32 @@ int64_t Checker::check_exit(uint32_t pc) {
   }
   read_reg(0);
   if (is_pointer_leak(reg(0))) fail(-EACCES, "R0 leaks addr as return value\n");
+  check_return_code();
   return -1;
+}
+
+// check_return_code: the program types whose caller acts on the return
+// value accept only the values it knows.
+void Checker::check_return_code() {
+  int64_t min = 0, max = 0;
+  switch (env_.options.prog_type) {
+  case BPF_PROG_TYPE_CGROUP_SKB: // 0 drop, 1 pass; egress also 2 and 3 (congestion notification)
+    max = env_.options.expected_attach_type == BPF_CGROUP_INET_EGRESS ? 3 : 1;
+    break;
+  default:
+    return;
+  }
+  const Reg &r0 = reg(0);
+  if (r0.type != RegType::kScalar)
+    fail(-EINVAL, "At program exit the register R0 is not a known value (%s)\n", reg_type_name(r0));
+  if (r0.s.smin < min || r0.s.smax > max) {
+    std::string have;
+    if (r0.s.smin > INT64_MIN) have += " smin=" + std::to_string(r0.s.smin);
+    if (r0.s.smax < INT64_MAX) have += " smax=" + std::to_string(r0.s.smax);
+    if (have.empty()) have = " unknown scalar value";
+    fail(-EINVAL, "At program exit the register R0 has%s should have been in [%lld, %lld]\n", have.c_str(),
+         static_cast<long long>(min), static_cast<long long>(max));
+  }
 }
 
 // ------------------------------------------------------------ exploration
