@@ -19,6 +19,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 
+#include "alloc/rcu.h"
 #include "prog/program.h"
 #include "verifier/prog_types.h"
 
@@ -62,9 +63,10 @@ uint64_t addr(const void *p) { return reinterpret_cast<uintptr_t>(p); }
 // bpf_test_run(): run `repeat` times (0 means once) and measure the average.
 int run_repeated(const vm::Program &program, void *ctx, uint32_t repeat, uint32_t *retval, uint32_t *duration) {
   if (repeat == 0) repeat = 1;
+  RcuReadGuard guard; // one read-side section for every repetition
   const uint64_t start = now_ns();
   for (uint32_t i = 0; i < repeat; i++) {
-    vm::RunResult r = program.run(addr(ctx));
+    vm::RunResult r = program.run_under_rcu(addr(ctx));
     if (r.err) return r.err; // a verified program cannot get here (call depth, budget)
     *retval = static_cast<uint32_t>(r.r0);
   }

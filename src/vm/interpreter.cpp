@@ -477,6 +477,10 @@ int Program::create(const DecodedProgram &decoded, std::unique_ptr<Program> *out
   return 0;
 }
 
+RunResult Program::run_under_rcu(uint64_t r1, uint64_t r2) const {
+  return execute<false>(slots_.data(), slots_.size(), r1, r2, 0, nullptr);
+}
+
 RunResult Program::run(uint64_t r1, uint64_t r2, uint64_t budget) const {
   // Programs run inside an RCU read-side section, as in the kernel: map
   // values a helper returns stay valid until the program ends.

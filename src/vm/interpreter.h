@@ -49,6 +49,10 @@ public:
   // memory and its size). budget = 0: unlimited; else at most budget
   // instructions, then err = -ETIME.
   RunResult run(uint64_t r1, uint64_t r2 = 0, uint64_t budget = 0) const;
+  // The same without a budget, for a caller that already holds an
+  // RcuReadGuard (a test run takes one for all its repetitions, as the
+  // kernel's bpf_test_run() holds rcu_read_lock around its loop).
+  RunResult run_under_rcu(uint64_t r1, uint64_t r2 = 0) const;
 
   size_t size() const { return slots_.size(); }
 
