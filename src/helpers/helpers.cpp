@@ -24,6 +24,7 @@ enum : int32_t {
   kTracePrintk = 6,
   kGetPrandomU32 = 7,
   kGetSmpProcessorId = 8,
+  kTailCall = 12,
   kCsumDiff = 28,
 };
 
@@ -195,6 +196,9 @@ const HelperProto kHelpers[] = {
      {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
     {kGetSmpProcessorId, "get_smp_processor_id", get_smp_processor_id, R::kInteger,
      {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
+    // No function: the VM runs a tail call itself (vm/interpreter.h, TailCallResolver).
+    {kTailCall, "tail_call", nullptr, R::kVoid,
+     {A::kPtrToCtx, A::kConstMapPtr, A::kAnything, A::kDontCare, A::kDontCare}, false},
     {kCsumDiff, "csum_diff", csum_diff, R::kInteger,
      {A::kPtrToMemReadOnlyOrNull, A::kConstSizeOrZero, A::kPtrToMemReadOnlyOrNull, A::kConstSizeOrZero, A::kAnything},
      false},

@@ -21,6 +21,7 @@
 
 #include "alloc/rcu.h"
 #include "prog/program.h"
+#include "prog/tail_call.h"
 #include "verifier/prog_types.h"
 
 namespace userbpf {
@@ -65,12 +66,15 @@ int run_repeated(const vm::Program &program, void *ctx, uint32_t repeat, uint32_
   if (repeat == 0) repeat = 1;
   RcuReadGuard guard; // one read-side section for every repetition
   const uint64_t start = now_ns();
-  for (uint32_t i = 0; i < repeat; i++) {
+  int err = 0;
+  for (uint32_t i = 0; i < repeat && !err; i++) {
     vm::RunResult r = program.run_under_rcu(addr(ctx));
-    if (r.err) return r.err; // a verified program cannot get here (call depth, budget)
+    err = r.err; // a verified program cannot fail (call depth, budget)
     *retval = static_cast<uint32_t>(r.r0);
   }
   const uint64_t per_run = (now_ns() - start) / repeat;
+  tail_call_targets_release();
+  if (err) return err;
   *duration = per_run > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(per_run);
   return 0;
 }

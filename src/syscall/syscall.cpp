@@ -21,6 +21,7 @@
 
 #include "alloc/rcu.h"
 #include "maps/map.h"
+#include "maps/prog_array.h"
 #include "object/handle.h"
 #include "object/store.h"
 #include "prog/program.h"
@@ -816,6 +817,14 @@ int prog_load(const Attr &at) {
   if (ret) {
     drop_refs();
     return ret > 0 ? -EINVAL : ret;
+  }
+  // bpf_check_tail_call(): every program array the program uses must take
+  // programs of its type (the first one to ask becomes the array's owner).
+  for (const Used &u : used) {
+    if (u.obj->map.type == BPF_MAP_TYPE_PROG_ARRAY && !prog_array_compatible(u.obj->map, a.prog_type, a.prog_flags)) {
+      drop_refs();
+      return -EINVAL;
+    }
   }
 
   ProgSpec spec;

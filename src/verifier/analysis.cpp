@@ -20,6 +20,7 @@
 #include "verifier/env.h"
 #include "verifier/state.h"
 #include "vm/disasm.h"
+#include "vm/interpreter.h"
 
 namespace userbpf::verifier {
 
@@ -1279,8 +1280,11 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
       break;
     }
   }
+  // record_func_key: a tail call goes through a program array.
+  if (id == vm::kTailCallHelper && (map < 0 || env_.maps[static_cast<size_t>(map)].type != BPF_MAP_TYPE_PROG_ARRAY))
+    fail(-EINVAL, "expected prog array map for tail call\n");
   // The map helpers take data maps only (check_map_func_compatibility).
-  if (map >= 0) {
+  if (map >= 0 && id != vm::kTailCallHelper) {
     const MapInfo &m = env_.maps[static_cast<size_t>(map)];
     switch (m.type) {
     case BPF_MAP_TYPE_PROG_ARRAY: case BPF_MAP_TYPE_PERF_EVENT_ARRAY: case BPF_MAP_TYPE_STACK_TRACE:

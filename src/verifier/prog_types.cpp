@@ -102,7 +102,7 @@ const ProgTypeInfo kMemory{"memory", memory_access, false};
 // Helper ids by group (enum bpf_func_id).
 enum : int32_t {
   kMapLookupElem = 1, kMapUpdateElem = 2, kMapDeleteElem = 3, kKtimeGetNs = 5, kTracePrintk = 6,
-  kGetPrandomU32 = 7, kGetSmpProcessorId = 8, kCsumDiff = 28,
+  kGetPrandomU32 = 7, kGetSmpProcessorId = 8, kTailCall = 12, kCsumDiff = 28,
 };
 
 } // namespace
@@ -130,6 +130,8 @@ bool helper_allowed(uint32_t prog_type, const helpers::HelperProto &proto, const
   case kMapLookupElem: case kMapUpdateElem: case kMapDeleteElem: case kKtimeGetNs:
   case kGetPrandomU32: case kGetSmpProcessorId:
     return true;
+  case kTailCall: // the kernel's types all have it; the memory type has no context to pass on
+    return prog_type != kProgTypeMemory;
   default:
     return false;
   }

@@ -119,7 +119,8 @@ class ProgTestRunTest : public ::testing::TestWithParam<Backend> {
     if (fn == ubt::kernel_call && !ubt::kernel_bpf_available(&why)) GTEST_SKIP() << why;
   }
   void TearDown() override {
-    for (int fd : fds) close(fd);
+    for (int fd : fds)
+      if (fd >= 0) close(fd);
   }
 
   // Load a program (fd closed at the end of the test); fails the test on error.
@@ -612,6 +613,178 @@ TEST_P(ProgTestRunTest, BadAttr) {
   bad.repeat = 1;
   EXPECT_EQ(run(fd, bad, [](union bpf_attr &a) { a.test.ctx_in = 16, a.test.ctx_size_in = sizeof(xdp_md); }).ret,
             -EFAULT);
+}
+
+// ---------------------------------------------------------------- tail calls
+
+std::vector<RawInsn> ld_map(uint8_t dst, int fd) {
+  return {I(BPF_LD | BPF_IMM | BPF_DW, dst, BPF_PSEUDO_MAP_FD, 0, fd), I(0)};
+}
+
+// r1 = ctx; tail call array[index]; on fall-through return `fallthrough`.
+std::vector<RawInsn> tail_caller(int array_fd, int32_t index, int32_t fallthrough) {
+  std::vector<RawInsn> p = ld_map(2, array_fd);
+  p.push_back(mov_imm(3, index));
+  p.push_back(I(BPF_JMP | BPF_CALL, 0, 0, 0, 12));
+  p.push_back(mov_imm(0, fallthrough));
+  p.push_back(exit_insn());
+  return p;
+}
+
+// counter[0] += 1, then tail call array[0]; XDP_PASS on fall-through.
+std::vector<RawInsn> counting_self_caller(int counter_fd, int array_fd) {
+  std::vector<RawInsn> p = {mov_reg(6, 1), st(BPF_W, 10, -4, 0), mov_reg(2, 10), add_imm(2, -4)};
+  auto m = ld_map(1, counter_fd);
+  p.insert(p.end(), m.begin(), m.end());
+  p.push_back(I(BPF_JMP | BPF_CALL, 0, 0, 0, 1)); // map_lookup_elem
+  p.push_back(I(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2, 0));
+  p.push_back(mov_imm(1, 1));
+  p.push_back(I(BPF_STX | BPF_ATOMIC | BPF_DW, 0, 1, 0, BPF_ADD));
+  p.push_back(mov_reg(1, 6));
+  auto t = tail_caller(array_fd, 0, 2);
+  p.insert(p.end(), t.begin(), t.end());
+  return p;
+}
+
+TEST_P(ProgTestRunTest, ProgArrayUserSpaceRules) {
+  EXPECT_EQ(ubt::map_create(fn, BPF_MAP_TYPE_PROG_ARRAY, 4, 8, 4), -EINVAL) << "values are fds";
+  EXPECT_EQ(ubt::map_create(fn, BPF_MAP_TYPE_PROG_ARRAY, 8, 4, 4), -EINVAL);
+  EXPECT_EQ(ubt::map_create(fn, BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 0), -EINVAL);
+  EXPECT_EQ(ubt::map_create(fn, BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4, BPF_F_RDONLY_PROG), -EINVAL);
+  long array = ubt::map_create(fn, BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4);
+  ASSERT_GE(array, 0);
+  fds.push_back(static_cast<int>(array));
+  int prog = load(BPF_PROG_TYPE_XDP, returns(2));
+  uint32_t key = 1, value = static_cast<uint32_t>(prog), got = 0;
+  EXPECT_EQ(ubt::map_lookup(fn, static_cast<int>(array), &key, &got), -ENOENT) << "empty slot";
+  EXPECT_EQ(ubt::map_delete(fn, static_cast<int>(array), &key), -ENOENT);
+  EXPECT_EQ(ubt::map_update(fn, static_cast<int>(array), &key, &value, BPF_NOEXIST), -EINVAL) << "BPF_ANY only";
+  EXPECT_EQ(ubt::map_update(fn, static_cast<int>(array), &key, &value), 0);
+  bpf_prog_info info{};
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.info.bpf_fd = static_cast<uint32_t>(prog);
+  a.info.info_len = sizeof(info);
+  a.info.info = reinterpret_cast<uintptr_t>(&info);
+  ASSERT_EQ(ubt::call(fn, BPF_OBJ_GET_INFO_BY_FD, a), 0);
+  EXPECT_EQ(ubt::map_lookup(fn, static_cast<int>(array), &key, &got), 0);
+  EXPECT_EQ(got, info.id) << "user space reads program ids back";
+  uint32_t far = 4;
+  EXPECT_EQ(ubt::map_update(fn, static_cast<int>(array), &far, &value), -E2BIG);
+  EXPECT_EQ(ubt::map_lookup(fn, static_cast<int>(array), &far, &got), -ENOENT);
+  EXPECT_EQ(ubt::map_delete(fn, static_cast<int>(array), &far), -E2BIG);
+  uint32_t not_a_prog = static_cast<uint32_t>(array), not_an_fd = 9999;
+  EXPECT_EQ(ubt::map_update(fn, static_cast<int>(array), &key, &not_a_prog), -EINVAL);
+  EXPECT_EQ(ubt::map_update(fn, static_cast<int>(array), &key, &not_an_fd), -EBADF);
+  EXPECT_EQ(ubt::map_delete(fn, static_cast<int>(array), &key), 0);
+  EXPECT_EQ(ubt::map_lookup(fn, static_cast<int>(array), &key, &got), -ENOENT);
+}
+
+TEST_P(ProgTestRunTest, TailCallRunsTheTargetAndNeverReturns) {
+  long array = ubt::map_create(fn, BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4);
+  ASSERT_GE(array, 0);
+  fds.push_back(static_cast<int>(array));
+  int target = load(BPF_PROG_TYPE_XDP, returns(3));
+  int caller = load(BPF_PROG_TYPE_XDP, tail_caller(static_cast<int>(array), 2, 1));
+  int far_caller = load(BPF_PROG_TYPE_XDP, tail_caller(static_cast<int>(array), 7, 1));
+  auto frame = ipv4_frame();
+  std::vector<uint8_t> out;
+  EXPECT_EQ(run_frame(caller, frame, &out).retval, 1u) << "an empty slot falls through";
+  uint32_t key = 2, value = static_cast<uint32_t>(target);
+  ASSERT_EQ(ubt::map_update(fn, static_cast<int>(array), &key, &value), 0);
+  Ran r = run_frame(caller, frame, &out);
+  ASSERT_EQ(r.ret, 0);
+  EXPECT_EQ(r.retval, 3u) << "the target's return value is the run's";
+  EXPECT_EQ(run_frame(far_caller, frame, &out).retval, 1u) << "an index past the end falls through";
+  ASSERT_EQ(ubt::map_delete(fn, static_cast<int>(array), &key), 0);
+  EXPECT_EQ(run_frame(caller, frame, &out).retval, 1u);
+}
+
+TEST_P(ProgTestRunTest, TailCallIntoAnIncompatibleProgram) {
+  long array = ubt::map_create(fn, BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4);
+  ASSERT_GE(array, 0);
+  fds.push_back(static_cast<int>(array));
+  // The first XDP program that uses the array makes it an XDP array.
+  load(BPF_PROG_TYPE_XDP, tail_caller(static_cast<int>(array), 0, 1));
+  int filter = load(BPF_PROG_TYPE_SOCKET_FILTER, returns(0));
+  uint32_t key = 0, value = static_cast<uint32_t>(filter);
+  EXPECT_EQ(ubt::map_update(fn, static_cast<int>(array), &key, &value), -EINVAL);
+  // A socket filter that would tail call through it does not load.
+  auto insns = tail_caller(static_cast<int>(array), 0, 0);
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+  a.insns = reinterpret_cast<uintptr_t>(insns.data());
+  a.insn_cnt = static_cast<uint32_t>(insns.size());
+  a.license = reinterpret_cast<uintptr_t>("GPL");
+  EXPECT_EQ(ubt::call(fn, BPF_PROG_LOAD, a), -EINVAL);
+}
+
+TEST_P(ProgTestRunTest, TailCallLimitIs33PerRun) {
+  long counter = ubt::map_create(fn, BPF_MAP_TYPE_ARRAY, 4, 8, 1);
+  long array = ubt::map_create(fn, BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 1);
+  ASSERT_GE(counter, 0);
+  ASSERT_GE(array, 0);
+  fds.push_back(static_cast<int>(counter));
+  int self = load(BPF_PROG_TYPE_XDP, counting_self_caller(static_cast<int>(counter), static_cast<int>(array)));
+  uint32_t key = 0, value = static_cast<uint32_t>(self);
+  ASSERT_EQ(ubt::map_update(fn, static_cast<int>(array), &key, &value), 0);
+  auto frame = ipv4_frame();
+  auto count = [&] {
+    uint64_t n = 0;
+    EXPECT_EQ(ubt::map_lookup(fn, static_cast<int>(counter), &key, &n), 0);
+    return n;
+  };
+  std::vector<uint8_t> out;
+  Ran r = run_frame(self, frame, &out);
+  ASSERT_EQ(r.ret, 0);
+  EXPECT_EQ(r.retval, 2u);
+  EXPECT_EQ(count(), 34u) << "one run and 33 tail calls";
+  TestRun ten;
+  ten.data_in = frame.data();
+  ten.data_size_in = static_cast<uint32_t>(frame.size());
+  ten.repeat = 10;
+  ASSERT_EQ(run(self, ten).ret, 0);
+  EXPECT_EQ(count(), 34u + 340u) << "the count restarts with every run";
+  // The array's last fd closes: its slots are emptied even though the
+  // program (which holds the array) is still loaded, and the cycle is gone.
+  // The kernel empties it from a work queue: wait for it.
+  close(static_cast<int>(array));
+  uint64_t before = count();
+  for (int i = 0; i < 200; i++) {
+    ASSERT_EQ(run_frame(self, frame, &out).ret, 0);
+    uint64_t now = count();
+    if (now - before == 1) break;
+    before = now;
+    usleep(5000);
+  }
+  before = count();
+  ASSERT_EQ(run_frame(self, frame, &out).ret, 0);
+  EXPECT_EQ(count(), before + 1) << "the tail call now falls through";
+  // With the cycle broken, closing the program releases it and the array.
+  bpf_prog_info info{};
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.info.bpf_fd = static_cast<uint32_t>(self);
+  a.info.info_len = sizeof(info);
+  a.info.info = reinterpret_cast<uintptr_t>(&info);
+  ASSERT_EQ(ubt::call(fn, BPF_OBJ_GET_INFO_BY_FD, a), 0);
+  for (int &fd : fds)
+    if (fd == self) {
+      close(fd);
+      fd = -1;
+    }
+  long gone = 0;
+  for (int i = 0; i < 200 && gone != -ENOENT; i++) {
+    memset(&a, 0, sizeof(a));
+    a.prog_id = info.id;
+    gone = ubt::call(fn, BPF_PROG_GET_FD_BY_ID, a);
+    if (gone >= 0) {
+      close(static_cast<int>(gone));
+      usleep(5000);
+    }
+  }
+  EXPECT_EQ(gone, -ENOENT) << "the program is released";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ProgTestRunTest,
