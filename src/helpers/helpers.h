@@ -50,6 +50,9 @@ struct HelperProto {
   // Program types may call it only with CAP_PERFMON (bpf_base_func_proto's
   // last group: trace_printk and friends).
   bool needs_perfmon = false;
+  // It may move the packet (bpf_helper_changes_pkt_data): the verifier
+  // forgets every packet pointer after the call.
+  bool changes_packet_data = false;
 };
 
 // The helper with this id, or nullptr.

@@ -22,7 +22,7 @@
 #include "alloc/rcu.h"
 #include "prog/program.h"
 #include "prog/tail_call.h"
-#include "verifier/prog_types.h"
+#include "helpers/context.h"
 
 namespace userbpf {
 namespace {
@@ -46,12 +46,12 @@ constexpr uint32_t kLoopbackIfindex = 1;
 // data / data_end / data_meta read (verifier/prog_types.h).
 template <typename Uapi> struct RunContext {
   Uapi uapi;
-  verifier::CtxPacketPointers ptrs;
+  CtxPacketPointers ptrs;
 };
 using SkbContext = RunContext<__sk_buff>;
 using XdpContext = RunContext<xdp_md>;
-static_assert(offsetof(SkbContext, ptrs) == verifier::ctx_packet_pointers_offset(sizeof(__sk_buff)));
-static_assert(offsetof(XdpContext, ptrs) == verifier::ctx_packet_pointers_offset(sizeof(xdp_md)));
+static_assert(offsetof(SkbContext, ptrs) == ctx_packet_pointers_offset(sizeof(__sk_buff)));
+static_assert(offsetof(XdpContext, ptrs) == ctx_packet_pointers_offset(sizeof(xdp_md)));
 
 uint64_t now_ns() {
   timespec ts;
@@ -381,6 +381,7 @@ int test_run_xdp(const vm::Program &program, uint32_t expected_attach_type, cons
   XdpContext ctx{};
   ctx.uapi.ingress_ifindex = given.ingress_ifindex ? given.ingress_ifindex : kLoopbackIfindex;
   ctx.uapi.rx_queue_index = given.rx_queue_index;
+  ctx.ptrs.data_hard_start = addr(buffer.data());
   ctx.ptrs.data_meta = addr(data);
   ctx.ptrs.data = addr(data) + given.data;
   ctx.ptrs.data_end = addr(data) + size;

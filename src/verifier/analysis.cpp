@@ -114,6 +114,7 @@ private:
 
   // ---- memory
   void note_mem_ptr_kind(uint32_t pc, const Reg &ptr);
+  void clear_all_packet_pointers();
   void check_mem_access(uint32_t pc, int regno, int off, int size, bool write, int value_regno, bool sign_extend,
                         bool strict_alignment_once = false);
   void check_alignment(int regno, const Reg &ptr, int off, int size, bool strict_once);
@@ -1209,6 +1210,23 @@ int64_t Checker::check_cond_jump(uint32_t pc, const vm::Insn &insn) {
 
 // ------------------------------------------------------------------ calls
 
+// clear_all_pkt_pointers: after a helper that may move the packet, every
+// packet pointer (in registers and spilled, in every frame) is stale:
+// unknown to a privileged loader, unreadable to an unprivileged one
+// (mark_reg_invalid).
+void Checker::clear_all_packet_pointers() {
+  auto invalid = [](const Reg &r) { return r.is_packet() || r.type == RegType::kPacketEnd; };
+  for (Frame &frame : st_.frames) {
+    for (Reg &r : frame.regs)
+      if (invalid(r)) {
+        if (priv_.allow_ptr_leaks) mark_unknown(r);
+        else mark_not_init(r);
+      }
+    for (StackSlot &slot : frame.slots)
+      if (invalid(slot.spilled)) mark_unknown(slot.spilled);
+  }
+}
+
 void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
   (void)pc;
   const int32_t id = insn.imm;
@@ -1296,6 +1314,7 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
   }
   Frame &f = st_.cur();
   for (int r = 1; r <= 5; r++) mark_not_init(f.regs[r]);
+  if (proto->changes_packet_data) clear_all_packet_pointers();
   Reg &r0 = f.regs[0];
   switch (proto->ret) {
   case helpers::RetType::kInteger: mark_unknown(r0); break;

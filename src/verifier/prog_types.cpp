@@ -103,6 +103,7 @@ const ProgTypeInfo kMemory{"memory", memory_access, false};
 enum : int32_t {
   kMapLookupElem = 1, kMapUpdateElem = 2, kMapDeleteElem = 3, kKtimeGetNs = 5, kTracePrintk = 6,
   kGetPrandomU32 = 7, kGetSmpProcessorId = 8, kTailCall = 12, kCsumDiff = 28,
+  kXdpAdjustHead = 44, kXdpAdjustMeta = 54,
 };
 
 } // namespace
@@ -123,6 +124,7 @@ bool helper_allowed(uint32_t prog_type, const helpers::HelperProto &proto, const
   // Type-specific helpers first (sk_filter_func_proto, xdp_func_proto) ...
   if (proto.id == kCsumDiff)
     return prog_type == BPF_PROG_TYPE_XDP || prog_type == BPF_PROG_TYPE_SCHED_CLS || prog_type == BPF_PROG_TYPE_SCHED_ACT;
+  if (proto.id == kXdpAdjustHead || proto.id == kXdpAdjustMeta) return prog_type == BPF_PROG_TYPE_XDP;
   // ... then bpf_base_func_proto: the map, time and random helpers for
   // everyone, the tracing ones only with CAP_PERFMON.
   if (proto.needs_perfmon) return privilege.allow_ptr_leaks;

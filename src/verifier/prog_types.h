@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "helpers/context.h"
 #include "helpers/helpers.h"
 #include "verifier/verifier.h"
 
@@ -19,17 +20,9 @@ inline constexpr uint32_t kProgTypeMemory = 0x7fff0001;
 
 enum class CtxField : uint8_t { kInvalid, kScalar, kPacket, kPacketMeta, kPacketEnd, kSockOrNull };
 
-// The run-time context (src/prog/context.h builds it for test runs): the
-// uapi struct the program sees (__sk_buff, xdp_md), whose fields it reads and
-// writes in place, followed at an 8-aligned offset by the real 64-bit packet
-// pointers. The uapi struct's data/data_end/data_meta are 32 bits wide and
-// cannot hold a pointer of this process, so verify() rewrites each load of
-// one of them into a 64-bit load of the pointer (one insn for one insn).
-struct CtxPacketPointers {
-  uint64_t data;
-  uint64_t data_end;
-  uint64_t data_meta;
-};
+// The run-time context's layout (helpers/context.h): the verifier rewrites
+// loads of the packet pointer fields into loads of CtxPacketPointers.
+using userbpf::CtxPacketPointers;
 
 struct ProgTypeInfo {
   const char *name;
@@ -44,7 +37,7 @@ struct ProgTypeInfo {
 
 // Where the run-time context holds the pointer a load of `field` (kPacket,
 // kPacketMeta, kPacketEnd) reads.
-constexpr uint32_t ctx_packet_pointers_offset(uint32_t ctx_size) { return (ctx_size + 7) & ~7u; }
+using userbpf::ctx_packet_pointers_offset;
 int ctx_pointer_offset(const ProgTypeInfo &type, CtxField field);
 
 // nullptr for a type the verifier does not know (yet).

@@ -324,6 +324,67 @@ TEST_P(ProgTestRunTest, XdpRefusesFlagsAndDevmapPrograms) {
   EXPECT_EQ(run(devmap, r).ret, -EINVAL);
 }
 
+// r0 = helper(ctx, delta); exit
+std::vector<RawInsn> calls_with_delta(int32_t helper, int32_t delta) {
+  return {mov_imm(2, delta), I(BPF_JMP | BPF_CALL, 0, 0, 0, helper), exit_insn()};
+}
+constexpr int32_t kXdpAdjustHead = 44, kXdpAdjustMeta = 54;
+
+TEST_P(ProgTestRunTest, XdpAdjustHead) {
+  auto frame = ipv4_frame(64);
+  std::vector<uint8_t> out;
+  // Grow by 14 bytes into the headroom: they come back as zeros in front.
+  Ran r = run_frame(load(BPF_PROG_TYPE_XDP, calls_with_delta(kXdpAdjustHead, -14)), frame, &out);
+  ASSERT_EQ(r.ret, 0);
+  EXPECT_EQ(r.retval, 0u);
+  ASSERT_EQ(r.data_size_out, 78u);
+  EXPECT_TRUE(std::all_of(out.begin(), out.begin() + 14, [](uint8_t b) { return b == 0; }));
+  EXPECT_TRUE(std::equal(frame.begin(), frame.end(), out.begin() + 14));
+  // Shrink by 20.
+  r = run_frame(load(BPF_PROG_TYPE_XDP, calls_with_delta(kXdpAdjustHead, 20)), frame, &out);
+  EXPECT_EQ(r.retval, 0u);
+  ASSERT_EQ(r.data_size_out, 44u);
+  EXPECT_TRUE(std::equal(frame.begin() + 20, frame.end(), out.begin()));
+  // Past the headroom (256 less the kernel's 40-byte xdp_frame), or leaving
+  // less than an Ethernet header: -EINVAL, the packet unchanged.
+  r = run_frame(load(BPF_PROG_TYPE_XDP, calls_with_delta(kXdpAdjustHead, -217)), frame, &out);
+  EXPECT_EQ(r.retval, static_cast<uint32_t>(-EINVAL));
+  EXPECT_EQ(r.data_size_out, 64u);
+  r = run_frame(load(BPF_PROG_TYPE_XDP, calls_with_delta(kXdpAdjustHead, -216)), frame, &out);
+  EXPECT_EQ(r.retval, 0u);
+  r = run_frame(load(BPF_PROG_TYPE_XDP, calls_with_delta(kXdpAdjustHead, 51)), frame, &out);
+  EXPECT_EQ(r.retval, static_cast<uint32_t>(-EINVAL));
+  r = run_frame(load(BPF_PROG_TYPE_XDP, calls_with_delta(kXdpAdjustHead, 50)), frame, &out);
+  EXPECT_EQ(r.retval, 0u);
+  EXPECT_EQ(r.data_size_out, 14u);
+}
+
+TEST_P(ProgTestRunTest, XdpAdjustMeta) {
+  auto frame = ipv4_frame(64);
+  std::vector<uint8_t> out;
+  // 8 bytes of metadata, written by the program: data_out starts with them.
+  std::vector<RawInsn> insns = {mov_reg(6, 1), mov_imm(2, -8), I(BPF_JMP | BPF_CALL, 0, 0, 0, kXdpAdjustMeta),
+                                I(BPF_JMP | BPF_JNE | BPF_K, 0, 0, 6, 0), ldx(BPF_W, 2, 6, offsetof(xdp_md, data_meta)),
+                                ldx(BPF_W, 3, 6, offsetof(xdp_md, data)), mov_reg(4, 2), add_imm(4, 8),
+                                jgt_reg(4, 3, 1), st(BPF_DW, 2, 0, 0x11223344), exit_insn()};
+  Ran r = run_frame(load(BPF_PROG_TYPE_XDP, insns), frame, &out);
+  ASSERT_EQ(r.ret, 0);
+  EXPECT_EQ(r.retval, 0u);
+  ASSERT_EQ(r.data_size_out, 72u);
+  const uint8_t meta[8] = {0x44, 0x33, 0x22, 0x11, 0, 0, 0, 0};
+  EXPECT_TRUE(std::equal(meta, meta + 8, out.begin()));
+  EXPECT_TRUE(std::equal(frame.begin(), frame.end(), out.begin() + 8));
+  // A length that is not a multiple of 4: -EACCES; past data: -EINVAL.
+  EXPECT_EQ(run_frame(load(BPF_PROG_TYPE_XDP, calls_with_delta(kXdpAdjustMeta, -6)), frame, &out).retval,
+            static_cast<uint32_t>(-EACCES));
+  EXPECT_EQ(run_frame(load(BPF_PROG_TYPE_XDP, calls_with_delta(kXdpAdjustMeta, 4)), frame, &out).retval,
+            static_cast<uint32_t>(-EINVAL));
+  // The whole headroom but the kernel's xdp_frame may hold metadata, no more.
+  EXPECT_EQ(run_frame(load(BPF_PROG_TYPE_XDP, calls_with_delta(kXdpAdjustMeta, -216)), frame, &out).retval, 0u);
+  EXPECT_EQ(run_frame(load(BPF_PROG_TYPE_XDP, calls_with_delta(kXdpAdjustMeta, -220)), frame, &out).retval,
+            static_cast<uint32_t>(-EINVAL));
+}
+
 // ---------------------------------------------------------------- skb types
 
 TEST_P(ProgTestRunTest, SocketFilterSeesTheNetworkLayer) {
