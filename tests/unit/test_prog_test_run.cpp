@@ -29,7 +29,6 @@ using ubt::BpfFn;
 using ubt::I;
 using userbpf::vm::RawInsn;
 
-constexpr int kENOTSUPP = 524;
 
 struct Backend {
   const char *name;
