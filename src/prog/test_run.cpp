@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <net/if.h>
+#include <sched.h>
 #include <time.h>
 
 #include <algorithm>
@@ -401,6 +402,55 @@ int test_run_xdp(const vm::Program &program, uint32_t expected_attach_type, cons
   return ctx_finish(req, user, ctx_user, reply);
 }
 
+// ---- raw tracepoints and syscall programs: the context is ctx_in itself
+
+// Run once with r1 = ctx (nullptr when size is 0) and report retval.
+int run_on_buffer(const vm::Program &program, std::vector<uint8_t> *ctx, TestRunReply *reply) {
+  uint32_t retval = 0, duration = 0;
+  if (int err = run_repeated(program, ctx->empty() ? nullptr : ctx->data(), 1, &retval, &duration)) return err;
+  reply->retval_written = true;
+  reply->retval = retval;
+  return 0;
+}
+
+// bpf_prog_test_run_raw_tp: ctx_in holds the arguments (at most 12 u64),
+// at least as many bytes as the program reads; optionally on a given CPU.
+int test_run_raw_tp(const vm::Program &program, uint32_t max_ctx_offset, const TestRunRequest &req,
+                    const UserMemory &user, TestRunReply *reply) {
+  constexpr uint32_t kMaxArgsSize = 12 * 8;
+  if (req.data_in || req.data_out || req.ctx_out || req.duration || req.repeat || req.batch_size) return -EINVAL;
+  if (req.ctx_size_in < max_ctx_offset || req.ctx_size_in > kMaxArgsSize) return -EINVAL;
+  const bool on_cpu = req.flags & BPF_F_TEST_RUN_ON_CPU;
+  if (!on_cpu && req.cpu != 0) return -EINVAL;
+  std::vector<uint8_t> ctx(req.ctx_size_in);
+  if (user.read(ctx.data(), req.ctx_in, ctx.size())) return -EFAULT;
+  if (!on_cpu || static_cast<int>(req.cpu) == sched_getcpu()) return run_on_buffer(program, &ctx, reply);
+  // The kernel runs it on that CPU (smp_call_function_single): so do we,
+  // by moving this thread there for the run.
+  cpu_set_t saved, one;
+  if (sched_getaffinity(0, sizeof(saved), &saved) != 0) return -ENXIO;
+  CPU_ZERO(&one);
+  if (req.cpu >= CPU_SETSIZE) return -ENXIO;
+  CPU_SET(req.cpu, &one);
+  if (sched_setaffinity(0, sizeof(one), &one) != 0) return -ENXIO; // no such CPU, or offline
+  int err = run_on_buffer(program, &ctx, reply);
+  sched_setaffinity(0, sizeof(saved), &saved);
+  return err;
+}
+
+// bpf_prog_test_run_syscall: ctx_in is the context, written back after the run.
+int test_run_syscall(const vm::Program &program, uint32_t max_ctx_offset, const TestRunRequest &req,
+                     const UserMemory &user, TestRunReply *reply) {
+  constexpr uint32_t kMaxCtxSize = 0xffff;
+  if (req.data_in || req.data_out || req.ctx_out || req.duration || req.repeat || req.flags || req.batch_size)
+    return -EINVAL;
+  if (req.ctx_size_in < max_ctx_offset || req.ctx_size_in > kMaxCtxSize) return -EINVAL;
+  std::vector<uint8_t> ctx(req.ctx_size_in);
+  if (user.read(ctx.data(), req.ctx_in, ctx.size())) return -EFAULT;
+  if (int err = run_on_buffer(program, &ctx, reply)) return err;
+  return user.write(req.ctx_in, ctx.data(), ctx.size());
+}
+
 } // namespace
 
 int prog_test_run(Object &prog, const TestRunRequest &req, const UserMemory &user, TestRunReply *reply) {
@@ -411,14 +461,18 @@ int prog_test_run(Object &prog, const TestRunRequest &req, const UserMemory &use
   case BPF_PROG_TYPE_SCHED_ACT:
   case BPF_PROG_TYPE_CGROUP_SKB:
   case BPF_PROG_TYPE_XDP:
+  case BPF_PROG_TYPE_RAW_TRACEPOINT:
+  case BPF_PROG_TYPE_SYSCALL:
     break;
-  default:
+  default: // KPROBE, TRACEPOINT, PERF_EVENT, ...
     return -kENOTSUPP; // no test_run in the type's bpf_prog_ops
   }
   int err = 0;
   const vm::Program *program = prog_runtime(prog, &err);
   if (!program) return err;
   if (ph.prog_type == BPF_PROG_TYPE_XDP) return test_run_xdp(*program, ph.expected_attach_type, req, user, reply);
+  if (ph.prog_type == BPF_PROG_TYPE_RAW_TRACEPOINT) return test_run_raw_tp(*program, ph.max_ctx_offset, req, user, reply);
+  if (ph.prog_type == BPF_PROG_TYPE_SYSCALL) return test_run_syscall(*program, ph.max_ctx_offset, req, user, reply);
   return test_run_skb(*program, ph.prog_type, req, user, reply);
 }
 

@@ -29,6 +29,7 @@ struct TestRunRequest {
   uint64_t data_in = 0, data_out = 0, ctx_in = 0, ctx_out = 0;
   uint32_t data_size_in = 0, data_size_out = 0, ctx_size_in = 0, ctx_size_out = 0;
   uint32_t repeat = 0, flags = 0, cpu = 0, batch_size = 0;
+  uint32_t duration = 0; // an output, but some types refuse a non-zero one
 };
 
 // What goes back into attr->test. The kernel writes the fields only once the
@@ -40,6 +41,7 @@ struct TestRunReply {
   uint32_t duration = 0;
   bool ctx_written = false;  // ctx_size_out is valid
   uint32_t ctx_size_out = 0;
+  bool retval_written = false; // only retval is valid (raw tracepoint, syscall programs)
 };
 
 // Run program object `prog` (kind kProg). Returns 0 or the kernel's -errno

@@ -836,6 +836,7 @@ int prog_load(const Attr &at) {
   prog_calc_tag(insns.data(), insns.size(), spec.tag);
   spec.verified_insns = res.verified_insns;
   spec.stack_depth = res.stack_depth;
+  spec.max_ctx_offset = res.max_ctx_offset;
   auto id_of_fd = [&](int fd) -> uint32_t {
     for (const auto &[f, id] : fd_ids)
       if (f == fd) return id;
@@ -880,6 +881,7 @@ int prog_test_run(const Attr &at) {
   req.flags = t.flags;
   req.cpu = t.cpu;
   req.batch_size = t.batch_size;
+  req.duration = t.duration;
   // A fast command, like the map commands: user buffers are checked as
   // DESIGN-NOTES "User pointers" says (NULL, the zero page, non-canonical:
   // EFAULT) and copied directly, without the system calls of copy_from_user().
@@ -903,6 +905,7 @@ int prog_test_run(const Attr &at) {
     at.write_back(offsetof(union bpf_attr, test.duration), reply.duration);
   }
   if (reply.ctx_written) at.write_back(offsetof(union bpf_attr, test.ctx_size_out), reply.ctx_size_out);
+  if (reply.retval_written) at.write_back(offsetof(union bpf_attr, test.retval), reply.retval);
   return ret;
 }
 

@@ -581,6 +581,7 @@ void Checker::check_mem_access(uint32_t pc, int regno, int off, int size, bool w
     if (ptr.off) fail(-EACCES, "dereference of modified ctx ptr R%d off=%d disallowed\n", regno, ptr.off);
     CtxField field = env_.type->ctx_access(off, size, write, env_.options);
     if (field == CtxField::kInvalid) fail(-EACCES, "invalid bpf_context access off=%d size=%d\n", off, size);
+    env_.max_ctx_offset = std::max(env_.max_ctx_offset, static_cast<uint32_t>(off + size));
     if (!write && value_regno >= 0) {
       Reg &dst = reg(value_regno);
       switch (field) {

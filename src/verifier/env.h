@@ -65,6 +65,7 @@ struct Env {
   // Per load/store insn: which kind of pointer it goes through (the kernel's
   // insn_aux_data.ptr_type): 0 not seen yet, 1 the context, 2 anything else.
   std::vector<uint8_t> mem_ptr_kind;
+  uint32_t max_ctx_offset = 0; // see Result::max_ctx_offset
   Log log;
   uint32_t verified_insns = 0;
   uint32_t total_states = 0, peak_states = 0;

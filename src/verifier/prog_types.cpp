@@ -87,6 +87,45 @@ CtxField xdp_access(int off, int size, bool write, const Options &options) {
   return CtxField::kScalar;
 }
 
+// kprobe_prog_is_valid_access: struct pt_regs, read only, aligned.
+CtxField kprobe_access(int off, int size, bool write, const Options &) {
+  constexpr int kPtRegsSize = 21 * 8; // sizeof(struct pt_regs), x86-64
+  if (off < 0 || off >= kPtRegsSize || write || off % size != 0 || off + size > kPtRegsSize) return CtxField::kInvalid;
+  return CtxField::kScalar;
+}
+
+// tp_prog_is_valid_access: the trace event's record past its 8 bytes of
+// common fields, up to PERF_MAX_TRACE_SIZE, read only, aligned.
+CtxField tracepoint_access(int off, int size, bool write, const Options &) {
+  constexpr int kPerfMaxTraceSize = 8192;
+  if (off < 8 || off >= kPerfMaxTraceSize || write || off % size != 0) return CtxField::kInvalid;
+  return CtxField::kScalar;
+}
+
+// bpf_tracing_ctx_access (raw tracepoints): up to MAX_BPF_FUNC_ARGS u64
+// arguments, read only, aligned.
+CtxField raw_tracepoint_access(int off, int size, bool write, const Options &) {
+  constexpr int kArgsSize = 12 * 8;
+  if (off < 0 || off >= kArgsSize || write || off % size != 0) return CtxField::kInvalid;
+  return CtxField::kScalar;
+}
+
+// pe_prog_is_valid_access: struct bpf_perf_event_data, read only; the
+// registers as whole longs, sample_period and addr also narrower.
+CtxField perf_event_access(int off, int size, bool write, const Options &) {
+  constexpr int kRegsSize = 21 * 8, kDataSize = kRegsSize + 16;
+  if (off < 0 || off >= kDataSize || write || off % size != 0) return CtxField::kInvalid;
+  if (off >= kRegsSize) return (size & (size - 1)) == 0 && size <= 8 ? CtxField::kScalar : CtxField::kInvalid;
+  return size == 8 ? CtxField::kScalar : CtxField::kInvalid;
+}
+
+// syscall_prog_is_valid_access: the caller's buffer (test run ctx_in), read
+// and write, aligned, below 64 KiB.
+CtxField syscall_access(int off, int size, bool, const Options &) {
+  if (off < 0 || off >= 0xffff || off % size != 0) return CtxField::kInvalid;
+  return CtxField::kScalar;
+}
+
 // The memory program's context is not a structure: r1 points at plain
 // memory (checked as PTR_TO_MEM), so no field access goes through here.
 CtxField memory_access(int, int, bool, const Options &) { return CtxField::kInvalid; }
@@ -97,6 +136,11 @@ const ProgTypeInfo kSchedAct{"sched_act", tc_cls_act_access, true, sizeof(__sk_b
 // may_access_direct_pkt_data: cgroup skb programs read the packet, never write it.
 const ProgTypeInfo kCgroupSkb{"cgroup_skb", cg_skb_access, false, sizeof(__sk_buff)};
 const ProgTypeInfo kXdp{"xdp", xdp_access, true, sizeof(xdp_md)};
+const ProgTypeInfo kKprobe{"kprobe", kprobe_access, false};
+const ProgTypeInfo kTracepoint{"tracepoint", tracepoint_access, false};
+const ProgTypeInfo kRawTracepoint{"raw_tracepoint", raw_tracepoint_access, false};
+const ProgTypeInfo kPerfEvent{"perf_event", perf_event_access, false};
+const ProgTypeInfo kSyscall{"syscall", syscall_access, false};
 const ProgTypeInfo kMemory{"memory", memory_access, false};
 
 // Helper ids by group (enum bpf_func_id).
@@ -115,6 +159,11 @@ const ProgTypeInfo *prog_type_info(uint32_t prog_type) {
   case BPF_PROG_TYPE_SCHED_ACT: return &kSchedAct;
   case BPF_PROG_TYPE_CGROUP_SKB: return &kCgroupSkb;
   case BPF_PROG_TYPE_XDP: return &kXdp;
+  case BPF_PROG_TYPE_KPROBE: return &kKprobe;
+  case BPF_PROG_TYPE_TRACEPOINT: return &kTracepoint;
+  case BPF_PROG_TYPE_RAW_TRACEPOINT: return &kRawTracepoint;
+  case BPF_PROG_TYPE_PERF_EVENT: return &kPerfEvent;
+  case BPF_PROG_TYPE_SYSCALL: return &kSyscall;
   case kProgTypeMemory: return &kMemory;
   default: return nullptr;
   }

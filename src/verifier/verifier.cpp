@@ -150,6 +150,17 @@ Result verify(const vm::RawInsn *insns, size_t count, const Options &options, co
     env.log.printf("unsupported program type %u\n", options.prog_type);
     return finish(-EINVAL);
   }
+  // check_attach_btf_id: syscall programs are always sleepable; of the types
+  // userbpf knows, only kprobe (uprobe) programs may be sleepable too.
+  const bool sleepable = options.prog_flags & BPF_F_SLEEPABLE;
+  if (options.prog_type == BPF_PROG_TYPE_SYSCALL && !sleepable) {
+    env.log.printf("Syscall programs can only be sleepable\n");
+    return finish(-EINVAL);
+  }
+  if (sleepable && options.prog_type != BPF_PROG_TYPE_SYSCALL && options.prog_type != BPF_PROG_TYPE_KPROBE) {
+    env.log.printf("Only fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can be sleepable\n");
+    return finish(-EINVAL);
+  }
   if (count > 4096 && !options.privilege.bpf_capable) {
     env.log.printf("BPF program is too large: %zu insns (max 4096 without CAP_BPF)\n", count);
     return finish(-E2BIG);
@@ -186,6 +197,7 @@ Result verify(const vm::RawInsn *insns, size_t count, const Options &options, co
   }
   result.used_maps = env.maps;
   result.stack_depth = env.subprogs.empty() ? 0 : env.subprogs[0].stack_depth;
+  result.max_ctx_offset = env.max_ctx_offset;
   return finish(0);
 }
 

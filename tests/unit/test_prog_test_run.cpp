@@ -123,7 +123,7 @@ class ProgTestRunTest : public ::testing::TestWithParam<Backend> {
   }
 
   // Load a program (fd closed at the end of the test); fails the test on error.
-  int load(uint32_t type, const std::vector<RawInsn> &insns, uint32_t expected_attach_type = 0) {
+  int load(uint32_t type, const std::vector<RawInsn> &insns, uint32_t expected_attach_type = 0, uint32_t prog_flags = 0) {
     std::vector<char> log(1 << 16, 0);
     union bpf_attr a;
     memset(&a, 0, sizeof(a));
@@ -132,6 +132,7 @@ class ProgTestRunTest : public ::testing::TestWithParam<Backend> {
     a.insn_cnt = static_cast<uint32_t>(insns.size());
     a.license = reinterpret_cast<uintptr_t>("GPL");
     a.expected_attach_type = expected_attach_type;
+    a.prog_flags = prog_flags;
     a.log_level = 1;
     a.log_buf = reinterpret_cast<uintptr_t>(log.data());
     a.log_size = static_cast<uint32_t>(log.size());
@@ -673,6 +674,84 @@ TEST_P(ProgTestRunTest, BadAttr) {
   bad.repeat = 1;
   EXPECT_EQ(run(fd, bad, [](union bpf_attr &a) { a.test.ctx_in = 16, a.test.ctx_size_in = sizeof(xdp_md); }).ret,
             -EFAULT);
+}
+
+// ---------------------------------------------------------------- tracing and syscall types
+
+TEST_P(ProgTestRunTest, TracingTypesWithoutTestRun) {
+  auto frame = ipv4_frame();
+  for (uint32_t type : {BPF_PROG_TYPE_KPROBE, BPF_PROG_TYPE_TRACEPOINT, BPF_PROG_TYPE_PERF_EVENT}) {
+    SCOPED_TRACE(type);
+    int fd = load(type, returns(0));
+    TestRun r;
+    r.data_in = frame.data();
+    r.data_size_in = static_cast<uint32_t>(frame.size());
+    EXPECT_EQ(run(fd, r).ret, -524) << "ENOTSUPP: the type has no test run";
+  }
+}
+
+TEST_P(ProgTestRunTest, RawTracepointRunsOnItsArguments) {
+  // r0 = args[1]; the program reads 16 bytes of context.
+  int fd = load(BPF_PROG_TYPE_RAW_TRACEPOINT, {ldx(BPF_DW, 0, 1, 8), exit_insn()});
+  uint64_t args[13] = {1, 42};
+  TestRun r;
+  r.ctx_in = args;
+  r.ctx_size_in = 16;
+  Ran ran = run(fd, r);
+  ASSERT_EQ(ran.ret, 0);
+  EXPECT_EQ(ran.retval, 42u);
+  r.ctx_size_in = 8;
+  EXPECT_EQ(run(fd, r).ret, -EINVAL) << "fewer bytes than the program reads";
+  r.ctx_size_in = sizeof(args);
+  EXPECT_EQ(run(fd, r).ret, -EINVAL) << "more than 12 arguments";
+  r.ctx_size_in = 16;
+  TestRun bad = r;
+  bad.repeat = 2;
+  EXPECT_EQ(run(fd, bad).ret, -EINVAL);
+  auto frame = ipv4_frame();
+  bad = r;
+  bad.data_in = frame.data();
+  bad.data_size_in = static_cast<uint32_t>(frame.size());
+  EXPECT_EQ(run(fd, bad).ret, -EINVAL) << "no packet";
+  bad = r;
+  bad.cpu = 1;
+  EXPECT_EQ(run(fd, bad).ret, -EINVAL) << "a CPU needs BPF_F_TEST_RUN_ON_CPU";
+  bad.flags = BPF_F_TEST_RUN_ON_CPU;
+  bad.cpu = 0;
+  EXPECT_EQ(run(fd, bad).ret, 0);
+  bad.cpu = 100000;
+  EXPECT_EQ(run(fd, bad).ret, -ENXIO);
+  EXPECT_EQ(run(fd, r, [](union bpf_attr &a) { a.test.duration = 1; }).ret, -EINVAL);
+}
+
+TEST_P(ProgTestRunTest, SyscallProgramWritesItsContextBack) {
+  // ctx->word += 1; return it.
+  int fd = load(BPF_PROG_TYPE_SYSCALL,
+                {ldx(BPF_W, 2, 1, 0), add_imm(2, 1), stx(BPF_W, 1, 2, 0), mov_reg(0, 2), exit_insn()}, 0,
+                BPF_F_SLEEPABLE);
+  uint32_t ctx[2] = {41, 7};
+  TestRun r;
+  r.ctx_in = ctx;
+  r.ctx_size_in = sizeof(ctx);
+  Ran ran = run(fd, r);
+  ASSERT_EQ(ran.ret, 0);
+  EXPECT_EQ(ran.retval, 42u);
+  EXPECT_EQ(ctx[0], 42u) << "the context goes back to ctx_in";
+  EXPECT_EQ(ctx[1], 7u);
+  r.ctx_size_in = 2;
+  EXPECT_EQ(run(fd, r).ret, -EINVAL) << "fewer bytes than the program reads";
+  r.ctx_size_in = sizeof(ctx);
+  TestRun bad = r;
+  bad.repeat = 1;
+  EXPECT_EQ(run(fd, bad).ret, -EINVAL);
+  bad = r;
+  bad.flags = BPF_F_TEST_RUN_ON_CPU;
+  EXPECT_EQ(run(fd, bad).ret, -EINVAL);
+  uint32_t out[2];
+  bad = r;
+  bad.ctx_out = out;
+  bad.ctx_size_out = sizeof(out);
+  EXPECT_EQ(run(fd, bad).ret, -EINVAL) << "no ctx_out: ctx_in is written back";
 }
 
 // ---------------------------------------------------------------- tail calls

@@ -59,6 +59,10 @@ constexpr ProgTypeName kProgTypes[] = {
     {"sched_cls", BPF_PROG_TYPE_SCHED_CLS},
     {"sched_act", BPF_PROG_TYPE_SCHED_ACT},
     {"cgroup_skb", BPF_PROG_TYPE_CGROUP_SKB},
+    {"kprobe", BPF_PROG_TYPE_KPROBE},
+    {"tracepoint", BPF_PROG_TYPE_TRACEPOINT},
+    {"raw_tracepoint", BPF_PROG_TYPE_RAW_TRACEPOINT},
+    {"perf_event", BPF_PROG_TYPE_PERF_EVENT},
 };
 
 uint32_t parse_prog_type(const std::string &word) {
@@ -66,7 +70,7 @@ uint32_t parse_prog_type(const std::string &word) {
     if (word == t.name) return t.type;
   if (!word.empty() && std::isdigit(static_cast<unsigned char>(word[0])))
     return static_cast<uint32_t>(parse_number(word, "program type", UINT32_MAX));
-  throw CliError("unknown program type '" + word + "' (socket_filter, xdp, sched_cls, sched_act, cgroup_skb, or a number)");
+  throw CliError("unknown program type '" + word + "' (socket_filter, xdp, sched_cls, sched_act, cgroup_skb, kprobe, tracepoint, raw_tracepoint, perf_event, or a number)");
 }
 
 std::string prog_type_name(uint32_t type) {
