@@ -77,7 +77,7 @@ Store &store() {
       if (fstat(fd, &sb) == 0 && sb.st_size < static_cast<off_t>(kPageSize)) {
         if (ftruncate(fd, kPageSize) != 0) { /* mapping below fails cleanly */ }
       }
-      long r = syscall(SYS_mmap, nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      long r = syscall(SYS_mmap, nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off_t{0});
       void *p = r == -1 ? MAP_FAILED : reinterpret_cast<void *>(r);
       if (p != MAP_FAILED) {
         st->state = static_cast<StoreState *>(p);
@@ -333,7 +333,7 @@ bool collect_if_dead(ObjectKind kind, uint32_t id) {
   if (fd < 0) return false;
   bool released = false;
   ObjectHeader hdr_copy;
-  long r = syscall(SYS_mmap, nullptr, kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  long r = syscall(SYS_mmap, nullptr, kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off_t{0});
   auto *hdr = r == -1 ? static_cast<ObjectHeader *>(MAP_FAILED) : reinterpret_cast<ObjectHeader *>(r);
   if (hdr != MAP_FAILED) {
     if (hdr->magic == kObjectMagic && !object_alive(fd, hdr)) {
@@ -360,7 +360,7 @@ void object_ref_put(ObjectKind kind, uint32_t id) {
   StoreLock lock;
   int fd = open(object_path(kind, id).c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return;
-  long r = syscall(SYS_mmap, nullptr, kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  long r = syscall(SYS_mmap, nullptr, kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off_t{0});
   if (r != -1) {
     auto *hdr = reinterpret_cast<ObjectHeader *>(r);
     if (hdr->magic == kObjectMagic) {
