@@ -29,7 +29,6 @@ using ubt::BpfFn;
 using ubt::I;
 using userbpf::vm::RawInsn;
 
-
 struct Backend {
   const char *name;
   BpfFn fn;
