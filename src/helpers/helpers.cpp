@@ -9,6 +9,9 @@
 #include <random>
 #include <string>
 
+#include <linux/bpf.h>
+
+#include "helpers/context.h"
 #include "maps/map.h"
 
 namespace userbpf::helpers {
@@ -24,7 +27,10 @@ enum : int32_t {
   kTracePrintk = 6,
   kGetPrandomU32 = 7,
   kGetSmpProcessorId = 8,
+  kTailCall = 12,
   kCsumDiff = 28,
+  kXdpAdjustHead = 44,
+  kXdpAdjustMeta = 54,
 };
 
 // r1 of the map helpers is the map pointer the loader put in the program's
@@ -176,6 +182,53 @@ uint64_t csum_diff(uint64_t from, uint64_t from_size, uint64_t to, uint64_t to_s
   return sum;
 }
 
+// ---- XDP buffer helpers. r1 is the run-time context (helpers/context.h):
+// an xdp_md followed by the packet pointers.
+
+constexpr uint64_t kXdpFrameSize = 40; // sizeof(struct xdp_frame), kept at the buffer's start
+constexpr uint64_t kEthHeaderLen = 14;
+constexpr uint64_t kXdpMaxMetaLen = 255; // skb_shared_info.meta_len is a u8
+
+CtxPacketPointers &xdp_pointers(uint64_t ctx) {
+  return *reinterpret_cast<CtxPacketPointers *>(static_cast<uintptr_t>(ctx + ctx_packet_pointers_offset(sizeof(xdp_md))));
+}
+uint64_t neg_errno(int err) { return static_cast<uint64_t>(-static_cast<int64_t>(err)); }
+
+// bpf_xdp_adjust_head(ctx, delta): move the packet's start by delta bytes
+// (negative: grow into the headroom), the metadata moving with it. The
+// start stays past the xdp_frame and the metadata, and at least an Ethernet
+// header before the end; else -EINVAL.
+uint64_t xdp_adjust_head(uint64_t ctx, uint64_t delta_arg, uint64_t, uint64_t, uint64_t) {
+  CtxPacketPointers &p = xdp_pointers(ctx);
+  const int64_t delta = static_cast<int32_t>(delta_arg);
+  const uint64_t metalen = p.data - p.data_meta;
+  const uint64_t data_start = p.data_hard_start + kXdpFrameSize + metalen;
+  const uint64_t data = p.data + static_cast<uint64_t>(delta);
+  if (static_cast<int64_t>(data - data_start) < 0 || static_cast<int64_t>(p.data_end - kEthHeaderLen - data) < 0)
+    return neg_errno(EINVAL);
+  if (metalen)
+    memmove(reinterpret_cast<void *>(static_cast<uintptr_t>(p.data_meta + static_cast<uint64_t>(delta))),
+            reinterpret_cast<const void *>(static_cast<uintptr_t>(p.data_meta)), metalen);
+  p.data_meta += static_cast<uint64_t>(delta);
+  p.data = data;
+  return 0;
+}
+
+// bpf_xdp_adjust_meta(ctx, delta): move the metadata's start; it stays past
+// the xdp_frame and before data (-EINVAL), and its length is a multiple of 4
+// of at most 255 bytes (-EACCES).
+uint64_t xdp_adjust_meta(uint64_t ctx, uint64_t delta_arg, uint64_t, uint64_t, uint64_t) {
+  CtxPacketPointers &p = xdp_pointers(ctx);
+  const int64_t delta = static_cast<int32_t>(delta_arg);
+  const uint64_t meta = p.data_meta + static_cast<uint64_t>(delta);
+  if (static_cast<int64_t>(meta - (p.data_hard_start + kXdpFrameSize)) < 0 || static_cast<int64_t>(p.data - meta) < 0)
+    return neg_errno(EINVAL);
+  const uint64_t metalen = p.data - meta;
+  if ((metalen & 3) || metalen > kXdpMaxMetaLen) return neg_errno(EACCES);
+  p.data_meta = meta;
+  return 0;
+}
+
 using A = ArgType;
 using R = RetType;
 
@@ -195,9 +248,16 @@ const HelperProto kHelpers[] = {
      {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
     {kGetSmpProcessorId, "get_smp_processor_id", get_smp_processor_id, R::kInteger,
      {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
+    // No function: the VM runs a tail call itself (vm/interpreter.h, TailCallResolver).
+    {kTailCall, "tail_call", nullptr, R::kVoid,
+     {A::kPtrToCtx, A::kConstMapPtr, A::kAnything, A::kDontCare, A::kDontCare}, false},
     {kCsumDiff, "csum_diff", csum_diff, R::kInteger,
      {A::kPtrToMemReadOnlyOrNull, A::kConstSizeOrZero, A::kPtrToMemReadOnlyOrNull, A::kConstSizeOrZero, A::kAnything},
      false},
+    {kXdpAdjustHead, "xdp_adjust_head", xdp_adjust_head, R::kInteger,
+     {A::kPtrToCtx, A::kAnything, A::kDontCare, A::kDontCare, A::kDontCare}, false, false, true},
+    {kXdpAdjustMeta, "xdp_adjust_meta", xdp_adjust_meta, R::kInteger,
+     {A::kPtrToCtx, A::kAnything, A::kDontCare, A::kDontCare, A::kDontCare}, false, false, true},
 };
 
 } // namespace

@@ -43,13 +43,16 @@ using HelperFn = uint64_t (*)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4
 struct HelperProto {
   int32_t id;
   std::string_view name; // without the bpf_ prefix of the disassembler's "call bpf_map_lookup_elem#1"
-  HelperFn fn;
+  HelperFn fn;           // nullptr for bpf_tail_call, which the VM runs itself
   RetType ret;
   ArgType args[5];
   bool gpl_only;
   // Program types may call it only with CAP_PERFMON (bpf_base_func_proto's
   // last group: trace_printk and friends).
   bool needs_perfmon = false;
+  // It may move the packet (bpf_helper_changes_pkt_data): the verifier
+  // forgets every packet pointer after the call.
+  bool changes_packet_data = false;
 };
 
 // The helper with this id, or nullptr.

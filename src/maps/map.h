@@ -141,6 +141,20 @@ uint32_t current_cpu(uint32_t ncpus);
 // Number of possible CPUs (parsed once from /sys/devices/system/cpu/possible).
 uint32_t possible_cpus();
 
+// ---- services the program layer gives the program-array family
+// (src/prog/tail_call.cpp; maps never see program objects themselves)
+
+struct ProgRef {
+  uint32_t id = 0;
+  uint32_t prog_type = 0;
+  uint32_t prog_flags = 0;
+};
+// One more reference (ObjectHeader::refs) on the program behind fd: 0, or
+// -EBADF (not an open fd) / -EINVAL (not a program), as bpf_prog_get().
+int prog_ref_get(int fd, ProgRef *out);
+// Drop one; the program is released if nothing else holds it.
+void prog_ref_put(uint32_t id);
+
 // Generic batch implementations built on get_next_key / sys_lookup /
 // sys_update / delete_elem, as the kernel's generic_map_*_batch. Array
 // families use them; hash families have their own bucket-wise versions.

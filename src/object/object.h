@@ -67,6 +67,7 @@ struct ProgHeader {
   // The maps this program holds a reference on (ObjectHeader::refs of each),
   // dropped when the program is released.
   uint32_t map_ids[kMaxUsedMaps];
+  uint32_t max_ctx_offset;  // end of the furthest context byte the program accesses
   // prog_btf_fd's BTF object (0: none), on which the program holds a
   // reference, and its func_info / line_info records, kept in the data area
   // after the instructions (bpf_func_info, then bpf_line_info).

@@ -17,6 +17,10 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <vector>
+
+#include "maps/prog_array.h"
+#include "object/handle.h"
 
 namespace userbpf {
 namespace {
@@ -287,6 +291,37 @@ void collect_dead_referrers(const std::string &path) {
   if (probe.kind == ObjectKind::kBtf) live_ids(ObjectKind::kMap); // maps hold BTF too
   t_scanning_referrers = false;
 }
+// A program array whose last user (handle or pin) is gone is emptied, its
+// programs' references dropped (the kernel's prog_array_map_clear on usercnt
+// 0), even while programs still hold the array: that is what breaks the
+// cycle of a program tail-calling through an array that holds it.
+void clear_prog_array_without_users(const std::string &path, ObjectKind kind, uint32_t id) {
+  thread_local bool t_clearing = false;
+  if (t_clearing) return;
+  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return;
+  bool clear = false;
+  struct stat sb;
+  ObjectHeader probe;
+  if (fstat(fd, &sb) == 0 && sb.st_nlink == 1 &&
+      pread(fd, &probe, sizeof(probe), 0) == static_cast<ssize_t>(sizeof(probe)) && probe.magic == kObjectMagic &&
+      probe.kind == ObjectKind::kMap && probe.map.map_type == BPF_MAP_TYPE_PROG_ARRAY && !handles_held(fd)) {
+    // Any program in it? (Slots follow the family's 16-byte header.)
+    std::vector<uint32_t> ids(probe.map.max_entries);
+    ssize_t want = static_cast<ssize_t>(ids.size() * sizeof(uint32_t));
+    clear = pread(fd, ids.data(), static_cast<size_t>(want), static_cast<off_t>(probe.data_offset + 16)) == want &&
+            std::any_of(ids.begin(), ids.end(), [](uint32_t v) { return v != 0; });
+  }
+  syscall(SYS_close, fd);
+  if (!clear) return;
+  t_clearing = true;
+  if (Object *view = object_view_by_id(kind, id)) {
+    prog_array_clear(view->map);
+    object_view_put(view);
+  }
+  t_clearing = false;
+}
+
 } // namespace
 
 namespace {
@@ -313,10 +348,20 @@ bool release_if_dead_locked(const std::string &path, int fd, ObjectHeader *hdr) 
 }
 } // namespace
 
+namespace {
+// Before judging an object: release the objects whose references may be all
+// that keeps it (dead programs holding a map or BTF), and empty a program
+// array nobody uses any more. Caller holds the store lock.
+void collect_referrers_locked(ObjectKind kind, uint32_t id, const std::string &path) {
+  if (kind == ObjectKind::kMap || kind == ObjectKind::kBtf) collect_dead_referrers(path);
+  if (kind == ObjectKind::kMap) clear_prog_array_without_users(path, kind, id);
+}
+} // namespace
+
 bool collect_if_dead(ObjectKind kind, uint32_t id) {
   std::string path = object_path(kind, id);
   StoreLock lock;
-  if (kind == ObjectKind::kMap || kind == ObjectKind::kBtf) collect_dead_referrers(path);
+  collect_referrers_locked(kind, id, path);
   int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return false;
   bool released = false;
@@ -332,7 +377,7 @@ bool collect_if_dead(ObjectKind kind, uint32_t id) {
 bool collect_view_if_dead(ObjectKind kind, uint32_t id, int internal_fd, ObjectHeader *hdr) {
   std::string path = object_path(kind, id);
   StoreLock lock;
-  if (kind == ObjectKind::kMap) collect_dead_referrers(path);
+  collect_referrers_locked(kind, id, path);
   return release_if_dead_locked(path, internal_fd, hdr);
 }
 

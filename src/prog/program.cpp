@@ -221,6 +221,7 @@ int prog_create(const ProgSpec &spec) {
                          ph.insn_cnt = static_cast<uint32_t>(spec.insns.size());
                          ph.verified_insns = spec.verified_insns;
                          ph.stack_depth = spec.stack_depth;
+                         ph.max_ctx_offset = spec.max_ctx_offset;
                          memcpy(ph.name, spec.name, sizeof(ph.name));
                          memcpy(ph.tag, spec.tag, sizeof(ph.tag));
                          ph.nr_map_ids = static_cast<uint32_t>(spec.map_ids.size());

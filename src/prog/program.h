@@ -45,6 +45,7 @@ struct ProgSpec {
   std::vector<vm::RawInsn> insns; // xlated dump form (see xlated_dump_form)
   uint32_t verified_insns = 0;
   uint32_t stack_depth = 0;
+  uint32_t max_ctx_offset = 0; // the verifier's (test runs of raw tracepoint / syscall programs check it)
   // Maps the program uses, each once. The caller took one reference on each
   // (ObjectHeader::refs); a created program owns them from then on.
   std::vector<uint32_t> map_ids;

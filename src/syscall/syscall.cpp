@@ -23,10 +23,12 @@
 #include "btf/btf.h"
 #include "btf/btf_object.h"
 #include "maps/map.h"
+#include "maps/prog_array.h"
 #include "object/handle.h"
 #include "object/store.h"
 #include "prog/program.h"
 #include "util/kernel_ctype.h"
+#include "prog/test_run.h"
 #include "verifier/verifier.h"
 
 namespace userbpf {
@@ -968,6 +970,14 @@ int prog_load(const Attr &at) {
     if (btf_obj) object_ref_put(ObjectKind::kBtf, btf_obj->id);
     return ret > 0 ? -EINVAL : ret;
   }
+  // bpf_check_tail_call(): every program array the program uses must take
+  // programs of its type (the first one to ask becomes the array's owner).
+  for (const Used &u : used) {
+    if (u.obj->map.type == BPF_MAP_TYPE_PROG_ARRAY && !prog_array_compatible(u.obj->map, a.prog_type, a.prog_flags)) {
+      drop_refs();
+      return -EINVAL;
+    }
+  }
 
   ProgSpec spec;
   spec.prog_type = a.prog_type;
@@ -978,6 +988,7 @@ int prog_load(const Attr &at) {
   prog_calc_tag(insns.data(), insns.size(), spec.tag);
   spec.verified_insns = res.verified_insns;
   spec.stack_depth = res.stack_depth;
+  spec.max_ctx_offset = res.max_ctx_offset;
   auto id_of_fd = [&](int fd) -> uint32_t {
     for (const auto &[f, id] : fd_ids)
       if (f == fd) return id;
@@ -1004,6 +1015,58 @@ int prog_load(const Attr &at) {
     if (btf_obj) object_ref_put(ObjectKind::kBtf, btf_obj->id);
   }
   return fd;
+}
+
+// ---- BPF_PROG_TEST_RUN (bpf_prog_test_run; the per-type work is src/prog/test_run.cpp)
+
+int prog_test_run(const Attr &at) {
+  if (at.tail_dirty(ATTR_END(test.batch_size))) return -EINVAL;
+  const auto &t = at.a->test;
+  if (!!t.ctx_size_in != !!t.ctx_in || !!t.ctx_size_out != !!t.ctx_out) return -EINVAL;
+  RcuReadGuard guard;
+  int err = 0;
+  const Handle *h = handle_get(static_cast<int>(t.prog_fd), &err);
+  if (!h) return err;
+  if (h->obj->kind != ObjectKind::kProg) return -EINVAL;
+  TestRunRequest req;
+  req.data_in = t.data_in;
+  req.data_out = t.data_out;
+  req.ctx_in = t.ctx_in;
+  req.ctx_out = t.ctx_out;
+  req.data_size_in = t.data_size_in;
+  req.data_size_out = t.data_size_out;
+  req.ctx_size_in = t.ctx_size_in;
+  req.ctx_size_out = t.ctx_size_out;
+  req.repeat = t.repeat;
+  req.flags = t.flags;
+  req.cpu = t.cpu;
+  req.batch_size = t.batch_size;
+  req.duration = t.duration;
+  // A fast command, like the map commands: user buffers are checked as
+  // DESIGN-NOTES "User pointers" says (NULL, the zero page, non-canonical:
+  // EFAULT) and copied directly, without the system calls of copy_from_user().
+  UserMemory user{[](void *dst, uint64_t src, size_t n) {
+                    if (n == 0) return 0;
+                    if (user_range_bad(src, n)) return -EFAULT;
+                    memcpy(dst, uptr<const void>(src), n);
+                    return 0;
+                  },
+                  [](uint64_t dst, const void *src, size_t n) {
+                    if (n == 0) return 0;
+                    if (user_range_bad(dst, n)) return -EFAULT;
+                    memcpy(uptr<void>(dst), src, n);
+                    return 0;
+                  }};
+  TestRunReply reply;
+  int ret = userbpf::prog_test_run(*h->obj, req, user, &reply);
+  if (reply.data_written) {
+    at.write_back(offsetof(union bpf_attr, test.data_size_out), reply.data_size_out);
+    at.write_back(offsetof(union bpf_attr, test.retval), reply.retval);
+    at.write_back(offsetof(union bpf_attr, test.duration), reply.duration);
+  }
+  if (reply.ctx_written) at.write_back(offsetof(union bpf_attr, test.ctx_size_out), reply.ctx_size_out);
+  if (reply.retval_written) at.write_back(offsetof(union bpf_attr, test.retval), reply.retval);
+  return ret;
 }
 
 // The end of each command's last attr field (the kernel's CMD_LAST_FIELD).
@@ -1033,6 +1096,7 @@ size_t last_field_end(int cmd) {
     case BPF_BTF_LOAD: return kBtfLoadEnd;
     case BPF_BTF_GET_FD_BY_ID: return kFdByIdTokenFdOff + 4;
     case BPF_BTF_GET_NEXT_ID: return ATTR_END(next_id);
+    case BPF_PROG_TEST_RUN: return ATTR_END(test.batch_size);
     default: return kAttrSize;
   }
 }
@@ -1061,6 +1125,7 @@ long dispatch(int cmd, const Attr &at) {
     case BPF_BTF_LOAD: return btf_load(at);
     case BPF_BTF_GET_FD_BY_ID: return btf_get_fd_by_id(at);
     case BPF_BTF_GET_NEXT_ID: return obj_get_next_id(at, ObjectKind::kBtf);
+    case BPF_PROG_TEST_RUN: return prog_test_run(at);
     default: return -EINVAL; // the kernel's answer to a command it does not know
   }
 }

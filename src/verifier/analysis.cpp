@@ -20,6 +20,7 @@
 #include "verifier/env.h"
 #include "verifier/state.h"
 #include "vm/disasm.h"
+#include "vm/interpreter.h"
 
 namespace userbpf::verifier {
 
@@ -105,6 +106,7 @@ private:
   void check_helper_call(uint32_t pc, const vm::Insn &insn);
   int64_t check_local_call(uint32_t pc, const vm::Insn &insn);
   int64_t check_exit(uint32_t pc);
+  void check_return_code();
 
   // ---- registers
   Reg &reg(int r) { return st_.cur().regs[r]; }
@@ -117,6 +119,8 @@ private:
   void adjust_ptr_alu(uint32_t pc, const vm::Insn &insn, Reg &dst, const Reg &ptr, const Reg &off_reg, bool dst_is_ptr);
 
   // ---- memory
+  void note_mem_ptr_kind(uint32_t pc, const Reg &ptr);
+  void clear_all_packet_pointers();
   void check_mem_access(uint32_t pc, int regno, int off, int size, bool write, int value_regno, bool sign_extend,
                         bool strict_alignment_once = false);
   void check_alignment(int regno, const Reg &ptr, int off, int size, bool strict_once);
@@ -548,7 +552,6 @@ void Checker::check_alignment(int regno, const Reg &ptr, int off, int size, bool
 
 void Checker::check_mem_access(uint32_t pc, int regno, int off, int size, bool write, int value_regno, bool sign_extend,
                                bool strict_alignment_once) {
-  (void)pc;
   Reg ptr = reg(regno);
   if (ptr.is_pointer()) check_alignment(regno, ptr, off, size, strict_alignment_once);
   auto leak_check = [&](const char *into) {
@@ -588,6 +591,7 @@ void Checker::check_mem_access(uint32_t pc, int regno, int off, int size, bool w
     if (ptr.off) fail(-EACCES, "dereference of modified ctx ptr R%d off=%d disallowed\n", regno, ptr.off);
     CtxField field = env_.type->ctx_access(off, size, write, env_.options);
     if (field == CtxField::kInvalid) fail(-EACCES, "invalid bpf_context access off=%d size=%d\n", off, size);
+    env_.max_ctx_offset = std::max(env_.max_ctx_offset, static_cast<uint32_t>(off + size));
     if (!write && value_regno >= 0) {
       Reg &dst = reg(value_regno);
       switch (field) {
@@ -597,6 +601,8 @@ void Checker::check_mem_access(uint32_t pc, int regno, int off, int size, bool w
       case CtxField::kPacketEnd: mark_known(dst, 0); dst.type = RegType::kPacketEnd; break;
       case CtxField::kSockOrNull: mark_known(dst, 0); dst.type = RegType::kSock; dst.maybe_null = true; dst.id = ++id_gen_; break;
       }
+      if (field == CtxField::kPacket || field == CtxField::kPacketMeta || field == CtxField::kPacketEnd)
+        env_.ctx_pointer_load[pc] = field;
     }
     break;
   }
@@ -992,21 +998,35 @@ void Checker::check_ld_imm64(const vm::Insn &insn, uint32_t pc) {
 
 // ------------------------------------------------------------ loads, stores
 
+// One load or store instruction goes through one kind of pointer on every
+// path when that pointer is the context: its accesses are rewritten for the
+// context layout, which would be wrong for any other memory (the kernel's
+// reg_type_mismatch, "same insn cannot be used with different pointers").
+void Checker::note_mem_ptr_kind(uint32_t pc, const Reg &ptr) {
+  const uint8_t kind = ptr.type == RegType::kCtx ? 1 : 2;
+  uint8_t &seen = env_.mem_ptr_kind[pc];
+  if (seen == 0) seen = kind;
+  else if (seen != kind) fail(-EINVAL, "same insn cannot be used with different pointers\n");
+}
+
 void Checker::check_load_store(uint32_t pc, const vm::Insn &insn) {
   const int size = vm::access_size(insn.opcode);
   switch (insn.info().shape) {
   case Shape::kLoad:
     read_reg(insn.src);
     write_reg_check(insn.dst);
+    note_mem_ptr_kind(pc, reg(insn.src));
     check_mem_access(pc, insn.src, insn.off, size, false, insn.dst, (insn.opcode & 0xe0) == vm::kModeMemSx);
     return;
   case Shape::kStoreReg:
     read_reg(insn.src);
     read_reg(insn.dst);
+    note_mem_ptr_kind(pc, reg(insn.dst));
     check_mem_access(pc, insn.dst, insn.off, size, true, insn.src, false);
     return;
   case Shape::kStoreImm:
     read_reg(insn.dst);
+    note_mem_ptr_kind(pc, reg(insn.dst));
     mark_known(imm_value_, size == 8 ? static_cast<uint64_t>(static_cast<int64_t>(insn.imm))
                                      : static_cast<uint64_t>(static_cast<int64_t>(insn.imm)) & ((1ull << (8 * size)) - 1));
     check_mem_access(pc, insn.dst, insn.off, size, true, kImmValue, false);
@@ -1205,6 +1225,23 @@ int64_t Checker::check_cond_jump(uint32_t pc, const vm::Insn &insn) {
 
 // ------------------------------------------------------------------ calls
 
+// clear_all_pkt_pointers: after a helper that may move the packet, every
+// packet pointer (in registers and spilled, in every frame) is stale:
+// unknown to a privileged loader, unreadable to an unprivileged one
+// (mark_reg_invalid).
+void Checker::clear_all_packet_pointers() {
+  auto invalid = [](const Reg &r) { return r.is_packet() || r.type == RegType::kPacketEnd; };
+  for (Frame &frame : st_.frames) {
+    for (Reg &r : frame.regs)
+      if (invalid(r)) {
+        if (priv_.allow_ptr_leaks) mark_unknown(r);
+        else mark_not_init(r);
+      }
+    for (StackSlot &slot : frame.slots)
+      if (invalid(slot.spilled)) mark_unknown(slot.spilled);
+  }
+}
+
 void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
   (void)pc;
   const int32_t id = insn.imm;
@@ -1276,8 +1313,11 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
       break;
     }
   }
+  // record_func_key: a tail call goes through a program array.
+  if (id == vm::kTailCallHelper && (map < 0 || env_.maps[static_cast<size_t>(map)].type != BPF_MAP_TYPE_PROG_ARRAY))
+    fail(-EINVAL, "expected prog array map for tail call\n");
   // The map helpers take data maps only (check_map_func_compatibility).
-  if (map >= 0) {
+  if (map >= 0 && id != vm::kTailCallHelper) {
     const MapInfo &m = env_.maps[static_cast<size_t>(map)];
     switch (m.type) {
     case BPF_MAP_TYPE_PROG_ARRAY: case BPF_MAP_TYPE_PERF_EVENT_ARRAY: case BPF_MAP_TYPE_STACK_TRACE:
@@ -1289,6 +1329,7 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
   }
   Frame &f = st_.cur();
   for (int r = 1; r <= 5; r++) mark_not_init(f.regs[r]);
+  if (proto->changes_packet_data) clear_all_packet_pointers();
   Reg &r0 = f.regs[0];
   switch (proto->ret) {
   case helpers::RetType::kInteger: mark_unknown(r0); break;
@@ -1346,7 +1387,32 @@ int64_t Checker::check_exit(uint32_t pc) {
   }
   read_reg(0);
   if (is_pointer_leak(reg(0))) fail(-EACCES, "R0 leaks addr as return value\n");
+  check_return_code();
   return -1;
+}
+
+// check_return_code: the program types whose caller acts on the return
+// value accept only the values it knows.
+void Checker::check_return_code() {
+  int64_t min = 0, max = 0;
+  switch (env_.options.prog_type) {
+  case BPF_PROG_TYPE_CGROUP_SKB: // 0 drop, 1 pass; egress also 2 and 3 (congestion notification)
+    max = env_.options.expected_attach_type == BPF_CGROUP_INET_EGRESS ? 3 : 1;
+    break;
+  default:
+    return;
+  }
+  const Reg &r0 = reg(0);
+  if (r0.type != RegType::kScalar)
+    fail(-EINVAL, "At program exit the register R0 is not a known value (%s)\n", reg_type_name(r0));
+  if (r0.s.smin < min || r0.s.smax > max) {
+    std::string have;
+    if (r0.s.smin > INT64_MIN) have += " smin=" + std::to_string(r0.s.smin);
+    if (r0.s.smax < INT64_MAX) have += " smax=" + std::to_string(r0.s.smax);
+    if (have.empty()) have = " unknown scalar value";
+    fail(-EINVAL, "At program exit the register R0 has%s should have been in [%lld, %lld]\n", have.c_str(),
+         static_cast<long long>(min), static_cast<long long>(max));
+  }
 }
 
 // ------------------------------------------------------------ exploration
@@ -1540,6 +1606,8 @@ int64_t Checker::step(uint32_t pc) {
 int Checker::run() {
   explored_.resize(env_.size());
   alu_aux_.resize(env_.size());
+  env_.ctx_pointer_load.assign(env_.size(), CtxField::kInvalid);
+  env_.mem_ptr_kind.assign(env_.size(), 0);
   nospec_.assign(env_.size(), 0);
   // The entry state: r1 = ctx, r10 = frame pointer, everything else unknown to the program.
   State init;

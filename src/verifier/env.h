@@ -58,6 +58,14 @@ struct Env {
   std::vector<Subprog> subprogs;           // sorted by start; [0] is the main program
   std::vector<uint8_t> prune_point;        // per insn
   std::vector<uint16_t> live_in;           // per insn: registers (bit n = rn) that may be read before written
+  // Per insn: the packet pointer field (data, data_end, data_meta) a context
+  // load reads, which verify() then rewrites into a load of the 64-bit
+  // pointer (the kernel's convert_ctx_accesses); kInvalid for other insns.
+  std::vector<CtxField> ctx_pointer_load;
+  // Per load/store insn: which kind of pointer it goes through (the kernel's
+  // insn_aux_data.ptr_type): 0 not seen yet, 1 the context, 2 anything else.
+  std::vector<uint8_t> mem_ptr_kind;
+  uint32_t max_ctx_offset = 0; // see Result::max_ctx_offset
   Log log;
   uint32_t verified_insns = 0;
   uint32_t total_states = 0, peak_states = 0;

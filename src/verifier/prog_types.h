@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "helpers/context.h"
 #include "helpers/helpers.h"
 #include "verifier/verifier.h"
 
@@ -19,6 +20,10 @@ inline constexpr uint32_t kProgTypeMemory = 0x7fff0001;
 
 enum class CtxField : uint8_t { kInvalid, kScalar, kPacket, kPacketMeta, kPacketEnd, kSockOrNull };
 
+// The run-time context's layout (helpers/context.h): the verifier rewrites
+// loads of the packet pointer fields into loads of CtxPacketPointers.
+using userbpf::CtxPacketPointers;
+
 struct ProgTypeInfo {
   const char *name;
   // The context field at [off, off+size) for this access, or kInvalid
@@ -26,7 +31,14 @@ struct ProgTypeInfo {
   CtxField (*ctx_access)(int off, int size, bool write, const Options &options);
   // Direct packet access allowed (may_access_direct_pkt_data) for writes.
   bool packet_writes;
+  // sizeof the uapi context struct; 0 for types without packet pointers.
+  uint32_t ctx_size = 0;
 };
+
+// Where the run-time context holds the pointer a load of `field` (kPacket,
+// kPacketMeta, kPacketEnd) reads.
+using userbpf::ctx_packet_pointers_offset;
+int ctx_pointer_offset(const ProgTypeInfo &type, CtxField field);
 
 // nullptr for a type the verifier does not know (yet).
 const ProgTypeInfo *prog_type_info(uint32_t prog_type);

@@ -150,6 +150,17 @@ Result verify(const vm::RawInsn *insns, size_t count, const Options &options, co
     env.log.printf("unsupported program type %u\n", options.prog_type);
     return finish(-EINVAL);
   }
+  // check_attach_btf_id: syscall programs are always sleepable; of the types
+  // userbpf knows, only kprobe (uprobe) programs may be sleepable too.
+  const bool sleepable = options.prog_flags & BPF_F_SLEEPABLE;
+  if (options.prog_type == BPF_PROG_TYPE_SYSCALL && !sleepable) {
+    env.log.printf("Syscall programs can only be sleepable\n");
+    return finish(-EINVAL);
+  }
+  if (sleepable && options.prog_type != BPF_PROG_TYPE_SYSCALL && options.prog_type != BPF_PROG_TYPE_KPROBE) {
+    env.log.printf("Only fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can be sleepable\n");
+    return finish(-EINVAL);
+  }
   if (count > 4096 && !options.privilege.bpf_capable) {
     env.log.printf("BPF program is too large: %zu insns (max 4096 without CAP_BPF)\n", count);
     return finish(-E2BIG);
@@ -165,6 +176,15 @@ Result verify(const vm::RawInsn *insns, size_t count, const Options &options, co
   if (int err = do_check(env)) return finish(err);
   if (int err = check_max_stack_depth(env)) return finish(err);
 
+  // Accepted: loads of the context's packet pointers read the 64-bit
+  // pointers behind the uapi struct (prog_types.h, CtxPacketPointers).
+  for (size_t pc = 0; pc < env.size(); pc++) {
+    if (env.ctx_pointer_load[pc] == CtxField::kInvalid) continue;
+    vm::Insn &insn = prog.insns[pc];
+    insn.op = vm::Op::LDXDW;
+    insn.opcode = BPF_LDX | BPF_MEM | BPF_DW;
+    insn.off = static_cast<int16_t>(ctx_pointer_offset(*env.type, env.ctx_pointer_load[pc]));
+  }
   // Accepted: write the run-time values into the LD_IMM64s.
   for (size_t pc = 0; pc < env.size(); pc++) {
     vm::Insn &insn = prog.insns[pc];
@@ -177,6 +197,7 @@ Result verify(const vm::RawInsn *insns, size_t count, const Options &options, co
   }
   result.used_maps = env.maps;
   result.stack_depth = env.subprogs.empty() ? 0 : env.subprogs[0].stack_depth;
+  result.max_ctx_offset = env.max_ctx_offset;
   return finish(0);
 }
 

@@ -86,6 +86,7 @@ struct Result {
   std::vector<MapInfo> used_maps;  // each map once, in order of first use
   uint32_t verified_insns = 0;     // instructions processed (bpf_prog_info.verified_insns)
   uint32_t stack_depth = 0;        // deepest stack of the main program, in bytes
+  uint32_t max_ctx_offset = 0;     // end of the furthest context byte accessed (aux->max_ctx_offset)
 };
 
 Result verify(const vm::RawInsn *insns, size_t count, const Options &options, const MapResolver &maps);

@@ -1,5 +1,6 @@
 #include "vm/interpreter.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -10,6 +11,10 @@ namespace userbpf::vm {
 
 namespace {
 
+// The interpreter's labels: one per instruction form (Op), then the tail call.
+constexpr size_t kTailCallLabel = kNumOps;
+constexpr size_t kNumLabels = kNumOps + 1;
+
 template <typename T> inline T load(uint64_t addr) {
   T v;
   std::memcpy(&v, reinterpret_cast<const void *>(static_cast<uintptr_t>(addr)), sizeof v);
@@ -19,6 +24,8 @@ template <typename T> inline void store(uint64_t addr, T v) {
   std::memcpy(reinterpret_cast<void *>(static_cast<uintptr_t>(addr)), &v, sizeof v);
 }
 template <typename T> inline T *atomic_ptr(uint64_t addr) { return reinterpret_cast<T *>(static_cast<uintptr_t>(addr)); }
+
+std::atomic<TailCallResolver> g_tail_call_resolver{nullptr};
 
 struct Frame {
   const Slot *return_to;
@@ -31,12 +38,14 @@ struct Frame {
 template <bool kBudget>
 RunResult execute(const Slot *code, size_t code_len, uint64_t r1, uint64_t r2, uint64_t budget,
                   const void *const **labels_out) {
+  // One label per instruction form, then the tail call (kTailCallLabel).
   static const void *const kLabels[] = {
 #define USERBPF_VM_LABEL(N, ...) &&op_##N,
       USERBPF_VM_OPS(USERBPF_VM_LABEL)
 #undef USERBPF_VM_LABEL
+      &&op_TAIL_CALL,
   };
-  static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == kNumOps);
+  static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == kNumLabels);
   RunResult result;
   if (!code) {
     *labels_out = kLabels;
@@ -51,6 +60,7 @@ RunResult execute(const Slot *code, size_t code_len, uint64_t r1, uint64_t r2, u
   reg[2] = r2;
   reg[10] = reinterpret_cast<uintptr_t>(stack + sizeof stack);
   uint64_t remaining = budget;
+  uint32_t tail_calls = 0;
   const Slot *pc = code;
 
 #define DST reg[pc->dst]
@@ -328,6 +338,17 @@ op_GOTOL:
 op_CALL:
   reg[0] = reinterpret_cast<helpers::HelperFn>(pc->imm)(reg[1], reg[2], reg[3], reg[4], reg[5]);
   NEXT();
+op_TAIL_CALL : {
+  // r1 = ctx, r2 = the program array, r3 = the index (see TailCallResolver).
+  TailCallResolver resolve = g_tail_call_resolver.load(std::memory_order_relaxed);
+  const Program *target = resolve ? resolve(reg[2], reg[3], &tail_calls) : nullptr;
+  if (!target) NEXT();
+  const std::vector<Slot> &target_code = target->slots(kBudget);
+  code = target_code.data();
+  code_len = target_code.size();
+  pc = code;
+  DISPATCH();
+}
 op_CALLX : {
   // The register holds either a subprogram's address (LD_IMM64 of a
   // BPF_PSEUDO_FUNC loads the address of its first slot, as the kernel's JIT
@@ -344,7 +365,7 @@ op_CALLX : {
     DISPATCH();
   }
   const helpers::HelperProto *helper = target <= INT32_MAX ? helpers::find_helper(static_cast<int32_t>(target)) : nullptr;
-  if (!helper) {
+  if (!helper || !helper->fn) { // not a helper, or one the VM runs itself (tail call)
     result.err = -EINVAL;
     result.error = "callx: r" + std::to_string(pc->dst) + " = " + std::to_string(target) +
                    " is neither a subprogram nor a helper";
@@ -402,7 +423,7 @@ void translate(const std::vector<Slot> &from, const void *const *from_labels, co
                std::vector<Slot> *to) {
   *to = from;
   for (Slot &s : *to) {
-    for (size_t i = 0; i < kNumOps; i++)
+    for (size_t i = 0; i < kNumLabels; i++)
       if (from_labels[i] == s.handler) {
         s.handler = to_labels[i];
         break;
@@ -451,6 +472,10 @@ int Program::create(const DecodedProgram &decoded, std::unique_ptr<Program> *out
     case Shape::kJa32:
     case Shape::kCallLocal: s.off = d.imm; break;
     case Shape::kCall: {
+      if (d.imm == kTailCallHelper) {
+        s.handler = table[kTailCallLabel];
+        break;
+      }
       const helpers::HelperProto *h = helpers::find_helper(d.imm);
       if (!h) return fail("invalid func unknown#" + std::to_string(d.imm));
       s.imm = reinterpret_cast<uintptr_t>(h->fn);
@@ -477,19 +502,26 @@ int Program::create(const DecodedProgram &decoded, std::unique_ptr<Program> *out
       prog->slots_[pc].imm = reinterpret_cast<uintptr_t>(&prog->slots_[pc + 1 + d.imm]);
   }
   // The interpreter's form stays even with the JIT: budgeted runs use it.
-  if (options.engine == Engine::kJit) {
+  // Tail calls (helper 12, which has no function: the interpreter does it
+  // itself, docs/PROGRAMS.md) are not in the JIT yet; such programs run in
+  // the interpreter.
+  bool tail_calls = false;
+  for (const Insn &d : decoded.insns)
+    if (d.op == Op::CALL) { // a helper call (bpf-to-bpf calls are CALL_LOCAL)
+      const helpers::HelperProto *h = helpers::find_helper(d.imm);
+      tail_calls |= h && !h->fn;
+    }
+  if (options.engine == Engine::kJit && !tail_calls) {
     if (int err = JitImage::compile(decoded, options.jit, &prog->jit_, error)) return err;
   }
   *out = std::move(prog);
   return 0;
 }
 
-RunResult Program::run(uint64_t r1, uint64_t r2, uint64_t budget) const {
-  // Programs run inside an RCU read-side section, as in the kernel: map
-  // values a helper returns stay valid until the program ends.
-  RcuReadGuard guard;
-  if (budget == 0 && jit_) return jit_->run(r1, r2);
-  if (budget == 0) return execute<false>(slots_.data(), slots_.size(), r1, r2, 0, nullptr);
+void set_tail_call_resolver(TailCallResolver resolver) { g_tail_call_resolver.store(resolver); }
+
+const std::vector<Slot> &Program::slots(bool budgeted) const {
+  if (!budgeted) return slots_;
   std::call_once(budgeted_once_, [this] {
     translate(slots_, labels<false>(), labels<true>(), &budgeted_slots_);
     // LD_IMM64 of a function holds an address inside slots_: rebase it.
@@ -499,7 +531,21 @@ RunResult Program::run(uint64_t r1, uint64_t r2, uint64_t budget) const {
       if (s.imm - from < slots_.size() * sizeof(Slot) && s.handler == labels<true>()[static_cast<size_t>(Op::LD_IMM64)])
         s.imm = s.imm - from + to;
   });
-  return execute<true>(budgeted_slots_.data(), budgeted_slots_.size(), r1, r2, budget, nullptr);
+  return budgeted_slots_;
+}
+
+RunResult Program::run_under_rcu(uint64_t r1, uint64_t r2) const {
+  if (jit_) return jit_->run(r1, r2);
+  return execute<false>(slots_.data(), slots_.size(), r1, r2, 0, nullptr);
+}
+
+RunResult Program::run(uint64_t r1, uint64_t r2, uint64_t budget) const {
+  // Programs run inside an RCU read-side section, as in the kernel: map
+  // values a helper returns stay valid until the program ends.
+  RcuReadGuard guard;
+  if (budget == 0) return run_under_rcu(r1, r2);
+  const std::vector<Slot> &budgeted = slots(true);
+  return execute<true>(budgeted.data(), budgeted.size(), r1, r2, budget, nullptr);
 }
 
 } // namespace userbpf::vm

@@ -68,10 +68,16 @@ public:
   // instructions, then err = -ETIME. A budget always runs in the interpreter
   // (it counts instructions); otherwise the JIT runs the program if it has one.
   RunResult run(uint64_t r1, uint64_t r2 = 0, uint64_t budget = 0) const;
+  // The same without a budget, for a caller that already holds an
+  // RcuReadGuard (a test run takes one for all its repetitions, as the
+  // kernel's bpf_test_run() holds rcu_read_lock around its loop).
+  RunResult run_under_rcu(uint64_t r1, uint64_t r2 = 0) const;
 
   size_t size() const { return slots_.size(); }
   // The native code, or nullptr when the program runs in the interpreter.
   const JitImage *jit() const { return jit_.get(); }
+  // The translated slots (budgeted: the counting copy, made on first use).
+  const std::vector<Slot> &slots(bool budgeted) const;
 
 private:
   Program() = default;
@@ -80,6 +86,20 @@ private:
   mutable std::once_flag budgeted_once_;
   mutable std::vector<Slot> budgeted_slots_; // the same, with the counting handlers
 };
+
+// Tail calls (bpf_tail_call, helper 12). The interpreter runs a call of
+// helper 12 as a jump into another program that never returns here: the
+// target's code replaces the caller's, with the same r1 (the context), the
+// same stack frame and call depth, as the kernel's JITs do. Which program, if
+// any, is the resolver's decision; the program layer sets it
+// (src/prog/tail_call.cpp: the prog array lookup, the limit of 33 tail calls
+// per run shared along the chain, holding the target alive). `map` and
+// `index` are r2 and r3 of the call; `count` is the run's tail-call counter
+// (0 at entry). nullptr: the call falls through to the next instruction.
+// A JIT must call the same resolver (and honour the same contract).
+using TailCallResolver = const Program *(*)(uint64_t map, uint64_t index, uint32_t *count);
+void set_tail_call_resolver(TailCallResolver resolver);
+inline constexpr int32_t kTailCallHelper = 12; // BPF_FUNC_tail_call
 
 // Pseudo sources the loader resolves in place: write the value LD_IMM64 must
 // load (map pointer, value address) and mark it resolved.

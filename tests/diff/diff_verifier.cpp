@@ -221,7 +221,8 @@ std::optional<uint32_t> prog_type_from_name(const std::string &s) {
       {"socket_filter", BPF_PROG_TYPE_SOCKET_FILTER}, {"xdp", BPF_PROG_TYPE_XDP},
       {"sched_cls", BPF_PROG_TYPE_SCHED_CLS},         {"sched_act", BPF_PROG_TYPE_SCHED_ACT},
       {"kprobe", BPF_PROG_TYPE_KPROBE},               {"tracepoint", BPF_PROG_TYPE_TRACEPOINT},
-      {"cgroup_skb", BPF_PROG_TYPE_CGROUP_SKB},
+      {"cgroup_skb", BPF_PROG_TYPE_CGROUP_SKB},       {"raw_tracepoint", BPF_PROG_TYPE_RAW_TRACEPOINT},
+      {"perf_event", BPF_PROG_TYPE_PERF_EVENT},       {"syscall", BPF_PROG_TYPE_SYSCALL},
   };
   auto it = kTypes.find(s);
   if (it == kTypes.end()) return std::nullopt;
@@ -312,6 +313,7 @@ AsmCase parse_asm_case(const fs::path &path) {
       while (words >> w) {
         if (w == "strict_alignment") c.prog_flags |= BPF_F_STRICT_ALIGNMENT;
         else if (w == "any_alignment") c.prog_flags |= BPF_F_ANY_ALIGNMENT;
+        else if (w == "sleepable") c.prog_flags |= BPF_F_SLEEPABLE;
         else if (w == "|") continue;
         else error("unknown prog flag '" + w + "'");
       }

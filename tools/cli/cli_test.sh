@@ -259,6 +259,25 @@ Found 4 elements" "$U" map dump pinned $A
   rm "$USERBPF_FS/t_map"
   expect_error "prog load: rejected" "can't load the program: Permission denied" \
     bash -c "printf 'bf 20 00 00 00 00 00 00\n95 00 00 00 00 00 00 00\n' >'$prog'; '$U' prog load '$prog' /sys/fs/bpf/t_bad"
+  # prog run: BPF_PROG_TEST_RUN of a pinned XDP program returning XDP_PASS.
+  printf 'b7 00 00 00 02 00 00 00\n95 00 00 00 00 00 00 00\n' >"$prog"
+  expect "prog load xdp" "" "$U" prog load "$prog" /sys/fs/bpf/t_xdp type xdp
+  local frame="ffffffffffff 020000000001 0800 4500"
+  expect "prog run hex" $'data_out:\nff ff ff ff ff ff 02 00 00 00 00 01 08 00 45 00\n\nReturn value: 2, duration: Nns' \
+    bash -c "'$U' prog run pinned /sys/fs/bpf/t_xdp hex $frame | sed 's/duration: [0-9]*ns/duration: Nns/'"
+  expect "prog run -j, repeat" '{"data_out":["0xff","0xff","0xff","0xff","0xff","0xff","0x02","0x00","0x00","0x00","0x00","0x01","0x08","0x00","0x45","0x00"],"retval":2,"duration":N}' \
+    bash -c "'$U' -j prog run pinned /sys/fs/bpf/t_xdp hex $frame repeat 100 | sed 's/\"duration\":[0-9]*/\"duration\":N/'"
+  printf '\xff\xff\xff\xff\xff\xff\x02\x00\x00\x00\x00\x01\x08\x00\x45\x00' >"$SCRATCH/frame"
+  expect "prog run data_in/data_out files" "Return value: 2, duration (average): Nns" \
+    bash -c "'$U' prog run pinned /sys/fs/bpf/t_xdp data_in '$SCRATCH/frame' data_out '$SCRATCH/out' repeat 3 | sed 's/: [0-9]*ns/: Nns/'"
+  expect "prog run: data_out file is the packet" "" cmp "$SCRATCH/frame" "$SCRATCH/out"
+  expect_error "prog run: shorter than an Ethernet header" "failed to run program: Invalid argument" \
+    "$U" prog run pinned /sys/fs/bpf/t_xdp hex 0011
+  expect_error "prog run: bad hex" "'0g' is not hex bytes" "$U" prog run pinned /sys/fs/bpf/t_xdp hex 0g
+  expect_error "prog run: unknown word" "unexpected 'bogus'" "$U" prog run pinned /sys/fs/bpf/t_xdp bogus
+  expect_error "prog run: missing data_in file" "cannot open data_in file" \
+    "$U" prog run pinned /sys/fs/bpf/t_xdp data_in /nonexistent/x
+  rm "$USERBPF_FS/t_xdp" "$SCRATCH/frame" "$SCRATCH/out"
   rm "$USERBPF_FS/t_prog"
   expect "prog list: none left" "[]" "$U" -j prog list
   rm -f "$prog"

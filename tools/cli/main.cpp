@@ -6,6 +6,8 @@
 //   userbpf [-j|-p] [--interpret] prog dump jited { file PATH | id ID | pinned FILE }
 //   userbpf [-j|-p] prog show [id ID | pinned FILE]
 //   userbpf [-j|-p] prog load FILE PATH [type TYPE] [name NAME]
+//   userbpf [-j|-p] prog run { id ID | pinned FILE } [data_in FILE | hex BYTES] [data_out FILE]
+//                    [ctx_in FILE] [ctx_out FILE] [repeat N]
 //   userbpf [-j|-p] verify FILE [--type xdp|socket_filter|N] [--unprivileged] [--log-level N]
 //                    (FILE: an ELF object, or raw instructions)
 //   userbpf version
@@ -84,8 +86,15 @@ int main(int argc, char **argv) {
   std::vector<std::string> prog_load_words;
   CLI::App *prog_load = prog->add_subcommand("load", "load raw instructions and pin the program");
   prog_load->add_option("words", prog_load_words, "FILE PATH [type TYPE] [name NAME]")->type_name("");
-  prog_load->footer("Usage: userbpf [-j|-p] prog load FILE PATH [type socket_filter|xdp|N] [name NAME]\n"
+  prog_load->footer("Usage: userbpf [-j|-p] prog load FILE PATH [type socket_filter|xdp|sched_cls|sched_act|cgroup_skb|N] [name NAME]\n"
                     "FILE: raw instructions (8-byte words, or hex text); ELF objects are not supported yet.");
+  std::vector<std::string> prog_run_words;
+  CLI::App *prog_run = prog->add_subcommand("run", "test-run a loaded program (BPF_PROG_TEST_RUN)");
+  prog_run->add_option("words", prog_run_words, "PROG [data_in FILE | hex BYTES] [data_out FILE] ...")->type_name("");
+  prog_run->footer("Usage: userbpf [-j|-p] prog run PROG [data_in FILE | hex BYTES] [data_out FILE] [data_size_out L]\n"
+                   "                       [ctx_in FILE] [ctx_out FILE] [ctx_size_out M] [repeat N]\n"
+                   "PROG := id ID | pinned FILE; FILE '-' is stdin (data_in, ctx_in) or stdout (data_out, ctx_out).\n"
+                   "Prints data_out in hex (unless written to a file), the return value and the duration.");
   CLI::App *prog_dump = prog->add_subcommand("dump", "print a program's instructions");
   prog_dump->require_subcommand(1);
   CLI::App *prog_xlated = prog_dump->add_subcommand("xlated", "disassemble, in the kernel's syntax");
@@ -170,6 +179,10 @@ int main(int argc, char **argv) {
 
   if (prog_load->parsed()) {
     return run_verb([&](ubcli::Json *out) { ubcli::prog_load_pin(prog_load_words, mode, out); });
+  }
+
+  if (prog_run->parsed()) {
+    return run_verb([&](ubcli::Json *out) { ubcli::prog_run(prog_run_words, mode, out); });
   }
 
   if (prog_xlated->parsed()) {

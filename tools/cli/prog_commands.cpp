@@ -58,6 +58,13 @@ constexpr ProgTypeName kProgTypes[] = {
     {"socket_filter", BPF_PROG_TYPE_SOCKET_FILTER},
     {"socket", BPF_PROG_TYPE_SOCKET_FILTER},
     {"xdp", BPF_PROG_TYPE_XDP},
+    {"sched_cls", BPF_PROG_TYPE_SCHED_CLS},
+    {"sched_act", BPF_PROG_TYPE_SCHED_ACT},
+    {"cgroup_skb", BPF_PROG_TYPE_CGROUP_SKB},
+    {"kprobe", BPF_PROG_TYPE_KPROBE},
+    {"tracepoint", BPF_PROG_TYPE_TRACEPOINT},
+    {"raw_tracepoint", BPF_PROG_TYPE_RAW_TRACEPOINT},
+    {"perf_event", BPF_PROG_TYPE_PERF_EVENT},
 };
 
 uint32_t parse_prog_type(const std::string &word) {
@@ -65,7 +72,7 @@ uint32_t parse_prog_type(const std::string &word) {
     if (word == t.name) return t.type;
   if (!word.empty() && std::isdigit(static_cast<unsigned char>(word[0])))
     return static_cast<uint32_t>(parse_number(word, "program type", UINT32_MAX));
-  throw CliError("unknown program type '" + word + "' (socket_filter, xdp, or a number)");
+  throw CliError("unknown program type '" + word + "' (socket_filter, xdp, sched_cls, sched_act, cgroup_skb, kprobe, tracepoint, raw_tracepoint, perf_event, or a number)");
 }
 
 std::string prog_type_name(uint32_t type) {
@@ -370,6 +377,111 @@ void prog_load_pin(const std::vector<std::string> &args, const OutputMode &mode,
   attr.bpf_fd = static_cast<uint32_t>(fd.get());
   if (bpf_call(BPF_OBJ_PIN, attr) < 0) fail_errno("can't pin the program at " + pin);
   if (mode.json) *out = nullptr; // bpftool prints "null" for a successful load
+}
+
+namespace {
+
+// The whole file, or stdin for "-" (bpftool's convention).
+std::vector<uint8_t> read_file_bytes(const std::string &path, const std::string &what) {
+  std::ifstream file;
+  std::istream *in = &std::cin;
+  if (path != "-") {
+    file.open(path, std::ios::binary);
+    if (!file) throw CliError("cannot open " + what + " file '" + path + "': " + strerror(errno));
+    in = &file;
+  }
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(*in)), std::istreambuf_iterator<char>());
+}
+
+void write_file_bytes(const std::string &path, const std::vector<uint8_t> &bytes, const std::string &what) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  if (!file.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size())))
+    throw CliError("cannot write " + what + " to '" + path + "': " + strerror(errno));
+}
+
+// "hex 0a 0b ..." or "hex 0a0b...": the words up to the next keyword.
+std::vector<uint8_t> parse_hex_words(Words &words) {
+  std::vector<uint8_t> bytes;
+  static const char *const kKeywords[] = {"data_in", "hex", "data_out", "data_size_out", "ctx_in", "ctx_out",
+                                          "ctx_size_out", "repeat"};
+  while (!words.empty() && std::find(std::begin(kKeywords), std::end(kKeywords), words.peek()) == std::end(kKeywords)) {
+    std::string word = words.next("hex bytes");
+    if (word.size() % 2 || !std::all_of(word.begin(), word.end(), [](unsigned char c) { return std::isxdigit(c); }))
+      throw CliError("'" + word + "' is not hex bytes");
+    for (size_t i = 0; i < word.size(); i += 2)
+      bytes.push_back(static_cast<uint8_t>(std::stoul(word.substr(i, 2), nullptr, 16)));
+  }
+  if (bytes.empty()) throw CliError("hex: bytes expected");
+  return bytes;
+}
+
+} // namespace
+
+void prog_run(const std::vector<std::string> &args, const OutputMode &mode, Json *out) {
+  Words words(args);
+  Fd fd = open_prog_ref(words);
+  std::vector<uint8_t> data_in, ctx_in;
+  std::string data_out_path, ctx_out_path;
+  uint32_t data_size_out = 0, ctx_size_out = 0, repeat = 1;
+  bool have_ctx_out = false;
+  while (!words.empty()) {
+    if (words.accept("data_in")) data_in = read_file_bytes(words.next("data_in FILE"), "data_in");
+    else if (words.accept("hex")) data_in = parse_hex_words(words);
+    else if (words.accept("data_out")) data_out_path = words.next("data_out FILE");
+    else if (words.accept("data_size_out"))
+      data_size_out = static_cast<uint32_t>(parse_number(words.next("data_size_out"), "data_size_out", UINT32_MAX));
+    else if (words.accept("ctx_in")) ctx_in = read_file_bytes(words.next("ctx_in FILE"), "ctx_in");
+    else if (words.accept("ctx_out")) {
+      ctx_out_path = words.next("ctx_out FILE");
+      have_ctx_out = true;
+    } else if (words.accept("ctx_size_out"))
+      ctx_size_out = static_cast<uint32_t>(parse_number(words.next("ctx_size_out"), "ctx_size_out", UINT32_MAX));
+    else if (words.accept("repeat"))
+      repeat = static_cast<uint32_t>(parse_number(words.next("repeat count"), "repeat", UINT32_MAX));
+    else
+      throw CliError("unexpected '" + words.peek() +
+                     "' (expected data_in FILE, hex BYTES, data_out FILE, ctx_in FILE, ctx_out FILE or repeat N)");
+  }
+  // Room for what comes back: bpftool's default is 32 KiB of data and the
+  // context's size again.
+  std::vector<uint8_t> data_out(data_size_out ? data_size_out : 32768);
+  if (!ctx_in.empty() || have_ctx_out) have_ctx_out = true;
+  std::vector<uint8_t> ctx_out(ctx_size_out ? ctx_size_out : std::max<size_t>(ctx_in.size(), 256));
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.test.prog_fd = static_cast<uint32_t>(fd.get());
+  attr.test.data_in = reinterpret_cast<uintptr_t>(data_in.data());
+  attr.test.data_size_in = static_cast<uint32_t>(data_in.size());
+  attr.test.data_out = reinterpret_cast<uintptr_t>(data_out.data());
+  attr.test.data_size_out = static_cast<uint32_t>(data_out.size());
+  if (!ctx_in.empty()) {
+    attr.test.ctx_in = reinterpret_cast<uintptr_t>(ctx_in.data());
+    attr.test.ctx_size_in = static_cast<uint32_t>(ctx_in.size());
+  }
+  if (have_ctx_out) {
+    attr.test.ctx_out = reinterpret_cast<uintptr_t>(ctx_out.data());
+    attr.test.ctx_size_out = static_cast<uint32_t>(ctx_out.size());
+  }
+  attr.test.repeat = repeat;
+  if (bpf_call(BPF_PROG_TEST_RUN, attr) < 0) fail_errno("failed to run program");
+  data_out.resize(std::min<size_t>(attr.test.data_size_out, data_out.size()));
+  ctx_out.resize(have_ctx_out ? std::min<size_t>(attr.test.ctx_size_out, ctx_out.size()) : 0);
+  if (!data_out_path.empty() && data_out_path != "-") write_file_bytes(data_out_path, data_out, "data_out");
+  if (!ctx_out_path.empty() && ctx_out_path != "-") write_file_bytes(ctx_out_path, ctx_out, "ctx_out");
+  const bool print_data = data_out_path.empty() || data_out_path == "-";
+  const bool print_ctx = have_ctx_out && (ctx_out_path.empty() || ctx_out_path == "-");
+  if (mode.json) {
+    *out = Json::object();
+    if (print_data) (*out)["data_out"] = hex_json(data_out.data(), data_out.size());
+    if (print_ctx) (*out)["ctx_out"] = hex_json(ctx_out.data(), ctx_out.size());
+    (*out)["retval"] = attr.test.retval;
+    (*out)["duration"] = attr.test.duration;
+    return;
+  }
+  if (print_data) std::cout << "data_out:\n" << hex_string(data_out.data(), data_out.size()) << "\n\n";
+  if (print_ctx) std::cout << "ctx_out:\n" << hex_string(ctx_out.data(), ctx_out.size()) << "\n\n";
+  std::cout << "Return value: " << attr.test.retval << ", duration" << (repeat > 1 ? " (average)" : "") << ": "
+            << attr.test.duration << "ns\n";
 }
 
 void prog_dump_xlated(const std::vector<std::string> &words, const OutputMode &mode, Json *out) {

@@ -29,6 +29,12 @@ void prog_show(const std::vector<std::string> &words, const OutputMode &mode, Js
 // the program at PATH (bpftool's verb; ELF objects are not supported yet).
 void prog_load_pin(const std::vector<std::string> &words, const OutputMode &mode, Json *out);
 
+// prog run PROG [data_in FILE | hex BYTES] [data_out FILE] [data_size_out L]
+// [ctx_in FILE] [ctx_out FILE] [ctx_size_out M] [repeat N]: BPF_PROG_TEST_RUN,
+// as bpftool's `prog run` (FILE "-" is stdin / stdout). Prints data_out (hex),
+// ctx_out when one was asked for, the return value and the duration.
+void prog_run(const std::vector<std::string> &words, const OutputMode &mode, Json *out);
+
 // verify FILE: load raw instructions (binary 8-byte words, or hex text) with
 // BPF_PROG_LOAD, so the verifier judges them, and report the verdict; an ELF
 // object (clang -target bpf) is loaded with libbpf, each program on its own

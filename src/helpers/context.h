@@ -1,0 +1,23 @@
+// The run-time context of packet programs, as helpers and the test run see it
+// (docs/PROGRAMS.md "The context"): the uapi struct (__sk_buff, xdp_md) the
+// program reads and writes in place, followed at an 8-aligned offset by the
+// real 64-bit packet pointers. The uapi struct's data/data_end/data_meta are
+// 32 bits wide and cannot hold a pointer of this process, so the verifier
+// rewrites each load of one of them into a 64-bit load of the pointer.
+#pragma once
+
+#include <cstdint>
+
+namespace userbpf {
+
+struct CtxPacketPointers {
+  uint64_t data;
+  uint64_t data_end;
+  uint64_t data_meta;
+  uint64_t data_hard_start; // XDP: the buffer's start (headroom), for bpf_xdp_adjust_head/meta
+};
+
+// Where the pointers start behind a uapi context struct of ctx_size bytes.
+constexpr uint32_t ctx_packet_pointers_offset(uint32_t ctx_size) { return (ctx_size + 7) & ~7u; }
+
+} // namespace userbpf

@@ -1,0 +1,258 @@
+// Differential test of BPF_PROG_TEST_RUN with clang-compiled programs: the
+// same object (tests/test_run/progs.c, built with clang -target bpf -O2 -g)
+// is opened and loaded by libbpf into userbpf and into the kernel, every
+// program runs on the same packets, and the return values, output packets,
+// contexts and map contents must be the same on both sides.
+//
+// Each backend runs in a child process (libbpf caches its feature probes per
+// process); this binary's syscall() sends libbpf's __NR_bpf to userbpf_bpf()
+// in the userbpf child. The children print one line per observation; the
+// parent compares the two transcripts line by line. Without the kernel's
+// bpf() the comparison is skipped, but the userbpf transcript is still
+// checked against the values the programs must produce.
+#include <gtest/gtest.h>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_ether.h>
+
+#include "bpf_test_util.h"
+
+// ------------------------------------------------ syscall(): bpf() routing
+
+namespace {
+bool g_to_userbpf = false; // set in the userbpf child only
+
+using SyscallFn = long (*)(long, ...);
+SyscallFn real_syscall() {
+  static SyscallFn fn = reinterpret_cast<SyscallFn>(dlsym(RTLD_NEXT, "syscall"));
+  return fn;
+}
+} // namespace
+
+// Every caller's six argument slots are read whatever the number takes, as
+// glibc's wrapper does; for calls with fewer arguments the last comes from
+// the caller's stack, which AddressSanitizer would report.
+extern "C" __attribute__((no_sanitize("address"))) long syscall(long nr, ...) noexcept {
+  va_list ap;
+  va_start(ap, nr);
+  long a[6];
+  for (long &x : a) x = va_arg(ap, long);
+  va_end(ap);
+  if (nr == __NR_bpf && g_to_userbpf)
+    return userbpf_bpf(static_cast<int>(a[0]), reinterpret_cast<union bpf_attr *>(a[1]),
+                       static_cast<unsigned int>(a[2]));
+  SyscallFn real = real_syscall();
+  if (!real) {
+    errno = ENOSYS;
+    return -1;
+  }
+  return real(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+namespace {
+
+std::string hex(const uint8_t *p, size_t n) {
+  std::string s;
+  char b[3];
+  for (size_t i = 0; i < n; i++) {
+    snprintf(b, sizeof b, "%02x", p[i]);
+    s += b;
+  }
+  return s;
+}
+
+// Frames: Ethernet + IPv4 (protocol, addresses) or other EtherTypes.
+std::vector<uint8_t> frame(uint16_t ethertype, uint8_t ip_proto, uint8_t daddr_last, size_t size) {
+  std::vector<uint8_t> f(size, 0);
+  const uint8_t dst[6] = {0x02, 0, 0, 0, 0, 2}, src[6] = {0x02, 0, 0, 0, 0, 1};
+  memcpy(f.data(), dst, 6);
+  memcpy(f.data() + 6, src, 6);
+  f[12] = static_cast<uint8_t>(ethertype >> 8);
+  f[13] = static_cast<uint8_t>(ethertype);
+  if (ethertype == ETH_P_IP) {
+    f[14] = 0x45;
+    f[14 + 8] = 64;        // ttl
+    f[14 + 9] = ip_proto;  // protocol
+    const uint8_t saddr[4] = {10, 0, 0, 1}, daddr[4] = {10, 0, 0, daddr_last};
+    memcpy(f.data() + 14 + 12, saddr, 4);
+    memcpy(f.data() + 14 + 16, daddr, 4);
+  }
+  for (size_t i = 34; i < size; i++) f[i] = static_cast<uint8_t>(i * 7);
+  return f;
+}
+
+struct Frames {
+  std::vector<uint8_t> tcp = frame(ETH_P_IP, 6, 2, 64);
+  std::vector<uint8_t> udp = frame(ETH_P_IP, 17, 3, 80);
+  std::vector<uint8_t> icmp = frame(ETH_P_IP, 1, 2, 60);
+  std::vector<uint8_t> ipv6 = frame(ETH_P_IPV6, 0, 0, 80);
+  std::vector<uint8_t> arp = frame(ETH_P_ARP, 0, 0, 42);
+};
+
+// One test run; prints "NAME: ret=.. retval=.. size=.. data=.." (and ctx).
+void run_case(FILE *out, const char *name, int prog_fd, const std::vector<uint8_t> &in, __sk_buff *skb_ctx = nullptr) {
+  std::vector<uint8_t> data_out(in.size() + 64);
+  __sk_buff ctx_out{};
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = data_out.data(),
+              .data_size_in = static_cast<__u32>(in.size()), .data_size_out = static_cast<__u32>(data_out.size()),
+              .repeat = 1);
+  if (skb_ctx) {
+    opts.ctx_in = skb_ctx;
+    opts.ctx_size_in = sizeof(*skb_ctx);
+    opts.ctx_out = &ctx_out;
+    opts.ctx_size_out = sizeof(ctx_out);
+  }
+  int ret = bpf_prog_test_run_opts(prog_fd, &opts);
+  fprintf(out, "%s: ret=%d retval=%u size=%u data=%s", name, ret < 0 ? -errno : ret, opts.retval, opts.data_size_out,
+          hex(data_out.data(), std::min<size_t>(opts.data_size_out, data_out.size())).c_str());
+  if (skb_ctx)
+    fprintf(out, " mark=%u priority=%u cb=%u,%u,%u wire_len=%u", ctx_out.mark, ctx_out.priority, ctx_out.cb[0],
+            ctx_out.cb[1], ctx_out.cb[2], ctx_out.wire_len);
+  fprintf(out, "\n");
+}
+
+void dump_map(FILE *out, bpf_object *obj, const char *name) {
+  int fd = bpf_object__find_map_fd_by_name(obj, name);
+  uint32_t key = 0, next = 0;
+  const void *prev = nullptr;
+  std::vector<std::pair<uint32_t, uint64_t>> entries;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    uint64_t value = 0;
+    if (bpf_map_lookup_elem(fd, &next, &value) == 0 && value) entries.emplace_back(next, value);
+    key = next;
+    prev = &key;
+  }
+  std::sort(entries.begin(), entries.end());
+  for (const auto &[k, v] : entries) fprintf(out, "map %s[%u] = %llu\n", name, k, static_cast<unsigned long long>(v));
+}
+
+int prog_fd(bpf_object *obj, const char *name) {
+  bpf_program *p = bpf_object__find_program_by_name(obj, name);
+  return p ? bpf_program__fd(p) : -1;
+}
+
+// The child: load the object and run every case, printing the transcript.
+void transcript(FILE *out) {
+  libbpf_set_print([](enum libbpf_print_level level, const char *fmt, va_list ap) {
+    return level == LIBBPF_DEBUG ? 0 : vfprintf(stderr, fmt, ap);
+  });
+  bpf_object *obj = bpf_object__open_file(UBT_TEST_RUN_OBJ, nullptr);
+  if (!obj) {
+    fprintf(out, "open: %s\n", strerror(errno));
+    return;
+  }
+  if (int err = bpf_object__load(obj)) {
+    fprintf(out, "load: %s\n", strerror(-err));
+    bpf_object__close(obj);
+    return;
+  }
+  Frames f;
+  int fw = prog_fd(obj, "xdp_firewall");
+  run_case(out, "firewall tcp", fw, f.tcp);
+  run_case(out, "firewall udp", fw, f.udp);
+  run_case(out, "firewall icmp", fw, f.icmp);
+  run_case(out, "firewall ipv6", fw, f.ipv6);
+  run_case(out, "firewall arp", fw, f.arp);
+  run_case(out, "firewall tcp again", fw, f.tcp);
+  dump_map(out, obj, "proto_packets");
+  dump_map(out, obj, "bytes_by_daddr");
+  run_case(out, "tagger tcp", prog_fd(obj, "xdp_tagger"), f.tcp);
+  int jump = prog_fd(obj, "xdp_jump");
+  run_case(out, "jump, empty slot", jump, f.tcp);
+  uint32_t slot = 1, target = static_cast<uint32_t>(prog_fd(obj, "xdp_jump_target"));
+  fprintf(out, "jump_table[1] = target: %d\n",
+          bpf_map_update_elem(bpf_object__find_map_fd_by_name(obj, "jump_table"), &slot, &target, BPF_ANY) ? -errno : 0);
+  run_case(out, "jump, target", jump, f.tcp);
+  int tc = prog_fd(obj, "tc_marker");
+  __sk_buff ctx{};
+  ctx.priority = 7;
+  ctx.cb[4] = 9;
+  run_case(out, "tc tcp", tc, f.tcp, &ctx);
+  run_case(out, "tc arp", tc, f.arp, &ctx);
+  int sock = prog_fd(obj, "sock_trim");
+  run_case(out, "socket tcp", sock, f.tcp);
+  run_case(out, "socket ipv6", sock, f.ipv6);
+  int cg = prog_fd(obj, "cgskb_filter");
+  run_case(out, "cgroup tcp", cg, f.tcp);
+  run_case(out, "cgroup arp", cg, f.arp);
+  bpf_object__close(obj);
+}
+
+// Run transcript() in a child for one backend; its output.
+std::string child_transcript(bool userbpf) {
+  int fds[2];
+  if (pipe(fds) != 0) return "pipe failed";
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    if (userbpf) {
+      ubt::use_private_fs_root();
+      g_to_userbpf = true;
+    }
+    FILE *out = fdopen(fds[1], "w");
+    transcript(out);
+    fclose(out);
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) text += "child failed\n";
+  return text;
+}
+
+bool has_line(const std::string &text, const std::string &prefix) {
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line))
+    if (line.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+TEST(DiffTestRun, ClangProgramsGiveTheKernelsResults) {
+  std::string ours = child_transcript(true);
+  // What the programs must do, whatever the kernel says.
+  EXPECT_TRUE(has_line(ours, "firewall tcp: ret=0 retval=2 size=64")) << ours;
+  EXPECT_TRUE(has_line(ours, "firewall icmp: ret=0 retval=1 size=60")) << ours;
+  EXPECT_TRUE(has_line(ours, "map proto_packets[6] = 2")) << ours;
+  EXPECT_TRUE(has_line(ours, "tagger tcp: ret=0 retval=3 size=76 data=0807060504030201deadbeef")) << ours;
+  EXPECT_TRUE(has_line(ours, "jump, empty slot: ret=0 retval=1")) << ours;
+  EXPECT_TRUE(has_line(ours, "jump, target: ret=0 retval=3 size=64 data=42")) << ours;
+  EXPECT_TRUE(has_line(ours, "socket tcp: ret=0 retval=46")) << ours;
+  std::string why;
+  if (!ubt::kernel_bpf_available(&why)) GTEST_SKIP() << why;
+  std::string kernel = child_transcript(false);
+  std::istringstream a(ours), b(kernel);
+  std::string la, lb;
+  int line = 0;
+  while (true) {
+    bool ga = static_cast<bool>(std::getline(a, la)), gb = static_cast<bool>(std::getline(b, lb));
+    if (!ga && !gb) break;
+    line++;
+    EXPECT_EQ(la, lb) << "line " << line << " (userbpf, then kernel)";
+  }
+  if (HasFailure() || getenv("UBT_TEST_RUN_VERBOSE")) std::cerr << "userbpf:\n" << ours << "kernel:\n" << kernel;
+}
+
+} // namespace

@@ -1,0 +1,120 @@
+// Programs the test-run differential test (tests/diff/diff_test_run.cpp)
+// loads with libbpf into userbpf and into the kernel and runs on the same
+// packets: packet parsing and rewriting, context fields, maps, tail calls and
+// the XDP head/metadata helpers.
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+// Packets and bytes per IP protocol (XDP).
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 256);
+  __type(key, __u32);
+  __type(value, __u64);
+} proto_packets SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 64);
+  __type(key, __u32);
+  __type(value, __u64);
+} bytes_by_daddr SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+  __uint(max_entries, 4);
+  __type(key, __u32);
+  __type(value, __u32);
+} jump_table SEC(".maps");
+
+// A small firewall: IPv4 only; ICMP dropped, TCP and UDP passed and counted,
+// the TTL decremented in place (checksum left alone); everything else passed.
+SEC("xdp")
+int xdp_firewall(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  struct ethhdr *eth = data;
+  if ((void *)(eth + 1) > data_end) return XDP_ABORTED;
+  if (eth->h_proto != bpf_htons(ETH_P_IP)) return XDP_PASS;
+  struct iphdr *ip = (void *)(eth + 1);
+  if ((void *)(ip + 1) > data_end) return XDP_DROP;
+  __u32 proto = ip->protocol;
+  __u64 *count = bpf_map_lookup_elem(&proto_packets, &proto);
+  if (count) __sync_fetch_and_add(count, 1);
+  __u32 daddr = ip->daddr;
+  __u64 len = (__u64)(data_end - data);
+  __u64 *bytes = bpf_map_lookup_elem(&bytes_by_daddr, &daddr);
+  if (bytes)
+    *bytes += len;
+  else
+    bpf_map_update_elem(&bytes_by_daddr, &daddr, &len, BPF_NOEXIST);
+  if (proto == IPPROTO_ICMP) return XDP_DROP;
+  ip->ttl--;
+  return XDP_PASS;
+}
+
+// Prepend a 4-byte tag with bpf_xdp_adjust_head and 8 bytes of metadata.
+SEC("xdp")
+int xdp_tagger(struct xdp_md *ctx) {
+  if (bpf_xdp_adjust_meta(ctx, -8)) return XDP_ABORTED;
+  if (bpf_xdp_adjust_head(ctx, -4)) return XDP_ABORTED;
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  void *meta = (void *)(long)ctx->data_meta;
+  if (data + 4 > data_end || meta + 8 > data) return XDP_ABORTED;
+  *(__u32 *)data = bpf_htonl(0xdeadbeef);
+  *(__u64 *)meta = 0x0102030405060708ull;
+  return XDP_TX;
+}
+
+SEC("xdp")
+int xdp_jump(struct xdp_md *ctx) {
+  bpf_tail_call(ctx, &jump_table, 1);
+  return XDP_DROP; // slot empty
+}
+
+SEC("xdp")
+int xdp_jump_target(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  if (data + 1 > data_end) return XDP_ABORTED;
+  *(__u8 *)data = 0x42;
+  return XDP_TX;
+}
+
+// tc: mark IPv4, note the length and the protocol in cb[], OK.
+SEC("tc")
+int tc_marker(struct __sk_buff *skb) {
+  void *data = (void *)(long)skb->data;
+  void *data_end = (void *)(long)skb->data_end;
+  skb->cb[0] = skb->len;
+  skb->cb[1] = skb->protocol;
+  skb->cb[2] = skb->pkt_type;
+  if (data + sizeof(struct ethhdr) > data_end) return TC_ACT_SHOT;
+  if (skb->protocol == bpf_htons(ETH_P_IP)) skb->mark = 0x42;
+  skb->priority = skb->priority + 1;
+  return TC_ACT_OK;
+}
+
+// A socket filter keeps len - 4 bytes of IPv4 packets, drops the rest.
+SEC("socket")
+int sock_trim(struct __sk_buff *skb) {
+  if (skb->protocol != bpf_htons(ETH_P_IP)) return 0;
+  return skb->len - 4;
+}
+
+// cgroup skb: pass packets whose first byte is an IPv4 header with IHL 5.
+SEC("cgroup_skb/ingress")
+int cgskb_filter(struct __sk_buff *skb) {
+  void *data = (void *)(long)skb->data;
+  void *data_end = (void *)(long)skb->data_end;
+  if (data + 1 > data_end) return 0;
+  return *(__u8 *)data == 0x45;
+}
