@@ -411,11 +411,28 @@ in_foo (foo): verified, N instructions processed" \
   expect_error "verify ELF: no programs" "no BPF programs in this object" "$U" verify "$dir/noprogs.o"
   expect "verify ELF: nothing left loaded" "[]" "$U" -j prog list
 
+  # prog load of an ELF object, as bpftool: all programs loaded, the first
+  # pinned; its map lives on through it; a rejected program fails the load.
+  expect "prog load ELF" "" "$U" prog load "$g" /sys/fs/bpf/t_elf
+  expect_shape "prog load ELF: the first program, pinned" 0 "N: socket_filter  name count_packets  tag N  gpl" \
+    bash -c "'$U' prog show pinned /sys/fs/bpf/t_elf | head -n 1 | sed 's/tag [0-9a-f]*/tag N/'"
+  expect_shape "prog load ELF: its map" 0 "N: array  name counters  flags NxN" \
+    bash -c "'$U' map show | head -n 1"
+  expect_shape "prog load ELF: it runs" 0 "Return value: N, duration: Nns" \
+    bash -c "'$U' prog run pinned /sys/fs/bpf/t_elf hex $(printf '00%.0s' $(seq 1 64)) | grep Return"
+  rm "$USERBPF_FS/t_elf"
+  expect_error "prog load ELF: a rejected program fails the load, with the verifier's reason" \
+    "invalid access to packet, off=12 size=1" "$U" prog load "$o" /sys/fs/bpf/t_elf_bad type xdp
+  expect_error "prog load ELF: name is for raw instructions" "'name' is for raw instructions" \
+    "$U" prog load "$g" /sys/fs/bpf/t_elf2 name x
+
   # Corrupt objects: a clear error and exit status 1, never a crash. libbpf
   # parses the ELF itself (and 1.1 can crash on some damage); the CLI
   # contains that.
   head -c 600 "$o" >"$dir/cut.o"
   expect_error "verify ELF: truncated object" "libbpf cannot open it as a BPF object" "$U" verify "$dir/cut.o"
+  expect_error "prog load ELF: truncated object" "libbpf cannot open it as a BPF object" \
+    "$U" prog load "$dir/cut.o" /sys/fs/bpf/t_elf3
   local size i n bad=0
   size=$(stat -c %s "$o")
   RANDOM=4242

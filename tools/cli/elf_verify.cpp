@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -237,8 +238,9 @@ void write_all(int fd, const std::string &data) {
 // libbpf parses the ELF file itself, and libbpf 1.1 can crash on a corrupt
 // one (a damaged .BTF or relocation section). The work runs in a child
 // process so a crash there becomes an error message here, never a crash of
-// the CLI; the child sends its results back as JSON through a pipe.
-Json verify_programs_isolated(const std::string &path, std::optional<uint32_t> type, uint32_t level) {
+// the CLI; the child sends its results back as JSON through a pipe. What the
+// child pins outlives it, as any pinned object does.
+Json run_isolated(const std::string &path, const std::function<Json()> &work) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) fail_errno("pipe");
   std::cout.flush();
@@ -252,7 +254,7 @@ Json verify_programs_isolated(const std::string &path, std::optional<uint32_t> t
   }
   if (pid == 0) {
     close(fds[0]);
-    write_all(fds[1], verify_programs(path, type, level).dump(-1, ' ', false, Json::error_handler_t::replace));
+    write_all(fds[1], work().dump(-1, ' ', false, Json::error_handler_t::replace));
     close(fds[1]);
     _exit(0);
   }
@@ -274,12 +276,50 @@ Json verify_programs_isolated(const std::string &path, std::optional<uint32_t> t
                    "): the ELF file is corrupt");
   Json result = Json::parse(data, nullptr, false);
   if (result.is_discarded() || !result.is_object())
-    throw CliError("'" + path + "': the verifying process ended without a result (exit status " +
+    throw CliError("'" + path + "': the libbpf process ended without a result (exit status " +
                    std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
   return result;
 }
 
+// bpftool's `prog load OBJ PATH`: every program of the object loaded, the
+// first pinned at PATH (its maps live on through it). Returns {"program":
+// NAME} or {"error": "..."} with libbpf's messages (the verifier's log among
+// them) when the load fails.
+Json load_and_pin(const std::string &path, const std::string &pin, std::optional<uint32_t> type) {
+  try {
+    Object obj = open_object(path);
+    bpf_map *map;
+    bpf_object__for_each_map(map, obj.get()) bpf_map__set_pin_path(map, nullptr);
+    bpf_program *first = bpf_object__next_program(obj.get(), nullptr);
+    if (!first) throw CliError("'" + path + "': no BPF programs in this object (they live in SEC(\"...\") sections)");
+    if (type) {
+      bpf_program *prog;
+      bpf_object__for_each_program(prog, obj.get()) bpf_program__set_type(prog, static_cast<enum bpf_prog_type>(*type));
+    }
+    g_libbpf_messages.clear();
+    int err = bpf_object__load(obj.get());
+    if (err) {
+      std::string why = trim_trailing_newlines(g_libbpf_messages);
+      throw CliError(error_text("'" + path + "': can't load the object", -err) + (why.empty() ? "" : "\n" + why));
+    }
+    if (bpf_obj_pin(bpf_program__fd(first), pin.c_str()) != 0)
+      throw CliError(errno_message("can't pin the program at " + pin, errno));
+    return Json{{"program", bpf_program__name(first)}};
+  } catch (const CliError &e) {
+    return Json{{"error", e.what()}};
+  } catch (const std::exception &e) {
+    return Json{{"error", "'" + path + "': " + e.what()}};
+  }
+}
+
 } // namespace
+
+void load_elf_and_pin(const std::string &path, const std::string &pin, std::optional<uint32_t> type) {
+  setenv("USERBPF_MEMLOCK_LIMIT", "unlimited", 0); // as verify_elf, for the same reason
+  libbpf_set_print(capture_libbpf);
+  Json result = run_isolated(path, [&] { return load_and_pin(path, pin, type); });
+  if (result.contains("error")) throw CliError(result["error"].get<std::string>());
+}
 
 bool is_elf_file(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
@@ -298,7 +338,7 @@ bool verify_elf(const VerifyOptions &options, std::optional<uint32_t> type, uint
   setenv("USERBPF_MEMLOCK_LIMIT", "unlimited", 0);
   libbpf_set_print(capture_libbpf);
 
-  Json result = verify_programs_isolated(path, type, level);
+  Json result = run_isolated(path, [&] { return verify_programs(path, type, level); });
   if (result.contains("error")) throw CliError(result["error"].get<std::string>());
   std::vector<ProgResult> results;
   size_t rejected = 0;

@@ -35,4 +35,12 @@ bool is_elf_file(const std::string &path);
 bool verify_elf(const VerifyOptions &options, std::optional<uint32_t> type, uint32_t level, bool log_shown,
                 const OutputMode &mode, Json *out, std::string *error);
 
+// `prog load OBJ PATH` for an ELF object, as bpftool: libbpf loads every
+// program of the object (`type` replaces the types libbpf derives from the
+// section names), and the first is pinned at PATH; its maps live on through
+// it. Throws CliError with libbpf's messages (the verifier's log among them)
+// when the object cannot be opened or loaded. Runs in a child process, as
+// verify_elf.
+void load_elf_and_pin(const std::string &path, const std::string &pin, std::optional<uint32_t> type);
+
 } // namespace ubcli

@@ -84,10 +84,11 @@ int main(int argc, char **argv) {
   prog_show->add_option("words", prog_show_words, "[id ID | pinned FILE]")->type_name("");
   prog_show->footer("Usage: userbpf [-j|-p] prog show [id ID | pinned FILE]");
   std::vector<std::string> prog_load_words;
-  CLI::App *prog_load = prog->add_subcommand("load", "load raw instructions and pin the program");
+  CLI::App *prog_load = prog->add_subcommand("load", "load an ELF object or raw instructions and pin the program");
   prog_load->add_option("words", prog_load_words, "FILE PATH [type TYPE] [name NAME]")->type_name("");
   prog_load->footer("Usage: userbpf [-j|-p] prog load FILE PATH [type socket_filter|xdp|sched_cls|sched_act|cgroup_skb|N] [name NAME]\n"
-                    "FILE: raw instructions (8-byte words, or hex text); ELF objects are not supported yet.");
+                    "FILE: an ELF object (clang -target bpf; loaded by libbpf, its first program pinned at PATH)\n"
+                    "      or raw instructions (8-byte words, or hex text).");
   std::vector<std::string> prog_run_words;
   CLI::App *prog_run = prog->add_subcommand("run", "test-run a loaded program (BPF_PROG_TEST_RUN)");
   prog_run->add_option("words", prog_run_words, "PROG [data_in FILE | hex BYTES] [data_out FILE] ...")->type_name("");

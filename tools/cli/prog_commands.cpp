@@ -285,7 +285,7 @@ namespace {
 std::vector<uint8_t> read_raw_instructions(const std::string &path) {
   std::vector<uint8_t> bytes = read_program(path);
   if (bytes.size() >= 4 && memcmp(bytes.data(), "\x7f" "ELF", 4) == 0)
-    throw CliError("'" + path + "': ELF objects are not supported yet; give raw instructions (8-byte words)");
+    throw CliError("'" + path + "': an ELF object where raw instructions (8-byte words) are expected");
   if (bytes.empty() || bytes.size() % 8)
     throw CliError("'" + path + "': " + std::to_string(bytes.size()) +
                    " bytes is not a whole number of 8-byte instructions");
@@ -355,15 +355,22 @@ bool verify_file(const VerifyOptions &options, const OutputMode &mode, Json *out
 
 void prog_load_pin(const std::vector<std::string> &args, const OutputMode &mode, Json *out) {
   Words words(args);
-  std::string path = words.next("FILE (raw instructions)");
+  std::string path = words.next("FILE (an ELF object or raw instructions)");
   std::string pin = words.next("PATH to pin the program at");
-  uint32_t type = BPF_PROG_TYPE_SOCKET_FILTER;
+  std::optional<uint32_t> given_type;
   std::string name;
   while (!words.empty()) {
-    if (words.accept("type")) type = parse_prog_type(words.next("program type"));
+    if (words.accept("type")) given_type = parse_prog_type(words.next("program type"));
     else if (words.accept("name")) name = words.next("program name");
     else throw CliError("unexpected '" + words.peek() + "' (expected 'type TYPE' or 'name NAME')");
   }
+  if (is_elf_file(path)) {
+    if (!name.empty()) throw CliError("'name' is for raw instructions: an ELF object's programs have their names");
+    load_elf_and_pin(path, pin, given_type);
+    if (mode.json) *out = nullptr; // bpftool prints "null" for a successful load
+    return;
+  }
+  const uint32_t type = given_type.value_or(BPF_PROG_TYPE_SOCKET_FILTER);
   std::vector<uint8_t> bytes = read_raw_instructions(path);
   Loaded l = load_raw(bytes, type, 1, name);
   if (l.fd < 0) {

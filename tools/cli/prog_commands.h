@@ -25,8 +25,9 @@ void prog_dump_jited(const std::vector<std::string> &words, const OutputMode &mo
 // (no JIT yet: "not jited").
 void prog_show(const std::vector<std::string> &words, const OutputMode &mode, Json *out);
 
-// prog load FILE PATH [type TYPE] [name NAME]: load raw instructions and pin
-// the program at PATH (bpftool's verb; ELF objects are not supported yet).
+// prog load FILE PATH [type TYPE] [name NAME]: load an ELF object (clang
+// -target bpf, through libbpf: every program loaded, the first pinned at
+// PATH, as bpftool does) or raw instructions (pinned at PATH).
 void prog_load_pin(const std::vector<std::string> &words, const OutputMode &mode, Json *out);
 
 // prog run PROG [data_in FILE | hex BYTES] [data_out FILE] [data_size_out L]
