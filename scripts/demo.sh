@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The userbpf demo: build the project, then drive BPF maps through the
-# `userbpf` command line, exactly as you would drive kernel maps with bpftool,
-# but without root and without touching the kernel's BPF.
+# The userbpf demo: build the project; load an XDP firewall written in C into
+# userbpf with Debian's unmodified libbpf, replay a packet capture through it
+# and print what it counted; then look at its program and maps with the
+# `userbpf` command line, as bpftool would show them on the kernel. No root,
+# no kernel BPF.
 #
 # Environment: JOBS (default 2), BUILD_DIR (default "build"), SKIP_DEPS=1 to
-# skip installing Debian packages, SKIP_BUILD=1 to use an existing build.
+# skip installing Debian packages, SKIP_BUILD=1 to use an existing build,
+# CAPTURE=FILE.pcap to replay your own Ethernet capture instead of the
+# bundled one.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,9 +39,12 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     echo "The build failed; the whole log is $BUILD-demo-build.log" >&2
     exit 1
   fi
-  note "built: $BUILD/libuserbpf.so, $BUILD/libuserbpf.a and the CLI $BUILD/tools/cli/userbpf"
+  note "built: $BUILD/libuserbpf.so, $BUILD/libuserbpf.a, the CLI $BUILD/tools/cli/userbpf"
+  note "and the demo: $BUILD/examples/xdp_firewall/ (firewall.bpf.o, xdp-firewall-replay, demo.pcap)"
 fi
 CLI="$BUILD/tools/cli/userbpf"
+FW="$BUILD/examples/xdp_firewall"
+CAPTURE=${CAPTURE:-$FW/demo.pcap}
 
 # The demo gets a pin root of its own (USERBPF_FS), so it neither sees nor
 # disturbs your maps; it is removed at the end.
@@ -46,54 +53,46 @@ USERBPF_FS=$(mktemp -d /tmp/userbpf-demo.XXXXXX)
 trap 'rm -rf "$USERBPF_FS"' EXIT
 
 step "What is this?"
-note "userbpf is the Linux BPF subsystem in user space: the same bpf() ABI, map types and errno"
-note "values, in any process. Pins live in a directory tree (the pin root) instead of bpffs;"
-note "/sys/fs/bpf/... paths map onto it, so bpftool-style commands work unchanged."
+note "userbpf is the Linux BPF subsystem in user space: the same bpf() ABI, verifier, map types and"
+note "errno values, in any process. Programs built with clang load through unmodified libbpf."
 run version
 
-step "1. Create two maps and pin them, as 'bpftool map create' does"
-note "A hash map: 4-byte keys, 8-byte values, room for 16 elements."
-run map create /sys/fs/bpf/demo_hash type hash key 4 value 8 entries 16 name demo_hash
-note "A per-CPU array: every CPU has its own copy of each value."
-run map create /sys/fs/bpf/demo_percpu type percpu_array key 4 value 8 entries 4 name demo_percpu
-note "Each command was a process of its own: the maps live on through their pins, here:"
-(cd "$USERBPF_FS" && ls -l demo_hash demo_percpu)
+step "1. An XDP firewall in C, built with clang -target bpf"
+note "examples/xdp_firewall/firewall.bpf.c counts packets per protocol in a per-CPU array, drops"
+note "sources found in a blocklist hash and packets to blocked ports (settings in .rodata), and"
+note "counts drops in .bss. The build compiled it and made a libbpf skeleton of it (bpftool gen"
+note "skeleton). userbpf's verifier checks it as the kernel's would:"
+run verify "$FW/firewall.bpf.o"
 
-step "2. Put elements in the hash map (keys and values are bytes, little-endian here)"
+step "2. Load it with libbpf into userbpf and replay a capture through it"
+note "xdp-firewall-replay (examples/xdp_firewall/replay.cpp) is an ordinary libbpf program linked"
+note "with libuserbpf: firewall__open/load, map updates, BPF_PROG_TEST_RUN per packet, map reads."
+note "The capture: $(basename "$CAPTURE") ($(du -h "$CAPTURE" | cut -f1))."
+printf '%s$ %s%s\n' "$bold" "xdp-firewall-replay --block 10.66.6.6 --block 192.0.2.99 --block-tcp-port 23 $(basename "$CAPTURE")" "$reset"
+"$FW/xdp-firewall-replay" --block 10.66.6.6 --block 192.0.2.99 --block-tcp-port 23 "$CAPTURE"
+
+step "3. The same program from the command line: load, pin, run one packet, look at it"
+run prog load "$FW/firewall.bpf.o" /sys/fs/bpf/firewall
+run prog show pinned /sys/fs/bpf/firewall
+note "One packet (an ARP request, 60 bytes) through it: XDP_PASS is 2."
+ARP=ffffffffffff020000000002080600010800060400010000000000000a0001050000000000000a000001
+ARP=$ARP$(printf '0%.0s' $(seq 1 36))
+run prog run pinned /sys/fs/bpf/firewall hex "$ARP" repeat 1000
+note "The first instructions, as the verifier accepted them (bpftool's 'dump xlated'):"
+run prog dump xlated pinned /sys/fs/bpf/firewall | head -n 12
+note "The maps it uses, created when it was loaded:"
+run map show
+
+step "4. Maps from the command line, as bpftool drives kernel maps"
+run map create /sys/fs/bpf/demo_hash type hash key 4 value 8 entries 16 name demo_hash
 run map update pinned /sys/fs/bpf/demo_hash key 1 0 0 0 value 10 0 0 0 0 0 0 0
-run map update pinned /sys/fs/bpf/demo_hash key 2 0 0 0 value hex ff 00 00 00 00 00 00 00
 run map update pinned /sys/fs/bpf/demo_hash key hex 03 00 00 00 value hex 2a 00 00 00 00 00 00 00 noexist
 note "'noexist' refuses to replace a key that is there; the error is the kernel's (EEXIST):"
 run map update pinned /sys/fs/bpf/demo_hash key 1 0 0 0 value 99 0 0 0 0 0 0 0 noexist || true
-
-step "3. Read them back"
 run map dump pinned /sys/fs/bpf/demo_hash
-run map lookup pinned /sys/fs/bpf/demo_hash key 2 0 0 0
-note "Walk order is the hash table's bucket order, as in the kernel; getnext without a key gives the first:"
-run map getnext pinned /sys/fs/bpf/demo_hash
-note "Delete key 2; looking it up again fails with ENOENT, as in the kernel:"
-run map delete pinned /sys/fs/bpf/demo_hash key 2 0 0 0
-run map lookup pinned /sys/fs/bpf/demo_hash key 2 0 0 0 || true
-run map dump pinned /sys/fs/bpf/demo_hash
-
-step "4. The per-CPU array: one value per CPU"
-note "From user space an update sets every CPU's copy; a BPF program would change only its own CPU's."
-run map update pinned /sys/fs/bpf/demo_percpu key 1 0 0 0 value 7 0 0 0 0 0 0 0
-run map lookup pinned /sys/fs/bpf/demo_percpu key 1 0 0 0
-run map dump pinned /sys/fs/bpf/demo_percpu
-
-step "5. Show the maps (ids, types, sizes; -f adds where each is pinned)"
-run map show
-run -f map show
-note "JSON, shaped like bpftool's, for scripts (-j; -p pretty-prints):"
-run -j map show
-run -p map show pinned /sys/fs/bpf/demo_hash
-run -j map lookup pinned /sys/fs/bpf/demo_percpu key 1 0 0 0
-
-step "6. Clean up: removing the last pin of a map frees it, as on bpffs"
-printf '%s$ %s%s\n' "$bold" "rm \$USERBPF_FS/demo_hash \$USERBPF_FS/demo_percpu" "$reset"
-rm "$USERBPF_FS/demo_hash" "$USERBPF_FS/demo_percpu"
-run map show
-note "(no maps left)"
+note "JSON, shaped like bpftool's, for scripts:"
+run -j map lookup pinned /sys/fs/bpf/demo_hash key 3 0 0 0
+note "Pins are files in the pin root: they outlive every process, and removing the last one frees the object."
+(cd "$USERBPF_FS" && ls -l firewall demo_hash)
 
 step "Done. Next: scripts/test.sh builds every way and runs every test; README.md has the rest."
