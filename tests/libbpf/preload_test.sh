@@ -17,7 +17,17 @@ root=$(mktemp -d /dev/shm/userbpf-preload-XXXXXX)
 trap 'rm -rf "$root"' EXIT
 export USERBPF_FS=$root
 fails=0
-ub() { LD_PRELOAD=$preload "$bpftool" "$@"; }
+# A sanitizer build of the library needs its runtime loaded first, in a
+# program that was not built with it.
+runtimes=""
+for rt in $(ldd "$preload" 2>/dev/null | awk '/lib(asan|ubsan|tsan)\.so/ { print $3 }'); do
+  runtimes="$runtimes $rt"
+done
+if [ -n "$runtimes" ]; then
+  # bpftool itself is not instrumented: its own leaks at exit are not ours.
+  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+fi
+ub() { LD_PRELOAD="${runtimes# } $preload" "$bpftool" "$@"; }
 expect() { # expect WHAT PATTERN OUTPUT
   if ! grep -q -- "$2" <<<"$3"; then
     echo "FAIL: $1: no '$2' in:"
