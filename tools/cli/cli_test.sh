@@ -224,6 +224,7 @@ Found 4 elements" "$U" map dump pinned $A
   expect_error "verify: a truncated ELF header" "libbpf cannot open it as a BPF object: BPF object format invalid" \
     "$U" verify "$prog"
   verify_elf_tests
+  btf_map_tests
   expect_error "verify: missing file" "cannot open" "$U" verify /nonexistent/x
 
   # prog load / show: a pinned program, shown as bpftool shows it.
@@ -453,6 +454,193 @@ in_foo (foo): verified, N instructions processed" \
   [ $bad -eq 0 ] && pass
 }
 
+# compile_btf_object DIR: DIR/btf.o, an XDP program with BTF-typed maps
+# (structs, bitfields, enums, strings, pointers, per-CPU values) and global
+# data (.rodata, .data, .bss), compiled with clang -g. Fails without clang.
+compile_btf_object() {
+  local dir=$1 multiarch
+  command -v clang >/dev/null || { echo "clang not found"; return 1; }
+  multiarch=$(gcc -print-multiarch 2>/dev/null || true)
+  cat >"$dir/btf.c" <<'END_OF_C'
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct flow {
+  __u32 saddr;
+  __u16 port;
+  __u8 proto;
+  char tag[5];
+};
+enum verdict { PASSED = 1, DROPPED = 2 };
+struct stats {
+  __u64 packets;
+  __s32 delta;
+  unsigned int low : 3, high : 5;
+  int pair[2];
+  enum verdict last;
+  union { __u32 word; __u8 bytes[4]; } raw;
+  void *cookie;
+  _Bool seen;
+  char note[6];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4);
+  __type(key, struct flow);
+  __type(value, struct stats);
+} flows SEC(".maps");
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 2);
+  __type(key, __u32);
+  __type(value, __s16);
+} per_cpu SEC(".maps");
+
+volatile const __u32 limit = 7;
+volatile const char greeting[6] = "hello";
+__u64 total = 0;
+int counter = 3;
+
+SEC("xdp")
+int count(struct xdp_md *ctx) {
+  struct flow f = {};
+  struct stats s = {};
+  __u32 zero = 0;
+  f.saddr = limit;
+  f.tag[0] = 'x';
+  s.packets = greeting[1];
+  s.delta = -5;
+  s.low = 5;
+  s.high = 17;
+  s.last = DROPPED;
+  s.raw.word = 0x01020304;
+  s.seen = 1;
+  s.note[0] = 1;
+  bpf_map_update_elem(&flows, &f, &s, 0);
+  __s16 *c = bpf_map_lookup_elem(&per_cpu, &zero);
+  if (c) *c -= 1;
+  total += 2;
+  counter++;
+  return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+END_OF_C
+  timeout 60 clang -target bpf -O2 -g ${multiarch:+-I/usr/include/$multiarch} -c "$dir/btf.c" -o "$dir/btf.o"
+}
+
+# Maps with BTF print their keys and values by type, as bpftool does.
+btf_map_tests() {
+  local out
+  if ! out=$(compile_btf_object "$SCRATCH" 2>&1); then
+    [[ "$out" == "clang not found" ]] && { echo "SKIP: clang not found: the BTF map checks need it"; return; }
+    fail "BTF maps: cannot compile the test object: $out"
+    return
+  fi
+  expect "BTF maps: prog load" "" "$U" prog load "$SCRATCH/btf.o" /sys/fs/bpf/t_btf
+  expect_shape "BTF maps: run once" 0 "Return value: N, duration: Nns" \
+    bash -c "'$U' prog run pinned /sys/fs/bpf/t_btf hex $(printf '00%.0s' $(seq 1 64)) | grep Return"
+  expect "BTF maps: dump of a struct-keyed hash" '[{
+        "key": {
+            "saddr": 7,
+            "port": 0,
+            "proto": 0,
+            "tag": "x"
+        },
+        "value": {
+            "packets": 101,
+            "delta": -5,
+            "low": 0x5,
+            "high": 0x11,
+            "pair": [0,0
+            ],
+            "last": "DROPPED",
+            "raw": {
+                "word": 16909060,
+                "bytes": [4,3,2,1
+                ]
+            },
+            "cookie": (nil),
+            "seen": true,
+            "note": [1,0,0,0,0,0
+            ]
+        }
+    }
+]' "$U" map dump name flows
+  expect "BTF maps: dump -j adds \"formatted\"" \
+    '[{"key":["0x07","0x00","0x00","0x00","0x00","0x00","0x00","0x78","0x00","0x00","0x00","0x00"],"value":["0x65","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0xfb","0xff","0xff","0xff","0x8d","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0x02","0x00","0x00","0x00","0x04","0x03","0x02","0x01","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0x01","0x01","0x00","0x00","0x00","0x00","0x00","0x00"],"formatted":{"key":{"saddr":7,"port":0,"proto":0,"tag":"x"},"value":{"packets":101,"delta":-5,"low":"0x5","high":"0x11","pair":[0,0],"last":"DROPPED","raw":{"word":16909060,"bytes":[4,3,2,1]},"cookie":0,"seen":true,"note":[1,0,0,0,0,0]}}}]' \
+    "$U" -j map dump name flows
+  expect "BTF maps: lookup prints the one element" '{
+    "key": {
+        "saddr": 7,
+        "port": 0,
+        "proto": 0,
+        "tag": "x"
+    },
+    "value": {
+        "packets": 101,
+        "delta": -5,
+        "low": 0x5,
+        "high": 0x11,
+        "pair": [0,0
+        ],
+        "last": "DROPPED",
+        "raw": {
+            "word": 16909060,
+            "bytes": [4,3,2,1
+            ]
+        },
+        "cookie": (nil),
+        "seen": true,
+        "note": [1,0,0,0,0,0
+        ]
+    }
+}' "$U" map lookup name flows key 7 0 0 0 0 0 0 0x78 0 0 0 0
+  expect "BTF maps: .rodata variables by name" '[{
+        "value": {
+            ".rodata": [{
+                    "limit": 7
+                },{
+                    "greeting": "hello"
+                }
+            ]
+        }
+    }
+]' "$U" map dump name btf.rodata
+  expect "BTF maps: .bss -j" \
+    '[{"key":["0x00","0x00","0x00","0x00"],"value":["0x02","0x00","0x00","0x00","0x00","0x00","0x00","0x00"],"formatted":{"value":{".bss":[{"total":2}]}}}]' \
+    "$U" -j map dump name btf.bss
+  expect "BTF maps: .data lookup -j" \
+    '{"key":["0x00","0x00","0x00","0x00"],"value":["0x04","0x00","0x00","0x00"],"formatted":{"value":{".data":[{"counter":4}]}}}' \
+    "$U" -j map lookup name btf.data key 0 0 0 0
+  # Per-CPU: one value per possible CPU, by type.
+  expect "BTF maps: per-CPU update" "" "$U" map update name per_cpu key 1 0 0 0 value 0xfe 0xff
+  local want_plain='{
+    "key": 1,
+    "values": [' want_json='' cpu
+  for ((cpu = 0; cpu < ncpus; cpu++)); do
+    [ "$cpu" -gt 0 ] && want_plain+=','
+    want_plain+='{
+            "cpu": '"$cpu"',
+            "value": -2
+        }'
+    want_json+="${want_json:+,}{\"cpu\":$cpu,\"value\":[\"0xfe\",\"0xff\"]}"
+  done
+  want_plain+='
+    ]
+}'
+  expect "BTF maps: per-CPU lookup" "$want_plain" "$U" map lookup name per_cpu key 1 0 0 0
+  expect "BTF maps: per-CPU lookup -j" \
+    "{\"key\":[\"0x01\",\"0x00\",\"0x00\",\"0x00\"],\"values\":[$want_json],\"formatted\":$("$U" map lookup name per_cpu key 1 0 0 0 | tr -d ' \n')}" \
+    "$U" -j map lookup name per_cpu key 1 0 0 0
+  # Maps without BTF keep the hex layout.
+  "$U" map create /sys/fs/bpf/t_nobtf type array key 4 value 4 entries 1 >/dev/null
+  expect "BTF maps: a map without BTF still prints hex" $'key: 00 00 00 00  value: 00 00 00 00\nFound 1 element' \
+    "$U" map dump pinned /sys/fs/bpf/t_nobtf
+  rm "$USERBPF_FS/t_nobtf" "$USERBPF_FS/t_btf"
+  expect "BTF maps: nothing left" "[]" "$U" -j map show
+}
+
 # Same commands through bpftool (kernel) and userbpf: the same bytes out.
 diff_tests() {
   if [ "$(id -u)" -ne 0 ] || ! command -v bpftool >/dev/null ||
@@ -520,6 +708,57 @@ diff_tests() {
   compare "percpu_hash dump, empty" map dump pinned @phash
   compare "freeze" map freeze pinned @arr
   compare "update after freeze" map update pinned @arr key 1 0 0 0 value 0 0 0 0 0 0 0 0
+  btf_diff_tests
+}
+
+# map_id_named TOOL PIN NAME: the id of the map called NAME that the program
+# pinned at PIN uses (names alone are not unique on a shared kernel).
+map_id_named() {
+  local tool=$1 pin=$2 name=$3 id
+  for id in $("$tool" -j prog show pinned "$pin" | sed -n 's/.*"map_ids":\[\([0-9,]*\)\].*/\1/p' | tr , ' '); do
+    if "$tool" -j map show id "$id" | grep -q "\"name\":\"$name\""; then echo "$id"; return; fi
+  done
+}
+
+# The same object with BTF loaded by bpftool into the kernel and by userbpf,
+# run once on the same packet: its maps print the same, plain and -j.
+btf_diff_tests() {
+  local out
+  if ! out=$(compile_btf_object "$SCRATCH" 2>&1); then
+    echo "SKIP: BTF map comparisons: $out"
+    return
+  fi
+  local kprog=${KPIN}_btf uprog=/sys/fs/bpf/u_btf packet="$SCRATCH/packet"
+  head -c 64 /dev/zero >"$packet"
+  if ! out=$(bpftool prog load "$SCRATCH/btf.o" "$kprog" 2>&1); then fail "BTF diff: bpftool prog load: $out"; return; fi
+  if ! out=$("$U" prog load "$SCRATCH/btf.o" "$uprog" 2>&1); then fail "BTF diff: userbpf prog load: $out"; return; fi
+  bpftool prog run pinned "$kprog" data_in "$packet" >/dev/null 2>&1 || fail "BTF diff: bpftool prog run"
+  "$U" prog run pinned "$uprog" data_in "$packet" >/dev/null 2>&1 || fail "BTF diff: userbpf prog run"
+  local name kid uid k u args
+  for name in flows per_cpu btf.rodata btf.data btf.bss; do
+    kid=$(map_id_named bpftool "$kprog" "$name"); uid=$(map_id_named "$U" "$uprog" "$name")
+    if [ -z "$kid" ] || [ -z "$uid" ]; then fail "BTF diff: map $name: kernel id '$kid', userbpf id '$uid'"; continue; fi
+    # The program ran on whichever CPU: give every CPU the same value first.
+    if [ "$name" = per_cpu ]; then
+      bpftool map update id "$kid" key 0 0 0 0 value 0xfe 0xff >/dev/null
+      "$U" map update id "$uid" key 0 0 0 0 value 0xfe 0xff >/dev/null
+    fi
+    for args in "map dump" "-j map dump" "map lookup" "-j map lookup"; do
+      local extra=()
+      [[ "$args" == *lookup ]] && { [ "$name" = flows ] && extra=(key 7 0 0 0 0 0 0 0x78 0 0 0 0) || extra=(key 0 0 0 0); }
+      # shellcheck disable=SC2086
+      k=$(bpftool ${args% *} ${args##* } id "$kid" "${extra[@]}" 2>&1)
+      # shellcheck disable=SC2086
+      u=$("$U" ${args% *} ${args##* } id "$uid" "${extra[@]}" 2>&1)
+      if [ "$k" != "$u" ]; then
+        fail "BTF diff: $args $name: outputs differ"
+        diff <(echo "$k") <(echo "$u") | sed 's/^/    /'
+      else
+        pass
+      fi
+    done
+  done
+  rm -f "$kprog" "$USERBPF_FS/u_btf"
 }
 
 case "$MODE" in
