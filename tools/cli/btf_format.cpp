@@ -7,6 +7,8 @@
 #include <cstdarg>
 #include <cinttypes>
 #include <cstdio>
+#include <vector>
+#include <algorithm>
 
 #include <bpf/btf.h>
 #include <linux/btf.h>
@@ -368,6 +370,121 @@ void MapBtf::write_element(BpftoolJsonWriter &out, const uint8_t *key, const uin
     out.end_array();
   }
   out.end_object();
+}
+
+// ---- program annotations
+
+namespace {
+
+// The C spelling of a type, word by word with a trailing blank as bpftool
+// writes it ("struct xdp_md * "): the prototype line of `prog dump xlated`.
+std::string type_words(const struct btf *btf, uint32_t id, int depth = 0) {
+  if (id == 0) return "void ";
+  const struct btf_type *t = btf__type_by_id(btf, id);
+  if (!t || depth > 64) return "? ";
+  const char *n = btf__name_by_offset(btf, t->name_off);
+  std::string name = n ? n : "";
+  switch (btf_kind(t)) {
+  case BTF_KIND_INT:
+  case BTF_KIND_TYPEDEF:
+  case BTF_KIND_FLOAT: return name + " ";
+  case BTF_KIND_STRUCT: return "struct " + name + " ";
+  case BTF_KIND_UNION: return "union " + name + " ";
+  case BTF_KIND_ENUM:
+  case BTF_KIND_ENUM64: return "enum " + name + " ";
+  case BTF_KIND_FWD: return (btf_kflag(t) ? "union " : "struct ") + name + " ";
+  case BTF_KIND_ARRAY: return type_words(btf, btf_array(t)->type, depth + 1) + "[" + std::to_string(btf_array(t)->nelems) + "]";
+  case BTF_KIND_PTR: return type_words(btf, t->type, depth + 1) + "* ";
+  case BTF_KIND_CONST: return "const " + type_words(btf, t->type, depth + 1);
+  case BTF_KIND_VOLATILE: return "volatile " + type_words(btf, t->type, depth + 1);
+  case BTF_KIND_RESTRICT: return "restrict " + type_words(btf, t->type, depth + 1);
+  case BTF_KIND_TYPE_TAG: return type_words(btf, t->type, depth + 1);
+  default: return "? ";
+  }
+}
+
+// "int prog(struct xdp_md * ctx)" for a FUNC type; empty for anything else.
+std::string func_prototype(const struct btf *btf, uint32_t func_id) {
+  const struct btf_type *func = btf__type_by_id(btf, func_id);
+  if (!func || !btf_is_func(func)) return "";
+  const struct btf_type *proto = btf__type_by_id(btf, func->type);
+  if (!proto || !btf_is_func_proto(proto)) return "";
+  const char *name = btf__name_by_offset(btf, func->name_off);
+  std::string sig = type_words(btf, proto->type) + (name ? name : "") + "(";
+  const struct btf_param *params = btf_params(proto);
+  for (uint32_t i = 0; i < btf_vlen(proto); i++) {
+    if (i) sig += ", ";
+    if (i + 1 == btf_vlen(proto) && params[i].type == 0) {
+      sig += "...";
+      break;
+    }
+    const char *param = btf__name_by_offset(btf, params[i].name_off);
+    sig += type_words(btf, params[i].type) + (param ? param : "");
+  }
+  return sig + ")";
+}
+
+// OBJ_GET_INFO_BY_FD asking for the func_info and line_info arrays (sized by
+// a first call).
+void prog_info(int prog_fd, bpf_prog_info *info) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.info.bpf_fd = static_cast<uint32_t>(prog_fd);
+  attr.info.info_len = sizeof(*info);
+  attr.info.info = reinterpret_cast<uintptr_t>(info);
+  if (bpf_call(BPF_OBJ_GET_INFO_BY_FD, attr) < 0) fail_errno("can't get program info");
+}
+
+} // namespace
+
+std::unique_ptr<ProgSourceInfo> ProgSourceInfo::for_prog(int prog_fd) {
+  bpf_prog_info info;
+  memset(&info, 0, sizeof(info));
+  prog_info(prog_fd, &info);
+  if (!info.btf_id || (!info.nr_func_info && !info.nr_line_info)) return nullptr;
+  const uint32_t nr_func = info.nr_func_info, nr_line = info.nr_line_info;
+  std::vector<bpf_func_info> funcs(nr_func);
+  std::vector<bpf_line_info> lines(nr_line);
+  const uint32_t btf_id = info.btf_id;
+  memset(&info, 0, sizeof(info));
+  info.nr_func_info = nr_func;
+  info.func_info_rec_size = sizeof(bpf_func_info);
+  info.func_info = reinterpret_cast<uintptr_t>(funcs.data());
+  info.nr_line_info = nr_line;
+  info.line_info_rec_size = sizeof(bpf_line_info);
+  info.line_info = reinterpret_cast<uintptr_t>(lines.data());
+  prog_info(prog_fd, &info);
+  // The program cannot change, but trust only what both calls agree on.
+  funcs.resize(std::min(nr_func, info.nr_func_info));
+  lines.resize(std::min(nr_line, info.nr_line_info));
+
+  struct btf *btf = btf__load_from_kernel_by_id(btf_id);
+  if (!btf) throw CliError(errno_message("can't get the program's BTF (id " + std::to_string(btf_id) + ")", errno));
+  std::unique_ptr<ProgSourceInfo> result(new ProgSourceInfo);
+  for (const auto &f : funcs) {
+    std::string sig = func_prototype(btf, f.type_id);
+    if (!sig.empty()) result->prototypes_.emplace(f.insn_off, sig);
+  }
+  for (const auto &l : lines) {
+    const char *text = btf__name_by_offset(btf, l.line_off);
+    if (!text) continue;
+    while (isspace(static_cast<unsigned char>(*text))) ++text;
+    result->lines_.emplace(l.insn_off, text); // the first record at an offset wins
+  }
+  btf__free(btf);
+  return result;
+}
+
+std::optional<std::string> ProgSourceInfo::prototype_at(uint32_t insn) const {
+  auto it = prototypes_.find(insn);
+  if (it == prototypes_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::string> ProgSourceInfo::source_at(uint32_t insn) const {
+  auto it = lines_.find(insn);
+  if (it == lines_.end()) return std::nullopt;
+  return it->second;
 }
 
 Json MapBtf::element_json(const uint8_t *key, const uint8_t *value, unsigned percpu_cpus) const {

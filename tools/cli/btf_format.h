@@ -8,7 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cli_common.h"
@@ -75,6 +77,25 @@ private:
 
   struct btf *btf_;
   bpf_map_info info_;
+};
+
+// A program's BTF annotations, as bpftool's `prog dump xlated` prints them:
+// at each func_info record's instruction the function's C prototype, and at
+// each line_info record's instruction its source line (from the BTF string
+// section), both by the insn_off the records hold.
+class ProgSourceInfo {
+public:
+  // nullptr when the program was loaded without BTF (no func_info or
+  // line_info); CliError when it has some that cannot be read.
+  static std::unique_ptr<ProgSourceInfo> for_prog(int prog_fd);
+
+  // "int prog(struct xdp_md * ctx)" when a function starts at insn.
+  std::optional<std::string> prototype_at(uint32_t insn) const;
+  // The source line, leading blanks trimmed, when a line starts at insn.
+  std::optional<std::string> source_at(uint32_t insn) const;
+
+private:
+  std::map<uint32_t, std::string> prototypes_, lines_;
 };
 
 } // namespace ubcli

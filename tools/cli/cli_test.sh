@@ -633,6 +633,23 @@ btf_map_tests() {
   expect "BTF maps: per-CPU lookup -j" \
     "{\"key\":[\"0x01\",\"0x00\",\"0x00\",\"0x00\"],\"values\":[$want_json],\"formatted\":$("$U" map lookup name per_cpu key 1 0 0 0 | tr -d ' \n')}" \
     "$U" -j map lookup name per_cpu key 1 0 0 0
+  # prog dump xlated: the function's prototype and the C source lines from
+  # the program's BTF (func_info, line_info) before their instructions.
+  expect "BTF prog: dump xlated starts with the prototype and the first line" \
+    $'int count(struct xdp_md * ctx):\n; int count(struct xdp_md *ctx) {' \
+    bash -c "'$U' prog dump xlated pinned /sys/fs/bpf/t_btf | head -n 2"
+  # (sorted: their order is clang's)
+  expect "BTF prog: every source line is there" $'; return XDP_PASS;\n; s.delta = -5;\n; s.last = DROPPED;' \
+    bash -c "'$U' prog dump xlated pinned /sys/fs/bpf/t_btf | grep -E '^; (s.delta|s.last|return)' | LC_ALL=C sort"
+  expect_shape "BTF prog: a line goes before its instruction" 0 $'; total += N;\n  N: (N) rN = map[id:N][N]+N' \
+    bash -c "'$U' prog dump xlated pinned /sys/fs/bpf/t_btf | grep -A1 '^; total'"
+  expect "BTF prog: dump xlated -j keeps proto and src" \
+    '[{"proto":"int count(struct xdp_md * ctx)","src":"int count(struct xdp_md *ctx) {","disasm":' \
+    bash -c "'$U' -j prog dump xlated pinned /sys/fs/bpf/t_btf | grep -o '^\[{\"proto\":[^,]*,\"src\":[^,]*,\"disasm\":'"
+  expect "BTF prog: maps named by id, as the kernel's dump" "$("$U" -j prog show pinned /sys/fs/bpf/t_btf | sed -n 's/.*"map_ids":\[\([0-9,]*\)\].*/\1/p' | tr , '\n' | sort -n | tr '\n' ' ')" \
+    bash -c "'$U' prog dump xlated pinned /sys/fs/bpf/t_btf | grep -o 'map\[id:[0-9]*' | cut -d: -f2 | sort -nu | tr '\n' ' '"
+  expect "BTF prog: raw instructions have no annotations" $'   0: (b7) r0 = 0\n   1: (95) exit' \
+    bash -c "printf 'b7 00 00 00 00 00 00 00 95 00 00 00 00 00 00 00' >'$SCRATCH/plain.hex'; '$U' prog dump xlated file '$SCRATCH/plain.hex'"
   # Maps without BTF keep the hex layout.
   "$U" map create /sys/fs/bpf/t_nobtf type array key 4 value 4 entries 1 >/dev/null
   expect "BTF maps: a map without BTF still prints hex" $'key: 00 00 00 00  value: 00 00 00 00\nFound 1 element' \
@@ -758,6 +775,16 @@ btf_diff_tests() {
       fi
     done
   done
+  # dump xlated: the same prototypes and source lines in the same order (the
+  # instructions differ where the kernel inlines helpers and map lookups,
+  # so they and their indices are left out).
+  k=$(bpftool prog dump xlated pinned "$kprog" | grep -Ev '^ *[0-9]+: ')
+  u=$("$U" prog dump xlated pinned "$uprog" | grep -Ev '^ *[0-9]+: ')
+  [ -n "$k" ] && [ "$k" = "$u" ] && pass || { fail "BTF diff: dump xlated annotations differ"; diff <(echo "$k") <(echo "$u") | sed 's/^/    /'; }
+  local annotations='"(proto|src)":"[^"]*"'
+  k=$(bpftool -j prog dump xlated pinned "$kprog" | grep -Eo "$annotations")
+  u=$("$U" -j prog dump xlated pinned "$uprog" | grep -Eo "$annotations")
+  [ -n "$k" ] && [ "$k" = "$u" ] && pass || { fail "BTF diff: dump xlated -j annotations differ"; diff <(echo "$k") <(echo "$u") | sed 's/^/    /'; }
   rm -f "$kprog" "$USERBPF_FS/u_btf"
 }
 
