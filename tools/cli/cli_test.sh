@@ -212,6 +212,8 @@ Found 4 elements" "$U" map dump pinned $A
   printf 'bf 20 00 00 00 00 00 00\n95 00 00 00 00 00 00 00\n' >"$prog"
   expect_error "verify: rejected" "R2 !read_ok" "$U" verify "$prog"
   expect_error "verify: rejected, errno named" "rejected by the verifier: Permission denied" "$U" verify "$prog"
+  expect_error "verify: rejected, the instruction and reason named" \
+    "rejected by the verifier: Permission denied at insn 0 \`(bf) r0 = r2\`: R2 !read_ok" "$U" verify "$prog"
   # r0 = r1 (the context pointer) returned: a leak only unprivileged loaders may not make.
   printf 'bf 10 00 00 00 00 00 00\n95 00 00 00 00 00 00 00\n' >"$prog"
   expect "verify: pointer leak, privileged" "verified: 2 instructions processed" "$U" verify "$prog"
@@ -258,7 +260,7 @@ Found 4 elements" "$U" map dump pinned $A
   "$U" map create /sys/fs/bpf/t_map type array key 4 value 4 entries 1 >/dev/null
   expect_error "prog show: a pinned map" "is a pinned object, but not a program" "$U" prog show pinned /sys/fs/bpf/t_map
   rm "$USERBPF_FS/t_map"
-  expect_error "prog load: rejected" "can't load the program: Permission denied" \
+  expect_error "prog load: rejected" "can't load the program: Permission denied at insn 0 \`(bf) r0 = r2\`: R2 !read_ok" \
     bash -c "printf 'bf 20 00 00 00 00 00 00\n95 00 00 00 00 00 00 00\n' >'$prog'; '$U' prog load '$prog' /sys/fs/bpf/t_bad"
   # prog run: BPF_PROG_TEST_RUN of a pinned XDP program returning XDP_PASS.
   printf 'b7 00 00 00 02 00 00 00\n95 00 00 00 00 00 00 00\n' >"$prog"
@@ -383,6 +385,13 @@ exit N" \
   expect_error "verify ELF: the log says why" $'invalid access to packet, off=12 size=1' "$U" verify "$o"
   expect_shape "verify ELF: the log names the instruction" 0 "N: (N) rN = *(uN *)(rN +N)" \
     bash -c "'$U' verify '$o' 2>&1 | grep -A2 '^xdp_no_bounds' | grep -F '(71)'"
+  # The error names the file, each rejected program's section, the
+  # instruction the verifier stopped at (its log's last one) and the reason.
+  expect_shape "verify ELF: the error names section, instruction and reason" 0 \
+    "Error: '$(sed 's/[0-9][0-9]*/N/g' <<<"$o")': N of N programs rejected
+  program 'xdp_no_bounds' in section 'xdp' rejected (EACCES) at insn N \`(N) rN = *(uN *)(rN +N)\`: RN offset is outside of the packet
+  program 'in_foo' in section 'foo' rejected (EINVAL): prog 'in_foo': missing BPF prog type, check ELF section name 'foo' (a section libbpf does not know: give the program type with --type)" \
+    bash -c "'$U' verify '$o' 2>&1 | sed -n '/^Error: /,\$p'"
   expect_error "verify ELF: libbpf's messages kept" \
     "libbpf: prog 'xdp_no_bounds': BPF program load failed: Permission denied" "$U" verify "$o"
   expect_shape "verify ELF: --unprivileged" 0 "count_packets (socket): verified, N instructions processed
@@ -406,7 +415,7 @@ in_foo (foo): verified, N instructions processed" \
   local want_json='^\{"file":"[^"]*progs\.o","verified":false,"programs":\['
   want_json+='\{"name":"count_packets","section":"socket","type":"socket_filter","verified":true,"processed_insns":[0-9]+,"log":"processed [0-9]+ insns [^"]*"\},'
   want_json+='\{"name":"leak_ctx","section":"socket","type":"socket_filter","verified":true,"processed_insns":[0-9]+,"log":"[^"]*"\},'
-  want_json+='\{"name":"xdp_no_bounds","section":"xdp","type":"xdp","verified":false,"errno":"EACCES","error":"R[0-9] offset is outside of the packet","log":"[^"]*invalid access to packet[^"]*","libbpf_log":"[^"]*"\},'
+  want_json+='\{"name":"xdp_no_bounds","section":"xdp","type":"xdp","verified":false,"errno":"EACCES","error":"R[0-9] offset is outside of the packet","insn":"[0-9]+: \(71\) r[0-9] = \*\(u8 \*\)\(r[0-9] \+12\)","log":"[^"]*invalid access to packet[^"]*","libbpf_log":"[^"]*"\},'
   want_json+='\{"name":"in_foo","section":"foo","type":"unspec","verified":false,"errno":"EINVAL","error":"prog '"'"'in_foo'"'"': missing BPF prog type[^"]*","log":"","libbpf_log":"[^"]*"\}\]\}$'
   [[ "$json" =~ $want_json ]] && pass || fail "verify ELF -j: got $json"
   expect_error "verify ELF: no programs" "no BPF programs in this object" "$U" verify "$dir/noprogs.o"
@@ -424,6 +433,12 @@ in_foo (foo): verified, N instructions processed" \
   rm "$USERBPF_FS/t_elf"
   expect_error "prog load ELF: a rejected program fails the load, with the verifier's reason" \
     "invalid access to packet, off=12 size=1" "$U" prog load "$o" /sys/fs/bpf/t_elf_bad type xdp
+  expect_shape "prog load ELF: the error's first line names program, section, instruction and reason" 0 \
+    "Error: '$(sed 's/[0-9][0-9]*/N/g' <<<"$o")': program 'xdp_no_bounds' in section 'xdp' rejected (EACCES) at insn N \`(N) rN = *(uN *)(rN +N)\`: RN offset is outside of the packet" \
+    bash -c "'$U' prog load '$o' /sys/fs/bpf/t_elf_bad type xdp 2>&1 | head -n 1"
+  expect_shape "prog load ELF: the verifier's log follows" 0 "N: (N) rN = *(uN *)(rN +N)" \
+    bash -c "'$U' prog load '$o' /sys/fs/bpf/t_elf_bad type xdp 2>&1 | grep '^[0-9]*: (71)'"
+  [ ! -e "$USERBPF_FS/t_elf_bad" ] && pass || fail "prog load ELF: a failed load left a pin"
   expect_error "prog load ELF: name is for raw instructions" "'name' is for raw instructions" \
     "$U" prog load "$g" /sys/fs/bpf/t_elf2 name x
 

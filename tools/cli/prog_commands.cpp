@@ -350,7 +350,7 @@ bool verify_file(const VerifyOptions &options, const OutputMode &mode, Json *out
     if (show_log) std::cout << l.log;
     if (accepted) std::cout << "verified: " << processed << " instructions processed\n";
   }
-  if (!accepted) *error = errno_message("'" + options.path + "': rejected by the verifier", l.err);
+  if (!accepted) *error = errno_message("'" + options.path + "': rejected by the verifier", l.err) + where_and_why(l.log);
   return accepted;
 }
 
@@ -376,7 +376,7 @@ void prog_load_pin(const std::vector<std::string> &args, const OutputMode &mode,
   Loaded l = load_raw(bytes, type, 1, name);
   if (l.fd < 0) {
     if (!mode.json) std::cerr << l.log;
-    throw CliError(errno_message("'" + path + "': can't load the program", l.err));
+    throw CliError(errno_message("'" + path + "': can't load the program", l.err) + where_and_why(l.log));
   }
   Fd fd(static_cast<int>(l.fd));
   union bpf_attr attr;
