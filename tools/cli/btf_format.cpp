@@ -105,6 +105,7 @@ public:
 private:
   // Deep enough for any real type; stops a cycle in a damaged BTF.
   static constexpr int kMaxDepth = 64;
+  static constexpr uint32_t kMaxEmptyElements = 4096;
 
   const struct btf_type *type(uint32_t id) const {
     const struct btf_type *t = btf__type_by_id(btf_, id);
@@ -245,6 +246,9 @@ private:
       }
       long long elem_size = btf__resolve_size(btf_, arr->type);
       if (elem_size < 0) throw CliError("the map's BTF has an array of elements of no size");
+      // Zero-sized elements take no bytes, so the data cannot bound them.
+      if (elem_size == 0 && arr->nelems > kMaxEmptyElements)
+        throw CliError("the map's BTF has an array of " + std::to_string(arr->nelems) + " empty elements");
       need(data, end, static_cast<size_t>(elem_size) * arr->nelems);
       out_.begin_array();
       for (uint32_t i = 0; i < arr->nelems; i++)

@@ -790,6 +790,11 @@ btf_diff_tests() {
       fi
     done
   done
+  # An empty map with BTF: "[]", as bpftool.
+  kid=$(map_id_named bpftool "$kprog" flows); uid=$(map_id_named "$U" "$uprog" flows)
+  bpftool map delete id "$kid" key 7 0 0 0 0 0 0 0x78 0 0 0 0 && "$U" map delete id "$uid" key 7 0 0 0 0 0 0 0x78 0 0 0 0
+  k=$(bpftool map dump id "$kid" 2>&1); u=$("$U" map dump id "$uid" 2>&1)
+  [ "$k" = "[]" ] && [ "$k" = "$u" ] && pass || fail "BTF diff: empty dump: bpftool '$k', userbpf '$u'"
   # dump xlated: the same prototypes and source lines in the same order (the
   # instructions differ where the kernel inlines helpers and map lookups,
   # so they and their indices are left out).
