@@ -516,6 +516,9 @@ volatile const char greeting[6] = "hello";
 __u64 total = 0;
 int counter = 3;
 
+/* A BPF-to-BPF call: a second function, with its own func_info. */
+static __attribute__((noinline)) int bump(int value) { return value + 1; }
+
 SEC("xdp")
 int count(struct xdp_md *ctx) {
   struct flow f = {};
@@ -535,7 +538,7 @@ int count(struct xdp_md *ctx) {
   __s16 *c = bpf_map_lookup_elem(&per_cpu, &zero);
   if (c) *c -= 1;
   total += 2;
-  counter++;
+  counter = bump(counter);
   return XDP_PASS;
 }
 
@@ -658,6 +661,8 @@ btf_map_tests() {
     bash -c "'$U' prog dump xlated pinned /sys/fs/bpf/t_btf | grep -E '^; (s.delta|s.last|return)' | LC_ALL=C sort"
   expect_shape "BTF prog: a line goes before its instruction" 0 $'; total += N;\n  N: (N) rN = map[id:N][N]+N' \
     bash -c "'$U' prog dump xlated pinned /sys/fs/bpf/t_btf | grep -A1 '^; total'"
+  expect_shape "BTF prog: a called function gets its prototype too" 0 $'int bump(int value):\n; static __attribute__((noinline)) int bump(int value) { return value + N; }' \
+    bash -c "'$U' prog dump xlated pinned /sys/fs/bpf/t_btf | grep -A1 '^int bump'"
   expect "BTF prog: dump xlated -j keeps proto and src" \
     '[{"proto":"int count(struct xdp_md * ctx)","src":"int count(struct xdp_md *ctx) {","disasm":' \
     bash -c "'$U' -j prog dump xlated pinned /sys/fs/bpf/t_btf | grep -o '^\[{\"proto\":[^,]*,\"src\":[^,]*,\"disasm\":'"
