@@ -438,6 +438,14 @@ in_foo (foo): verified, N instructions processed" \
     bash -c "'$U' prog load '$o' /sys/fs/bpf/t_elf_bad type xdp 2>&1 | head -n 1"
   expect_shape "prog load ELF: the verifier's log follows" 0 "N: (N) rN = *(uN *)(rN +N)" \
     bash -c "'$U' prog load '$o' /sys/fs/bpf/t_elf_bad type xdp 2>&1 | grep '^[0-9]*: (71)'"
+  printf '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("foo") int in_foo(void *ctx) { return 0; }\n' >"$dir/foo.c"
+  if out=$("${cc[@]}" "$dir/foo.c" -o "$dir/foo.o" 2>&1); then
+    expect_error "prog load ELF: a program libbpf refuses is named with its section" \
+      "': program 'in_foo' in section 'foo' rejected (EINVAL): prog 'in_foo': missing BPF prog type, check ELF section name 'foo'" \
+      "$U" prog load "$dir/foo.o" /sys/fs/bpf/t_elf_bad
+  else
+    fail "prog load ELF: clang failed: $out"
+  fi
   [ ! -e "$USERBPF_FS/t_elf_bad" ] && pass || fail "prog load ELF: a failed load left a pin"
   expect_error "prog load ELF: name is for raw instructions" "'name' is for raw instructions" \
     "$U" prog load "$g" /sys/fs/bpf/t_elf2 name x

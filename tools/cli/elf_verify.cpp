@@ -287,10 +287,17 @@ struct FailedProgram {
 // The program whose load failed, from libbpf's messages ("prog 'NAME': BPF
 // program load failed: ...", then its log between "-- BEGIN PROG LOAD LOG
 // --" and "-- END PROG LOAD LOG --", as libbpf 1.x prints them).
+// A program that failed before reaching the verifier (an unknown section,
+// a bad relocation) is the first one libbpf's messages name.
 std::optional<FailedProgram> failed_program(const std::string &messages) {
   const std::string failed_mark = "': BPF program load failed";
   size_t at = messages.find(failed_mark);
-  if (at == std::string::npos) return std::nullopt;
+  if (at == std::string::npos) {
+    size_t open = messages.find("prog '");
+    size_t close = open == std::string::npos ? open : messages.find("'", open + 6);
+    if (close == std::string::npos) return std::nullopt;
+    return FailedProgram{messages.substr(open + 6, close - (open + 6)), ""};
+  }
   size_t open = messages.rfind("prog '", at);
   if (open == std::string::npos) return std::nullopt;
   FailedProgram f;
