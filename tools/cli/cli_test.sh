@@ -212,6 +212,8 @@ Found 4 elements" "$U" map dump pinned $A
   printf 'bf 20 00 00 00 00 00 00\n95 00 00 00 00 00 00 00\n' >"$prog"
   expect_error "verify: rejected" "R2 !read_ok" "$U" verify "$prog"
   expect_error "verify: rejected, errno named" "rejected by the verifier: Permission denied" "$U" verify "$prog"
+  expect_error "verify: rejected, the instruction and reason named" \
+    "rejected by the verifier: Permission denied at insn 0 \`(bf) r0 = r2\`: R2 !read_ok" "$U" verify "$prog"
   # r0 = r1 (the context pointer) returned: a leak only unprivileged loaders may not make.
   printf 'bf 10 00 00 00 00 00 00\n95 00 00 00 00 00 00 00\n' >"$prog"
   expect "verify: pointer leak, privileged" "verified: 2 instructions processed" "$U" verify "$prog"
@@ -224,6 +226,7 @@ Found 4 elements" "$U" map dump pinned $A
   expect_error "verify: a truncated ELF header" "libbpf cannot open it as a BPF object: BPF object format invalid" \
     "$U" verify "$prog"
   verify_elf_tests
+  btf_map_tests
   expect_error "verify: missing file" "cannot open" "$U" verify /nonexistent/x
 
   # prog load / show: a pinned program, shown as bpftool shows it.
@@ -257,7 +260,7 @@ Found 4 elements" "$U" map dump pinned $A
   "$U" map create /sys/fs/bpf/t_map type array key 4 value 4 entries 1 >/dev/null
   expect_error "prog show: a pinned map" "is a pinned object, but not a program" "$U" prog show pinned /sys/fs/bpf/t_map
   rm "$USERBPF_FS/t_map"
-  expect_error "prog load: rejected" "can't load the program: Permission denied" \
+  expect_error "prog load: rejected" "can't load the program: Permission denied at insn 0 \`(bf) r0 = r2\`: R2 !read_ok" \
     bash -c "printf 'bf 20 00 00 00 00 00 00\n95 00 00 00 00 00 00 00\n' >'$prog'; '$U' prog load '$prog' /sys/fs/bpf/t_bad"
   # prog run: BPF_PROG_TEST_RUN of a pinned XDP program returning XDP_PASS.
   printf 'b7 00 00 00 02 00 00 00\n95 00 00 00 00 00 00 00\n' >"$prog"
@@ -382,6 +385,13 @@ exit N" \
   expect_error "verify ELF: the log says why" $'invalid access to packet, off=12 size=1' "$U" verify "$o"
   expect_shape "verify ELF: the log names the instruction" 0 "N: (N) rN = *(uN *)(rN +N)" \
     bash -c "'$U' verify '$o' 2>&1 | grep -A2 '^xdp_no_bounds' | grep -F '(71)'"
+  # The error names the file, each rejected program's section, the
+  # instruction the verifier stopped at (its log's last one) and the reason.
+  expect_shape "verify ELF: the error names section, instruction and reason" 0 \
+    "Error: '$(sed 's/[0-9][0-9]*/N/g' <<<"$o")': N of N programs rejected
+  program 'xdp_no_bounds' in section 'xdp' rejected (EACCES) at insn N \`(N) rN = *(uN *)(rN +N)\`: RN offset is outside of the packet
+  program 'in_foo' in section 'foo' rejected (EINVAL): prog 'in_foo': missing BPF prog type, check ELF section name 'foo' (a section libbpf does not know: give the program type with --type)" \
+    bash -c "'$U' verify '$o' 2>&1 | sed -n '/^Error: /,\$p'"
   expect_error "verify ELF: libbpf's messages kept" \
     "libbpf: prog 'xdp_no_bounds': BPF program load failed: Permission denied" "$U" verify "$o"
   expect_shape "verify ELF: --unprivileged" 0 "count_packets (socket): verified, N instructions processed
@@ -405,7 +415,7 @@ in_foo (foo): verified, N instructions processed" \
   local want_json='^\{"file":"[^"]*progs\.o","verified":false,"programs":\['
   want_json+='\{"name":"count_packets","section":"socket","type":"socket_filter","verified":true,"processed_insns":[0-9]+,"log":"processed [0-9]+ insns [^"]*"\},'
   want_json+='\{"name":"leak_ctx","section":"socket","type":"socket_filter","verified":true,"processed_insns":[0-9]+,"log":"[^"]*"\},'
-  want_json+='\{"name":"xdp_no_bounds","section":"xdp","type":"xdp","verified":false,"errno":"EACCES","error":"R[0-9] offset is outside of the packet","log":"[^"]*invalid access to packet[^"]*","libbpf_log":"[^"]*"\},'
+  want_json+='\{"name":"xdp_no_bounds","section":"xdp","type":"xdp","verified":false,"errno":"EACCES","error":"R[0-9] offset is outside of the packet","insn":"[0-9]+: \(71\) r[0-9] = \*\(u8 \*\)\(r[0-9] \+12\)","log":"[^"]*invalid access to packet[^"]*","libbpf_log":"[^"]*"\},'
   want_json+='\{"name":"in_foo","section":"foo","type":"unspec","verified":false,"errno":"EINVAL","error":"prog '"'"'in_foo'"'"': missing BPF prog type[^"]*","log":"","libbpf_log":"[^"]*"\}\]\}$'
   [[ "$json" =~ $want_json ]] && pass || fail "verify ELF -j: got $json"
   expect_error "verify ELF: no programs" "no BPF programs in this object" "$U" verify "$dir/noprogs.o"
@@ -423,6 +433,20 @@ in_foo (foo): verified, N instructions processed" \
   rm "$USERBPF_FS/t_elf"
   expect_error "prog load ELF: a rejected program fails the load, with the verifier's reason" \
     "invalid access to packet, off=12 size=1" "$U" prog load "$o" /sys/fs/bpf/t_elf_bad type xdp
+  expect_shape "prog load ELF: the error's first line names program, section, instruction and reason" 0 \
+    "Error: '$(sed 's/[0-9][0-9]*/N/g' <<<"$o")': program 'xdp_no_bounds' in section 'xdp' rejected (EACCES) at insn N \`(N) rN = *(uN *)(rN +N)\`: RN offset is outside of the packet" \
+    bash -c "'$U' prog load '$o' /sys/fs/bpf/t_elf_bad type xdp 2>&1 | head -n 1"
+  expect_shape "prog load ELF: the verifier's log follows" 0 "N: (N) rN = *(uN *)(rN +N)" \
+    bash -c "'$U' prog load '$o' /sys/fs/bpf/t_elf_bad type xdp 2>&1 | grep '^[0-9]*: (71)'"
+  printf '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("foo") int in_foo(void *ctx) { return 0; }\n' >"$dir/foo.c"
+  if out=$("${cc[@]}" "$dir/foo.c" -o "$dir/foo.o" 2>&1); then
+    expect_error "prog load ELF: a program libbpf refuses is named with its section" \
+      "': program 'in_foo' in section 'foo' rejected (EINVAL): prog 'in_foo': missing BPF prog type, check ELF section name 'foo'" \
+      "$U" prog load "$dir/foo.o" /sys/fs/bpf/t_elf_bad
+  else
+    fail "prog load ELF: clang failed: $out"
+  fi
+  [ ! -e "$USERBPF_FS/t_elf_bad" ] && pass || fail "prog load ELF: a failed load left a pin"
   expect_error "prog load ELF: name is for raw instructions" "'name' is for raw instructions" \
     "$U" prog load "$g" /sys/fs/bpf/t_elf2 name x
 
@@ -451,6 +475,215 @@ in_foo (foo): verified, N instructions processed" \
     fi
   done
   [ $bad -eq 0 ] && pass
+}
+
+# compile_btf_object DIR: DIR/btf.o, an XDP program with BTF-typed maps
+# (structs, bitfields, enums, strings, pointers, per-CPU values) and global
+# data (.rodata, .data, .bss), compiled with clang -g. Fails without clang.
+compile_btf_object() {
+  local dir=$1 multiarch
+  command -v clang >/dev/null || { echo "clang not found"; return 1; }
+  multiarch=$(gcc -print-multiarch 2>/dev/null || true)
+  cat >"$dir/btf.c" <<'END_OF_C'
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct flow {
+  __u32 saddr;
+  __u16 port;
+  __u8 proto;
+  char tag[5];
+};
+enum verdict { PASSED = 1, DROPPED = 2 };
+struct stats {
+  __u64 packets;
+  __s32 delta;
+  unsigned int low : 3, high : 5;
+  int pair[2];
+  enum verdict last;
+  union { __u32 word; __u8 bytes[4]; } raw;
+  void *cookie;
+  _Bool seen;
+  char note[6];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4);
+  __type(key, struct flow);
+  __type(value, struct stats);
+} flows SEC(".maps");
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 2);
+  __type(key, __u32);
+  __type(value, __s16);
+} per_cpu SEC(".maps");
+
+volatile const __u32 limit = 7;
+volatile const char greeting[6] = "hello";
+__u64 total = 0;
+int counter = 3;
+
+/* A BPF-to-BPF call: a second function, with its own func_info. */
+static __attribute__((noinline)) int bump(int value) { return value + 1; }
+
+SEC("xdp")
+int count(struct xdp_md *ctx) {
+  struct flow f = {};
+  struct stats s = {};
+  __u32 zero = 0;
+  f.saddr = limit;
+  f.tag[0] = 'x';
+  s.packets = greeting[1];
+  s.delta = -5;
+  s.low = 5;
+  s.high = 17;
+  s.last = DROPPED;
+  s.raw.word = 0x01020304;
+  s.seen = 1;
+  s.note[0] = 1;
+  bpf_map_update_elem(&flows, &f, &s, 0);
+  __s16 *c = bpf_map_lookup_elem(&per_cpu, &zero);
+  if (c) *c -= 1;
+  total += 2;
+  counter = bump(counter);
+  return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+END_OF_C
+  timeout 60 clang -target bpf -O2 -g ${multiarch:+-I/usr/include/$multiarch} -c "$dir/btf.c" -o "$dir/btf.o"
+}
+
+# Maps with BTF print their keys and values by type, as bpftool does.
+btf_map_tests() {
+  local out
+  if ! out=$(compile_btf_object "$SCRATCH" 2>&1); then
+    [[ "$out" == "clang not found" ]] && { echo "SKIP: clang not found: the BTF map checks need it"; return; }
+    fail "BTF maps: cannot compile the test object: $out"
+    return
+  fi
+  expect "BTF maps: prog load" "" "$U" prog load "$SCRATCH/btf.o" /sys/fs/bpf/t_btf
+  expect_shape "BTF maps: run once" 0 "Return value: N, duration: Nns" \
+    bash -c "'$U' prog run pinned /sys/fs/bpf/t_btf hex $(printf '00%.0s' $(seq 1 64)) | grep Return"
+  expect "BTF maps: dump of a struct-keyed hash" '[{
+        "key": {
+            "saddr": 7,
+            "port": 0,
+            "proto": 0,
+            "tag": "x"
+        },
+        "value": {
+            "packets": 101,
+            "delta": -5,
+            "low": 0x5,
+            "high": 0x11,
+            "pair": [0,0
+            ],
+            "last": "DROPPED",
+            "raw": {
+                "word": 16909060,
+                "bytes": [4,3,2,1
+                ]
+            },
+            "cookie": (nil),
+            "seen": true,
+            "note": [1,0,0,0,0,0
+            ]
+        }
+    }
+]' "$U" map dump name flows
+  expect "BTF maps: dump -j adds \"formatted\"" \
+    '[{"key":["0x07","0x00","0x00","0x00","0x00","0x00","0x00","0x78","0x00","0x00","0x00","0x00"],"value":["0x65","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0xfb","0xff","0xff","0xff","0x8d","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0x02","0x00","0x00","0x00","0x04","0x03","0x02","0x01","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0x01","0x01","0x00","0x00","0x00","0x00","0x00","0x00"],"formatted":{"key":{"saddr":7,"port":0,"proto":0,"tag":"x"},"value":{"packets":101,"delta":-5,"low":"0x5","high":"0x11","pair":[0,0],"last":"DROPPED","raw":{"word":16909060,"bytes":[4,3,2,1]},"cookie":0,"seen":true,"note":[1,0,0,0,0,0]}}}]' \
+    "$U" -j map dump name flows
+  expect "BTF maps: lookup prints the one element" '{
+    "key": {
+        "saddr": 7,
+        "port": 0,
+        "proto": 0,
+        "tag": "x"
+    },
+    "value": {
+        "packets": 101,
+        "delta": -5,
+        "low": 0x5,
+        "high": 0x11,
+        "pair": [0,0
+        ],
+        "last": "DROPPED",
+        "raw": {
+            "word": 16909060,
+            "bytes": [4,3,2,1
+            ]
+        },
+        "cookie": (nil),
+        "seen": true,
+        "note": [1,0,0,0,0,0
+        ]
+    }
+}' "$U" map lookup name flows key 7 0 0 0 0 0 0 0x78 0 0 0 0
+  expect "BTF maps: .rodata variables by name" '[{
+        "value": {
+            ".rodata": [{
+                    "limit": 7
+                },{
+                    "greeting": "hello"
+                }
+            ]
+        }
+    }
+]' "$U" map dump name btf.rodata
+  expect "BTF maps: .bss -j" \
+    '[{"key":["0x00","0x00","0x00","0x00"],"value":["0x02","0x00","0x00","0x00","0x00","0x00","0x00","0x00"],"formatted":{"value":{".bss":[{"total":2}]}}}]' \
+    "$U" -j map dump name btf.bss
+  expect "BTF maps: .data lookup -j" \
+    '{"key":["0x00","0x00","0x00","0x00"],"value":["0x04","0x00","0x00","0x00"],"formatted":{"value":{".data":[{"counter":4}]}}}' \
+    "$U" -j map lookup name btf.data key 0 0 0 0
+  # Per-CPU: one value per possible CPU, by type.
+  expect "BTF maps: per-CPU update" "" "$U" map update name per_cpu key 1 0 0 0 value 0xfe 0xff
+  local want_plain='{
+    "key": 1,
+    "values": [' want_json='' cpu
+  for ((cpu = 0; cpu < ncpus; cpu++)); do
+    [ "$cpu" -gt 0 ] && want_plain+=','
+    want_plain+='{
+            "cpu": '"$cpu"',
+            "value": -2
+        }'
+    want_json+="${want_json:+,}{\"cpu\":$cpu,\"value\":[\"0xfe\",\"0xff\"]}"
+  done
+  want_plain+='
+    ]
+}'
+  expect "BTF maps: per-CPU lookup" "$want_plain" "$U" map lookup name per_cpu key 1 0 0 0
+  expect "BTF maps: per-CPU lookup -j" \
+    "{\"key\":[\"0x01\",\"0x00\",\"0x00\",\"0x00\"],\"values\":[$want_json],\"formatted\":$("$U" map lookup name per_cpu key 1 0 0 0 | tr -d ' \n')}" \
+    "$U" -j map lookup name per_cpu key 1 0 0 0
+  # prog dump xlated: the function's prototype and the C source lines from
+  # the program's BTF (func_info, line_info) before their instructions.
+  expect "BTF prog: dump xlated starts with the prototype and the first line" \
+    $'int count(struct xdp_md * ctx):\n; int count(struct xdp_md *ctx) {' \
+    bash -c "'$U' prog dump xlated pinned /sys/fs/bpf/t_btf | head -n 2"
+  # (sorted: their order is clang's)
+  expect "BTF prog: every source line is there" $'; return XDP_PASS;\n; s.delta = -5;\n; s.last = DROPPED;' \
+    bash -c "'$U' prog dump xlated pinned /sys/fs/bpf/t_btf | grep -E '^; (s.delta|s.last|return)' | LC_ALL=C sort"
+  expect_shape "BTF prog: a line goes before its instruction" 0 $'; total += N;\n  N: (N) rN = map[id:N][N]+N' \
+    bash -c "'$U' prog dump xlated pinned /sys/fs/bpf/t_btf | grep -A1 '^; total'"
+  expect_shape "BTF prog: a called function gets its prototype too" 0 $'int bump(int value):\n; static __attribute__((noinline)) int bump(int value) { return value + N; }' \
+    bash -c "'$U' prog dump xlated pinned /sys/fs/bpf/t_btf | grep -A1 '^int bump'"
+  expect "BTF prog: dump xlated -j keeps proto and src" \
+    '[{"proto":"int count(struct xdp_md * ctx)","src":"int count(struct xdp_md *ctx) {","disasm":' \
+    bash -c "'$U' -j prog dump xlated pinned /sys/fs/bpf/t_btf | grep -o '^\[{\"proto\":[^,]*,\"src\":[^,]*,\"disasm\":'"
+  expect "BTF prog: maps named by id, as the kernel's dump" "$("$U" -j prog show pinned /sys/fs/bpf/t_btf | sed -n 's/.*"map_ids":\[\([0-9,]*\)\].*/\1/p' | tr , '\n' | sort -n | tr '\n' ' ')" \
+    bash -c "'$U' prog dump xlated pinned /sys/fs/bpf/t_btf | grep -o 'map\[id:[0-9]*' | cut -d: -f2 | sort -nu | tr '\n' ' '"
+  expect "BTF prog: raw instructions have no annotations" $'   0: (b7) r0 = 0\n   1: (95) exit' \
+    bash -c "printf 'b7 00 00 00 00 00 00 00 95 00 00 00 00 00 00 00' >'$SCRATCH/plain.hex'; '$U' prog dump xlated file '$SCRATCH/plain.hex'"
+  # Maps without BTF keep the hex layout.
+  "$U" map create /sys/fs/bpf/t_nobtf type array key 4 value 4 entries 1 >/dev/null
+  expect "BTF maps: a map without BTF still prints hex" $'key: 00 00 00 00  value: 00 00 00 00\nFound 1 element' \
+    "$U" map dump pinned /sys/fs/bpf/t_nobtf
+  rm "$USERBPF_FS/t_nobtf" "$USERBPF_FS/t_btf"
+  expect "BTF maps: nothing left" "[]" "$U" -j map show
 }
 
 # Same commands through bpftool (kernel) and userbpf: the same bytes out.
@@ -520,6 +753,72 @@ diff_tests() {
   compare "percpu_hash dump, empty" map dump pinned @phash
   compare "freeze" map freeze pinned @arr
   compare "update after freeze" map update pinned @arr key 1 0 0 0 value 0 0 0 0 0 0 0 0
+  btf_diff_tests
+}
+
+# map_id_named TOOL PIN NAME: the id of the map called NAME that the program
+# pinned at PIN uses (names alone are not unique on a shared kernel).
+map_id_named() {
+  local tool=$1 pin=$2 name=$3 id
+  for id in $("$tool" -j prog show pinned "$pin" | sed -n 's/.*"map_ids":\[\([0-9,]*\)\].*/\1/p' | tr , ' '); do
+    if "$tool" -j map show id "$id" | grep -q "\"name\":\"$name\""; then echo "$id"; return; fi
+  done
+}
+
+# The same object with BTF loaded by bpftool into the kernel and by userbpf,
+# run once on the same packet: its maps print the same, plain and -j.
+btf_diff_tests() {
+  local out
+  if ! out=$(compile_btf_object "$SCRATCH" 2>&1); then
+    echo "SKIP: BTF map comparisons: $out"
+    return
+  fi
+  local kprog=${KPIN}_btf uprog=/sys/fs/bpf/u_btf packet="$SCRATCH/packet"
+  head -c 64 /dev/zero >"$packet"
+  if ! out=$(bpftool prog load "$SCRATCH/btf.o" "$kprog" 2>&1); then fail "BTF diff: bpftool prog load: $out"; return; fi
+  if ! out=$("$U" prog load "$SCRATCH/btf.o" "$uprog" 2>&1); then fail "BTF diff: userbpf prog load: $out"; return; fi
+  bpftool prog run pinned "$kprog" data_in "$packet" >/dev/null 2>&1 || fail "BTF diff: bpftool prog run"
+  "$U" prog run pinned "$uprog" data_in "$packet" >/dev/null 2>&1 || fail "BTF diff: userbpf prog run"
+  local name kid uid k u args
+  for name in flows per_cpu btf.rodata btf.data btf.bss; do
+    kid=$(map_id_named bpftool "$kprog" "$name"); uid=$(map_id_named "$U" "$uprog" "$name")
+    if [ -z "$kid" ] || [ -z "$uid" ]; then fail "BTF diff: map $name: kernel id '$kid', userbpf id '$uid'"; continue; fi
+    # The program ran on whichever CPU: give every CPU the same value first.
+    if [ "$name" = per_cpu ]; then
+      bpftool map update id "$kid" key 0 0 0 0 value 0xfe 0xff >/dev/null
+      "$U" map update id "$uid" key 0 0 0 0 value 0xfe 0xff >/dev/null
+    fi
+    for args in "map dump" "-j map dump" "map lookup" "-j map lookup"; do
+      local extra=()
+      [[ "$args" == *lookup ]] && { [ "$name" = flows ] && extra=(key 7 0 0 0 0 0 0 0x78 0 0 0 0) || extra=(key 0 0 0 0); }
+      # shellcheck disable=SC2086
+      k=$(bpftool ${args% *} ${args##* } id "$kid" "${extra[@]}" 2>&1)
+      # shellcheck disable=SC2086
+      u=$("$U" ${args% *} ${args##* } id "$uid" "${extra[@]}" 2>&1)
+      if [ "$k" != "$u" ]; then
+        fail "BTF diff: $args $name: outputs differ"
+        diff <(echo "$k") <(echo "$u") | sed 's/^/    /'
+      else
+        pass
+      fi
+    done
+  done
+  # An empty map with BTF: "[]", as bpftool.
+  kid=$(map_id_named bpftool "$kprog" flows); uid=$(map_id_named "$U" "$uprog" flows)
+  bpftool map delete id "$kid" key 7 0 0 0 0 0 0 0x78 0 0 0 0 && "$U" map delete id "$uid" key 7 0 0 0 0 0 0 0x78 0 0 0 0
+  k=$(bpftool map dump id "$kid" 2>&1); u=$("$U" map dump id "$uid" 2>&1)
+  [ "$k" = "[]" ] && [ "$k" = "$u" ] && pass || fail "BTF diff: empty dump: bpftool '$k', userbpf '$u'"
+  # dump xlated: the same prototypes and source lines in the same order (the
+  # instructions differ where the kernel inlines helpers and map lookups,
+  # so they and their indices are left out).
+  k=$(bpftool prog dump xlated pinned "$kprog" | grep -Ev '^ *[0-9]+: ')
+  u=$("$U" prog dump xlated pinned "$uprog" | grep -Ev '^ *[0-9]+: ')
+  [ -n "$k" ] && [ "$k" = "$u" ] && pass || { fail "BTF diff: dump xlated annotations differ"; diff <(echo "$k") <(echo "$u") | sed 's/^/    /'; }
+  local annotations='"(proto|src)":"[^"]*"'
+  k=$(bpftool -j prog dump xlated pinned "$kprog" | grep -Eo "$annotations")
+  u=$("$U" -j prog dump xlated pinned "$uprog" | grep -Eo "$annotations")
+  [ -n "$k" ] && [ "$k" = "$u" ] && pass || { fail "BTF diff: dump xlated -j annotations differ"; diff <(echo "$k") <(echo "$u") | sed 's/^/    /'; }
+  rm -f "$kprog" "$USERBPF_FS/u_btf"
 }
 
 case "$MODE" in

@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cctype>
 #include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -91,18 +93,14 @@ std::string errno_name(int err) {
 
 bool starts_with(const std::string &s, const char *prefix) { return s.rfind(prefix, 0) == 0; }
 
-// The verifier's reason: its last line that is not part of the statistics
-// the kernel prints at the end of every log.
-std::string verifier_reason(const std::string &log) {
-  std::istringstream lines(log);
-  std::string line, reason;
-  while (std::getline(lines, line)) {
-    if (line.empty() || starts_with(line, "processed ") || starts_with(line, "verification time ") ||
-        starts_with(line, "stack depth "))
-      continue;
-    reason = line;
-  }
-  return reason;
+// One line naming what failed, where and why: "program 'p' in section 'xdp'
+// rejected (EACCES) at insn 1 `(71) r1 = *(u8 *)(r1 +12)`: <reason>".
+std::string rejection_summary(const std::string &name, const std::string &section, int err, const std::string &log,
+                              const std::string &reason) {
+  std::string s = "program '" + name + "'";
+  if (!section.empty()) s += " in section '" + section + "'";
+  s += " rejected (" + errno_name(err) + ")";
+  return s + failing_place(log) + ": " + reason;
 }
 
 // When the program never reached the verifier (relocation, map creation,
@@ -281,6 +279,39 @@ Json run_isolated(const std::string &path, const std::function<Json()> &work) {
   return result;
 }
 
+struct FailedProgram {
+  std::string name;
+  std::string log; // the verifier's, when libbpf printed it
+};
+
+// The program whose load failed, from libbpf's messages ("prog 'NAME': BPF
+// program load failed: ...", then its log between "-- BEGIN PROG LOAD LOG
+// --" and "-- END PROG LOAD LOG --", as libbpf 1.x prints them).
+// A program that failed before reaching the verifier (an unknown section,
+// a bad relocation) is the first one libbpf's messages name.
+std::optional<FailedProgram> failed_program(const std::string &messages) {
+  const std::string failed_mark = "': BPF program load failed";
+  size_t at = messages.find(failed_mark);
+  if (at == std::string::npos) {
+    size_t open = messages.find("prog '");
+    size_t close = open == std::string::npos ? open : messages.find("'", open + 6);
+    if (close == std::string::npos) return std::nullopt;
+    return FailedProgram{messages.substr(open + 6, close - (open + 6)), ""};
+  }
+  size_t open = messages.rfind("prog '", at);
+  if (open == std::string::npos) return std::nullopt;
+  FailedProgram f;
+  f.name = messages.substr(open + 6, at - (open + 6));
+  const std::string begin = "prog '" + f.name + "': -- BEGIN PROG LOAD LOG --\n", end = "-- END PROG LOAD LOG --";
+  size_t log_at = messages.find(begin, at);
+  if (log_at != std::string::npos) {
+    log_at += begin.size();
+    size_t log_end = messages.find(end, log_at);
+    if (log_end != std::string::npos) f.log = messages.substr(log_at, log_end - log_at);
+  }
+  return f;
+}
+
 // bpftool's `prog load OBJ PATH`: every program of the object loaded, the
 // first pinned at PATH (its maps live on through it). Returns {"program":
 // NAME} or {"error": "..."} with libbpf's messages (the verifier's log among
@@ -300,7 +331,15 @@ Json load_and_pin(const std::string &path, const std::string &pin, std::optional
     int err = bpf_object__load(obj.get());
     if (err) {
       std::string why = trim_trailing_newlines(g_libbpf_messages);
-      throw CliError(error_text("'" + path + "': can't load the object", -err) + (why.empty() ? "" : "\n" + why));
+      std::string headline = error_text("'" + path + "': can't load the object", -err);
+      if (auto failed = failed_program(g_libbpf_messages)) {
+        bpf_program *prog = bpf_object__find_program_by_name(obj.get(), failed->name.c_str());
+        const char *section = prog ? bpf_program__section_name(prog) : nullptr;
+        std::string reason = verifier_reason(failed->log);
+        if (reason.empty()) reason = libbpf_reason(g_libbpf_messages, failed->name);
+        headline = "'" + path + "': " + rejection_summary(failed->name, section ? section : "", -err, failed->log, reason);
+      }
+      throw CliError(headline + (why.empty() ? "" : "\n" + why));
     }
     if (bpf_obj_pin(bpf_program__fd(first), pin.c_str()) != 0)
       throw CliError(errno_message("can't pin the program at " + pin, errno));
@@ -313,6 +352,47 @@ Json load_and_pin(const std::string &path, const std::string &pin, std::optional
 }
 
 } // namespace
+
+// The verifier's reason: its last line that is not part of the statistics
+// the kernel prints at the end of every log.
+std::string verifier_reason(const std::string &log) {
+  std::istringstream lines(log);
+  std::string line, reason;
+  while (std::getline(lines, line)) {
+    if (line.empty() || starts_with(line, "processed ") || starts_with(line, "verification time ") ||
+        starts_with(line, "stack depth "))
+      continue;
+    reason = line;
+  }
+  return reason;
+}
+
+// The verifier log's last instruction line ("1: (71) r1 = *(u8 *)(r1 +12)"):
+// the instruction the verifier stopped at. Empty when there is none (the
+// program never reached the verifier, or failed a check before the walk).
+std::string failing_instruction(const std::string &log) {
+  std::istringstream lines(log);
+  std::string line, last;
+  while (std::getline(lines, line)) {
+    size_t digits = 0;
+    while (digits < line.size() && isdigit(static_cast<unsigned char>(line[digits]))) ++digits;
+    // "N: (op) ..." is an instruction; "N: R1=..." (log level 2) is state.
+    if (digits > 0 && line.compare(digits, 3, ": (") == 0) last = line;
+  }
+  return last;
+}
+
+std::string failing_place(const std::string &log) {
+  std::string insn = failing_instruction(log);
+  if (insn.empty()) return "";
+  size_t colon = insn.find(": ");
+  return " at insn " + insn.substr(0, colon) + " `" + insn.substr(colon + 2) + "`";
+}
+
+std::string where_and_why(const std::string &log) {
+  std::string place = failing_place(log);
+  return place.empty() ? "" : place + ": " + verifier_reason(log);
+}
 
 void load_elf_and_pin(const std::string &path, const std::string &pin, std::optional<uint32_t> type) {
   setenv("USERBPF_MEMLOCK_LIMIT", "unlimited", 0); // as verify_elf, for the same reason
@@ -359,6 +439,8 @@ bool verify_elf(const VerifyOptions &options, std::optional<uint32_t> type, uint
       if (r.err) {
         j["errno"] = errno_name(r.err);
         j["error"] = rejection_reason(r);
+        std::string insn = failing_instruction(r.log);
+        if (!insn.empty()) j["insn"] = insn;
       }
       j["log"] = r.log;
       if (!r.libbpf_log.empty()) j["libbpf_log"] = r.libbpf_log;
@@ -379,9 +461,12 @@ bool verify_elf(const VerifyOptions &options, std::optional<uint32_t> type, uint
       std::cerr.flush();
     }
   }
-  if (rejected)
+  if (rejected) {
     *error = "'" + path + "': " + std::to_string(rejected) + " of " + std::to_string(results.size()) +
              (results.size() == 1 ? " program" : " programs") + " rejected";
+    for (const ProgResult &r : results)
+      if (r.err) *error += "\n  " + rejection_summary(r.name, r.section, r.err, r.log, rejection_reason(r));
+  }
   return rejected == 0;
 }
 

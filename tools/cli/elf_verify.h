@@ -28,7 +28,8 @@ bool is_elf_file(const std::string &path);
 //   NAME (SECTION): rejected (ERRNO): <the verifier's last line>
 // followed by the verifier's log when rejected or when log_shown; libbpf's
 // warnings for a rejected program go to stderr. Returns true when every
-// program was accepted; otherwise *error says how many were rejected.
+// program was accepted; otherwise *error says how many were rejected and,
+// for each, its section, the instruction the verifier stopped at and why.
 // Throws CliError when libbpf cannot open the object (its messages included).
 // The opening and loading run in a child process: libbpf 1.1 can crash on a
 // corrupt file, and that must end in an error message, not a crash.
@@ -39,8 +40,20 @@ bool verify_elf(const VerifyOptions &options, std::optional<uint32_t> type, uint
 // program of the object (`type` replaces the types libbpf derives from the
 // section names), and the first is pinned at PATH; its maps live on through
 // it. Throws CliError with libbpf's messages (the verifier's log among them)
-// when the object cannot be opened or loaded. Runs in a child process, as
+// when the object cannot be opened or loaded, headed by the failing program,
+// its section, the instruction the verifier stopped at and the reason. Runs in a child process, as
 // verify_elf.
 void load_elf_and_pin(const std::string &path, const std::string &pin, std::optional<uint32_t> type);
+
+// For a verifier log: its last instruction line ("1: (71) r1 = ..."), the
+// one the verifier stopped at (empty when there is none), and the reason
+// (its last line before the statistics).
+std::string failing_instruction(const std::string &log);
+std::string verifier_reason(const std::string &log);
+
+// " at insn N `(op) ...`" for a rejected program's log, and the same with
+// ": <reason>" after it; both empty when the log names no instruction.
+std::string failing_place(const std::string &log);
+std::string where_and_why(const std::string &log);
 
 } // namespace ubcli

@@ -5,8 +5,10 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <memory>
 #include <optional>
 
+#include "btf_format.h"
 #include "cli_common.h"
 #include "pins.h"
 
@@ -73,6 +75,9 @@ uint32_t possible_cpus() {
   int n = userbpf_num_possible_cpus();
   return n > 0 ? static_cast<uint32_t>(n) : 1;
 }
+
+// How many per-CPU values an element has (0: one plain value).
+unsigned percpu_cpus(const bpf_map_info &info) { return is_percpu(info.type) ? possible_cpus() : 0; }
 
 size_t percpu_slot_size(const bpf_map_info &info) { return (static_cast<size_t>(info.value_size) + 7) / 8 * 8; }
 
@@ -204,7 +209,9 @@ std::string hex_block(const uint8_t *data, size_t len) {
 
 void print_hex_block(const uint8_t *data, size_t len) { std::cout << hex_block(data, len) << "\n"; }
 
-Json element_json(const bpf_map_info &info, const uint8_t *key, const uint8_t *value) {
+// bpftool's JSON element: hex bytes, and under "formatted" the same element
+// through the map's BTF when it has one.
+Json element_json(const bpf_map_info &info, const uint8_t *key, const uint8_t *value, const MapBtf *btf) {
   Json elem;
   elem["key"] = hex_json(key, info.key_size);
   if (is_percpu(info.type)) {
@@ -215,6 +222,7 @@ Json element_json(const bpf_map_info &info, const uint8_t *key, const uint8_t *v
   } else {
     elem["value"] = hex_json(value, info.value_size);
   }
+  if (btf) elem["formatted"] = btf->element_json(key, value, percpu_cpus(info));
   return elem;
 }
 
@@ -326,6 +334,10 @@ void verb_dump(std::vector<std::string> args, const OutputMode &mode, Json *out)
     throw CliError("can't dump a map of type " + map_type_name(info.type) + ": it has no keys to walk");
 
   std::vector<uint8_t> key(info.key_size), next_key(info.key_size), value(value_buffer_size(info));
+  // With BTF, bpftool's plain dump is one pretty "JSON" array of elements.
+  std::unique_ptr<MapBtf> btf = MapBtf::for_map(info);
+  BpftoolJsonWriter pretty(true);
+  if (btf && !mode.json) pretty.begin_array();
   Json elements = Json::array();
   uint64_t found = 0, failed = 0;
   bool first = true;
@@ -357,17 +369,24 @@ void verb_dump(std::vector<std::string> args, const OutputMode &mode, Json *out)
       ++failed;
       if (mode.json) {
         elements.push_back({{"key", hex_json(key.data(), key.size())}, {"error", why}});
+      } else if (btf) {
+        std::cerr << "key " << hex_string(key.data(), key.size()) << ": " << why << "\n";
       } else {
         std::cout << "key: " << hex_string(key.data(), key.size()) << "  value: <" << why << ">\n";
       }
       continue;
     }
     ++found;
-    if (mode.json) elements.push_back(element_json(info, key.data(), value.data()));
+    if (mode.json) elements.push_back(element_json(info, key.data(), value.data(), btf.get()));
+    else if (btf) btf->write_element(pretty, key.data(), value.data(), percpu_cpus(info), true);
     else print_element(info, key.data(), value.data());
   }
-  if (mode.json) *out = elements;
-  else std::cout << "Found " << found << " element" << (found == 1 ? "" : "s") << "\n";
+  if (mode.json) {
+    *out = elements;
+  } else if (btf) {
+    pretty.end_array(); // bpftool says no "Found N elements" after a BTF dump
+    std::cout << pretty.text() << "\n";
+  } else std::cout << "Found " << found << " element" << (found == 1 ? "" : "s") << "\n";
   if (failed) std::cerr << "Warning: " << failed << " element(s) could not be read\n";
 }
 
@@ -386,8 +405,16 @@ void verb_lookup(std::vector<std::string> args, const OutputMode &mode, Json *ou
     if (errno == ENOENT && !key.empty()) fail_errno("key " + hex_string(key.data(), key.size()) + " not found");
     fail_errno("lookup failed");
   }
-  if (mode.json) *out = element_json(m.info, key.data(), value.data());
-  else print_element(m.info, key.data(), value.data());
+  std::unique_ptr<MapBtf> btf = MapBtf::for_map(m.info);
+  if (mode.json) {
+    *out = element_json(m.info, key.data(), value.data(), btf.get());
+  } else if (btf) {
+    BpftoolJsonWriter pretty(true);
+    btf->write_element(pretty, key.data(), value.data(), percpu_cpus(m.info), true);
+    std::cout << pretty.text() << "\n";
+  } else {
+    print_element(m.info, key.data(), value.data());
+  }
 }
 
 void verb_update(std::vector<std::string> args, const OutputMode &mode, Json *out) {

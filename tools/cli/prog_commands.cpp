@@ -21,6 +21,7 @@
 #include <userbpf/bpf.h>
 #include <userbpf/userbpf.hpp>
 
+#include "btf_format.h"
 #include "elf_verify.h"
 #include "pins.h"
 
@@ -349,7 +350,7 @@ bool verify_file(const VerifyOptions &options, const OutputMode &mode, Json *out
     if (show_log) std::cout << l.log;
     if (accepted) std::cout << "verified: " << processed << " instructions processed\n";
   }
-  if (!accepted) *error = errno_message("'" + options.path + "': rejected by the verifier", l.err);
+  if (!accepted) *error = errno_message("'" + options.path + "': rejected by the verifier", l.err) + where_and_why(l.log);
   return accepted;
 }
 
@@ -375,7 +376,7 @@ void prog_load_pin(const std::vector<std::string> &args, const OutputMode &mode,
   Loaded l = load_raw(bytes, type, 1, name);
   if (l.fd < 0) {
     if (!mode.json) std::cerr << l.log;
-    throw CliError(errno_message("'" + path + "': can't load the program", l.err));
+    throw CliError(errno_message("'" + path + "': can't load the program", l.err) + where_and_why(l.log));
   }
   Fd fd(static_cast<int>(l.fd));
   union bpf_attr attr;
@@ -496,30 +497,55 @@ void prog_dump_xlated(const std::vector<std::string> &words, const OutputMode &m
     throw CliError("usage: userbpf prog dump xlated { file PATH | id ID | pinned FILE }");
   const std::string &path = words[1];
   std::vector<uint8_t> bytes;
+  Fd prog_fd;
   if (words[0] == "file") {
     bytes = read_program(path);
   } else {
     Words ref(words);
-    Fd fd = open_prog_ref(ref);
-    bytes = xlated_of(fd.get());
+    prog_fd = open_prog_ref(ref);
+    bytes = xlated_of(prog_fd.get());
   }
   long need = userbpf_disassemble(bytes.data(), bytes.size(), nullptr, 0);
   std::string text(static_cast<size_t>(need < 0 ? 4096 : need + 1), '\0');
   long r = userbpf_disassemble(bytes.data(), bytes.size(), text.data(), text.size());
   if (r < 0) throw CliError("'" + path + "': " + std::string(text.c_str()));
   text.resize(static_cast<size_t>(r));
-  if (!mode.json) {
-    std::cout << text;
-    return;
+  // A loaded program's dump names its maps by id (the kernel's dump form,
+  // xlated_of), which the disassembler, made for files, calls "fd".
+  if (prog_fd.get() >= 0) {
+    for (size_t at = text.find("map[fd:"); at != std::string::npos; at = text.find("map[fd:", at))
+      text.replace(at, 7, "map[id:");
   }
-  // bpftool's JSON shape for xlated dumps: one object per instruction.
-  *out = Json::array();
+  // A loaded program with BTF: its functions' prototypes and source lines
+  // go before the instructions they start at, as bpftool prints them.
+  std::unique_ptr<ProgSourceInfo> source = prog_fd.get() >= 0 ? ProgSourceInfo::for_prog(prog_fd.get()) : nullptr;
+  if (mode.json) *out = Json::array();
   std::istringstream lines(text);
   std::string line;
   while (std::getline(lines, line)) {
     size_t colon = line.find(": ");
-    if (colon == std::string::npos) continue;
-    out->push_back(Json{{"disasm", line.substr(colon + 2)}});
+    if (colon == std::string::npos) {
+      if (!mode.json) std::cout << line << "\n";
+      continue;
+    }
+    uint32_t insn = static_cast<uint32_t>(strtoul(line.c_str(), nullptr, 10));
+    std::optional<std::string> proto, src;
+    if (source) {
+      proto = source->prototype_at(insn);
+      src = source->source_at(insn);
+    }
+    if (!mode.json) {
+      if (proto) std::cout << *proto << ":\n";
+      if (src) std::cout << "; " << *src << "\n";
+      std::cout << line << "\n";
+      continue;
+    }
+    // bpftool's JSON shape for xlated dumps: one object per instruction.
+    Json insn_json;
+    if (proto) insn_json["proto"] = *proto;
+    if (src) insn_json["src"] = *src;
+    insn_json["disasm"] = line.substr(colon + 2);
+    out->push_back(insn_json);
   }
 }
 
