@@ -849,6 +849,18 @@ uintptr_t JitImage::entry(size_t i) const {
   return reinterpret_cast<uintptr_t>(code_) + static_cast<uintptr_t>(function_entry_[i]);
 }
 
+std::vector<JitImage::Function> JitImage::functions() const {
+  std::vector<Function> out;
+  for (size_t i = 0; i < function_entry_.size(); i++) {
+    if (function_entry_[i] < 0) continue;
+    // The main function from the entry trampoline (after the int3 padding).
+    size_t begin = out.empty() ? kEntryOffset : static_cast<size_t>(function_entry_[i]);
+    if (!out.empty()) out.back().size = begin - out.back().begin;
+    out.push_back({i, begin, code_size_ - begin});
+  }
+  return out;
+}
+
 RunResult JitImage::run(uint64_t r1, uint64_t r2) const {
   JitRunContext ctx;
   ctx.interpreted_tail_stub = reinterpret_cast<uintptr_t>(code_) + interpreted_tail_stub_;

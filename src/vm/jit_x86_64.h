@@ -99,6 +99,17 @@ public:
   // (for LD_IMM64 of a function, callx, and later tail calls); 0 if no function starts there.
   uintptr_t entry(size_t i) const;
 
+  // The BPF functions' native code in order, as BPF_OBJ_GET_INFO_BY_FD
+  // reports them (jited_ksyms, jited_func_lens): the main function from its
+  // entry trampoline (where it is called), each subprogram from its entry;
+  // together they cover the image but for the padding in front.
+  struct Function {
+    size_t first_insn; // its first BPF instruction
+    size_t begin;      // offset in the image
+    size_t size;
+  };
+  std::vector<Function> functions() const;
+
 private:
   JitImage() = default;
   uint8_t *code_ = nullptr;
