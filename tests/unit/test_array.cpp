@@ -635,6 +635,27 @@ TEST(ArrayOps, ProgramSideLookupAndUpdate) {
   EXPECT_EQ(ops.lookup_elem(a.map, unaligned + 1), a.data.data() + 2 * 16);
 }
 
+// current_cpu() (the rseq area, else sched_getcpu()) follows the thread onto
+// every CPU it may run on: per-CPU maps and get_smp_processor_id use it.
+TEST(ArrayOps, CurrentCpuFollowsTheThread) {
+  const uint32_t ncpus = userbpf::possible_cpus();
+  cpu_set_t saved;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(saved), &saved), 0);
+  int tried = 0;
+  for (uint32_t cpu = 0; cpu < ncpus && cpu < CPU_SETSIZE; cpu++) {
+    if (!CPU_ISSET(cpu, &saved)) continue;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+    EXPECT_EQ(userbpf::current_cpu(ncpus), cpu);
+    EXPECT_EQ(sched_getcpu(), static_cast<int>(cpu));
+    tried++;
+  }
+  sched_setaffinity(0, sizeof(saved), &saved);
+  EXPECT_GT(tried, 0);
+}
+
 TEST(ArrayOps, PercpuProgramSideTouchesOnlyThisCpu) {
   const uint32_t ncpus = userbpf::possible_cpus();
   DirectArray a(userbpf::percpu_array_map_ops, BPF_MAP_TYPE_PERCPU_ARRAY, 13, 4, ncpus);
