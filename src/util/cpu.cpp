@@ -1,6 +1,8 @@
 // CPUs as the BPF subsystem sees them.
 #include <sched.h>
 
+#include <climits>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -72,6 +74,19 @@ uint32_t read_possible() {
 }
 
 } // namespace
+
+bool current_cpu_thread_offset(int32_t *offset) {
+#ifdef USERBPF_RSEQ_CPU
+  if (__rseq_size == 0) return false;
+  const int64_t at = static_cast<int64_t>(__rseq_offset) + static_cast<int64_t>(offsetof(struct rseq, cpu_id));
+  if (at < INT32_MIN || at > INT32_MAX) return false;
+  *offset = static_cast<int32_t>(at);
+  return true;
+#else
+  (void)offset;
+  return false;
+#endif
+}
 
 uint32_t possible_cpus() {
   static const uint32_t n = read_possible();

@@ -13,6 +13,7 @@
 
 #include "alloc/rcu.h"
 #include "helpers/helpers.h"
+#include "maps/map.h"
 #include "vm/interpreter.h"
 #include "vm/x86_64_emitter.h"
 
@@ -37,6 +38,7 @@ constexpr Reg kBlindReg = R10; // immediates decoded at run time (blinding)
 constexpr int kFrameBytes = kStackSize;
 constexpr int kMaxDepth = kMaxCallFrames - 1; // frames above the main one
 constexpr size_t kEntryOffset = 16;           // where the entry trampoline starts in the image
+constexpr int32_t kGetSmpProcessorIdHelper = 8; // BPF_FUNC_get_smp_processor_id
 
 constexpr int32_t kOffSavedRsp = offsetof(JitRunContext, saved_rsp);
 constexpr int32_t kOffBadValue = offsetof(JitRunContext, bad_value);
@@ -610,6 +612,23 @@ private:
   }
   void call_helper(const Insn &d) {
     const helpers::HelperProto *h = helpers::find_helper(d.imm);
+    int32_t cpu_offset = 0;
+    if (d.imm == kGetSmpProcessorIdHelper && current_cpu_thread_offset(&cpu_offset)) {
+      // bpf_get_smp_processor_id inline, as the kernel's verifier does: the
+      // CPU number from the thread's rseq area (mov eax, fs:[offset]); the
+      // helper only when that is not a CPU in [0, ncpus) (negative: this
+      // thread has no registered area), so r0 is always the helper's value.
+      e_.byte(0x64); // fs:
+      e_.byte(0x8b); // mov eax, [disp32] (ModRM rm=100, SIB no base/index)
+      e_.byte(0x04);
+      e_.byte(0x25);
+      e_.imm32(static_cast<uint32_t>(cpu_offset));
+      e_.alu_ri(AluOp::kCmp, false, RAX, static_cast<int32_t>(possible_cpus()));
+      size_t to_done = e_.jcc_forward8(kBelow);
+      call_absolute(h ? reinterpret_cast<uintptr_t>(h->fn) : 0);
+      e_.patch_rel8(to_done, e_.size());
+      return;
+    }
     call_absolute(h ? reinterpret_cast<uintptr_t>(h->fn) : 0);
   }
   // bpf_tail_call(ctx = r1, map = r2, index = r3): r2 and r3 are already

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bpf_test_util.h"
+#include "cpu_test_util.h"
 #include "private_root_env.h"
 #include "maps/map.h"
 #include "object/object.h"
@@ -639,21 +640,11 @@ TEST(ArrayOps, ProgramSideLookupAndUpdate) {
 // every CPU it may run on: per-CPU maps and get_smp_processor_id use it.
 TEST(ArrayOps, CurrentCpuFollowsTheThread) {
   const uint32_t ncpus = userbpf::possible_cpus();
-  cpu_set_t saved;
-  ASSERT_EQ(sched_getaffinity(0, sizeof(saved), &saved), 0);
-  int tried = 0;
-  for (uint32_t cpu = 0; cpu < ncpus && cpu < CPU_SETSIZE; cpu++) {
-    if (!CPU_ISSET(cpu, &saved)) continue;
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  int visited = ubt::on_each_allowed_cpu(ncpus, [&](uint32_t cpu) {
     EXPECT_EQ(userbpf::current_cpu(ncpus), cpu);
     EXPECT_EQ(sched_getcpu(), static_cast<int>(cpu));
-    tried++;
-  }
-  sched_setaffinity(0, sizeof(saved), &saved);
-  EXPECT_GT(tried, 0);
+  });
+  EXPECT_GT(visited, 0);
 }
 
 TEST(ArrayOps, PercpuProgramSideTouchesOnlyThisCpu) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <cstdio>
@@ -26,7 +27,9 @@
 #include <userbpf/userbpf.hpp>
 
 #include "alloc/rcu.h"
+#include "maps/map.h"
 #include "bpf_test_util.h"
+#include "cpu_test_util.h"
 #include "object/handle.h"
 #include "prog/program.h"
 #include "prog/tail_call.h"
@@ -320,6 +323,27 @@ TEST(VmJit, CallDepthLimitAndRecursion) {
   EXPECT_EQ(jit->run(7).err, 0);
   // The error exit unwinds cleanly: the next run works.
   EXPECT_EQ(jit->run(2).r0, 1u);
+}
+
+// bpf_get_smp_processor_id is inlined (a load from the thread's rseq area,
+// as the kernel inlines a per-CPU load): the same value as the helper and the
+// interpreter on every CPU the thread may run on.
+TEST(VmJit, InlinedGetSmpProcessorIdIsTheHelpersValue) {
+  SKIP_WITHOUT_JIT();
+  auto jit = create(assembled("call 8\nexit"), Engine::kJit);
+  auto interp = create(assembled("call 8\nexit"), Engine::kInterpreter);
+  int32_t offset = 0;
+  if (userbpf::current_cpu_thread_offset(&offset)) {
+    const uint8_t fs_load[] = {0x64, 0x8b, 0x04, 0x25};
+    const uint8_t *code = jit->jit()->code();
+    const uint8_t *end = code + jit->jit()->code_size();
+    EXPECT_NE(std::search(code, end, fs_load, fs_load + 4), end) << "inlined";
+  }
+  int visited = ubt::on_each_allowed_cpu(userbpf::possible_cpus(), [&](uint32_t cpu) {
+    EXPECT_EQ(jit->run(0).r0, cpu);
+    EXPECT_EQ(interp->run(0).r0, cpu);
+  });
+  EXPECT_GT(visited, 0);
 }
 
 TEST(VmJit, Callx) {
