@@ -137,6 +137,11 @@ int map_commit(Map &map, uint64_t offset, uint64_t len);
 // The CPU this thread runs on, in [0, ncpus). A program run reads it once at
 // entry (the kernel's migrate_disable()); see docs/DESIGN-NOTES.md.
 uint32_t current_cpu(uint32_t ncpus);
+// Where current_cpu() finds the CPU first: a 32-bit CPU number at this
+// offset from the thread pointer (x86-64: fs), negative when unknown. False
+// when there is no such place (then only current_cpu() knows). For the JIT,
+// which reads it inline as the kernel inlines bpf_get_smp_processor_id.
+bool current_cpu_thread_offset(int32_t *offset);
 
 // Number of possible CPUs (parsed once from /sys/devices/system/cpu/possible).
 uint32_t possible_cpus();

@@ -508,8 +508,52 @@ int map_get_info(const Handle &h, const Attr &at) {
   return 0;
 }
 
-// bpf_prog_get_info_by_fd(). No JIT yet: the jited fields say nothing was
-// compiled. The xlated instructions are the stored dump form (map ids).
+// The jited_* fields of bpf_prog_get_info_by_fd() from this process's native
+// code (`jit`, nullptr when the program runs in the interpreter: then they say
+// nothing was compiled, as the kernel with bpf_jit_enable=0). On entry `info`
+// holds the caller's buffer sizes. Our functions are contiguous in one image,
+// so the code of every function in order (the kernel's copy) is one range.
+int prog_info_fill_jited(struct bpf_prog_info &info, const vm::JitImage *jit, const ObjectHeader &hdr) {
+  const uint32_t ulen_insns = info.jited_prog_len, ulen_ksyms = info.nr_jited_ksyms,
+                 ulen_lens = info.nr_jited_func_lens, ulen_linfo = info.nr_jited_line_info;
+  info.jited_prog_len = 0;
+  info.nr_jited_ksyms = 0;
+  info.nr_jited_func_lens = 0;
+  info.nr_jited_line_info = 0;
+  if (!jit) return 0;
+  const uintptr_t code = reinterpret_cast<uintptr_t>(jit->code());
+  const std::vector<vm::JitImage::Function> funcs = jit->functions();
+  info.jited_prog_len = static_cast<uint32_t>(jit->code_size() - funcs[0].begin);
+  if (ulen_insns &&
+      copy_to_user(info.jited_prog_insns, jit->code() + funcs[0].begin, std::min(ulen_insns, info.jited_prog_len)))
+    return -EFAULT;
+  info.nr_jited_ksyms = static_cast<uint32_t>(funcs.size());
+  for (uint32_t i = 0; i < std::min(ulen_ksyms, info.nr_jited_ksyms); i++) {
+    uint64_t addr = code + funcs[i].begin;
+    if (copy_to_user(info.jited_ksyms + i * sizeof(uint64_t), &addr, sizeof addr)) return -EFAULT;
+  }
+  info.nr_jited_func_lens = static_cast<uint32_t>(funcs.size());
+  for (uint32_t i = 0; i < std::min(ulen_lens, info.nr_jited_func_lens); i++) {
+    uint32_t len = static_cast<uint32_t>(funcs[i].size);
+    if (copy_to_user(info.jited_func_lens + i * sizeof(uint32_t), &len, sizeof len)) return -EFAULT;
+  }
+  // One native address per line_info record: its function's address for the
+  // first instruction of a function (as the kernel), else the instruction's code.
+  info.nr_jited_line_info = hdr.prog.nr_line_info;
+  const struct bpf_line_info *linfo = prog_line_info(hdr);
+  for (uint32_t i = 0; i < std::min(ulen_linfo, info.nr_jited_line_info); i++) {
+    const size_t insn = std::min<size_t>(linfo[i].insn_off, jit->insn_count());
+    uint64_t addr = code + jit->insn_begin(insn);
+    for (const vm::JitImage::Function &f : funcs)
+      if (f.first_insn == insn) addr = code + f.begin;
+    if (copy_to_user(info.jited_line_info + i * sizeof(uint64_t), &addr, sizeof addr)) return -EFAULT;
+  }
+  return 0;
+}
+
+// bpf_prog_get_info_by_fd(). The xlated instructions are the stored dump
+// form (map ids); the jited ones are this process's code, built here if the
+// program has not run in this process yet (the run-time form is per process).
 int prog_get_info(const Handle &h, const Attr &at) {
   const union bpf_attr &a = *at.a;
   uint32_t info_len = a.info.info_len;
@@ -562,12 +606,13 @@ int prog_get_info(const Handle &h, const Attr &at) {
   if (info.xlated_prog_len && ulen &&
       copy_to_user(info.xlated_prog_insns, insns, std::min(ulen, info.xlated_prog_len)))
     return -EFAULT;
-  info.jited_prog_len = 0;
-  info.nr_jited_ksyms = 0;
-  info.nr_jited_func_lens = 0;
+  // A program that no longer translates (prog_runtime fails) cannot run
+  // either: it reports no native code rather than failing the info call.
+  int runtime_err = 0;
+  const vm::Program *runtime = prog_runtime(*h.obj, &runtime_err);
+  if (int err = prog_info_fill_jited(info, runtime ? runtime->jit() : nullptr, hdr)) return err;
   info.btf_id = ph.btf_id;
-  // func_info and line_info as loaded (rec sizes checked above); no JIT, so
-  // no jited line info.
+  // func_info and line_info as loaded (rec sizes checked above).
   ulen = info.nr_func_info;
   info.nr_func_info = ph.nr_func_info;
   if (info.nr_func_info && ulen &&
@@ -580,7 +625,6 @@ int prog_get_info(const Handle &h, const Attr &at) {
       copy_to_user(info.line_info, prog_line_info(hdr),
                    std::min(ulen, info.nr_line_info) * sizeof(struct bpf_line_info)))
     return -EFAULT;
-  info.nr_jited_line_info = 0;
   ulen = info.nr_prog_tags;
   info.nr_prog_tags = 1;
   if (ulen && copy_to_user(info.prog_tags, ph.tag, BPF_TAG_SIZE)) return -EFAULT;

@@ -37,7 +37,7 @@ struct Frame {
 // label table (labels are local to the function that defines them).
 template <bool kBudget>
 RunResult execute(const Slot *code, size_t code_len, uint64_t r1, uint64_t r2, uint64_t budget,
-                  const void *const **labels_out) {
+                  const void *const **labels_out, uint32_t *tail_call_count = nullptr) {
   // One label per instruction form, then the tail call (kTailCallLabel).
   static const void *const kLabels[] = {
 #define USERBPF_VM_LABEL(N, ...) &&op_##N,
@@ -60,7 +60,8 @@ RunResult execute(const Slot *code, size_t code_len, uint64_t r1, uint64_t r2, u
   reg[2] = r2;
   reg[10] = reinterpret_cast<uintptr_t>(stack + sizeof stack);
   uint64_t remaining = budget;
-  uint32_t tail_calls = 0;
+  // Tail calls taken along the chain: a run continuing a JIT chain starts from its count.
+  uint32_t tail_calls = tail_call_count ? *tail_call_count : 0;
   const Slot *pc = code;
 
 #define DST reg[pc->dst]
@@ -340,8 +341,7 @@ op_CALL:
   NEXT();
 op_TAIL_CALL : {
   // r1 = ctx, r2 = the program array, r3 = the index (see TailCallResolver).
-  TailCallResolver resolve = g_tail_call_resolver.load(std::memory_order_relaxed);
-  const Program *target = resolve ? resolve(reg[2], reg[3], &tail_calls) : nullptr;
+  const Program *target = resolve_tail_call(reg[2], reg[3], &tail_calls);
   if (!target) NEXT();
   const std::vector<Slot> &target_code = target->slots(kBudget);
   code = target_code.data();
@@ -405,6 +405,7 @@ out_of_budget:
   result.error = "instruction budget of " + std::to_string(budget) + " exhausted";
 done:
   if constexpr (kBudget) result.executed = budget - remaining;
+  if (tail_call_count) *tail_call_count = tail_calls;
   return result;
 #undef DST
 #undef SRC
@@ -501,17 +502,9 @@ int Program::create(const DecodedProgram &decoded, std::unique_ptr<Program> *out
     if (!d.ld_imm64_tail && d.op == Op::LD_IMM64 && d.pseudo == Pseudo::kFunc)
       prog->slots_[pc].imm = reinterpret_cast<uintptr_t>(&prog->slots_[pc + 1 + d.imm]);
   }
-  // The interpreter's form stays even with the JIT: budgeted runs use it.
-  // Tail calls (helper 12, which has no function: the interpreter does it
-  // itself, docs/PROGRAMS.md) are not in the JIT yet; such programs run in
-  // the interpreter.
-  bool tail_calls = false;
-  for (const Insn &d : decoded.insns)
-    if (d.op == Op::CALL) { // a helper call (bpf-to-bpf calls are CALL_LOCAL)
-      const helpers::HelperProto *h = helpers::find_helper(d.imm);
-      tail_calls |= h && !h->fn;
-    }
-  if (options.engine == Engine::kJit && !tail_calls) {
+  // The interpreter's form stays even with the JIT: budgeted runs use it,
+  // and so does a tail call from the interpreter into a JITed program.
+  if (options.engine == Engine::kJit) {
     if (int err = JitImage::compile(decoded, options.jit, &prog->jit_, error)) return err;
   }
   *out = std::move(prog);
@@ -519,6 +512,15 @@ int Program::create(const DecodedProgram &decoded, std::unique_ptr<Program> *out
 }
 
 void set_tail_call_resolver(TailCallResolver resolver) { g_tail_call_resolver.store(resolver); }
+
+const Program *resolve_tail_call(uint64_t map, uint64_t index, uint32_t *count) {
+  TailCallResolver resolve = g_tail_call_resolver.load(std::memory_order_relaxed);
+  return resolve ? resolve(map, index, count) : nullptr;
+}
+
+RunResult run_tail_call_target_interpreted(const Program &target, uint64_t r1, uint32_t *count) {
+  return execute<false>(target.slots(false).data(), target.size(), r1, 0, 0, nullptr, count);
+}
 
 const std::vector<Slot> &Program::slots(bool budgeted) const {
   if (!budgeted) return slots_;

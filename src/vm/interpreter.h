@@ -96,9 +96,18 @@ private:
 // per run shared along the chain, holding the target alive). `map` and
 // `index` are r2 and r3 of the call; `count` is the run's tail-call counter
 // (0 at entry). nullptr: the call falls through to the next instruction.
-// A JIT must call the same resolver (and honour the same contract).
+// The JIT calls the same resolver (resolve_tail_call). Whichever engine the
+// target was built for, the interpreter continues a chain in the interpreter
+// (every Program has slots); the JIT jumps into the target's native code, or,
+// for a target without any, finishes the chain with
+// run_tail_call_target_interpreted (docs/JIT.md, "Tail calls").
 using TailCallResolver = const Program *(*)(uint64_t map, uint64_t index, uint32_t *count);
 void set_tail_call_resolver(TailCallResolver resolver);
+// The installed resolver's answer (nullptr when none is installed).
+const Program *resolve_tail_call(uint64_t map, uint64_t index, uint32_t *count);
+// Run `target` in the interpreter as the rest of a tail-call chain: r1 = ctx,
+// the chain's tail-call count in and out.
+RunResult run_tail_call_target_interpreted(const Program &target, uint64_t r1, uint32_t *count);
 inline constexpr int32_t kTailCallHelper = 12; // BPF_FUNC_tail_call
 
 // Pseudo sources the loader resolves in place: write the value LD_IMM64 must

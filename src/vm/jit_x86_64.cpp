@@ -13,6 +13,7 @@
 
 #include "alloc/rcu.h"
 #include "helpers/helpers.h"
+#include "maps/map.h"
 #include "vm/interpreter.h"
 #include "vm/x86_64_emitter.h"
 
@@ -37,6 +38,7 @@ constexpr Reg kBlindReg = R10; // immediates decoded at run time (blinding)
 constexpr int kFrameBytes = kStackSize;
 constexpr int kMaxDepth = kMaxCallFrames - 1; // frames above the main one
 constexpr size_t kEntryOffset = 16;           // where the entry trampoline starts in the image
+constexpr int32_t kGetSmpProcessorIdHelper = 8; // BPF_FUNC_get_smp_processor_id
 
 constexpr int32_t kOffSavedRsp = offsetof(JitRunContext, saved_rsp);
 constexpr int32_t kOffBadValue = offsetof(JitRunContext, bad_value);
@@ -51,6 +53,34 @@ using JitEntry = uint64_t (*)(uint64_t r1, uint64_t r2, JitRunContext *ctx);
 extern "C" uint64_t userbpf_jit_helper_for_callx(uint64_t id) {
   const helpers::HelperProto *h = id <= INT32_MAX ? helpers::find_helper(static_cast<int32_t>(id)) : nullptr;
   return h ? reinterpret_cast<uintptr_t>(h->fn) : 0;
+}
+
+// The error message of an interpreted tail-call target that failed (see
+// JitRunContext::interpreted_error), for JitImage::run to report.
+thread_local std::string t_interpreted_tail_error;
+
+// A tail call (helper 12) from JIT code: the native address to jump to, or 0
+// to fall through. The resolver counts the call and keeps the target alive
+// until the run ends (src/prog/tail_call.cpp); we run under RCU (Program::run).
+extern "C" uint64_t userbpf_jit_tail_call(JitRunContext *ctx, uint64_t map, uint64_t index) {
+  const Program *target = resolve_tail_call(map, index, &ctx->tail_call_count);
+  if (!target) return 0;
+  if (const JitImage *image = target->jit()) return image->entry(0);
+  ctx->interpreted_target = target;
+  return ctx->interpreted_tail_stub;
+}
+
+// The stub's call: the rest of the chain in the interpreter; its r0 is what
+// the replaced function returns. An error stops the whole run, as in JIT code.
+extern "C" uint64_t userbpf_jit_run_interpreted_tail(uint64_t r1, JitRunContext *ctx) {
+  const Program &target = *static_cast<const Program *>(ctx->interpreted_target);
+  RunResult result = run_tail_call_target_interpreted(target, r1, &ctx->tail_call_count);
+  if (result.err) {
+    ctx->err = result.err;
+    ctx->interpreted_error = true;
+    t_interpreted_tail_error = result.error;
+  }
+  return result.r0;
 }
 
 // n random 64-bit keys for constant blinding: from getrandom (which may
@@ -144,10 +174,13 @@ public:
   const std::vector<uint64_t> &insn_begin() const { return insn_begin_; }
   const std::vector<uint64_t> &func_addr() const { return func_addr_; }
   const std::vector<bool> &is_function() const { return is_function_; }
+  size_t interpreted_tail_stub() const { return static_cast<size_t>(interpreted_tail_stub_); }
   // Every helper address the code calls (to place the code near them).
   std::vector<uint64_t> helper_targets() const {
     std::vector<uint64_t> out;
     out.push_back(reinterpret_cast<uintptr_t>(&userbpf_jit_helper_for_callx));
+    out.push_back(reinterpret_cast<uintptr_t>(&userbpf_jit_tail_call));
+    out.push_back(reinterpret_cast<uintptr_t>(&userbpf_jit_run_interpreted_tail));
     for (const Insn &d : prog_.insns)
       if (!d.ld_imm64_tail && d.op == Op::CALL)
         if (const helpers::HelperProto *h = helpers::find_helper(d.imm)) out.push_back(reinterpret_cast<uintptr_t>(h->fn));
@@ -203,6 +236,16 @@ private:
     bad_callx_stub_ = here();
     e_.mov_mem32_imm(kCtxReg, kOffErr, -EINVAL);
     e_.jmp(here(), unwind_stub_, true);
+    // A tail call's target without native code: entered by jmp as a function
+    // (return address on top), r1 = ctx; the interpreter runs the rest.
+    interpreted_tail_stub_ = here();
+    e_.alu_ri(AluOp::kSub, true, RSP, 8); // 16-byte alignment at the call
+    e_.mov_rr(true, RSI, kCtxReg);
+    call_absolute(reinterpret_cast<uintptr_t>(&userbpf_jit_run_interpreted_tail));
+    e_.alu_ri(AluOp::kAdd, true, RSP, 8);
+    e_.cmp_mem32_imm8(kCtxReg, kOffErr, 0);
+    e_.jcc(kNotEqual, here(), unwind_stub_, true); // behind, at a fixed place
+    e_.ret();
     while (e_.size() % 16) e_.int3(); // functions start aligned
     main_entry_ = static_cast<int64_t>(e_.size());
   }
@@ -409,7 +452,10 @@ private:
       e_.jcc(kNotEqual, from_prev(), target_addr(d.jump_target(pc)), short_ok());
       break;
 
-    case Op::CALL: call_helper(d); break;
+    case Op::CALL:
+      if (d.imm == kTailCallHelper) tail_call();
+      else call_helper(d);
+      break;
     case Op::CALL_LOCAL: call_local_checked([&] {
         e_.call_rel32(from_prev(), static_cast<int64_t>(prev_func_addr_[static_cast<size_t>(d.jump_target(pc))]));
       });
@@ -566,7 +612,44 @@ private:
   }
   void call_helper(const Insn &d) {
     const helpers::HelperProto *h = helpers::find_helper(d.imm);
+    int32_t cpu_offset = 0;
+    if (d.imm == kGetSmpProcessorIdHelper && current_cpu_thread_offset(&cpu_offset)) {
+      // bpf_get_smp_processor_id inline, as the kernel's verifier does: the
+      // CPU number from the thread's rseq area (mov eax, fs:[offset]); the
+      // helper only when that is not a CPU in [0, ncpus) (negative: this
+      // thread has no registered area), so r0 is always the helper's value.
+      e_.byte(0x64); // fs:
+      e_.byte(0x8b); // mov eax, [disp32] (ModRM rm=100, SIB no base/index)
+      e_.byte(0x04);
+      e_.byte(0x25);
+      e_.imm32(static_cast<uint32_t>(cpu_offset));
+      e_.alu_ri(AluOp::kCmp, false, RAX, static_cast<int32_t>(possible_cpus()));
+      size_t to_done = e_.jcc_forward8(kBelow);
+      call_absolute(h ? reinterpret_cast<uintptr_t>(h->fn) : 0);
+      e_.patch_rel8(to_done, e_.size());
+      return;
+    }
     call_absolute(h ? reinterpret_cast<uintptr_t>(h->fn) : 0);
+  }
+  // bpf_tail_call(ctx = r1, map = r2, index = r3): r2 and r3 are already
+  // the bridge's second and third arguments. r0 and r1 are kept for the
+  // fall-through (two pushes keep the stack 16-byte aligned).
+  void tail_call() {
+    e_.push(RDI);
+    e_.push(RAX);
+    e_.mov_rr(true, RDI, kCtxReg);
+    call_absolute(reinterpret_cast<uintptr_t>(&userbpf_jit_tail_call));
+    e_.mov_rr(true, R11, RAX);
+    e_.pop(RAX);
+    e_.pop(RDI);
+    e_.test_rr(true, R11, R11);
+    size_t to_fall_through = e_.jcc_forward8(kEqual);
+    // The target replaces this function: unwind its frame as the epilogue
+    // does, then jump instead of returning.
+    e_.alu_ri(AluOp::kAdd, true, RSP, kFrameBytes);
+    for (Reg r : {R15, R14, R13, RBX, RBP}) e_.pop(r);
+    e_.jmp_reg(R11);
+    e_.patch_rel8(to_fall_through, e_.size());
   }
   // A bpf-to-bpf call: at most kMaxCallFrames frames, as the interpreter.
   template <typename EmitCall> void call_local_checked(EmitCall emit_call) {
@@ -629,6 +712,7 @@ private:
   std::vector<uint64_t> prev_insn_addr_, prev_func_addr_;
   std::vector<uint64_t> keys_;
   int64_t main_entry_ = 0, restore_at_ = 0, too_deep_stub_ = 0, unwind_stub_ = 0, bad_callx_stub_ = 0;
+  int64_t interpreted_tail_stub_ = 0;
 };
 
 bool reachable_rel32(uint64_t from_lo, uint64_t from_hi, uint64_t to) {
@@ -761,6 +845,7 @@ int JitImage::compile(const DecodedProgram &decoded, const JitOptions &options, 
   image->code_ = mem;
   image->code_size_ = size;
   image->mapping_size_ = mapping;
+  image->interpreted_tail_stub_ = compiler.interpreted_tail_stub();
   image->insn_begin_.assign(compiler.insn_begin().begin(), compiler.insn_begin().end());
   image->function_entry_.assign(n, -1);
   for (size_t pc = 0; pc < n; pc++)
@@ -783,8 +868,21 @@ uintptr_t JitImage::entry(size_t i) const {
   return reinterpret_cast<uintptr_t>(code_) + static_cast<uintptr_t>(function_entry_[i]);
 }
 
+std::vector<JitImage::Function> JitImage::functions() const {
+  std::vector<Function> out;
+  for (size_t i = 0; i < function_entry_.size(); i++) {
+    if (function_entry_[i] < 0) continue;
+    // The main function from the entry trampoline (after the int3 padding).
+    size_t begin = out.empty() ? kEntryOffset : static_cast<size_t>(function_entry_[i]);
+    if (!out.empty()) out.back().size = begin - out.back().begin;
+    out.push_back({i, begin, code_size_ - begin});
+  }
+  return out;
+}
+
 RunResult JitImage::run(uint64_t r1, uint64_t r2) const {
   JitRunContext ctx;
+  ctx.interpreted_tail_stub = reinterpret_cast<uintptr_t>(code_) + interpreted_tail_stub_;
   JitEntry entry_fn = reinterpret_cast<JitEntry>(reinterpret_cast<uintptr_t>(code_ + kEntryOffset));
   RunResult result;
   uint64_t r0 = entry_fn(r1, r2, &ctx);
@@ -793,7 +891,9 @@ RunResult JitImage::run(uint64_t r1, uint64_t r2) const {
     return result;
   }
   result.err = ctx.err;
-  if (ctx.err == -E2BIG)
+  if (ctx.interpreted_error)
+    result.error = std::move(t_interpreted_tail_error);
+  else if (ctx.err == -E2BIG)
     result.error = "the call stack of " + std::to_string(ctx.depth + 2) + " frames is too deep (max " +
                    std::to_string(kMaxCallFrames) + ")";
   else

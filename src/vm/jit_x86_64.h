@@ -16,13 +16,16 @@
 // run-time errors (call depth, bad callx target) jump to a stub that restores
 // that stack pointer and returns, whatever the depth.
 //
-// Tail calls (BPF_MAP_TYPE_PROG_ARRAY, not implemented yet) fit this frame:
-// the count lives in JitRunContext::tail_call_count, shared along the chain;
-// a tail call checks it (< 33) and the slot, then unwinds its own frame
-// exactly like the exit epilogue (add rsp, 512; pop r15..rbp) and jumps —
-// instead of ret — to the callee's function entry (JitImage::entry()), which
-// builds the same frame again with r1 (ctx) untouched; an empty slot or an
-// exhausted count falls through to the next instruction.
+// Tail calls (helper 12): the site asks the program layer's resolver for the
+// target (vm::resolve_tail_call: bounds, the count of 33 kept in
+// JitRunContext::tail_call_count and shared along the chain, the slot), then
+// unwinds its own frame exactly like the exit epilogue (add rsp, 512; pop
+// r15..rbp) and jumps — instead of ret — to the target's function entry
+// (JitImage::entry(0)), which builds the same frame again with r1 (ctx)
+// untouched; no target: the call falls through to the next instruction with
+// r0 and r1 kept. A target without native code (built while the process ran
+// the interpreter) is entered through a stub that finishes the chain in the
+// interpreter and returns its r0 as the replaced function would.
 //
 // Code pages are never writable and executable at once: the code is written
 // into an anonymous read-write mapping, then mprotect()ed to read+execute.
@@ -46,9 +49,14 @@ struct JitRunContext {
   uint64_t saved_rsp = 0;      // native stack pointer at entry (error exits)
   uint64_t bad_value = 0;      // callx: the register's value
   int32_t depth = 0;           // BPF call frames above the main one
-  int32_t tail_call_count = 0; // tail calls taken along the chain (max 33)
-  int32_t err = 0;             // 0, -E2BIG (call depth), -EINVAL (callx)
-  int32_t bad_reg = 0;         // callx: the register number
+  uint32_t tail_call_count = 0; // tail calls taken along the chain (max 33)
+  int32_t err = 0;              // 0, -E2BIG (call depth), -EINVAL (callx), or an interpreted tail's
+  int32_t bad_reg = 0;          // callx: the register number
+  // Tail calls into a program without native code (see above): the stub of
+  // the image the run entered, and the program it is to interpret.
+  uint64_t interpreted_tail_stub = 0;
+  const void *interpreted_target = nullptr; // a vm::Program
+  bool interpreted_error = false;           // err (and its message) came from the interpreter
 };
 
 struct JitOptions {
@@ -91,11 +99,23 @@ public:
   // (for LD_IMM64 of a function, callx, and later tail calls); 0 if no function starts there.
   uintptr_t entry(size_t i) const;
 
+  // The BPF functions' native code in order, as BPF_OBJ_GET_INFO_BY_FD
+  // reports them (jited_ksyms, jited_func_lens): the main function from its
+  // entry trampoline (where it is called), each subprogram from its entry;
+  // together they cover the image but for the padding in front.
+  struct Function {
+    size_t first_insn; // its first BPF instruction
+    size_t begin;      // offset in the image
+    size_t size;
+  };
+  std::vector<Function> functions() const;
+
 private:
   JitImage() = default;
   uint8_t *code_ = nullptr;
   size_t code_size_ = 0;
   size_t mapping_size_ = 0;
+  size_t interpreted_tail_stub_ = 0; // offset of the stub (see JitRunContext)
   std::vector<uint32_t> insn_begin_;
   std::vector<int64_t> function_entry_; // per instruction: offset, or -1
 };

@@ -46,6 +46,9 @@ out=$(ub prog load "$obj" /sys/fs/bpf/pl_p 2>&1) || { echo "FAIL: prog load: $ou
 prog=$(ub prog show pinned /sys/fs/bpf/pl_p 2>&1)
 expect "prog show" "socket_filter  name count_packets" "$prog"
 expect "prog show" "btf_id" "$prog"
+if [ "$(uname -m)" = x86_64 ]; then # the JIT's code, built by the info call in bpftool's process
+  expect "prog show: jited" "jited [1-9][0-9]*B" "$prog"
+fi
 expect "map dump (BTF)" '"total": 100' "$(ub map dump name globals.data 2>&1)"
 expect "btf show" "prog_ids" "$(ub btf show 2>&1)"
 # The kernel has none of it.

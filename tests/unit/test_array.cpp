@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bpf_test_util.h"
+#include "cpu_test_util.h"
 #include "private_root_env.h"
 #include "maps/map.h"
 #include "object/object.h"
@@ -633,6 +634,17 @@ TEST(ArrayOps, ProgramSideLookupAndUpdate) {
   // An unaligned key (a program's stack slot may be anywhere).
   uint8_t unaligned[5] = {0, 2, 0, 0, 0};
   EXPECT_EQ(ops.lookup_elem(a.map, unaligned + 1), a.data.data() + 2 * 16);
+}
+
+// current_cpu() (the rseq area, else sched_getcpu()) follows the thread onto
+// every CPU it may run on: per-CPU maps and get_smp_processor_id use it.
+TEST(ArrayOps, CurrentCpuFollowsTheThread) {
+  const uint32_t ncpus = userbpf::possible_cpus();
+  int visited = ubt::on_each_allowed_cpu(ncpus, [&](uint32_t cpu) {
+    EXPECT_EQ(userbpf::current_cpu(ncpus), cpu);
+    EXPECT_EQ(sched_getcpu(), static_cast<int>(cpu));
+  });
+  EXPECT_GT(visited, 0);
 }
 
 TEST(ArrayOps, PercpuProgramSideTouchesOnlyThisCpu) {

@@ -731,6 +731,75 @@ TEST_P(ProgLoadTest, InfoOfAProgram) {
   close(map);
 }
 
+// The jited_* fields (the kernel's JIT is on here; userbpf's JIT is the
+// default engine): sizes and counts, per function, then the copies.
+TEST_P(ProgLoadTest, InfoOfAJitedProgram) {
+  // main: call the subprogram at 2, exit; subprogram: r0 = 7, exit.
+  long prog = load({.insns = {I(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, 1), I(BPF_JMP | BPF_EXIT),
+                              I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 7), I(BPF_JMP | BPF_EXIT)}});
+  ASSERT_GE(prog, 0) << strerror(static_cast<int>(-prog));
+  struct bpf_prog_info info;
+  memset(&info, 0, sizeof(info));
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.info.bpf_fd = static_cast<uint32_t>(prog);
+  a.info.info_len = sizeof(info);
+  a.info.info = reinterpret_cast<uintptr_t>(&info);
+  ASSERT_EQ(ubt::call(fn, BPF_OBJ_GET_INFO_BY_FD, a), 0);
+  if (!kernel() && userbpf::execution_engine() == userbpf::ExecutionEngine::kInterpreter) {
+    // USERBPF_JIT=0: as the kernel with bpf_jit_enable=0, nothing jited.
+    EXPECT_EQ(info.jited_prog_len, 0u);
+    EXPECT_EQ(info.nr_jited_ksyms, 0u);
+    EXPECT_EQ(info.nr_jited_func_lens, 0u);
+    return;
+  }
+  ASSERT_GT(info.jited_prog_len, 0u);
+  EXPECT_EQ(info.nr_jited_ksyms, 2u) << "one per function";
+  EXPECT_EQ(info.nr_jited_func_lens, 2u);
+  EXPECT_EQ(info.nr_jited_line_info, 0u) << "no line info loaded";
+  EXPECT_EQ(info.jited_line_info_rec_size, sizeof(uint64_t));
+  const uint32_t len = info.jited_prog_len;
+
+  std::vector<uint8_t> code(len + 16, 0xee);
+  uint64_t ksyms[3] = {};
+  uint32_t lens[3] = {};
+  memset(&info, 0, sizeof(info));
+  info.jited_prog_len = len;
+  info.jited_prog_insns = reinterpret_cast<uintptr_t>(code.data());
+  info.nr_jited_ksyms = 3;
+  info.jited_ksyms = reinterpret_cast<uintptr_t>(ksyms);
+  info.nr_jited_func_lens = 3;
+  info.jited_func_lens = reinterpret_cast<uintptr_t>(lens);
+  ASSERT_EQ(ubt::call(fn, BPF_OBJ_GET_INFO_BY_FD, a), 0);
+  EXPECT_EQ(info.jited_prog_len, len);
+  EXPECT_EQ(lens[0] + lens[1], len) << "the functions make up the code";
+  EXPECT_GT(lens[0], 0u);
+  EXPECT_GT(lens[1], 0u);
+  EXPECT_EQ(lens[2], 0u);
+  EXPECT_NE(ksyms[0], ksyms[1]);
+  EXPECT_EQ(ksyms[2], 0u);
+  EXPECT_EQ(code[len], 0xee) << "nothing past jited_prog_len";
+  if (!kernel()) {
+    // One image: the subprogram follows the main function.
+    EXPECT_EQ(ksyms[1], ksyms[0] + lens[0]);
+    EXPECT_EQ(memcmp(code.data(), reinterpret_cast<const void *>(ksyms[0]), len), 0);
+  }
+  // Room for less: what fits is copied, the counts say how much there is.
+  std::vector<uint8_t> small(8, 0xee);
+  memset(&info, 0, sizeof(info));
+  info.jited_prog_len = 4;
+  info.jited_prog_insns = reinterpret_cast<uintptr_t>(small.data());
+  ASSERT_EQ(ubt::call(fn, BPF_OBJ_GET_INFO_BY_FD, a), 0);
+  EXPECT_EQ(info.jited_prog_len, len);
+  EXPECT_EQ(memcmp(small.data(), code.data(), 4), 0);
+  EXPECT_EQ(small[4], 0xee);
+  // A bad buffer faults.
+  memset(&info, 0, sizeof(info));
+  info.nr_jited_func_lens = 2;
+  info.jited_func_lens = 8;
+  EXPECT_EQ(ubt::call(fn, BPF_OBJ_GET_INFO_BY_FD, a), -EFAULT);
+}
+
 TEST_P(ProgLoadTest, IdsAndFdById) {
   long prog = load({});
   ASSERT_GE(prog, 0);

@@ -4,28 +4,35 @@
 // whose x86 code depends on the registers (rax/rdx for division, rcx for
 // shifts, rax for cmpxchg loops), with operands chosen at the edges (0, -1,
 // INT_MIN). Plus: calls (helpers, bpf-to-bpf, callx), the call depth error,
-// constant blinding, W^X and freeing of the code, and the engine switch of
-// the program layer (userbpf.hpp, USERBPF_JIT).
+// constant blinding, W^X and freeing of the code, the engine switch of the
+// program layer (userbpf.hpp, USERBPF_JIT), and tail calls through program
+// arrays between JIT code, and between JIT code and the interpreter.
 #include <gtest/gtest.h>
 
 #include <linux/bpf.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <userbpf/userbpf.hpp>
 
 #include "alloc/rcu.h"
+#include "maps/map.h"
 #include "bpf_test_util.h"
+#include "cpu_test_util.h"
 #include "object/handle.h"
 #include "prog/program.h"
+#include "prog/tail_call.h"
 #include "vm/assembler.h"
 #include "vm/decoder.h"
 #include "vm/interpreter.h"
@@ -318,6 +325,27 @@ TEST(VmJit, CallDepthLimitAndRecursion) {
   EXPECT_EQ(jit->run(2).r0, 1u);
 }
 
+// bpf_get_smp_processor_id is inlined (a load from the thread's rseq area,
+// as the kernel inlines a per-CPU load): the same value as the helper and the
+// interpreter on every CPU the thread may run on.
+TEST(VmJit, InlinedGetSmpProcessorIdIsTheHelpersValue) {
+  SKIP_WITHOUT_JIT();
+  auto jit = create(assembled("call 8\nexit"), Engine::kJit);
+  auto interp = create(assembled("call 8\nexit"), Engine::kInterpreter);
+  int32_t offset = 0;
+  if (userbpf::current_cpu_thread_offset(&offset)) {
+    const uint8_t fs_load[] = {0x64, 0x8b, 0x04, 0x25};
+    const uint8_t *code = jit->jit()->code();
+    const uint8_t *end = code + jit->jit()->code_size();
+    EXPECT_NE(std::search(code, end, fs_load, fs_load + 4), end) << "inlined";
+  }
+  int visited = ubt::on_each_allowed_cpu(userbpf::possible_cpus(), [&](uint32_t cpu) {
+    EXPECT_EQ(jit->run(0).r0, cpu);
+    EXPECT_EQ(interp->run(0).r0, cpu);
+  });
+  EXPECT_GT(visited, 0);
+}
+
 TEST(VmJit, Callx) {
   SKIP_WITHOUT_JIT();
   std::vector<RawInsn> raw = assembled("lddw %r2, 0\ncall %r2\nadd %r0, 1\nexit\nmov %r0, 41\nexit");
@@ -510,6 +538,167 @@ TEST(VmJit, ProgramLayerUsesTheJitUnlessToldOtherwise) {
   EXPECT_EQ(r0, 42u);
   close(fd);
   userbpf::set_execution_engine(before);
+}
+
+// ---- tail calls (helper 12) through the program layer's program arrays
+
+// Loads a socket filter through the in-process bpf(); returns its fd.
+int load_socket_filter(const std::vector<RawInsn> &insns) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+  a.insns = reinterpret_cast<uintptr_t>(insns.data());
+  a.insn_cnt = static_cast<uint32_t>(insns.size());
+  a.license = reinterpret_cast<uintptr_t>("GPL");
+  return static_cast<int>(ubt::call(ubt::userbpf_call, BPF_PROG_LOAD, a));
+}
+
+// r0 = tail_call(ctx, array, index) falling through: return `fallthrough`.
+std::vector<RawInsn> tail_caller(int array, int32_t index, int32_t fallthrough) {
+  return {I(0x18, 2, BPF_PSEUDO_MAP_FD, 0, array), I(0), I(0xb7, 3, 0, 0, index),
+          I(0x85, 0, 0, 0, BPF_FUNC_tail_call), I(0xb7, 0, 0, 0, fallthrough), I(0x95)};
+}
+
+// The program behind fd, built (on first use) with `engine`; nullptr if none.
+const Program *runtime_with(int fd, userbpf::ExecutionEngine engine) {
+  const userbpf::ExecutionEngine before = userbpf::execution_engine();
+  userbpf::set_execution_engine(engine);
+  userbpf::RcuReadGuard guard;
+  int err = 0;
+  const userbpf::Handle *h = userbpf::handle_get(fd, &err);
+  const Program *p = h ? userbpf::prog_runtime(*h->obj, &err) : nullptr;
+  userbpf::set_execution_engine(before);
+  return p; // lives as long as the program (fd stays open in the tests)
+}
+
+// One run as a test run does it: under RCU, then the chain's targets dropped.
+RunResult run_chain(const Program &p) {
+  RunResult r = p.run(0);
+  userbpf::tail_call_targets_release();
+  return r;
+}
+
+struct TailCallChain {
+  int array = -1;
+  std::vector<int> progs;
+  ~TailCallChain() {
+    for (int fd : progs) close(fd);
+    if (array >= 0) close(array);
+  }
+};
+
+// Programs 0..n-1 in slots 0..n-1 of one array: program i tail-calls slot
+// i + 1 and returns 1000 + i when that falls through.
+void make_chain(TailCallChain *chain, int n) {
+  ubt::use_private_fs_root();
+  long array = ubt::map_create(ubt::userbpf_call, BPF_MAP_TYPE_PROG_ARRAY, 4, 4, static_cast<uint32_t>(n));
+  ASSERT_GE(array, 0);
+  chain->array = static_cast<int>(array);
+  for (int i = 0; i < n; i++) {
+    int fd = load_socket_filter(tail_caller(chain->array, i + 1, 1000 + i));
+    ASSERT_GE(fd, 0) << strerror(-fd);
+    chain->progs.push_back(fd);
+    uint32_t key = static_cast<uint32_t>(i), value = static_cast<uint32_t>(fd);
+    ASSERT_EQ(ubt::map_update(ubt::userbpf_call, chain->array, &key, &value), 0);
+  }
+}
+
+TEST(VmJit, TailCallChainOf33ThenFallsThrough) {
+  SKIP_WITHOUT_JIT();
+  TailCallChain chain;
+  ASSERT_NO_FATAL_FAILURE(make_chain(&chain, 40));
+  std::vector<const Program *> runtimes;
+  for (int fd : chain.progs) {
+    runtimes.push_back(runtime_with(fd, userbpf::ExecutionEngine::kJit));
+    ASSERT_NE(runtimes.back(), nullptr);
+    ASSERT_NE(runtimes.back()->jit(), nullptr);
+  }
+  // 33 tail calls reach program 33, whose 34th falls through.
+  RunResult r = run_chain(*runtimes[0]);
+  ASSERT_EQ(r.err, 0) << r.error;
+  EXPECT_EQ(r.r0, 1033u);
+  // The count is per run, not per program: starting further along the chain.
+  EXPECT_EQ(run_chain(*runtimes[5]).r0, 1038u);
+  // The interpreter (a budget always uses it) counts the same way.
+  EXPECT_EQ(runtimes[0]->run(0, 0, 1000000).r0, 1033u);
+  userbpf::tail_call_targets_release();
+  // An empty slot falls through at the caller.
+  uint32_t key = 7;
+  ASSERT_EQ(ubt::map_delete(ubt::userbpf_call, chain.array, &key), 0);
+  EXPECT_EQ(run_chain(*runtimes[0]).r0, 1006u);
+  // An index past the array's end falls through too (program 39 calls slot 40).
+  EXPECT_EQ(run_chain(*runtimes[39]).r0, 1039u);
+}
+
+TEST(VmJit, TailCallsBetweenJitAndInterpretedPrograms) {
+  SKIP_WITHOUT_JIT();
+  TailCallChain chain;
+  ASSERT_NO_FATAL_FAILURE(make_chain(&chain, 40));
+  // Every third program without native code (built while the process ran
+  // the interpreter): the chain goes JIT -> interpreter and back.
+  std::vector<const Program *> runtimes;
+  for (size_t i = 0; i < chain.progs.size(); i++) {
+    bool interpreted = i % 3 == 1;
+    runtimes.push_back(runtime_with(chain.progs[i], interpreted ? userbpf::ExecutionEngine::kInterpreter
+                                                                : userbpf::ExecutionEngine::kJit));
+    ASSERT_NE(runtimes.back(), nullptr);
+    EXPECT_EQ(runtimes.back()->jit() == nullptr, interpreted) << i;
+  }
+  for (size_t start : {0, 1, 2, 6}) {
+    RunResult r = run_chain(*runtimes[start]);
+    ASSERT_EQ(r.err, 0) << r.error;
+    EXPECT_EQ(r.r0, 1033u + start) << "from program " << start;
+  }
+}
+
+TEST(VmJit, TailCallSlotReplacedWhileRunning) {
+  SKIP_WITHOUT_JIT();
+  ubt::use_private_fs_root();
+  long array = ubt::map_create(ubt::userbpf_call, BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 2);
+  ASSERT_GE(array, 0);
+  TailCallChain chain; // closes the array and the caller
+  chain.array = static_cast<int>(array);
+  int caller = load_socket_filter(tail_caller(chain.array, 1, 1));
+  ASSERT_GE(caller, 0);
+  chain.progs.push_back(caller);
+  const Program *runtime = runtime_with(caller, userbpf::ExecutionEngine::kJit);
+  ASSERT_NE(runtime, nullptr);
+  ASSERT_NE(runtime->jit(), nullptr);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> unexpected{0};
+  std::atomic<uint64_t> runs{0};
+  std::thread runner([&] {
+    while (!stop.load()) {
+      RunResult r = run_chain(*runtime);
+      // 1: the slot was empty; 7 and 8: the two kinds of target.
+      if (r.err != 0 || (r.r0 != 1 && r.r0 != 7 && r.r0 != 8)) unexpected++;
+      runs++;
+    }
+  });
+  // Every target is a new program whose last fd closes at once: only the
+  // slot (and a running chain) keeps it alive, so replacing it frees it
+  // while the runner may be inside its code.
+  const uint32_t key = 1;
+  for (int i = 0; i < 300; i++) {
+    int target = load_socket_filter({I(0xb7, 0, 0, 0, 7 + i % 2), I(0x95)});
+    ASSERT_GE(target, 0);
+    ASSERT_NE(runtime_with(target, userbpf::ExecutionEngine::kJit), nullptr); // its code exists before it is used
+    uint32_t value = static_cast<uint32_t>(target);
+    ASSERT_EQ(ubt::map_update(ubt::userbpf_call, chain.array, &key, &value), 0);
+    close(target);
+    if (i % 10 == 9) ubt::map_delete(ubt::userbpf_call, chain.array, &key);
+  }
+  stop = true;
+  runner.join();
+  EXPECT_EQ(unexpected.load(), 0);
+  EXPECT_GT(runs.load(), 0u);
+  int target = load_socket_filter({I(0xb7, 0, 0, 0, 8), I(0x95)});
+  ASSERT_GE(target, 0);
+  uint32_t value = static_cast<uint32_t>(target);
+  ASSERT_EQ(ubt::map_update(ubt::userbpf_call, chain.array, &key, &value), 0);
+  close(target);
+  EXPECT_EQ(run_chain(*runtime).r0, 8u);
 }
 
 } // namespace

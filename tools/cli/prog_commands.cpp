@@ -260,7 +260,9 @@ void prog_show(const std::vector<std::string> &args, const OutputMode &mode, Jso
       j["loaded_at"] = static_cast<int64_t>(loaded_at_epoch(info.load_time));
       j["uid"] = info.created_by_uid;
       j["bytes_xlated"] = info.xlated_prog_len;
-      j["jited"] = false;
+      // bpftool's fields: bytes_jited only when there is native code.
+      j["jited"] = info.jited_prog_len != 0;
+      if (info.jited_prog_len) j["bytes_jited"] = info.jited_prog_len;
       if (!p.map_ids.empty()) j["map_ids"] = p.map_ids;
       j["verified_insns"] = info.verified_insns;
       list.push_back(j);
@@ -270,7 +272,9 @@ void prog_show(const std::vector<std::string> &args, const OutputMode &mode, Jso
     if (!name.empty()) std::cout << "name " << name << "  ";
     std::cout << "tag " << tag_hex(info) << (info.gpl_compatible ? "  gpl" : "") << "\n";
     std::cout << "\tloaded_at " << loaded_at(info.load_time) << "  uid " << info.created_by_uid << "\n";
-    std::cout << "\txlated " << info.xlated_prog_len << "B  not jited";
+    std::cout << "\txlated " << info.xlated_prog_len << "B  ";
+    if (info.jited_prog_len) std::cout << "jited " << info.jited_prog_len << "B";
+    else std::cout << "not jited";
     if (!p.map_ids.empty()) {
       std::cout << "  map_ids ";
       for (size_t i = 0; i < p.map_ids.size(); i++) std::cout << (i ? "," : "") << p.map_ids[i];
