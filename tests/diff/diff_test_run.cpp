@@ -11,9 +11,7 @@
 // bpf() the comparison is skipped, but the userbpf transcript is still
 // checked against the values the programs must produce.
 #include <gtest/gtest.h>
-#include <dlfcn.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,39 +29,8 @@
 #include <bpf/libbpf.h>
 #include <linux/if_ether.h>
 
+#include "bpf_router.h"
 #include "bpf_test_util.h"
-
-// ------------------------------------------------ syscall(): bpf() routing
-
-namespace {
-bool g_to_userbpf = false; // set in the userbpf child only
-
-using SyscallFn = long (*)(long, ...);
-SyscallFn real_syscall() {
-  static SyscallFn fn = reinterpret_cast<SyscallFn>(dlsym(RTLD_NEXT, "syscall"));
-  return fn;
-}
-} // namespace
-
-// Every caller's six argument slots are read whatever the number takes, as
-// glibc's wrapper does; for calls with fewer arguments the last comes from
-// the caller's stack, which AddressSanitizer would report.
-extern "C" __attribute__((no_sanitize("address"))) long syscall(long nr, ...) noexcept {
-  va_list ap;
-  va_start(ap, nr);
-  long a[6];
-  for (long &x : a) x = va_arg(ap, long);
-  va_end(ap);
-  if (nr == __NR_bpf && g_to_userbpf)
-    return userbpf_bpf(static_cast<int>(a[0]), reinterpret_cast<union bpf_attr *>(a[1]),
-                       static_cast<unsigned int>(a[2]));
-  SyscallFn real = real_syscall();
-  if (!real) {
-    errno = ENOSYS;
-    return -1;
-  }
-  return real(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-}
 
 namespace {
 
@@ -203,7 +170,7 @@ std::string child_transcript(bool userbpf) {
     close(fds[0]);
     if (userbpf) {
       ubt::use_private_fs_root();
-      g_to_userbpf = true;
+      ubt::t_backend = ubt::Backend::kUserbpf;
     }
     FILE *out = fdopen(fds[1], "w");
     transcript(out);
