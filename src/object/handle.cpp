@@ -15,7 +15,6 @@
 
 #include "alloc/rcu.h"
 #include "object/fd_table.h"
-#include "object/spare.h"
 #include "object/store.h"
 
 namespace userbpf {
@@ -250,11 +249,9 @@ void handle_forget(int fd) {
 }
 
 namespace {
-// A new object's file, sized, backed and mapped; handle_fd >= 0 when the
-// first handle's description exists already (a spare: handle 1, locked).
+// A new object's file: created unnamed, sized, backed and mapped.
 struct NewRegion {
   int fd = -1;
-  int handle_fd = -1;
   void *base = nullptr;
   ino_t ino = 0;
 };
@@ -264,11 +261,6 @@ int new_region(uint64_t region, uint64_t commit_size, NewRegion *out) {
   // with ENOMEM, not with SIGBUS on first touch. fallocate() sets the file's
   // size too; a region only partly committed is sized first.
   const uint64_t backed = kHeaderSize + round_up(commit_size, kPageSize);
-  SpareRegion spare;
-  if (region == kSpareRegionSize && backed == region && spare_take(&spare)) {
-    *out = NewRegion{spare.internal_fd, spare.handle_fd, spare.base, spare.ino};
-    return 0;
-  }
   int fd = open((store_dir() + "/obj").c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0) return errno == ENOSPC ? -ENOMEM : -errno;
   int err = 0;
@@ -283,29 +275,21 @@ int new_region(uint64_t region, uint64_t commit_size, NewRegion *out) {
     raw_close(fd);
     return err;
   }
-  *out = NewRegion{fd, -1, p, sb.st_ino};
+  *out = NewRegion{fd, p, sb.st_ino};
   return 0;
 }
 
-// The first handle on a new object whose store name is `path`: the spare's
-// ready description, or a new one. Returns its fd or -errno.
-int first_handle(const NewRegion &r, const std::string &path, ObjectHeader *hdr, uint32_t mode, uint64_t *hid) {
-  if (r.handle_fd < 0) {
-    int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    int err = make_handle(fd, hdr, mode, hid);
-    if (err) {
-      raw_close(fd);
-      return err;
-    }
-    return fd;
+// The first handle on a new object whose store name is `path`: a new open
+// file description with its lock. Returns its fd or -errno.
+int first_handle(const std::string &path, ObjectHeader *hdr, uint32_t mode, uint64_t *hid) {
+  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  int err = make_handle(fd, hdr, mode, hid);
+  if (err) {
+    raw_close(fd);
+    return err;
   }
-  hdr->next_handle.store(2); // the spare holds handle 1's lock
-  *hid = 1;
-  if (mode != (kModeRead | kModeWrite) &&
-      lseek(r.handle_fd, static_cast<off_t>(handle_file_offset(1, mode)), SEEK_SET) < 0)
-    return -errno;
-  return r.handle_fd;
+  return fd;
 }
 } // namespace
 
@@ -331,7 +315,6 @@ int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uin
     if (attached && obj->map.ops && obj->map.ops->detach) obj->map.ops->detach(obj->map);
     delete obj;
     raw_munmap(r.base, region);
-    if (r.handle_fd >= 0) raw_close(r.handle_fd);
     raw_close(r.fd);
     memlock_uncharge(charge_size);
     return e;
@@ -384,7 +367,7 @@ int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uin
       }
     }
     if (err) return fail(err, attached);
-    user_fd = first_handle(r, path, hdr, mode, &hid);
+    user_fd = first_handle(path, hdr, mode, &hid);
     if (user_fd < 0) {
       unlink(path.c_str());
       return fail(user_fd, attached);

@@ -1168,10 +1168,10 @@ TEST(ProgRuntime, RunsTheStoredProgramAgainstItsMaps) {
   close(static_cast<int>(prog));
 }
 
-// ------------------------------------------------------------ spare regions
+// ------------------------------------------------------------ object files
 
-// Small objects are made from spare files a background thread prepares
-// (src/object/spare.h). These check what could go wrong with them.
+// Each object is a file in the store, made and mapped by the process that
+// creates it; these check that processes and fds never mix them up.
 
 // Load a named 2-instruction program; its fd, or -errno.
 long load_named(const char *name) {
@@ -1212,11 +1212,11 @@ std::vector<uint32_t> load_and_check(const char *prefix, int n) {
   return ids;
 }
 
-// A forked child inherits the parent's spares (open file descriptions
-// shared with it): it must drop them, or the two processes would make
-// their programs in the same file.
-TEST(SpareRegions, ParentAndForkedChildNeverShareAFile) {
-  ASSERT_EQ(load_and_check("warm", 4).size(), 4u); // the parent now has spares
+// A forked child inherits the parent's fds and views: parent and child,
+// loading at the same time, must each make their programs in files of
+// their own (names kept, ids distinct).
+TEST(ObjectFiles, ParentAndForkedChildNeverShareAFile) {
+  ASSERT_EQ(load_and_check("warm", 4).size(), 4u); // the parent has views and internal fds
   int out[2];
   ASSERT_EQ(pipe(out), 0);
   pid_t pid = fork();
@@ -1246,10 +1246,10 @@ TEST(SpareRegions, ParentAndForkedChildNeverShareAFile) {
 }
 
 // A program that closes every fd it does not know (close_range, as daemons
-// and shells do before exec) closes the spares' fds too; their numbers are
-// then reused for its own files. The next load must neither use nor close
-// those files.
-TEST(SpareRegions, SparesClosedBehindTheirBackAreNotUsed) {
+// and shells do before exec) closes libuserbpf's internal fds too; their
+// numbers are then reused for its own files. The next loads must work and
+// must neither use nor close those files.
+TEST(ObjectFiles, InternalFdsClosedBehindTheirBackAreNotUsed) {
   int out[2];
   ASSERT_EQ(pipe(out), 0);
   pid_t pid = fork();
@@ -1259,7 +1259,6 @@ TEST(SpareRegions, SparesClosedBehindTheirBackAreNotUsed) {
     long first = load_named("first");
     if (first < 0) _exit(10);
     close(static_cast<int>(first));
-    std::this_thread::sleep_for(std::chrono::milliseconds(100)); // let the spares be made
     // Close everything above the report pipe, behind libuserbpf's back.
     int low = std::max(out[0], out[1]) + 1;
     syscall(SYS_close_range, low, ~0u, 0);
