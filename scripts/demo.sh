@@ -79,7 +79,11 @@ ARP=ffffffffffff020000000002080600010800060400010000000000000a000105000000000000
 ARP=$ARP$(printf '0%.0s' $(seq 1 36))
 run prog run pinned /sys/fs/bpf/firewall hex "$ARP" repeat 1000
 note "The first instructions, as the verifier accepted them (bpftool's 'dump xlated'):"
-run prog dump xlated pinned /sys/fs/bpf/firewall | head -n 12
+# (Through a file: with pipefail, head closing the pipe early would fail the demo.)
+XLATED=$(mktemp)
+run prog dump xlated pinned /sys/fs/bpf/firewall >"$XLATED"
+head -n 16 "$XLATED"
+rm -f "$XLATED"
 note "The maps it uses, created when it was loaded:"
 run map show
 
