@@ -65,7 +65,11 @@ void free_object(Object *obj) {
   if (obj->prog_runtime && obj->prog_runtime_free) obj->prog_runtime_free(obj->prog_runtime);
   if (obj->kind == ObjectKind::kMap && obj->map.ops && obj->map.ops->detach) obj->map.ops->detach(obj->map);
   if (obj->hdr) raw_munmap(obj->hdr, obj->mapped_len);
-  if (obj->internal_fd >= 0) raw_close(obj->internal_fd);
+  // The program may have closed our fd behind our back (close_range) and
+  // reused its number for a file of its own: close only what is still ours.
+  struct stat sb;
+  if (obj->internal_fd >= 0 && fstat(obj->internal_fd, &sb) == 0 && sb.st_ino == obj->ino && sb.st_dev == obj->dev)
+    raw_close(obj->internal_fd);
   delete obj;
 }
 
@@ -168,7 +172,7 @@ void put_object(Object *obj) {
   }
   // The view is still mapped (it is freed after a grace period): judge the
   // object through it rather than opening and mapping its file again.
-  collect_view_if_dead(obj->kind, obj->id, obj->internal_fd, obj->hdr);
+  collect_view_if_dead(obj->kind, obj->id, obj->internal_fd, obj->dev, obj->ino, obj->hdr);
   rcu_defer([obj] { free_object(obj); });
 }
 

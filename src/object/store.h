@@ -66,7 +66,10 @@ uint32_t allocate_id(ObjectKind kind);
 // Release the object behind this process's view if nothing holds it any
 // more: internal_fd and hdr are the view's own description and mapped header.
 // Returns true if released.
-bool collect_view_if_dead(ObjectKind kind, uint32_t id, int internal_fd, ObjectHeader *hdr);
+// If internal_fd no longer refers to the object (dev, ino) — the program
+// closed it behind our back and reused the number — the object is judged
+// by its path instead.
+bool collect_view_if_dead(ObjectKind kind, uint32_t id, int internal_fd, dev_t dev, ino_t ino, ObjectHeader *hdr);
 
 // RLIMIT_MEMLOCK accounting, as kernels before memory-cgroup accounting:
 // charge the region's pages to the user; -EPERM over the limit.
