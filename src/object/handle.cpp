@@ -67,9 +67,7 @@ void free_object(Object *obj) {
   if (obj->hdr) raw_munmap(obj->hdr, obj->mapped_len);
   // The program may have closed our fd behind our back (close_range) and
   // reused its number for a file of its own: close only what is still ours.
-  struct stat sb;
-  if (obj->internal_fd >= 0 && fstat(obj->internal_fd, &sb) == 0 && sb.st_ino == obj->ino && sb.st_dev == obj->dev)
-    raw_close(obj->internal_fd);
+  if (obj->internal_fd >= 0 && fd_refers_to(obj->internal_fd, obj->dev, obj->ino)) raw_close(obj->internal_fd);
   delete obj;
 }
 

@@ -374,9 +374,13 @@ bool collect_if_dead(ObjectKind kind, uint32_t id) {
   return released;
 }
 
-bool collect_view_if_dead(ObjectKind kind, uint32_t id, int internal_fd, dev_t dev, ino_t ino, ObjectHeader *hdr) {
+bool fd_refers_to(int fd, dev_t dev, ino_t ino) {
   struct stat sb;
-  if (fstat(internal_fd, &sb) != 0 || sb.st_ino != ino || sb.st_dev != dev) return collect_if_dead(kind, id);
+  return fstat(fd, &sb) == 0 && sb.st_ino == ino && sb.st_dev == dev;
+}
+
+bool collect_view_if_dead(ObjectKind kind, uint32_t id, int internal_fd, dev_t dev, ino_t ino, ObjectHeader *hdr) {
+  if (!fd_refers_to(internal_fd, dev, ino)) return collect_if_dead(kind, id);
   std::string path = object_path(kind, id);
   StoreLock lock;
   collect_referrers_locked(kind, id, path);

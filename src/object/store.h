@@ -66,6 +66,10 @@ uint32_t allocate_id(ObjectKind kind);
 // Release the object behind this process's view if nothing holds it any
 // more: internal_fd and hdr are the view's own description and mapped header.
 // Returns true if released.
+// Does fd still refer to the file (dev, ino)? A program may close our fds
+// behind our back (close_range) and reuse the numbers for files of its own.
+bool fd_refers_to(int fd, dev_t dev, ino_t ino);
+
 // If internal_fd no longer refers to the object (dev, ino) — the program
 // closed it behind our back and reused the number — the object is judged
 // by its path instead.
