@@ -40,15 +40,6 @@ std::unique_ptr<btf::Btf> btf_of(const Object &obj) {
   return b;
 }
 
-int btf_ref_get(Object &obj) {
-  obj.hdr->refs.fetch_add(1);
-  if (obj.hdr->dead.load()) { // released by a close racing with us
-    object_ref_put(ObjectKind::kBtf, obj.id);
-    return -EBADF;
-  }
-  return 0;
-}
-
 int btf_check_map_types(const btf::Btf &b, uint32_t map_type, uint32_t key_size, uint32_t value_size,
                         uint32_t max_entries, uint32_t key_type_id, uint32_t value_type_id) {
   bool array_like = map_type == BPF_MAP_TYPE_ARRAY || map_type == BPF_MAP_TYPE_PERCPU_ARRAY;

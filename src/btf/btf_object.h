@@ -31,10 +31,6 @@ const Handle *btf_handle(int fd, int *err);
 // The stored blob of a BTF object, parsed again (it was valid at load).
 std::unique_ptr<btf::Btf> btf_of(const Object &obj);
 
-// Take one reference on a BTF object for a map or program (0, or -EBADF when
-// it was released meanwhile). object_ref_put(kBtf, id) drops it.
-int btf_ref_get(Object &obj);
-
 // map_check_btf(): the key and value type ids of BPF_MAP_CREATE against the
 // map's sizes (-EINVAL on any mismatch). `array_like` maps accept a keyless
 // BTF for a global data section (.data/.rodata/.bss: one element, value a

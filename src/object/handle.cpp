@@ -46,11 +46,9 @@ dev_t store_dev() {
   return dev;
 }
 
-// Take the handle's OFD lock and record its id and mode in the file offset;
-// *handle_id_out is the new handle's id.
-int make_handle(int fd, ObjectHeader *hdr, uint32_t mode, uint64_t *handle_id_out) {
-  uint64_t handle_id = hdr->next_handle.fetch_add(1);
-  *handle_id_out = handle_id;
+// Make fd a handle: take handle handle_id's OFD lock and record its id and
+// mode in the file offset.
+int make_handle(int fd, uint64_t handle_id, uint32_t mode) {
   struct flock fl = {};
   fl.l_type = F_RDLCK;
   fl.l_whence = SEEK_SET;
@@ -61,10 +59,16 @@ int make_handle(int fd, ObjectHeader *hdr, uint32_t mode, uint64_t *handle_id_ou
   return 0;
 }
 
+// Drop a view's region: unmap it, or free its private copy.
+void release_region(ObjectHeader *hdr, size_t mapped_len) {
+  if (mapped_len) raw_munmap(hdr, mapped_len);
+  else free(hdr);
+}
+
 void free_object(Object *obj) {
   if (obj->prog_runtime && obj->prog_runtime_free) obj->prog_runtime_free(obj->prog_runtime);
   if (obj->kind == ObjectKind::kMap && obj->map.ops && obj->map.ops->detach) obj->map.ops->detach(obj->map);
-  if (obj->hdr) raw_munmap(obj->hdr, obj->mapped_len);
+  if (obj->hdr) release_region(obj->hdr, obj->mapped_len);
   // The program may have closed our fd behind our back (close_range) and
   // reused its number for a file of its own: close only what is still ours.
   if (obj->internal_fd >= 0 && fd_refers_to(obj->internal_fd, obj->dev, obj->ino)) raw_close(obj->internal_fd);
@@ -92,20 +96,36 @@ void map_view_setup(Object &obj) {
 
 namespace {
 
-// Map the region behind internal_fd and build the process view.
+// This process's copy of the region behind internal_fd: mapped (maps) or
+// read into private memory (objects that never change). nullptr on failure;
+// *mapped_len is 0 for a private copy.
+ObjectHeader *load_region(int internal_fd, const ObjectHeader &probe, size_t *mapped_len) {
+  if (kind_is_mapped(probe.kind)) {
+    void *p = raw_mmap(nullptr, probe.region_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+                       internal_fd, 0);
+    *mapped_len = probe.region_size;
+    return p == MAP_FAILED ? nullptr : static_cast<ObjectHeader *>(p);
+  }
+  void *p = malloc(probe.region_size);
+  *mapped_len = 0;
+  if (p && pread(internal_fd, p, probe.region_size, 0) != static_cast<ssize_t>(probe.region_size)) {
+    free(p);
+    p = nullptr;
+  }
+  return static_cast<ObjectHeader *>(p);
+}
+
+// Build the process view of the object behind internal_fd.
 // Caller holds registry_mu.
 int map_object(int internal_fd, const struct stat &sb, Object **out) {
   ObjectHeader probe;
-  if (pread(internal_fd, &probe, sizeof(probe), 0) != static_cast<ssize_t>(sizeof(probe)) ||
-      probe.magic != kObjectMagic || probe.version != kObjectVersion ||
-      probe.region_size != static_cast<uint64_t>(sb.st_size))
-    return -EINVAL;
-  void *p = raw_mmap(nullptr, probe.region_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-                 internal_fd, 0);
-  if (p == MAP_FAILED) return -ENOMEM;
+  if (!header_read(internal_fd, &probe) || probe.region_size != static_cast<uint64_t>(sb.st_size)) return -EINVAL;
+  size_t mapped_len = 0;
+  ObjectHeader *hdr = load_region(internal_fd, probe, &mapped_len);
+  if (!hdr) return -ENOMEM;
   auto *obj = new Object;
-  obj->hdr = static_cast<ObjectHeader *>(p);
-  obj->mapped_len = probe.region_size;
+  obj->hdr = hdr;
+  obj->mapped_len = mapped_len;
   obj->internal_fd = internal_fd;
   obj->dev = sb.st_dev;
   obj->ino = sb.st_ino;
@@ -114,18 +134,11 @@ int map_object(int internal_fd, const struct stat &sb, Object **out) {
   if (obj->kind == ObjectKind::kMap) {
     Map &m = obj->map;
     map_view_setup(*obj);
-    if (!m.ops) {
-      raw_munmap(p, probe.region_size);
+    int err = m.ops ? (m.ops->attach ? m.ops->attach(m) : 0) : -EINVAL;
+    if (err) {
+      release_region(hdr, mapped_len);
       delete obj;
-      return -EINVAL;
-    }
-    if (m.ops->attach) {
-      int err = m.ops->attach(m);
-      if (err) {
-        raw_munmap(p, probe.region_size);
-        delete obj;
-        return err;
-      }
+      return err;
     }
   }
   objects_by_ino()[sb.st_ino] = obj;
@@ -170,7 +183,7 @@ void put_object(Object *obj) {
   }
   // The view is still mapped (it is freed after a grace period): judge the
   // object through it rather than opening and mapping its file again.
-  collect_view_if_dead(obj->kind, obj->id, obj->internal_fd, obj->dev, obj->ino, obj->hdr);
+  collect_view_if_dead(obj->kind, obj->id, obj->internal_fd, obj->dev, obj->ino);
   rcu_defer([obj] { free_object(obj); });
 }
 
@@ -251,47 +264,76 @@ void handle_forget(int fd) {
 }
 
 namespace {
-// A new object's file: created unnamed, sized, backed and mapped.
-struct NewRegion {
-  int fd = -1;
-  void *base = nullptr;
+// A new object's file, created under its store name by object_file_create()
+// and not yet published (no magic): the first handle's fd, our own
+// description, and the region (mapped, or a private buffer written at
+// publication).
+struct NewObjectFile {
+  int user_fd = -1;
+  int internal_fd = -1;
+  uint32_t id = 0;
+  std::string path;
+  ObjectHeader *hdr = nullptr;
+  size_t mapped_len = 0;
   ino_t ino = 0;
+
+  // Undo everything (the object was never published).
+  void discard() {
+    if (hdr) release_region(hdr, mapped_len);
+    if (!path.empty()) unlink(path.c_str());
+    if (internal_fd >= 0) raw_close(internal_fd);
+    if (user_fd >= 0) raw_close(user_fd);
+  }
 };
 
-int new_region(uint64_t region, uint64_t commit_size, NewRegion *out) {
+constexpr uint64_t kFirstHandleId = 1;
+
+int open_new_object_file(ObjectKind kind, uint64_t region, uint64_t commit_size, uint32_t mode,
+                         NewObjectFile *f) {
+  int fd = object_file_create(kind, &f->id, &f->path);
+  if (fd < 0) return fd;
+  f->user_fd = fd;
+  // The creator holds the first handle from the start: a collector never
+  // takes the file for one whose creator died.
+  if (int err = make_handle(fd, kFirstHandleId, mode)) return err;
+  f->internal_fd = open(f->path.c_str(), O_RDWR | O_CLOEXEC);
+  if (f->internal_fd < 0) return -errno;
+  struct stat sb;
+  if (fstat(f->internal_fd, &sb) != 0) return -errno;
+  f->ino = sb.st_ino;
+  if (!kind_is_mapped(kind)) {
+    // Written in one go at publication; pwrite then backs it with memory.
+    f->hdr = static_cast<ObjectHeader *>(calloc(1, region));
+    return f->hdr ? 0 : -ENOMEM;
+  }
   // Back the header and the committed data now: a full tmpfs must fail here
   // with ENOMEM, not with SIGBUS on first touch. fallocate() sets the file's
   // size too; a region only partly committed is sized first.
   const uint64_t backed = kHeaderSize + round_up(commit_size, kPageSize);
-  int fd = open((store_dir() + "/obj").c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0) return errno == ENOSPC ? -ENOMEM : -errno;
-  int err = 0;
-  struct stat sb;
-  void *p = MAP_FAILED;
-  if (backed < region && ftruncate(fd, static_cast<off_t>(region)) != 0) err = -ENOMEM;
-  else if (fallocate(fd, 0, 0, static_cast<off_t>(backed)) != 0) err = errno == ENOSPC || errno == EFBIG ? -ENOMEM : -errno;
-  else if (fstat(fd, &sb) != 0) err = -errno;
-  else if ((p = raw_mmap(nullptr, region, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0)) == MAP_FAILED)
-    err = -ENOMEM;
-  if (err) {
-    raw_close(fd);
-    return err;
-  }
-  *out = NewRegion{fd, p, sb.st_ino};
+  if (backed < region && ftruncate(f->internal_fd, static_cast<off_t>(region)) != 0) return -ENOMEM;
+  if (fallocate(f->internal_fd, 0, 0, static_cast<off_t>(backed)) != 0)
+    return errno == ENOSPC || errno == EFBIG ? -ENOMEM : -errno;
+  void *p = raw_mmap(nullptr, region, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, f->internal_fd, 0);
+  if (p == MAP_FAILED) return -ENOMEM;
+  f->hdr = static_cast<ObjectHeader *>(p);
+  f->mapped_len = region;
   return 0;
 }
 
-// The first handle on a new object whose store name is `path`: a new open
-// file description with its lock. Returns its fd or -errno.
-int first_handle(const std::string &path, ObjectHeader *hdr, uint32_t mode, uint64_t *hid) {
-  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  int err = make_handle(fd, hdr, mode, hid);
-  if (err) {
-    raw_close(fd);
-    return err;
+// Make the object visible to everyone: its header's magic, written last.
+int publish(NewObjectFile &f) {
+  if (f.mapped_len) {
+    __atomic_store_n(&f.hdr->magic, kObjectMagic, __ATOMIC_RELEASE);
+    return 0;
   }
-  return fd;
+  // A reader must never see a half-written region with a valid magic: the
+  // region goes first, the magic after it.
+  const size_t len = f.hdr->region_size;
+  if (pwrite(f.internal_fd, f.hdr, len, 0) != static_cast<ssize_t>(len)) return -ENOMEM;
+  f.hdr->magic = kObjectMagic;
+  if (pwrite(f.internal_fd, &f.hdr->magic, sizeof(f.hdr->magic), 0) != static_cast<ssize_t>(sizeof(f.hdr->magic)))
+    return -ENOMEM;
+  return 0;
 }
 } // namespace
 
@@ -305,25 +347,22 @@ int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uin
   if (commit_size > data_pages) commit_size = data_pages;
   int err = memlock_charge(charge_size);
   if (err) return err;
-  NewRegion r;
-  err = new_region(region, commit_size, &r);
-  if (err) {
-    memlock_uncharge(charge_size);
-    return err;
-  }
+  NewObjectFile f;
   auto *obj = new Object;
-  // Undo everything so far (the object was never published).
-  auto fail = [&](int e, bool attached) {
+  bool attached = false;
+  auto fail = [&](int e) {
     if (attached && obj->map.ops && obj->map.ops->detach) obj->map.ops->detach(obj->map);
     delete obj;
-    raw_munmap(r.base, region);
-    raw_close(r.fd);
+    f.discard();
     memlock_uncharge(charge_size);
     return e;
   };
-  auto *hdr = static_cast<ObjectHeader *>(r.base);
+  err = open_new_object_file(kind, region, commit_size, mode, &f);
+  if (err) return fail(err);
+  ObjectHeader *hdr = f.hdr;
   hdr->version = kObjectVersion;
   hdr->kind = kind;
+  hdr->id = f.id;
   hdr->owner_uid = getuid();
   hdr->region_size = region;
   hdr->data_offset = kHeaderSize;
@@ -331,55 +370,31 @@ int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uin
   hdr->committed = round_up(commit_size, kPageSize);
   hdr->charged_bytes = charge_size;
   hdr->create_time_ns = now_boottime_ns();
-  hdr->next_handle.store(1);
+  hdr->next_handle.store(kFirstHandleId + 1);
 
   obj->hdr = hdr;
-  obj->mapped_len = region;
-  obj->internal_fd = r.fd;
+  obj->mapped_len = f.mapped_len;
+  obj->internal_fd = f.internal_fd;
   obj->dev = store_dev();
-  obj->ino = r.ino;
+  obj->ino = f.ino;
   obj->kind = kind;
+  obj->id = f.id;
+  obj->map.id = f.id;
   err = init(*obj);
-  if (err) return fail(err, false);
+  if (err) return fail(err);
   if (kind == ObjectKind::kMap && obj->map.ops && obj->map.ops->attach) {
     err = obj->map.ops->attach(obj->map);
-    if (err) return fail(err, false);
+    if (err) return fail(err);
+    attached = true;
   }
-  hdr->magic = kObjectMagic;
-  const bool attached = kind == ObjectKind::kMap;
+  err = publish(f);
+  if (err) return fail(err);
 
-  // Publish: an id, a name in the store, and the first handle — under the
-  // store lock, so nobody sees the object without its handle.
-  int user_fd;
-  uint64_t hid = 0;
-  {
-    StoreLock lock;
-    char proc[64];
-    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", r.fd);
-    std::string path;
-    for (;;) {
-      uint32_t id = allocate_id(kind);
-      path = object_path(kind, id);
-      err = linkat(AT_FDCWD, proc, AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0 ? 0 : -errno;
-      if (err != -EEXIST) {
-        hdr->id = id;
-        obj->id = id;
-        obj->map.id = id;
-        break;
-      }
-    }
-    if (err) return fail(err, attached);
-    user_fd = first_handle(path, hdr, mode, &hid);
-    if (user_fd < 0) {
-      unlink(path.c_str());
-      return fail(user_fd, attached);
-    }
-  }
   std::lock_guard<std::mutex> g(registry_mu);
   obj->local_refs.store(1);
-  objects_by_ino()[r.ino] = obj;
-  install_locked(user_fd, obj, hid, mode);
-  return user_fd;
+  objects_by_ino()[f.ino] = obj;
+  install_locked(f.user_fd, obj, kFirstHandleId, mode);
+  return f.user_fd;
 }
 
 namespace {
@@ -390,40 +405,36 @@ int open_handle_locked(const std::string &path, uint32_t mode, ObjectKind *kind_
     if (errno == ENOENT) return -ENOENT;
     return by_id ? -ENOENT : -errno;
   }
+  // fd holds no lock yet: it sees every handle's lock, and (under the store
+  // lock) its header's shared counters are current.
   struct stat sb;
   ObjectHeader probe;
-  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_dev != store_dev() ||
-      pread(fd, &probe, sizeof(probe), 0) != static_cast<ssize_t>(sizeof(probe)) ||
-      probe.magic != kObjectMagic) {
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_dev != store_dev() || !header_read(fd, &probe)) {
     raw_close(fd);
     return by_id ? -ENOENT : -EACCES;
+  }
+  if (probe.dead || (by_id && !object_alive(fd, &probe))) {
+    raw_close(fd);
+    return -ENOENT;
   }
   std::lock_guard<std::mutex> g(registry_mu);
   Object *obj = nullptr;
   int err = get_object_locked(fd, sb, &obj);
-  if (err) {
-    raw_close(fd);
-    return by_id ? -ENOENT : err;
-  }
-  if (obj->hdr->dead.load() || (by_id && !object_alive(obj->internal_fd, obj->hdr))) {
-    raw_close(fd);
+  if (!err) {
+    const uint64_t hid = probe.next_handle;
+    err = header_store_next_handle(fd, hid + 1);
+    if (!err) err = make_handle(fd, hid, mode);
+    if (!err) {
+      if (kind_out) *kind_out = obj->kind;
+      install_locked(fd, obj, hid, mode);
+      return fd;
+    }
     registry_mu.unlock();
     put_object(obj);
     registry_mu.lock();
-    return -ENOENT;
   }
-  uint64_t hid = 0;
-  err = make_handle(fd, obj->hdr, mode, &hid);
-  if (err) {
-    raw_close(fd);
-    registry_mu.unlock();
-    put_object(obj);
-    registry_mu.lock();
-    return err;
-  }
-  if (kind_out) *kind_out = obj->kind;
-  install_locked(fd, obj, hid, mode);
-  return fd;
+  raw_close(fd);
+  return by_id ? -ENOENT : err;
 }
 } // namespace
 
@@ -441,17 +452,24 @@ Object *object_view_by_id(ObjectKind kind, uint32_t id) {
   int fd = open(object_path(kind, id).c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return nullptr;
   struct stat sb;
+  ObjectHeader probe;
   Object *obj = nullptr;
-  if (fstat(fd, &sb) == 0 && sb.st_dev == store_dev()) {
+  if (fstat(fd, &sb) == 0 && sb.st_dev == store_dev() && header_read(fd, &probe) && probe.kind == kind &&
+      !probe.dead) {
     std::lock_guard<std::mutex> g(registry_mu);
     if (get_object_locked(fd, sb, &obj) != 0) obj = nullptr;
   }
   raw_close(fd);
-  if (obj && (obj->kind != kind || obj->hdr->dead.load())) {
-    put_object(obj);
-    obj = nullptr;
-  }
   return obj;
+}
+
+int object_ref_get(Object &obj) {
+  StoreLock lock;
+  ObjectHeader hdr;
+  // Through our own description, if the program has not reused its number.
+  if (!fd_refers_to(obj.internal_fd, obj.dev, obj.ino) || !header_read(obj.internal_fd, &hdr) || hdr.dead)
+    return -EBADF; // released by a close racing with us
+  return header_store_refs(obj.internal_fd, hdr.refs + 1) ? -EBADF : 0;
 }
 
 void object_view_put(Object *obj) { put_object(obj); }

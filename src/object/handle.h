@@ -34,11 +34,14 @@
 
 namespace userbpf {
 
-// This process's view of one object: its region mapped here.
+// This process's view of one object: its region mapped here (maps), or a
+// private copy of it (objects that never change: see kind_is_mapped()). In a
+// copy, the header's shared counters (refs, dead, next_handle) are stale:
+// they live in the file (store.h).
 struct Object {
   std::atomic<int> local_refs{0}; // fd-table entries and internal holders in this process
   ObjectHeader *hdr = nullptr;
-  size_t mapped_len = 0;
+  size_t mapped_len = 0;          // 0: hdr is a private copy (malloc)
   int internal_fd = -1;           // our own open file description (no handle lock)
   dev_t dev = 0;
   ino_t ino = 0;
@@ -87,6 +90,12 @@ int handle_open_path(const std::string &real_path, uint32_t mode, ObjectKind *ki
 // the object is gone.
 Object *object_view_by_id(ObjectKind kind, uint32_t id);
 void object_view_put(Object *obj);
+
+// Take a reference on the object for another object (ObjectHeader::refs: a
+// program on its maps, a map or program on its BTF, a program array on its
+// programs); the caller holds a handle on it. -EBADF if a close racing with
+// us released it. Dropped with object_ref_put() (store.h).
+int object_ref_get(Object &obj);
 
 // Pin: hard-link the object's file at real_path. -EEXIST, -ENOENT as the kernel.
 int object_pin(const Handle &h, const std::string &real_path);

@@ -1,9 +1,11 @@
 // The shared header of every userbpf object (map, program, link, BTF).
 //
 // Every object is one region: a file in the object store (src/object/store.h)
-// that each process using the object mmaps. Page 0 holds this header; the
+// that each process using the object maps (maps) or reads a copy of
+// (programs, BTF: see kind_is_mapped()). Page 0 holds this header; the
 // object's data starts at data_offset. All fields are plain data or atomics,
-// valid in every process that maps the region.
+// valid in every process. refs, dead and next_handle change only under the
+// store lock, through the file.
 //
 // Lifetimes follow the kernel's: an object lives while it has users (open
 // handles and pins: the kernel's usercnt) or references from other objects

@@ -12,10 +12,12 @@
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <mutex>
 #include <vector>
 
@@ -189,15 +191,49 @@ int resolve_pin_path(const char *user_path, std::string *real) {
   return 0;
 }
 
+namespace {
+// The next candidate id of a kind (cyclic in [1, INT_MAX)).
 uint32_t allocate_id(ObjectKind kind) {
-  Store &s = store();
-  auto &counter = s.state->next_id[static_cast<unsigned>(kind) & 7];
+  auto &counter = store().state->next_id[static_cast<unsigned>(kind) & 7];
   uint32_t id = counter.fetch_add(1);
   if (id == 0 || id >= INT_MAX) {
     counter.store(2);
     id = 1;
   }
   return id;
+}
+} // namespace
+
+int object_file_create(ObjectKind kind, uint32_t *id_out, std::string *path_out) {
+  if (!store().state) return -ENOMEM;
+  for (;;) {
+    uint32_t id = allocate_id(kind);
+    std::string path = object_path(kind, id);
+    int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      *id_out = id;
+      *path_out = std::move(path);
+      return fd;
+    }
+    if (errno != EEXIST) return errno == ENOSPC ? -ENOMEM : -errno;
+  }
+}
+
+bool header_read(int fd, ObjectHeader *out) {
+  return pread(fd, out, sizeof(*out), 0) == static_cast<ssize_t>(sizeof(*out)) && out->magic == kObjectMagic &&
+         out->version == kObjectVersion;
+}
+
+namespace {
+template <typename T> int header_store(int fd, size_t offset, T value) {
+  return pwrite(fd, &value, sizeof(value), static_cast<off_t>(offset)) == static_cast<ssize_t>(sizeof(value)) ? 0
+                                                                                                              : -EIO;
+}
+} // namespace
+
+int header_store_refs(int fd, uint32_t refs) { return header_store(fd, offsetof(ObjectHeader, refs), refs); }
+int header_store_next_handle(int fd, uint64_t next_handle) {
+  return header_store(fd, offsetof(ObjectHeader, next_handle), next_handle);
 }
 
 uint64_t max_region_bytes() {
@@ -326,29 +362,25 @@ void clear_prog_array_without_users(const std::string &path, ObjectKind kind, ui
 
 namespace {
 // Release the object at `path` if nothing holds it any more. fd: an open file
-// description on it that holds no handle lock; hdr: its header, mapped.
-// Caller holds the store lock.
-bool release_if_dead_locked(const std::string &path, int fd, ObjectHeader *hdr) {
-  if (hdr->magic != kObjectMagic || object_alive(fd, hdr)) return false;
-  hdr->dead.store(1);
-  ObjectHeader hdr_copy;
-  memcpy(static_cast<void *>(&hdr_copy), hdr, sizeof(hdr_copy));
+// description on it that holds no handle lock. Caller holds the store lock.
+bool release_if_dead_locked(const std::string &path, int fd) {
+  ObjectHeader hdr;
+  if (!header_read(fd, &hdr) || object_alive(fd, &hdr)) return false;
+  if (header_store(fd, offsetof(ObjectHeader, dead), uint32_t{1}) != 0) return false;
   if (unlink(path.c_str()) != 0) return false;
-  memlock_uncharge(hdr_copy.charged_bytes);
+  memlock_uncharge(hdr.charged_bytes);
   // A released program drops its references on its maps (the kernel's
   // bpf_prog_put -> free_used_maps), which may release them in turn.
-  if (hdr_copy.kind == ObjectKind::kProg) {
-    uint32_t n = std::min(hdr_copy.prog.nr_map_ids, kMaxUsedMaps);
-    for (uint32_t i = 0; i < n; i++) object_ref_put(ObjectKind::kMap, hdr_copy.prog.map_ids[i]);
-    if (hdr_copy.prog.btf_id) object_ref_put(ObjectKind::kBtf, hdr_copy.prog.btf_id);
+  if (hdr.kind == ObjectKind::kProg) {
+    uint32_t n = std::min(hdr.prog.nr_map_ids, kMaxUsedMaps);
+    for (uint32_t i = 0; i < n; i++) object_ref_put(ObjectKind::kMap, hdr.prog.map_ids[i]);
+    if (hdr.prog.btf_id) object_ref_put(ObjectKind::kBtf, hdr.prog.btf_id);
   }
   // A released map drops its BTF (the kernel's btf_put(map->btf)).
-  if (hdr_copy.kind == ObjectKind::kMap && hdr_copy.map.btf_id) object_ref_put(ObjectKind::kBtf, hdr_copy.map.btf_id);
+  if (hdr.kind == ObjectKind::kMap && hdr.map.btf_id) object_ref_put(ObjectKind::kBtf, hdr.map.btf_id);
   return true;
 }
-} // namespace
 
-namespace {
 // Before judging an object: release the objects whose references may be all
 // that keeps it (dead programs holding a map or BTF), and empty a program
 // array nobody uses any more. Caller holds the store lock.
@@ -356,22 +388,43 @@ void collect_referrers_locked(ObjectKind kind, uint32_t id, const std::string &p
   if (kind == ObjectKind::kMap || kind == ObjectKind::kBtf) collect_dead_referrers(path);
   if (kind == ObjectKind::kMap) clear_prog_array_without_users(path, kind, id);
 }
+
+// A file whose creator died before publishing it (no magic, no handle, not
+// written to for a while) is removed; younger ones may still be being made.
+constexpr time_t kUnpublishedGraceSeconds = 10;
+void remove_if_abandoned_locked(const std::string &path, int fd) {
+  struct stat sb;
+  if (fstat(fd, &sb) != 0 || sb.st_nlink != 1 || handles_held(fd)) return;
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  if (now.tv_sec - sb.st_mtim.tv_sec >= kUnpublishedGraceSeconds) unlink(path.c_str());
+}
+
+enum class Verdict { kAlive, kReleased, kAbsent };
+
+// Judge (kind, id): released now, alive, or absent (no file, or one not yet
+// published). Caller holds the store lock.
+Verdict judge_locked(ObjectKind kind, uint32_t id) {
+  std::string path = object_path(kind, id);
+  collect_referrers_locked(kind, id, path);
+  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return Verdict::kAbsent;
+  Verdict v;
+  ObjectHeader hdr;
+  if (!header_read(fd, &hdr)) {
+    remove_if_abandoned_locked(path, fd);
+    v = Verdict::kAbsent;
+  } else {
+    v = release_if_dead_locked(path, fd) ? Verdict::kReleased : Verdict::kAlive;
+  }
+  syscall(SYS_close, fd);
+  return v;
+}
 } // namespace
 
 bool collect_if_dead(ObjectKind kind, uint32_t id) {
-  std::string path = object_path(kind, id);
   StoreLock lock;
-  collect_referrers_locked(kind, id, path);
-  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool released = false;
-  long r = syscall(SYS_mmap, nullptr, kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off_t{0});
-  if (r != -1) {
-    released = release_if_dead_locked(path, fd, reinterpret_cast<ObjectHeader *>(r));
-    syscall(SYS_munmap, r, kHeaderSize);
-  }
-  syscall(SYS_close, fd);
-  return released;
+  return judge_locked(kind, id) == Verdict::kReleased;
 }
 
 bool fd_refers_to(int fd, dev_t dev, ino_t ino) {
@@ -379,28 +432,20 @@ bool fd_refers_to(int fd, dev_t dev, ino_t ino) {
   return fstat(fd, &sb) == 0 && sb.st_ino == ino && sb.st_dev == dev;
 }
 
-bool collect_view_if_dead(ObjectKind kind, uint32_t id, int internal_fd, dev_t dev, ino_t ino, ObjectHeader *hdr) {
+bool collect_view_if_dead(ObjectKind kind, uint32_t id, int internal_fd, dev_t dev, ino_t ino) {
   if (!fd_refers_to(internal_fd, dev, ino)) return collect_if_dead(kind, id);
   std::string path = object_path(kind, id);
   StoreLock lock;
   collect_referrers_locked(kind, id, path);
-  return release_if_dead_locked(path, internal_fd, hdr);
+  return release_if_dead_locked(path, internal_fd);
 }
 
 void object_ref_put(ObjectKind kind, uint32_t id) {
   StoreLock lock;
   int fd = open(object_path(kind, id).c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return;
-  long r = syscall(SYS_mmap, nullptr, kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off_t{0});
-  if (r != -1) {
-    auto *hdr = reinterpret_cast<ObjectHeader *>(r);
-    if (hdr->magic == kObjectMagic) {
-      uint32_t cur = hdr->refs.load();
-      while (cur > 0 && !hdr->refs.compare_exchange_weak(cur, cur - 1)) {
-      }
-    }
-    syscall(SYS_munmap, hdr, kHeaderSize);
-  }
+  ObjectHeader hdr;
+  if (header_read(fd, &hdr) && hdr.refs > 0) header_store_refs(fd, hdr.refs - 1);
   syscall(SYS_close, fd);
   collect_if_dead(kind, id);
 }
@@ -429,8 +474,9 @@ std::vector<uint32_t> live_ids(ObjectKind kind) {
   closedir(d);
   std::sort(ids.begin(), ids.end());
   std::vector<uint32_t> alive;
+  StoreLock lock;
   for (uint32_t id : ids)
-    if (!collect_if_dead(kind, id)) alive.push_back(id);
+    if (judge_locked(kind, id) == Verdict::kAlive) alive.push_back(id);
   return alive;
 }
 

@@ -57,39 +57,55 @@ class StoreLock {
   int fd_;
 };
 
-// The next candidate id of a kind (cyclic in [1, INT_MAX)). The caller claims
-// it by creating the object's name in the store, and takes the next one if
-// that name exists (a live object from before the counter wrapped).
-// Call with the StoreLock held.
-uint32_t allocate_id(ObjectKind kind);
+// Programs and BTF objects never change after creation: they are written
+// once (pwrite) and each process reads a private copy, so making and dropping
+// one costs no mmap, page fault or munmap (an munmap while another thread of
+// the process runs costs a TLB-shootdown IPI). Maps are mapped: their data is
+// the memory programs and processes share.
+constexpr bool kind_is_mapped(ObjectKind kind) { return kind == ObjectKind::kMap; }
 
-// Release the object behind this process's view if nothing holds it any
-// more: internal_fd and hdr are the view's own description and mapped header.
-// Returns true if released.
+// The header's shared counters (refs, dead, next_handle) change only under
+// the StoreLock, through the file (pread/pwrite), whether the object is
+// mapped or not; so an increment in one process and a decrement in another
+// never race. The header of the object file behind fd, or false if it is
+// not (yet) a published userbpf object.
+bool header_read(int fd, ObjectHeader *out);
+int header_store_refs(int fd, uint32_t refs);
+int header_store_next_handle(int fd, uint64_t next_handle);
+
 // Does fd still refer to the file (dev, ino)? A program may close our fds
 // behind our back (close_range) and reuse the numbers for files of its own.
 bool fd_refers_to(int fd, dev_t dev, ino_t ino);
 
-// If internal_fd no longer refers to the object (dev, ino) — the program
-// closed it behind our back and reused the number — the object is judged
-// by its path instead.
-bool collect_view_if_dead(ObjectKind kind, uint32_t id, int internal_fd, dev_t dev, ino_t ino, ObjectHeader *hdr);
+// Release the object behind this process's view if nothing holds it any
+// more: internal_fd is the view's own description (no handle lock). If it no
+// longer refers to the object (dev, ino) — the program closed it behind our
+// back and reused the number — the object is judged by its path instead.
+// Returns true if released.
+bool collect_view_if_dead(ObjectKind kind, uint32_t id, int internal_fd, dev_t dev, ino_t ino);
 
 // RLIMIT_MEMLOCK accounting, as kernels before memory-cgroup accounting:
 // charge the region's pages to the user; -EPERM over the limit.
 int memlock_charge(uint64_t bytes);
 void memlock_uncharge(uint64_t bytes);
 
-// Is the object behind this fd alive (pins, handles, references)?
+// Is the object behind this fd alive (pins, handles, references)? hdr: its
+// header as read under the store lock.
 // fd must be an internal fd on the object's file that holds no handle lock.
 bool object_alive(int fd, const ObjectHeader *hdr);
 
 // Check one object and release it if nothing holds it. Returns true if released.
 bool collect_if_dead(ObjectKind kind, uint32_t id);
 
+// Create the file of a new object under a fresh id: the name is claimed with
+// O_EXCL (a name that exists — a live object from before the id counter
+// wrapped — makes it take the next id). Others ignore the file until its
+// header carries kObjectMagic, written last. Returns the fd (O_RDWR) or -errno.
+int object_file_create(ObjectKind kind, uint32_t *id_out, std::string *path_out);
+
 // Drop one reference another object held on (kind, id) (ObjectHeader::refs:
 // a program's maps) and release it if nothing else holds it. The caller got
-// the reference with hdr->refs.fetch_add(1) while it held a handle.
+// the reference with object_ref_get() (handle.h) while it held a handle.
 void object_ref_put(ObjectKind kind, uint32_t id);
 
 // Ids of live objects of a kind, ascending (releases the dead ones it meets).

@@ -77,12 +77,8 @@ int prog_ref_get(int fd, ProgRef *out) {
   const Handle *h = handle_get(fd, &err);
   if (!h) return err;
   if (h->obj->kind != ObjectKind::kProg) return -EINVAL;
-  ObjectHeader &hdr = *h->obj->hdr;
-  hdr.refs.fetch_add(1);
-  if (hdr.dead.load()) { // released by a close racing with us
-    object_ref_put(ObjectKind::kProg, h->obj->id);
-    return -EBADF;
-  }
+  if (int err = object_ref_get(*h->obj)) return err;
+  const ObjectHeader &hdr = *h->obj->hdr;
   out->id = h->obj->id;
   out->prog_type = hdr.prog.prog_type;
   out->prog_flags = hdr.prog.prog_flags;

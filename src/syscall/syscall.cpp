@@ -269,7 +269,7 @@ int map_create(const Attr &at) {
                                      a.btf_value_type_id)))
         return err;
     }
-    if ((err = btf_ref_get(*bh->obj))) return err;
+    if ((err = object_ref_get(*bh->obj))) return err;
     btf_id = bh->obj->id;
   }
 
@@ -872,7 +872,7 @@ int prog_load_btf(const Attr &at, const std::vector<vm::RawInsn> &insns, Object 
   if (info->line_rec_size_hint)
     at.write_back(offsetof(union bpf_attr, line_info_rec_size), info->line_rec_size_hint);
   if (err) return err;
-  if ((err = btf_ref_get(*h->obj))) return err;
+  if ((err = object_ref_get(*h->obj))) return err;
   *btf_obj = h->obj;
   return 0;
 }
@@ -955,11 +955,7 @@ int prog_load(const Attr &at) {
     auto it = std::find_if(used.begin(), used.end(), [&](const Used &u) { return u.obj == obj; });
     if (it == used.end()) {
       if (used.size() >= kMaxUsedMaps) return -E2BIG;
-      obj->hdr->refs.fetch_add(1);
-      if (obj->hdr->dead.load()) { // released by a close racing with us
-        object_ref_put(ObjectKind::kMap, obj->id);
-        return -EBADF;
-      }
+      if (int err = object_ref_get(*obj)) return err;
       used.push_back({obj, obj->id});
     }
     fd_ids.emplace_back(fd, obj->id);

@@ -1285,4 +1285,47 @@ TEST(ObjectFiles, InternalFdsClosedBehindTheirBackAreNotUsed) {
   close(out[1]);
 }
 
+// An object's file exists under its store name before its header is
+// complete; until the magic is written it is nobody's object. One whose
+// creator died (no handle, untouched for a while) is removed by the next walk.
+TEST(ObjectFiles, UnpublishedFilesAreInvisibleAndAbandonedOnesRemoved) {
+  long live = load_named("live");
+  ASSERT_GE(live, 0);
+  const uint32_t live_id = id_if_named(static_cast<int>(live), "live");
+  ASSERT_NE(live_id, 0u);
+  const uint32_t ghost_id = live_id + 1000000;
+  const std::string path = std::string(userbpf_fs_root()) + "/.userbpf/obj/prog-" + std::to_string(ghost_id);
+  int f = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  ASSERT_GE(f, 0) << path;
+  std::vector<char> zeros(8192, 0);
+  ASSERT_EQ(write(f, zeros.data(), zeros.size()), static_cast<ssize_t>(zeros.size()));
+  close(f);
+
+  auto listed = [](uint32_t want) {
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    for (a.start_id = 0; ubt::call(ubt::userbpf_call, BPF_PROG_GET_NEXT_ID, a) == 0; a.start_id = a.next_id)
+      if (a.next_id == want) return true;
+    return false;
+  };
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.prog_id = ghost_id;
+  EXPECT_EQ(ubt::call(ubt::userbpf_call, BPF_PROG_GET_FD_BY_ID, a), -ENOENT);
+  EXPECT_FALSE(listed(ghost_id));
+  EXPECT_TRUE(listed(live_id));
+  EXPECT_EQ(access(path.c_str(), F_OK), 0) << "a file being made must not be taken away from its creator";
+
+  // Untouched for an hour: its creator is gone.
+  struct timespec old[2];
+  clock_gettime(CLOCK_REALTIME, &old[0]);
+  old[0].tv_sec -= 3600;
+  old[1] = old[0];
+  ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), old, 0), 0);
+  EXPECT_FALSE(listed(ghost_id));
+  EXPECT_NE(access(path.c_str(), F_OK), 0) << "an abandoned file stays in the store";
+  EXPECT_TRUE(listed(live_id));
+  close(static_cast<int>(live));
+}
+
 } // namespace
