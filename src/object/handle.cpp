@@ -343,7 +343,9 @@ int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uin
   if (data_pages < data_size || data_pages > max_region_bytes() ||
       kHeaderSize + data_pages > max_region_bytes())
     return -ENOMEM;
-  uint64_t region = kHeaderSize + data_pages;
+  const bool mapped = kind_is_mapped(kind);
+  const uint64_t data_offset = mapped ? kHeaderSize : kCopiedDataOffset;
+  const uint64_t region = mapped ? kHeaderSize + data_pages : kCopiedDataOffset + data_size;
   if (commit_size > data_pages) commit_size = data_pages;
   int err = memlock_charge(charge_size);
   if (err) return err;
@@ -365,7 +367,7 @@ int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uin
   hdr->id = f.id;
   hdr->owner_uid = getuid();
   hdr->region_size = region;
-  hdr->data_offset = kHeaderSize;
+  hdr->data_offset = data_offset;
   hdr->data_size = data_size;
   hdr->committed = round_up(commit_size, kPageSize);
   hdr->charged_bytes = charge_size;
@@ -413,7 +415,7 @@ int open_handle_locked(const std::string &path, uint32_t mode, ObjectKind *kind_
     raw_close(fd);
     return by_id ? -ENOENT : -EACCES;
   }
-  if (probe.dead || (by_id && !object_alive(fd, &probe))) {
+  if (probe.dead || (by_id && !object_alive(fd, sb, probe))) {
     raw_close(fd);
     return -ENOENT;
   }

@@ -93,7 +93,7 @@ struct ObjectHeader {
   uint32_t id;               // the kernel's object id (MAP_GET_NEXT_ID & co)
   uint32_t owner_uid;
   uint64_t region_size;      // size of the whole file
-  uint64_t data_offset;      // page-aligned start of the object's data
+  uint64_t data_offset;      // start of the object's data: page-aligned where mapped, else kCopiedDataOffset
   uint64_t data_size;        // bytes of data (before page rounding)
   uint64_t committed;        // bytes of data backed by memory so far
   uint64_t charged_bytes;    // what this object charged to RLIMIT_MEMLOCK
@@ -114,6 +114,11 @@ struct ObjectHeader {
 };
 static_assert(sizeof(ProgHeader) <= 512, "ProgHeader must fit the header's union");
 static_assert(sizeof(ObjectHeader) <= kHeaderSize, "header must fit in page 0");
+
+// Objects read as private copies (not mapped) need no page alignment: their
+// data follows the header, cache-line aligned, and the file is no larger
+// than what it holds.
+constexpr uint64_t kCopiedDataOffset = (sizeof(ObjectHeader) + 63) & ~uint64_t{63};
 static_assert(std::atomic<uint64_t>::is_always_lock_free, "shared atomics must be lock free");
 
 } // namespace userbpf

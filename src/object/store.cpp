@@ -293,12 +293,10 @@ void memlock_uncharge(uint64_t bytes) {
   store().state->memlock_bytes.fetch_sub(pages * kPageSize);
 }
 
-bool object_alive(int fd, const ObjectHeader *hdr) {
-  struct stat sb;
-  if (fstat(fd, &sb) != 0) return true;
-  if (sb.st_nlink == 0) return false;        // already released
-  if (sb.st_nlink > 1) return true;          // pinned
-  if (hdr->refs.load() > 0) return true;     // held by another object
+bool object_alive(int fd, const struct stat &sb, const ObjectHeader &hdr) {
+  if (sb.st_nlink == 0) return false;      // already released
+  if (sb.st_nlink > 1) return true;        // pinned
+  if (hdr.refs.load() > 0) return true;    // held by another object
   return handles_held(fd);
 }
 
@@ -362,10 +360,11 @@ void clear_prog_array_without_users(const std::string &path, ObjectKind kind, ui
 
 namespace {
 // Release the object at `path` if nothing holds it any more. fd: an open file
-// description on it that holds no handle lock. Caller holds the store lock.
-bool release_if_dead_locked(const std::string &path, int fd) {
+// description on it that holds no handle lock, sb its fstat. Caller holds the
+// store lock.
+bool release_if_dead_locked(const std::string &path, int fd, const struct stat &sb) {
   ObjectHeader hdr;
-  if (!header_read(fd, &hdr) || object_alive(fd, &hdr)) return false;
+  if (!header_read(fd, &hdr) || object_alive(fd, sb, hdr)) return false;
   if (header_store(fd, offsetof(ObjectHeader, dead), uint32_t{1}) != 0) return false;
   if (unlink(path.c_str()) != 0) return false;
   memlock_uncharge(hdr.charged_bytes);
@@ -392,9 +391,8 @@ void collect_referrers_locked(ObjectKind kind, uint32_t id, const std::string &p
 // A file whose creator died before publishing it (no magic, no handle, not
 // written to for a while) is removed; younger ones may still be being made.
 constexpr time_t kUnpublishedGraceSeconds = 10;
-void remove_if_abandoned_locked(const std::string &path, int fd) {
-  struct stat sb;
-  if (fstat(fd, &sb) != 0 || sb.st_nlink != 1 || handles_held(fd)) return;
+void remove_if_abandoned_locked(const std::string &path, int fd, const struct stat &sb) {
+  if (sb.st_nlink != 1 || handles_held(fd)) return;
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   if (now.tv_sec - sb.st_mtim.tv_sec >= kUnpublishedGraceSeconds) unlink(path.c_str());
@@ -411,11 +409,14 @@ Verdict judge_locked(ObjectKind kind, uint32_t id) {
   if (fd < 0) return Verdict::kAbsent;
   Verdict v;
   ObjectHeader hdr;
-  if (!header_read(fd, &hdr)) {
-    remove_if_abandoned_locked(path, fd);
+  struct stat sb;
+  if (fstat(fd, &sb) != 0) {
+    v = Verdict::kAlive; // cannot tell: keep it
+  } else if (!header_read(fd, &hdr)) {
+    remove_if_abandoned_locked(path, fd, sb);
     v = Verdict::kAbsent;
   } else {
-    v = release_if_dead_locked(path, fd) ? Verdict::kReleased : Verdict::kAlive;
+    v = release_if_dead_locked(path, fd, sb) ? Verdict::kReleased : Verdict::kAlive;
   }
   syscall(SYS_close, fd);
   return v;
@@ -427,17 +428,19 @@ bool collect_if_dead(ObjectKind kind, uint32_t id) {
   return judge_locked(kind, id) == Verdict::kReleased;
 }
 
-bool fd_refers_to(int fd, dev_t dev, ino_t ino) {
+bool fd_refers_to(int fd, dev_t dev, ino_t ino, struct stat *sb_out) {
   struct stat sb;
-  return fstat(fd, &sb) == 0 && sb.st_ino == ino && sb.st_dev == dev;
+  if (!sb_out) sb_out = &sb;
+  return fstat(fd, sb_out) == 0 && sb_out->st_ino == ino && sb_out->st_dev == dev;
 }
 
 bool collect_view_if_dead(ObjectKind kind, uint32_t id, int internal_fd, dev_t dev, ino_t ino) {
-  if (!fd_refers_to(internal_fd, dev, ino)) return collect_if_dead(kind, id);
   std::string path = object_path(kind, id);
   StoreLock lock;
   collect_referrers_locked(kind, id, path);
-  return release_if_dead_locked(path, internal_fd);
+  struct stat sb;
+  if (!fd_refers_to(internal_fd, dev, ino, &sb)) return judge_locked(kind, id) == Verdict::kReleased;
+  return release_if_dead_locked(path, internal_fd, sb);
 }
 
 void object_ref_put(ObjectKind kind, uint32_t id) {

@@ -15,6 +15,7 @@
 // another object. Whoever notices first that none is left releases it.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -75,7 +76,8 @@ int header_store_next_handle(int fd, uint64_t next_handle);
 
 // Does fd still refer to the file (dev, ino)? A program may close our fds
 // behind our back (close_range) and reuse the numbers for files of its own.
-bool fd_refers_to(int fd, dev_t dev, ino_t ino);
+// sb_out, if given, receives the fstat.
+bool fd_refers_to(int fd, dev_t dev, ino_t ino, struct stat *sb_out = nullptr);
 
 // Release the object behind this process's view if nothing holds it any
 // more: internal_fd is the view's own description (no handle lock). If it no
@@ -89,10 +91,10 @@ bool collect_view_if_dead(ObjectKind kind, uint32_t id, int internal_fd, dev_t d
 int memlock_charge(uint64_t bytes);
 void memlock_uncharge(uint64_t bytes);
 
-// Is the object behind this fd alive (pins, handles, references)? hdr: its
-// header as read under the store lock.
-// fd must be an internal fd on the object's file that holds no handle lock.
-bool object_alive(int fd, const ObjectHeader *hdr);
+// Is the object behind this fd alive (pins, handles, references)? sb: the
+// fd's fstat; hdr: its header as read under the store lock. fd must be a
+// description on the object's file that holds no handle lock.
+bool object_alive(int fd, const struct stat &sb, const ObjectHeader &hdr);
 
 // Check one object and release it if nothing holds it. Returns true if released.
 bool collect_if_dead(ObjectKind kind, uint32_t id);
