@@ -251,7 +251,7 @@ Handle *handle_detach(int fd) { return fd_table_exchange(fd, nullptr); }
 void handle_release(Handle *h) {
   Object *obj = h->obj;
   // Programs may keep a program array's view alive past its last handle; that
-  // handle's close must still empty it (store.cpp, clear_prog_array_without_users).
+  // handle's close must still empty it (store.cpp, drop_unused_references_locked).
   const bool prog_array = obj->kind == ObjectKind::kMap && obj->map.type == BPF_MAP_TYPE_PROG_ARRAY;
   const uint32_t id = obj->id;
   rcu_defer([h] { delete h; });

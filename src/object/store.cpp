@@ -302,69 +302,13 @@ bool object_alive(int fd, const struct stat &sb, const ObjectHeader &hdr) {
 
 namespace {
 thread_local bool t_scanning_referrers = false;
+thread_local bool t_clearing_prog_array = false;
 
-// An object that only references from other objects keep alive (a map used
-// by programs) may be held by a program whose last handle went away unseen
-// (exit, a close in another process): collect dead programs first, so that
-// their references are dropped before the object is judged.
-void collect_dead_referrers(const std::string &path) {
-  if (t_scanning_referrers) return;
-  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) return;
-  bool only_refs = false;
-  struct stat sb;
-  ObjectHeader probe;
-  if (fstat(fd, &sb) == 0 && sb.st_nlink == 1 &&
-      pread(fd, &probe, sizeof(probe), 0) == static_cast<ssize_t>(sizeof(probe)) && probe.magic == kObjectMagic &&
-      probe.refs.load() > 0)
-    only_refs = !handles_held(fd);
-  syscall(SYS_close, fd);
-  if (!only_refs) return;
-  t_scanning_referrers = true;
-  live_ids(ObjectKind::kProg);
-  if (probe.kind == ObjectKind::kBtf) live_ids(ObjectKind::kMap); // maps hold BTF too
-  t_scanning_referrers = false;
-}
-// A program array whose last user (handle or pin) is gone is emptied, its
-// programs' references dropped (the kernel's prog_array_map_clear on usercnt
-// 0), even while programs still hold the array: that is what breaks the
-// cycle of a program tail-calling through an array that holds it.
-void clear_prog_array_without_users(const std::string &path, ObjectKind kind, uint32_t id) {
-  thread_local bool t_clearing = false;
-  if (t_clearing) return;
-  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) return;
-  bool clear = false;
-  struct stat sb;
-  ObjectHeader probe;
-  if (fstat(fd, &sb) == 0 && sb.st_nlink == 1 &&
-      pread(fd, &probe, sizeof(probe), 0) == static_cast<ssize_t>(sizeof(probe)) && probe.magic == kObjectMagic &&
-      probe.kind == ObjectKind::kMap && probe.map.map_type == BPF_MAP_TYPE_PROG_ARRAY && !handles_held(fd)) {
-    // Any program in it? (Slots follow the family's 16-byte header.)
-    std::vector<uint32_t> ids(probe.map.max_entries);
-    ssize_t want = static_cast<ssize_t>(ids.size() * sizeof(uint32_t));
-    clear = pread(fd, ids.data(), static_cast<size_t>(want), static_cast<off_t>(probe.data_offset + 16)) == want &&
-            std::any_of(ids.begin(), ids.end(), [](uint32_t v) { return v != 0; });
-  }
-  syscall(SYS_close, fd);
-  if (!clear) return;
-  t_clearing = true;
-  if (Object *view = object_view_by_id(kind, id)) {
-    prog_array_clear(view->map);
-    object_view_put(view);
-  }
-  t_clearing = false;
-}
-
-} // namespace
-
-namespace {
 // Release the object at `path` if nothing holds it any more. fd: an open file
-// description on it that holds no handle lock, sb its fstat. Caller holds the
-// store lock.
-bool release_if_dead_locked(const std::string &path, int fd, const struct stat &sb) {
-  ObjectHeader hdr;
-  if (!header_read(fd, &hdr) || object_alive(fd, sb, hdr)) return false;
+// description on it that holds no handle lock; sb, hdr: its fstat and header.
+// Caller holds the store lock.
+bool release_if_dead_locked(const std::string &path, int fd, const struct stat &sb, const ObjectHeader &hdr) {
+  if (object_alive(fd, sb, hdr)) return false;
   if (header_store(fd, offsetof(ObjectHeader, dead), uint32_t{1}) != 0) return false;
   if (unlink(path.c_str()) != 0) return false;
   memlock_uncharge(hdr.charged_bytes);
@@ -380,12 +324,40 @@ bool release_if_dead_locked(const std::string &path, int fd, const struct stat &
   return true;
 }
 
-// Before judging an object: release the objects whose references may be all
-// that keeps it (dead programs holding a map or BTF), and empty a program
-// array nobody uses any more. Caller holds the store lock.
-void collect_referrers_locked(ObjectKind kind, uint32_t id, const std::string &path) {
-  if (kind == ObjectKind::kMap || kind == ObjectKind::kBtf) collect_dead_referrers(path);
-  if (kind == ObjectKind::kMap) clear_prog_array_without_users(path, kind, id);
+// For an object with no pin and no handle (fd, hdr: as above), drop what
+// other objects hold on it only because nobody looked yet. Returns true if
+// its references may have changed. Caller holds the store lock.
+//  - Its referrers may be programs whose last handle went away unseen (exit,
+//    a close in another process): collect dead programs (and, for BTF, maps).
+//  - A program array whose last user is gone is emptied, its programs'
+//    references dropped (the kernel's prog_array_map_clear on usercnt 0), even
+//    while programs still hold the array: that breaks the cycle of a program
+//    tail-calling through an array that holds it.
+bool drop_unused_references_locked(ObjectKind kind, uint32_t id, int fd, const ObjectHeader &hdr) {
+  bool changed = false;
+  if (hdr.refs.load() > 0 && (kind == ObjectKind::kMap || kind == ObjectKind::kBtf) && !t_scanning_referrers) {
+    t_scanning_referrers = true;
+    live_ids(ObjectKind::kProg);
+    if (kind == ObjectKind::kBtf) live_ids(ObjectKind::kMap); // maps hold BTF too
+    t_scanning_referrers = false;
+    changed = true;
+  }
+  if (kind == ObjectKind::kMap && hdr.map.map_type == BPF_MAP_TYPE_PROG_ARRAY && !t_clearing_prog_array) {
+    // Any program in it? (Slots follow the family's 16-byte header.)
+    std::vector<uint32_t> ids(hdr.map.max_entries);
+    ssize_t want = static_cast<ssize_t>(ids.size() * sizeof(uint32_t));
+    if (pread(fd, ids.data(), static_cast<size_t>(want), static_cast<off_t>(hdr.data_offset + 16)) == want &&
+        std::any_of(ids.begin(), ids.end(), [](uint32_t v) { return v != 0; })) {
+      t_clearing_prog_array = true;
+      if (Object *view = object_view_by_id(kind, id)) {
+        prog_array_clear(view->map);
+        object_view_put(view);
+      }
+      t_clearing_prog_array = false;
+      changed = true;
+    }
+  }
+  return changed;
 }
 
 // A file whose creator died before publishing it (no magic, no handle, not
@@ -400,24 +372,29 @@ void remove_if_abandoned_locked(const std::string &path, int fd, const struct st
 
 enum class Verdict { kAlive, kReleased, kAbsent };
 
-// Judge (kind, id): released now, alive, or absent (no file, or one not yet
-// published). Caller holds the store lock.
+// Judge the object (kind, id) through fd, a description on its file that
+// holds no handle lock: released now, alive, or absent (not yet published).
+// Caller holds the store lock.
+Verdict judge_fd_locked(ObjectKind kind, uint32_t id, const std::string &path, int fd) {
+  struct stat sb;
+  ObjectHeader hdr;
+  if (fstat(fd, &sb) != 0) return Verdict::kAlive; // cannot tell: keep it
+  if (!header_read(fd, &hdr)) {
+    remove_if_abandoned_locked(path, fd, sb);
+    return Verdict::kAbsent;
+  }
+  if (sb.st_nlink == 1 && !handles_held(fd) && drop_unused_references_locked(kind, id, fd, hdr) &&
+      !header_read(fd, &hdr))
+    return Verdict::kAlive;
+  return release_if_dead_locked(path, fd, sb, hdr) ? Verdict::kReleased : Verdict::kAlive;
+}
+
+// The same, by name. Caller holds the store lock.
 Verdict judge_locked(ObjectKind kind, uint32_t id) {
   std::string path = object_path(kind, id);
-  collect_referrers_locked(kind, id, path);
   int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return Verdict::kAbsent;
-  Verdict v;
-  ObjectHeader hdr;
-  struct stat sb;
-  if (fstat(fd, &sb) != 0) {
-    v = Verdict::kAlive; // cannot tell: keep it
-  } else if (!header_read(fd, &hdr)) {
-    remove_if_abandoned_locked(path, fd, sb);
-    v = Verdict::kAbsent;
-  } else {
-    v = release_if_dead_locked(path, fd, sb) ? Verdict::kReleased : Verdict::kAlive;
-  }
+  Verdict v = judge_fd_locked(kind, id, path, fd);
   syscall(SYS_close, fd);
   return v;
 }
@@ -428,19 +405,15 @@ bool collect_if_dead(ObjectKind kind, uint32_t id) {
   return judge_locked(kind, id) == Verdict::kReleased;
 }
 
-bool fd_refers_to(int fd, dev_t dev, ino_t ino, struct stat *sb_out) {
+bool fd_refers_to(int fd, dev_t dev, ino_t ino) {
   struct stat sb;
-  if (!sb_out) sb_out = &sb;
-  return fstat(fd, sb_out) == 0 && sb_out->st_ino == ino && sb_out->st_dev == dev;
+  return fstat(fd, &sb) == 0 && sb.st_ino == ino && sb.st_dev == dev;
 }
 
 bool collect_view_if_dead(ObjectKind kind, uint32_t id, int internal_fd, dev_t dev, ino_t ino) {
-  std::string path = object_path(kind, id);
   StoreLock lock;
-  collect_referrers_locked(kind, id, path);
-  struct stat sb;
-  if (!fd_refers_to(internal_fd, dev, ino, &sb)) return judge_locked(kind, id) == Verdict::kReleased;
-  return release_if_dead_locked(path, internal_fd, sb);
+  if (!fd_refers_to(internal_fd, dev, ino)) return judge_locked(kind, id) == Verdict::kReleased;
+  return judge_fd_locked(kind, id, object_path(kind, id), internal_fd) == Verdict::kReleased;
 }
 
 void object_ref_put(ObjectKind kind, uint32_t id) {

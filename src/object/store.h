@@ -76,8 +76,7 @@ int header_store_next_handle(int fd, uint64_t next_handle);
 
 // Does fd still refer to the file (dev, ino)? A program may close our fds
 // behind our back (close_range) and reuse the numbers for files of its own.
-// sb_out, if given, receives the fstat.
-bool fd_refers_to(int fd, dev_t dev, ino_t ino, struct stat *sb_out = nullptr);
+bool fd_refers_to(int fd, dev_t dev, ino_t ino);
 
 // Release the object behind this process's view if nothing holds it any
 // more: internal_fd is the view's own description (no handle lock). If it no
