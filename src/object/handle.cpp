@@ -467,6 +467,11 @@ Object *object_view_by_id(ObjectKind kind, uint32_t id) {
 
 int object_ref_get(Object &obj) {
   StoreLock lock;
+  if (obj.mapped_len) { // the shared header itself
+    if (obj.hdr->dead.load()) return -EBADF; // released by a close racing with us
+    obj.hdr->refs.fetch_add(1);
+    return 0;
+  }
   ObjectHeader hdr;
   // Through our own description, if the program has not reused its number.
   if (!fd_refers_to(obj.internal_fd, obj.dev, obj.ino) || !header_read(obj.internal_fd, &hdr) || hdr.dead)

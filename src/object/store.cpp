@@ -304,6 +304,14 @@ namespace {
 thread_local bool t_scanning_referrers = false;
 thread_local bool t_clearing_prog_array = false;
 
+// Whether a judgement first looks for dead referrers: every lookup does (by
+// id, next id, a failing memlock charge), so that nobody ever sees an object
+// that only a dead program still held. A close does not: such an object
+// stays until the next lookup or until its referrer is collected, which
+// nothing in the ABI can tell apart, and the walk over every program would
+// cost each close of a map a program uses.
+enum class Referrers { kCollect, kTrust };
+
 // Release the object at `path` if nothing holds it any more. fd: an open file
 // description on it that holds no handle lock; sb, hdr: its fstat and header.
 // Caller holds the store lock.
@@ -333,9 +341,11 @@ bool release_if_dead_locked(const std::string &path, int fd, const struct stat &
 //    references dropped (the kernel's prog_array_map_clear on usercnt 0), even
 //    while programs still hold the array: that breaks the cycle of a program
 //    tail-calling through an array that holds it.
-bool drop_unused_references_locked(ObjectKind kind, uint32_t id, int fd, const ObjectHeader &hdr) {
+bool drop_unused_references_locked(ObjectKind kind, uint32_t id, int fd, const ObjectHeader &hdr,
+                                   Referrers referrers) {
   bool changed = false;
-  if (hdr.refs.load() > 0 && (kind == ObjectKind::kMap || kind == ObjectKind::kBtf) && !t_scanning_referrers) {
+  if (referrers == Referrers::kCollect && hdr.refs.load() > 0 &&
+      (kind == ObjectKind::kMap || kind == ObjectKind::kBtf) && !t_scanning_referrers) {
     t_scanning_referrers = true;
     live_ids(ObjectKind::kProg);
     if (kind == ObjectKind::kBtf) live_ids(ObjectKind::kMap); // maps hold BTF too
@@ -375,7 +385,8 @@ enum class Verdict { kAlive, kReleased, kAbsent };
 // Judge the object (kind, id) through fd, a description on its file that
 // holds no handle lock: released now, alive, or absent (not yet published).
 // Caller holds the store lock.
-Verdict judge_fd_locked(ObjectKind kind, uint32_t id, const std::string &path, int fd) {
+Verdict judge_fd_locked(ObjectKind kind, uint32_t id, const std::string &path, int fd,
+                        Referrers referrers = Referrers::kCollect) {
   struct stat sb;
   ObjectHeader hdr;
   if (fstat(fd, &sb) != 0) return Verdict::kAlive; // cannot tell: keep it
@@ -383,7 +394,7 @@ Verdict judge_fd_locked(ObjectKind kind, uint32_t id, const std::string &path, i
     remove_if_abandoned_locked(path, fd, sb);
     return Verdict::kAbsent;
   }
-  if (sb.st_nlink == 1 && !handles_held(fd) && drop_unused_references_locked(kind, id, fd, hdr) &&
+  if (sb.st_nlink == 1 && !handles_held(fd) && drop_unused_references_locked(kind, id, fd, hdr, referrers) &&
       !header_read(fd, &hdr))
     return Verdict::kAlive;
   return release_if_dead_locked(path, fd, sb, hdr) ? Verdict::kReleased : Verdict::kAlive;
@@ -413,7 +424,7 @@ bool fd_refers_to(int fd, dev_t dev, ino_t ino) {
 bool collect_view_if_dead(ObjectKind kind, uint32_t id, int internal_fd, dev_t dev, ino_t ino) {
   StoreLock lock;
   if (!fd_refers_to(internal_fd, dev, ino)) return judge_locked(kind, id) == Verdict::kReleased;
-  return judge_fd_locked(kind, id, object_path(kind, id), internal_fd) == Verdict::kReleased;
+  return judge_fd_locked(kind, id, object_path(kind, id), internal_fd, Referrers::kTrust) == Verdict::kReleased;
 }
 
 void object_ref_put(ObjectKind kind, uint32_t id) {
