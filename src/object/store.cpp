@@ -312,11 +312,9 @@ thread_local bool t_clearing_prog_array = false;
 // cost each close of a map a program uses.
 enum class Referrers { kCollect, kTrust };
 
-// Release the object at `path` if nothing holds it any more. fd: an open file
-// description on it that holds no handle lock; sb, hdr: its fstat and header.
-// Caller holds the store lock.
-bool release_if_dead_locked(const std::string &path, int fd, const struct stat &sb, const ObjectHeader &hdr) {
-  if (object_alive(fd, sb, hdr)) return false;
+// Release the object at `path`, which nothing holds any more. fd: an open
+// file description on it; hdr: its header. Caller holds the store lock.
+bool release_locked(const std::string &path, int fd, const ObjectHeader &hdr) {
   if (header_store(fd, offsetof(ObjectHeader, dead), uint32_t{1}) != 0) return false;
   if (unlink(path.c_str()) != 0) return false;
   memlock_uncharge(hdr.charged_bytes);
@@ -394,10 +392,11 @@ Verdict judge_fd_locked(ObjectKind kind, uint32_t id, const std::string &path, i
     remove_if_abandoned_locked(path, fd, sb);
     return Verdict::kAbsent;
   }
-  if (sb.st_nlink == 1 && !handles_held(fd) && drop_unused_references_locked(kind, id, fd, hdr, referrers) &&
-      !header_read(fd, &hdr))
-    return Verdict::kAlive;
-  return release_if_dead_locked(path, fd, sb, hdr) ? Verdict::kReleased : Verdict::kAlive;
+  if (sb.st_nlink == 0) return Verdict::kAbsent; // released already
+  if (sb.st_nlink > 1 || handles_held(fd)) return Verdict::kAlive; // pinned, or a handle is open
+  if (drop_unused_references_locked(kind, id, fd, hdr, referrers) && !header_read(fd, &hdr)) return Verdict::kAlive;
+  if (hdr.refs.load() > 0) return Verdict::kAlive; // held by another object
+  return release_locked(path, fd, hdr) ? Verdict::kReleased : Verdict::kAlive;
 }
 
 // The same, by name. Caller holds the store lock.
@@ -429,12 +428,13 @@ bool collect_view_if_dead(ObjectKind kind, uint32_t id, int internal_fd, dev_t d
 
 void object_ref_put(ObjectKind kind, uint32_t id) {
   StoreLock lock;
-  int fd = open(object_path(kind, id).c_str(), O_RDWR | O_CLOEXEC);
+  std::string path = object_path(kind, id);
+  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return;
   ObjectHeader hdr;
   if (header_read(fd, &hdr) && hdr.refs > 0) header_store_refs(fd, hdr.refs - 1);
+  judge_fd_locked(kind, id, path, fd);
   syscall(SYS_close, fd);
-  collect_if_dead(kind, id);
 }
 
 std::vector<uint32_t> live_ids(ObjectKind kind) {
