@@ -59,10 +59,65 @@ int make_handle(int fd, uint64_t handle_id, uint32_t mode) {
   return 0;
 }
 
-// Drop a view's region: unmap it, or free its private copy.
+// Address ranges of freed small views, kept mapped (to their dead files)
+// until a new region of the same size replaces one with MAP_FIXED. Freed
+// views are unmapped on liburcu's callback thread; there, each munmap raced
+// the loading thread for the mmap lock and cost a TLB-shootdown IPI to its
+// CPU. Replacing a range in the thread that maps it costs neither. Ranges of
+// at most kRecycledMaxBytes, kRecycledTotalBytes in all, stay mapped: dead
+// maps' pages outlive them by at most that much memory per process.
+constexpr size_t kRecycledMaxBytes = 64 * 1024;
+constexpr size_t kRecycledTotalBytes = 1024 * 1024;
+size_t recycled_bytes = 0; // guarded by recycled_mu
+struct RecycledRange {
+  void *addr;
+  size_t len;
+};
+std::mutex recycled_mu;
+std::vector<RecycledRange> &recycled_ranges() {
+  static auto *v = new std::vector<RecycledRange>;
+  return *v;
+}
+
+// Map region bytes of fd shared, in a recycled range of that size if any.
+void *map_region(int fd, size_t region) {
+  void *hint = nullptr;
+  {
+    std::lock_guard<std::mutex> g(recycled_mu);
+    auto &v = recycled_ranges();
+    for (size_t i = 0; i < v.size(); i++)
+      if (v[i].len == region) {
+        hint = v[i].addr;
+        recycled_bytes -= region;
+        v[i] = v.back();
+        v.pop_back();
+        break;
+      }
+  }
+  if (hint) {
+    void *p = raw_mmap(hint, region, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE | MAP_FIXED, fd, 0);
+    if (p != MAP_FAILED) return p;
+    raw_munmap(hint, region); // the range is no longer ours to replace
+  }
+  return raw_mmap(nullptr, region, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+}
+
+// Drop a view's region: unmap it (or keep it for map_region()), or free its
+// private copy.
 void release_region(ObjectHeader *hdr, size_t mapped_len) {
-  if (mapped_len) raw_munmap(hdr, mapped_len);
-  else free(hdr);
+  if (!mapped_len) {
+    free(hdr);
+    return;
+  }
+  if (mapped_len <= kRecycledMaxBytes) {
+    std::lock_guard<std::mutex> g(recycled_mu);
+    if (recycled_bytes + mapped_len <= kRecycledTotalBytes) {
+      recycled_ranges().push_back({hdr, mapped_len});
+      recycled_bytes += mapped_len;
+      return;
+    }
+  }
+  raw_munmap(hdr, mapped_len);
 }
 
 void free_object(Object *obj) {
@@ -101,8 +156,7 @@ namespace {
 // *mapped_len is 0 for a private copy.
 ObjectHeader *load_region(int internal_fd, const ObjectHeader &probe, size_t *mapped_len) {
   if (kind_is_mapped(probe.kind)) {
-    void *p = raw_mmap(nullptr, probe.region_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-                       internal_fd, 0);
+    void *p = map_region(internal_fd, probe.region_size);
     *mapped_len = probe.region_size;
     return p == MAP_FAILED ? nullptr : static_cast<ObjectHeader *>(p);
   }
@@ -313,7 +367,7 @@ int open_new_object_file(ObjectKind kind, uint64_t region, uint64_t commit_size,
   if (backed < region && ftruncate(f->internal_fd, static_cast<off_t>(region)) != 0) return -ENOMEM;
   if (fallocate(f->internal_fd, 0, 0, static_cast<off_t>(backed)) != 0)
     return errno == ENOSPC || errno == EFBIG ? -ENOMEM : -errno;
-  void *p = raw_mmap(nullptr, region, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, f->internal_fd, 0);
+  void *p = map_region(f->internal_fd, region);
   if (p == MAP_FAILED) return -ENOMEM;
   f->hdr = static_cast<ObjectHeader *>(p);
   f->mapped_len = region;
