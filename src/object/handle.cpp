@@ -237,6 +237,10 @@ void put_object(Object *obj) {
   }
   // The view is still mapped (it is freed after a grace period): judge the
   // object through it rather than opening and mapping its file again.
+  // A copied object judged through a description of our own, closed with
+  // the view after the grace period (its last close frees the file's memory:
+  // better on liburcu's thread than on the caller's).
+  if (obj->internal_fd < 0) obj->internal_fd = open(object_path(obj->kind, obj->id).c_str(), O_RDWR | O_CLOEXEC);
   collect_view_if_dead(obj->kind, obj->id, obj->internal_fd, obj->dev, obj->ino);
   rcu_defer([obj] { free_object(obj); });
 }
@@ -350,16 +354,20 @@ int open_new_object_file(ObjectKind kind, uint64_t region, uint64_t commit_size,
   // The creator holds the first handle from the start: a collector never
   // takes the file for one whose creator died.
   if (int err = make_handle(fd, kFirstHandleId, mode)) return err;
-  f->internal_fd = open(f->path.c_str(), O_RDWR | O_CLOEXEC);
-  if (f->internal_fd < 0) return -errno;
   struct stat sb;
-  if (fstat(f->internal_fd, &sb) != 0) return -errno;
-  f->ino = sb.st_ino;
   if (!kind_is_mapped(kind)) {
-    // Written in one go at publication; pwrite then backs it with memory.
+    // Written in one go at publication (pwrite backs it with memory). Our
+    // own description is opened only if this process ever needs one
+    // (object_ref_get); a close judges the object by its name.
+    if (fstat(fd, &sb) != 0) return -errno;
+    f->ino = sb.st_ino;
     f->hdr = static_cast<ObjectHeader *>(calloc(1, region));
     return f->hdr ? 0 : -ENOMEM;
   }
+  f->internal_fd = open(f->path.c_str(), O_RDWR | O_CLOEXEC);
+  if (f->internal_fd < 0) return -errno;
+  if (fstat(f->internal_fd, &sb) != 0) return -errno;
+  f->ino = sb.st_ino;
   // Back the header and the committed data now: a full tmpfs must fail here
   // with ENOMEM, not with SIGBUS on first touch. fallocate() sets the file's
   // size too; a region only partly committed is sized first.
@@ -383,9 +391,9 @@ int publish(NewObjectFile &f) {
   // A reader must never see a half-written region with a valid magic: the
   // region goes first, the magic after it.
   const size_t len = f.hdr->region_size;
-  if (pwrite(f.internal_fd, f.hdr, len, 0) != static_cast<ssize_t>(len)) return -ENOMEM;
+  if (pwrite(f.user_fd, f.hdr, len, 0) != static_cast<ssize_t>(len)) return -ENOMEM;
   f.hdr->magic = kObjectMagic;
-  if (pwrite(f.internal_fd, &f.hdr->magic, sizeof(f.hdr->magic), 0) != static_cast<ssize_t>(sizeof(f.hdr->magic)))
+  if (pwrite(f.user_fd, &f.hdr->magic, sizeof(f.hdr->magic), 0) != static_cast<ssize_t>(sizeof(f.hdr->magic)))
     return -ENOMEM;
   return 0;
 }
@@ -525,6 +533,15 @@ int object_ref_get(Object &obj) {
     if (obj.hdr->dead.load()) return -EBADF; // released by a close racing with us
     obj.hdr->refs.fetch_add(1);
     return 0;
+  }
+  if (obj.internal_fd < 0) { // a copied object this process made: open our description now
+    int fd = open(object_path(obj.kind, obj.id).c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) return -EBADF; // released by a close racing with us
+    if (!fd_refers_to(fd, obj.dev, obj.ino)) {
+      raw_close(fd);
+      return -EBADF;
+    }
+    obj.internal_fd = fd;
   }
   ObjectHeader hdr;
   // Through our own description, if the program has not reused its number.

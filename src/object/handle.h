@@ -42,7 +42,8 @@ struct Object {
   std::atomic<int> local_refs{0}; // fd-table entries and internal holders in this process
   ObjectHeader *hdr = nullptr;
   size_t mapped_len = 0;          // 0: hdr is a private copy (malloc)
-  int internal_fd = -1;           // our own open file description (no handle lock)
+  int internal_fd = -1;           // our own open file description (no handle lock); -1 until
+                                  // needed for a copied object this process created
   dev_t dev = 0;
   ino_t ino = 0;
   ObjectKind kind = ObjectKind::kMap;

@@ -400,11 +400,11 @@ Verdict judge_fd_locked(ObjectKind kind, uint32_t id, const std::string &path, i
 }
 
 // The same, by name. Caller holds the store lock.
-Verdict judge_locked(ObjectKind kind, uint32_t id) {
+Verdict judge_locked(ObjectKind kind, uint32_t id, Referrers referrers = Referrers::kCollect) {
   std::string path = object_path(kind, id);
   int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return Verdict::kAbsent;
-  Verdict v = judge_fd_locked(kind, id, path, fd);
+  Verdict v = judge_fd_locked(kind, id, path, fd, referrers);
   syscall(SYS_close, fd);
   return v;
 }
@@ -422,7 +422,8 @@ bool fd_refers_to(int fd, dev_t dev, ino_t ino) {
 
 bool collect_view_if_dead(ObjectKind kind, uint32_t id, int internal_fd, dev_t dev, ino_t ino) {
   StoreLock lock;
-  if (!fd_refers_to(internal_fd, dev, ino)) return judge_locked(kind, id) == Verdict::kReleased;
+  if (internal_fd < 0 || !fd_refers_to(internal_fd, dev, ino))
+    return judge_locked(kind, id, Referrers::kTrust) == Verdict::kReleased;
   return judge_fd_locked(kind, id, object_path(kind, id), internal_fd, Referrers::kTrust) == Verdict::kReleased;
 }
 

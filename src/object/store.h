@@ -79,9 +79,10 @@ int header_store_next_handle(int fd, uint64_t next_handle);
 bool fd_refers_to(int fd, dev_t dev, ino_t ino);
 
 // Release the object behind this process's view if nothing holds it any
-// more: internal_fd is the view's own description (no handle lock). If it no
-// longer refers to the object (dev, ino) — the program closed it behind our
-// back and reused the number — the object is judged by its path instead.
+// more: internal_fd is the view's own description (no handle lock). If it is
+// -1 (a copied object whose creator never needed one) or no longer refers to
+// the object (dev, ino) — the program closed it behind our back and reused
+// the number — the object is judged by its path instead.
 // Returns true if released.
 bool collect_view_if_dead(ObjectKind kind, uint32_t id, int internal_fd, dev_t dev, ino_t ino);
 
