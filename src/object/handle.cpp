@@ -32,10 +32,28 @@ void *raw_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
 }
 int raw_munmap(void *addr, size_t len) { return static_cast<int>(syscall(SYS_munmap, addr, len)); }
 
-std::mutex registry_mu; // objects_by_ino and slow-path fd-table inserts
+std::mutex registry_mu; // the view registry and slow-path fd-table inserts
 std::unordered_map<ino_t, Object *> &objects_by_ino() {
   static auto *m = new std::unordered_map<ino_t, Object *>;
   return *m;
+}
+std::unordered_map<uint64_t, Object *> &objects_by_id() {
+  static auto *m = new std::unordered_map<uint64_t, Object *>;
+  return *m;
+}
+uint64_t id_key(ObjectKind kind, uint32_t id) { return uint64_t{static_cast<uint32_t>(kind)} << 32 | id; }
+
+// Register a new view. Caller holds registry_mu.
+void register_view(Object *obj) {
+  objects_by_ino()[obj->ino] = obj;
+  objects_by_id()[id_key(obj->kind, obj->id)] = obj;
+}
+// Forget a view whose last local reference went. Caller holds registry_mu.
+void unregister_view(Object *obj) {
+  auto it = objects_by_ino().find(obj->ino);
+  if (it != objects_by_ino().end() && it->second == obj) objects_by_ino().erase(it);
+  auto jt = objects_by_id().find(id_key(obj->kind, obj->id));
+  if (jt != objects_by_id().end() && jt->second == obj) objects_by_id().erase(jt);
 }
 
 dev_t store_dev() {
@@ -195,7 +213,7 @@ int map_object(int internal_fd, const struct stat &sb, Object **out) {
       return err;
     }
   }
-  objects_by_ino()[sb.st_ino] = obj;
+  register_view(obj);
   *out = obj;
   return 0;
 }
@@ -232,8 +250,7 @@ void put_object(Object *obj) {
   {
     std::lock_guard<std::mutex> g(registry_mu);
     if (obj->local_refs.fetch_sub(1) != 1) return;
-    auto it = objects_by_ino().find(obj->ino);
-    if (it != objects_by_ino().end() && it->second == obj) objects_by_ino().erase(it);
+    unregister_view(obj);
   }
   // The view is still mapped (it is freed after a grace period): judge the
   // object through it rather than opening and mapping its file again.
@@ -456,7 +473,7 @@ int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uin
 
   std::lock_guard<std::mutex> g(registry_mu);
   obj->local_refs.store(1);
-  objects_by_ino()[f.ino] = obj;
+  register_view(obj);
   install_locked(f.user_fd, obj, kFirstHandleId, mode);
   return f.user_fd;
 }
@@ -551,6 +568,27 @@ int object_ref_get(Object &obj) {
 }
 
 void object_view_put(Object *obj) { put_object(obj); }
+
+int local_view_fd(ObjectKind kind, uint32_t id, Object **view) {
+  *view = nullptr;
+  Object *obj;
+  {
+    std::lock_guard<std::mutex> g(registry_mu);
+    auto it = objects_by_id().find(id_key(kind, id));
+    if (it == objects_by_id().end()) return -1;
+    obj = it->second;
+    obj->local_refs.fetch_add(1);
+  }
+  *view = obj;
+  if (obj->internal_fd < 0) obj->internal_fd = open(object_path(kind, id).c_str(), O_RDWR | O_CLOEXEC);
+  // Still ours, and still the object of that name (a released one's id may
+  // have been taken again).
+  struct stat sb;
+  if (obj->internal_fd < 0 || fstat(obj->internal_fd, &sb) != 0 || sb.st_ino != obj->ino || sb.st_dev != obj->dev ||
+      sb.st_nlink == 0)
+    return -1;
+  return obj->internal_fd;
+}
 
 int handle_open_path(const std::string &real_path, uint32_t mode, ObjectKind *kind_out) {
   StoreLock lock;

@@ -92,6 +92,12 @@ int handle_open_path(const std::string &real_path, uint32_t mode, ObjectKind *ki
 Object *object_view_by_id(ObjectKind kind, uint32_t id);
 void object_view_put(Object *obj);
 
+// Called under the StoreLock: this process's own description (no handle
+// lock) on the object (kind, id), if this process has a view of it, else -1;
+// *view is that view with one more local reference (object_view_put it), or
+// nullptr.
+int local_view_fd(ObjectKind kind, uint32_t id, Object **view);
+
 // Take a reference on the object for another object (ObjectHeader::refs: a
 // program on its maps, a map or program on its BTF, a program array on its
 // programs); the caller holds a handle on it. -EBADF if a close racing with

@@ -430,12 +430,18 @@ bool collect_view_if_dead(ObjectKind kind, uint32_t id, int internal_fd, dev_t d
 void object_ref_put(ObjectKind kind, uint32_t id) {
   StoreLock lock;
   std::string path = object_path(kind, id);
-  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) return;
-  ObjectHeader hdr;
-  if (header_read(fd, &hdr) && hdr.refs > 0) header_store_refs(fd, hdr.refs - 1);
-  judge_fd_locked(kind, id, path, fd);
-  syscall(SYS_close, fd);
+  // Through this process's own description if it has a view (no open).
+  Object *view = nullptr;
+  int fd = local_view_fd(kind, id, &view);
+  const bool own = fd >= 0;
+  if (!own) fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd >= 0) {
+    ObjectHeader hdr;
+    if (header_read(fd, &hdr) && hdr.refs > 0) header_store_refs(fd, hdr.refs - 1);
+    judge_fd_locked(kind, id, path, fd);
+    if (!own) syscall(SYS_close, fd);
+  }
+  if (view) object_view_put(view);
 }
 
 std::vector<uint32_t> live_ids(ObjectKind kind) {
