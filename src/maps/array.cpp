@@ -158,17 +158,6 @@ int array_sys_lookup(Map &map, const void *key, void *value, uint64_t flags) {
   return 0;
 }
 
-int array_get_next_key(Map &map, const void *key, void *next_key) {
-  // No key, or one past the end: the walk (re)starts at index 0.
-  const uint32_t index = key ? read_index(key) : UINT32_MAX;
-  uint32_t next = 0;
-  if (index < map.max_entries) {
-    if (index == map.max_entries - 1) return -ENOENT;
-    next = index + 1;
-  }
-  memcpy(next_key, &next, sizeof(next));
-  return 0;
-}
 
 // ---------------------------------------------------------------- PERCPU_ARRAY
 
@@ -212,6 +201,18 @@ int percpu_array_sys_update(Map &map, const void *key, const void *value, uint64
 }
 
 } // namespace
+
+int array_get_next_key(Map &map, const void *key, void *next_key) {
+  // No key, or one past the end: the walk (re)starts at index 0.
+  const uint32_t index = key ? read_index(key) : UINT32_MAX;
+  uint32_t next = 0;
+  if (index < map.max_entries) {
+    if (index == map.max_entries - 1) return -ENOENT;
+    next = index + 1;
+  }
+  memcpy(next_key, &next, sizeof(next));
+  return 0;
+}
 
 // Both tables leave lookup_and_delete and the delete/lookup_and_delete
 // batches unset: the kernel's array ops lack them, and its syscall layer then

@@ -160,6 +160,11 @@ int prog_ref_get(int fd, ProgRef *out);
 // Drop one; the program is released if nothing else holds it.
 void prog_ref_put(uint32_t id);
 
+// The array families' get_next_key (arrays, per-CPU arrays, program arrays:
+// the kernel's array_map_get_next_key): index + 1, from 0 without a key or
+// past the end.
+int array_get_next_key(Map &map, const void *key, void *next_key);
+
 // Generic batch implementations built on get_next_key / sys_lookup /
 // sys_update / delete_elem, as the kernel's generic_map_*_batch. Array
 // families use them; hash families have their own bucket-wise versions.

@@ -106,17 +106,6 @@ int prog_array_delete_elem(Map &map, const void *key) {
   return 0;
 }
 
-int prog_array_get_next_key(Map &map, const void *key, void *next_key) {
-  const uint32_t index = key ? read_u32(key) : UINT32_MAX;
-  uint32_t next = 0;
-  if (index < map.max_entries) {
-    if (index == map.max_entries - 1) return -ENOENT;
-    next = index + 1;
-  }
-  memcpy(next_key, &next, sizeof(next));
-  return 0;
-}
-
 } // namespace
 
 bool prog_array_compatible(Map &map, uint32_t prog_type, uint32_t prog_flags) {
@@ -147,7 +136,7 @@ const MapOps prog_array_map_ops = {
     .delete_elem = prog_array_delete_elem,
     .sys_lookup = prog_array_sys_lookup,
     .sys_update = prog_array_sys_update,
-    .get_next_key = prog_array_get_next_key,
+    .get_next_key = array_get_next_key,
     .sys_lookup_and_delete = nullptr,
     .lookup_batch = nullptr,
     .lookup_and_delete_batch = nullptr,
