@@ -263,7 +263,7 @@ int map_create(const Attr &at) {
     const Handle *bh = btf_handle(static_cast<int>(a.btf_fd), &err);
     if (!bh) return err;
     if (a.btf_value_type_id) {
-      std::unique_ptr<btf::Btf> b = btf_of(*bh->obj);
+      std::shared_ptr<const btf::Btf> b = btf_of(*bh->obj);
       if (!b) return -EINVAL;
       if ((err = btf_check_map_types(*b, a.map_type, a.key_size, a.value_size, a.max_entries, a.btf_key_type_id,
                                      a.btf_value_type_id)))
@@ -684,7 +684,7 @@ int btf_load(const Attr &at) {
   if (int log_err = write_log(log, level, log_buf, log_size)) ret = log_err;
   at.write_back<uint32_t>(kBtfLogTrueSizeOff, level && !log.empty() ? static_cast<uint32_t>(log.size() + 1) : 0);
   if (ret) return ret;
-  return btf_object_create(*parsed);
+  return btf_object_create(std::move(parsed));
 }
 
 int btf_get_fd_by_id(const Attr &at) {
@@ -853,7 +853,7 @@ int prog_load_btf(const Attr &at, const std::vector<vm::RawInsn> &insns, Object 
   int err = 0;
   const Handle *h = btf_handle(static_cast<int>(a.prog_btf_fd), &err);
   if (!h) return err;
-  std::unique_ptr<btf::Btf> b = btf_of(*h->obj);
+  std::shared_ptr<const btf::Btf> b = btf_of(*h->obj);
   if (!b) return -EINVAL;
   ProgBtfInput in;
   in.insns = reinterpret_cast<const struct bpf_insn *>(insns.data());
