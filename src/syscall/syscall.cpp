@@ -94,14 +94,63 @@ int copy_to_user(uint64_t dst, const void *src, size_t n) {
   return -EFAULT;
 }
 
+// The caller's memory a slow command is about to read (BPF_PROG_LOAD: the
+// instructions, the license, func_info and line_info), copied ahead in one
+// process_vm_readv for all its ranges: each copy_from_user() is two system
+// calls (getpid + process_vm_readv, ~3 us on a VM), and a libbpf load reads
+// four ranges per program, once per record for func_info and line_info.
+// A range that could not be copied whole is not kept: reads of it go to
+// copy_from_user() as they come, so a fault still gives EFAULT at the read
+// where the kernel's own copy faults, after the same checks before it.
+class UserSnapshot {
+ public:
+  // Ranges to copy (before fetch()); empty and absurd ones are left out.
+  void add(uint64_t addr, uint64_t len) {
+    if (len == 0 || user_range_bad(addr, len) || len > kMaxBytes - total_) return;
+    ranges_.push_back({addr, len, total_, false});
+    total_ += len;
+  }
+  void fetch() {
+    if (ranges_.empty()) return;
+    bytes_.resize(total_);
+    std::vector<struct iovec> remote;
+    for (const Range &r : ranges_) remote.push_back({uptr<void>(r.addr), r.len});
+    struct iovec local = {bytes_.data(), total_};
+    ssize_t got = process_vm_readv(getpid(), &local, 1, remote.data(), remote.size(), 0);
+    // A partial copy stops in the first range that faulted: the ones before it are whole.
+    for (Range &r : ranges_) r.ok = got >= 0 && r.offset + r.len <= static_cast<uint64_t>(got);
+  }
+  // copy_from_user() of [addr, addr + n), served from the copy when it holds it.
+  int read(void *dst, uint64_t addr, size_t n) const {
+    for (const Range &r : ranges_) {
+      if (r.ok && addr >= r.addr && n <= r.len && addr - r.addr <= r.len - n) {
+        memcpy(dst, bytes_.data() + r.offset + (addr - r.addr), n);
+        return 0;
+      }
+    }
+    return copy_from_user(dst, addr, n);
+  }
+
+ private:
+  static constexpr uint64_t kMaxBytes = 32u << 20; // a maximal program's instructions and records
+  struct Range {
+    uint64_t addr, len, offset;
+    bool ok;
+  };
+  std::vector<Range> ranges_;
+  uint64_t total_ = 0;
+  std::vector<uint8_t> bytes_;
+};
+
 // strncpy_from_user(): at most `max` bytes of a NUL-terminated string; the
 // length copied, or -EFAULT if a byte before the NUL (or the limit) faults.
-long strncpy_from_user(char *dst, uint64_t src, size_t max) {
+// Reads go through `user` when given (its copy, or copy_from_user()).
+long strncpy_from_user(char *dst, uint64_t src, size_t max, const UserSnapshot *user = nullptr) {
   size_t done = 0;
   while (done < max) {
     uint64_t at = src + done;
     size_t chunk = std::min<uint64_t>(max - done, kPageSize - (at & (kPageSize - 1)));
-    if (copy_from_user(dst + done, at, chunk)) return -EFAULT;
+    if (user ? user->read(dst + done, at, chunk) : copy_from_user(dst + done, at, chunk)) return -EFAULT;
     if (const void *nul = memchr(dst + done, 0, chunk))
       return static_cast<long>(static_cast<const char *>(nul) - dst);
     done += chunk;
@@ -844,39 +893,11 @@ std::string stats_only_log(uint32_t level, uint64_t start_ns) {
   return log;
 }
 
-// A user array of records (func_info, line_info) copied in one
-// copy_from_user() where it can be, so checking n records costs one system
-// call instead of n. Where the whole array cannot be read (a fault somewhere
-// in it, or too large to copy at once), reads go to copy_from_user() record
-// by record as before, so the record that faults gives EFAULT exactly where
-// the kernel's copy of that record would.
-class UserRecords {
- public:
-  UserRecords(uint64_t addr, uint32_t cnt, uint32_t rec_size) : addr_(addr) {
-    uint64_t total = uint64_t{cnt} * rec_size;
-    if (total == 0 || total > kMaxPrefetch) return;
-    bytes_.resize(total);
-    if (copy_from_user(bytes_.data(), addr, total)) bytes_.clear();
-  }
-  int read(uint64_t at, void *dst, size_t n) const {
-    if (at >= addr_ && n <= bytes_.size() && at - addr_ <= bytes_.size() - n) {
-      memcpy(dst, bytes_.data() + (at - addr_), n);
-      return 0;
-    }
-    return copy_from_user(dst, at, n);
-  }
-
- private:
-  static constexpr uint64_t kMaxPrefetch = 16u << 20;
-  uint64_t addr_;
-  std::vector<uint8_t> bytes_;
-};
-
 // check_btf_info_early() and check_btf_info(): the program's BTF
 // (prog_btf_fd) and its func_info / line_info records. On success *btf_obj
 // holds one reference for the program to keep.
-int prog_load_btf(const Attr &at, const std::vector<vm::RawInsn> &insns, Object **btf_obj, ProgBtfInfo *info,
-                  std::string *log) {
+int prog_load_btf(const Attr &at, const UserSnapshot &user, const std::vector<vm::RawInsn> &insns, Object **btf_obj,
+                  ProgBtfInfo *info, std::string *log) {
   const union bpf_attr &a = *at.a;
   int err = 0;
   const Handle *h = btf_handle(static_cast<int>(a.prog_btf_fd), &err);
@@ -892,13 +913,7 @@ int prog_load_btf(const Attr &at, const std::vector<vm::RawInsn> &insns, Object 
   in.line_info_rec_size = a.line_info_rec_size;
   in.line_info_cnt = a.line_info_cnt;
   in.line_info = a.line_info;
-  UserRecords func_records(a.func_info, a.func_info_cnt, a.func_info_rec_size);
-  UserRecords line_records(a.line_info, a.line_info_cnt, a.line_info_rec_size);
-  in.read = [&](uint64_t addr, void *dst, size_t n) {
-    // Each check reads only its own array: func_info first, as the kernel.
-    if (addr - a.func_info < uint64_t{a.func_info_cnt} * a.func_info_rec_size) return func_records.read(addr, dst, n);
-    return line_records.read(addr, dst, n);
-  };
+  in.read = [&](uint64_t addr, void *dst, size_t n) { return user.read(dst, addr, n); };
   err = btf_check_prog_info(*b, in, info, log);
   // A record with unknown non-zero bytes: tell the loader the size we know.
   if (info->func_rec_size_hint)
@@ -932,10 +947,20 @@ int prog_load(const Attr &at) {
   // BTF: bpf_prog_load_check_attach() refuses them for every other type.
   if (a.attach_prog_fd || a.attach_btf_id) return -EINVAL;
 
-  std::vector<vm::RawInsn> insns(a.insn_cnt);
-  if (copy_from_user(insns.data(), a.insns, insns.size() * sizeof(vm::RawInsn))) return -EFAULT;
   char license[128];
-  if (strncpy_from_user(license, a.license, sizeof(license) - 1) < 0) return -EFAULT;
+  UserSnapshot user;
+  user.add(a.insns, uint64_t{a.insn_cnt} * sizeof(vm::RawInsn));
+  // The license's first read: up to the limit or the end of its page.
+  if (!user_range_bad(a.license, 1))
+    user.add(a.license, std::min<uint64_t>(sizeof(license) - 1, kPageSize - (a.license & (kPageSize - 1))));
+  if (a.func_info_cnt || a.line_info_cnt) {
+    user.add(a.func_info, uint64_t{a.func_info_cnt} * a.func_info_rec_size);
+    user.add(a.line_info, uint64_t{a.line_info_cnt} * a.line_info_rec_size);
+  }
+  user.fetch();
+  std::vector<vm::RawInsn> insns(a.insn_cnt);
+  if (user.read(insns.data(), a.insns, insns.size() * sizeof(vm::RawInsn))) return -EFAULT;
+  if (strncpy_from_user(license, a.license, sizeof(license) - 1, &user) < 0) return -EFAULT;
   license[sizeof(license) - 1] = '\0';
   bool gpl = license_is_gpl_compatible(license);
 
@@ -1033,7 +1058,7 @@ int prog_load(const Attr &at) {
   ProgBtfInfo btf_info;
   if (a.func_info_cnt || a.line_info_cnt) {
     std::string btf_log;
-    ret = prog_load_btf(at, insns, &btf_obj, &btf_info, &btf_log);
+    ret = prog_load_btf(at, user, insns, &btf_obj, &btf_info, &btf_log);
     if (ret) res.log = btf_log + stats_only_log(level, start_ns);
   }
   if (!ret) {
