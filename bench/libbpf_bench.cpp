@@ -8,12 +8,21 @@
 // libbpf caches its feature probes per process: a first userbpf load fills
 // the cache, so both sides load the same way (the kernel has every feature
 // userbpf reports).
+//
+// `libbpf_bench --breakdown [N]` instead runs N (default 200) open+load+close
+// of each object on each side and prints where the time goes: the three
+// phases, and every bpf() command libbpf issued (calls per load, failures,
+// time), userbpf beside the kernel.
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bpf/libbpf.h>
 #include <benchmark/benchmark.h>
 
+#include <map>
 #include <string>
 
 #include "bpf_router.h"
@@ -23,12 +32,118 @@ namespace {
 
 std::string obj_path(const char *name) { return std::string(USERBPF_LIBBPF_OBJ_DIR) + "/" + name + ".bpf.o"; }
 
-bool open_load_close(const std::string &path) {
+uint64_t now_ns() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Nanoseconds spent in each phase of open_load_close(), summed.
+struct Phases {
+  uint64_t open = 0, load = 0, close = 0;
+};
+
+bool open_load_close(const std::string &path, Phases *phases = nullptr) {
+  uint64_t t0 = now_ns();
   struct bpf_object *obj = bpf_object__open_file(path.c_str(), nullptr);
   if (!obj) return false;
+  uint64_t t1 = now_ns();
   int err = bpf_object__load(obj);
+  uint64_t t2 = now_ns();
   bpf_object__close(obj);
+  if (phases) {
+    phases->open += t1 - t0;
+    phases->load += t2 - t1;
+    phases->close += now_ns() - t2;
+  }
   return err == 0;
+}
+
+// ---- --breakdown
+
+struct CommandStats {
+  uint64_t calls = 0, fails = 0, ns = 0;
+};
+std::map<int, CommandStats> g_commands[2]; // per backend: bpf() command -> stats
+
+const char *command_name(int cmd) {
+  switch (cmd) {
+    case BPF_MAP_CREATE: return "MAP_CREATE";
+    case BPF_MAP_LOOKUP_ELEM: return "MAP_LOOKUP_ELEM";
+    case BPF_MAP_UPDATE_ELEM: return "MAP_UPDATE_ELEM";
+    case BPF_MAP_FREEZE: return "MAP_FREEZE";
+    case BPF_PROG_LOAD: return "PROG_LOAD";
+    case BPF_BTF_LOAD: return "BTF_LOAD";
+    case BPF_OBJ_GET_INFO_BY_FD: return "OBJ_GET_INFO_BY_FD";
+    case BPF_PROG_BIND_MAP: return "PROG_BIND_MAP";
+    default: return nullptr;
+  }
+}
+
+// N loads of `name` on each side; false if a side failed to load it.
+bool breakdown(const char *name, int loads) {
+  std::string path = obj_path(name);
+  const ubt::Backend backends[2] = {ubt::Backend::kUserbpf, ubt::Backend::kKernel};
+  const char *labels[2] = {"userbpf", "kernel"};
+  std::string why;
+  bool kernel = ubt::kernel_bpf_available(&why);
+  Phases phases[2];
+  for (int side = 0; side < (kernel ? 2 : 1); side++) {
+    g_commands[side].clear();
+    ubt::bpf_observer = side == 0 ? [](ubt::Backend, int cmd, long ret, uint64_t ns) {
+      CommandStats &s = g_commands[0][cmd];
+      s.calls++, s.fails += ret < 0, s.ns += ns;
+    } : [](ubt::Backend, int cmd, long ret, uint64_t ns) {
+      CommandStats &s = g_commands[1][cmd];
+      s.calls++, s.fails += ret < 0, s.ns += ns;
+    };
+    for (int i = 0; i < loads; i++) {
+      if (!ubt::with_backend(backends[side], [&] { return open_load_close(path, &phases[side]); })) {
+        fprintf(stderr, "%s: load failed on %s: %s\n", name, labels[side], strerror(errno));
+        ubt::bpf_observer = nullptr;
+        return false;
+      }
+    }
+    ubt::bpf_observer = nullptr;
+  }
+  auto us = [&](uint64_t ns) { return static_cast<double>(ns) / loads / 1000; };
+  printf("%s: %d open+load+close per side, mean per load (bpf() commands: calls x time each = time)%s\n", name, loads,
+         kernel ? "" : (" (kernel side skipped: " + why + ")").c_str());
+  int sides = kernel ? 2 : 1;
+  printf("  %-20s", "");
+  for (int side = 0; side < sides; side++) printf(" %-38s", labels[side]);
+  printf("\n");
+  const char *phase_names[3] = {"open", "load", "close"};
+  uint64_t Phases::*const fields[3] = {&Phases::open, &Phases::load, &Phases::close};
+  for (int p = 0; p < 3; p++) {
+    printf("  %-20s", phase_names[p]);
+    for (int side = 0; side < sides; side++) {
+      char cell[32];
+      snprintf(cell, sizeof(cell), "%.1f us", us(phases[side].*fields[p]));
+      printf(" %-38s", cell);
+    }
+    printf("\n");
+  }
+  std::map<int, bool> seen;
+  for (const auto &side : g_commands)
+    for (const auto &entry : side) seen[entry.first] = true;
+  for (const auto &entry : seen) {
+    int cmd = entry.first;
+    const char *known = command_name(cmd);
+    printf("  %-20s", known ? known : ("cmd " + std::to_string(cmd)).c_str());
+    for (int side = 0; side < sides; side++) {
+      const CommandStats &st = g_commands[side][cmd];
+      char cell[96];
+      int n = snprintf(cell, sizeof(cell), "%.1f x %.1f us = %.1f us", static_cast<double>(st.calls) / loads,
+                       st.calls ? static_cast<double>(st.ns) / static_cast<double>(st.calls) / 1000 : 0.0, us(st.ns));
+      if (st.fails && n > 0)
+        snprintf(cell + n, sizeof(cell) - static_cast<size_t>(n), " (%llu failed)",
+                 static_cast<unsigned long long>(st.fails));
+      printf(" %-38s", cell);
+    }
+    printf("\n");
+  }
+  return true;
 }
 
 void BM_OpenLoad(benchmark::State &state, const char *name, ubt::Backend backend) {
@@ -52,6 +167,16 @@ int main(int argc, char **argv) {
   ubt::use_private_fs_root();
   libbpf_set_print([](enum libbpf_print_level, const char *, va_list) { return 0; });
   ubt::with_backend(ubt::Backend::kUserbpf, [] { return open_load_close(obj_path("globals")); });
+  if (argc >= 2 && strcmp(argv[1], "--breakdown") == 0) {
+    int loads = argc >= 3 ? atoi(argv[2]) : 200;
+    if (loads <= 0) {
+      fprintf(stderr, "usage: %s --breakdown [LOADS]\n", argv[0]);
+      return 2;
+    }
+    bool ok = true;
+    for (const char *name : {"globals", "typed_maps", "calls"}) ok = breakdown(name, loads) && ok;
+    return ok ? 0 : 1;
+  }
   for (const char *name : {"globals", "typed_maps", "calls"}) {
     benchmark::RegisterBenchmark((std::string("OpenLoad/") + name + "/userbpf").c_str(), BM_OpenLoad, name,
                                  ubt::Backend::kUserbpf)

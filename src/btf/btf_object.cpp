@@ -6,20 +6,78 @@
 #include <string.h>
 
 #include <algorithm>
+#include <mutex>
 
 #include "object/store.h"
 
 namespace userbpf {
+namespace {
 
-int btf_object_create(const btf::Btf &b) {
+// Recent parses, newest first. Entries are found by the blob's bytes, never
+// by object id or address (an id or a view can be reused by another object),
+// and Btf::parse() is a function of those bytes alone, so an entry is the
+// parse the caller would have made. Bounded in entries and in bytes, so a
+// process that loads many large BTFs keeps little. A busy lock means "not
+// cached" (the caller parses): no thread waits here, and a child forked
+// while another thread held the lock still works, only without the cache.
+class ParseCache {
+ public:
+  std::shared_ptr<const btf::Btf> find(const uint8_t *blob, uint32_t size) {
+    std::unique_lock<std::mutex> g(mu_, std::try_to_lock);
+    if (!g.owns_lock()) return nullptr;
+    for (size_t i = 0; i < entries_.size(); i++) {
+      const std::shared_ptr<const btf::Btf> &b = entries_[i];
+      if (b->size() == size && memcmp(b->data(), blob, size) == 0) {
+        std::rotate(entries_.begin(), entries_.begin() + static_cast<ptrdiff_t>(i),
+                    entries_.begin() + static_cast<ptrdiff_t>(i) + 1);
+        return entries_.front();
+      }
+    }
+    return nullptr;
+  }
+  void add(std::shared_ptr<const btf::Btf> b) {
+    if (b->size() > kMaxBytes) return;
+    std::unique_lock<std::mutex> g(mu_, std::try_to_lock);
+    if (!g.owns_lock()) return;
+    // The same bytes loaded again (a loader run twice) take one entry.
+    entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                  [&](const std::shared_ptr<const btf::Btf> &e) {
+                                    return e->size() == b->size() && memcmp(e->data(), b->data(), b->size()) == 0;
+                                  }),
+                   entries_.end());
+    entries_.insert(entries_.begin(), std::move(b));
+    size_t bytes = 0, keep = 0;
+    while (keep < entries_.size() && keep < kMaxEntries && bytes + entries_[keep]->size() <= kMaxBytes)
+      bytes += entries_[keep++]->size();
+    entries_.resize(keep);
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 4;
+  static constexpr size_t kMaxBytes = 4u << 20;
+  std::mutex mu_;
+  std::vector<std::shared_ptr<const btf::Btf>> entries_;
+};
+
+ParseCache &parse_cache() {
+  static ParseCache *cache = new ParseCache; // never destroyed: usable from exit handlers
+  return *cache;
+}
+
+} // namespace
+
+int btf_object_create(std::shared_ptr<const btf::Btf> parsed) {
+  const btf::Btf &b = *parsed;
   uint32_t size = b.size();
   // The kernel does not charge BTF to RLIMIT_MEMLOCK (charge 0).
-  return object_create(ObjectKind::kBtf, size, size, 0, kModeRead, [&](Object &obj) {
+  int fd = object_create(ObjectKind::kBtf, size, size, 0, kModeRead, [&](Object &obj) {
     obj.hdr->btf.btf_size = size;
     obj.hdr->btf.kernel_btf = 0;
     if (size) memcpy(reinterpret_cast<uint8_t *>(obj.hdr) + obj.hdr->data_offset, b.data(), size);
     return 0;
   });
+  if (fd >= 0) parse_cache().add(std::move(parsed));
+  return fd;
 }
 
 const Handle *btf_handle(int fd, int *err) {
@@ -32,12 +90,16 @@ const Handle *btf_handle(int fd, int *err) {
   return h;
 }
 
-std::unique_ptr<btf::Btf> btf_of(const Object &obj) {
+std::shared_ptr<const btf::Btf> btf_of(const Object &obj) {
   const ObjectHeader &hdr = *obj.hdr;
+  if (hdr.kind != ObjectKind::kBtf) return nullptr;
   const auto *blob = reinterpret_cast<const uint8_t *>(&hdr) + hdr.data_offset;
+  if (std::shared_ptr<const btf::Btf> known = parse_cache().find(blob, hdr.btf.btf_size)) return known;
   std::unique_ptr<btf::Btf> b;
-  if (hdr.kind != ObjectKind::kBtf || btf::Btf::parse(blob, hdr.btf.btf_size, nullptr, &b)) return nullptr;
-  return b;
+  if (btf::Btf::parse(blob, hdr.btf.btf_size, nullptr, &b)) return nullptr;
+  std::shared_ptr<const btf::Btf> parsed(std::move(b));
+  parse_cache().add(parsed);
+  return parsed;
 }
 
 int btf_check_map_types(const btf::Btf &b, uint32_t map_type, uint32_t key_size, uint32_t value_size,

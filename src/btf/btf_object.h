@@ -21,15 +21,19 @@
 namespace userbpf {
 
 // Store a validated blob as a new BTF object. Its first handle's fd (read-only
-// as the kernel's anon inode "btf"), or -errno.
-int btf_object_create(const btf::Btf &btf);
+// as the kernel's anon inode "btf"), or -errno. The parse is remembered for
+// btf_of(): the maps and programs created next name this BTF.
+int btf_object_create(std::shared_ptr<const btf::Btf> btf);
 
 // btf_get_by_fd(): the BTF object behind fd (-EBADF: no fd; -EINVAL: not BTF).
 // Call inside an RcuReadGuard.
 const Handle *btf_handle(int fd, int *err);
 
-// The stored blob of a BTF object, parsed again (it was valid at load).
-std::unique_ptr<btf::Btf> btf_of(const Object &obj);
+// The stored blob of a BTF object, parsed (it was valid at load); nullptr if
+// obj is not BTF. A loader names one BTF in every map and program of an
+// object file, so this process keeps its last few parses and hands the same
+// one back for the same bytes instead of validating the blob once per map.
+std::shared_ptr<const btf::Btf> btf_of(const Object &obj);
 
 // map_check_btf(): the key and value type ids of BPF_MAP_CREATE against the
 // map's sizes (-EINVAL on any mismatch). `array_like` maps accept a keyless

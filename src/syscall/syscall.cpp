@@ -94,14 +94,63 @@ int copy_to_user(uint64_t dst, const void *src, size_t n) {
   return -EFAULT;
 }
 
+// The caller's memory a slow command is about to read (BPF_PROG_LOAD: the
+// instructions, the license, func_info and line_info), copied ahead in one
+// process_vm_readv for all its ranges: each copy_from_user() is two system
+// calls (getpid + process_vm_readv, ~3 us on a VM), and a libbpf load reads
+// four ranges per program, once per record for func_info and line_info.
+// A range that could not be copied whole is not kept: reads of it go to
+// copy_from_user() as they come, so a fault still gives EFAULT at the read
+// where the kernel's own copy faults, after the same checks before it.
+class UserSnapshot {
+ public:
+  // Ranges to copy (before fetch()); empty and absurd ones are left out.
+  void add(uint64_t addr, uint64_t len) {
+    if (len == 0 || user_range_bad(addr, len) || len > kMaxBytes - total_) return;
+    ranges_.push_back({addr, len, total_, false});
+    total_ += len;
+  }
+  void fetch() {
+    if (ranges_.empty()) return;
+    bytes_.resize(total_);
+    std::vector<struct iovec> remote;
+    for (const Range &r : ranges_) remote.push_back({uptr<void>(r.addr), r.len});
+    struct iovec local = {bytes_.data(), total_};
+    ssize_t got = process_vm_readv(getpid(), &local, 1, remote.data(), remote.size(), 0);
+    // A partial copy stops in the first range that faulted: the ones before it are whole.
+    for (Range &r : ranges_) r.ok = got >= 0 && r.offset + r.len <= static_cast<uint64_t>(got);
+  }
+  // copy_from_user() of [addr, addr + n), served from the copy when it holds it.
+  int read(void *dst, uint64_t addr, size_t n) const {
+    for (const Range &r : ranges_) {
+      if (r.ok && addr >= r.addr && n <= r.len && addr - r.addr <= r.len - n) {
+        memcpy(dst, bytes_.data() + r.offset + (addr - r.addr), n);
+        return 0;
+      }
+    }
+    return copy_from_user(dst, addr, n);
+  }
+
+ private:
+  static constexpr uint64_t kMaxBytes = 32u << 20; // a maximal program's instructions and records
+  struct Range {
+    uint64_t addr, len, offset;
+    bool ok;
+  };
+  std::vector<Range> ranges_;
+  uint64_t total_ = 0;
+  std::vector<uint8_t> bytes_;
+};
+
 // strncpy_from_user(): at most `max` bytes of a NUL-terminated string; the
 // length copied, or -EFAULT if a byte before the NUL (or the limit) faults.
-long strncpy_from_user(char *dst, uint64_t src, size_t max) {
+// Reads go through `user` when given (its copy, or copy_from_user()).
+long strncpy_from_user(char *dst, uint64_t src, size_t max, const UserSnapshot *user = nullptr) {
   size_t done = 0;
   while (done < max) {
     uint64_t at = src + done;
     size_t chunk = std::min<uint64_t>(max - done, kPageSize - (at & (kPageSize - 1)));
-    if (copy_from_user(dst + done, at, chunk)) return -EFAULT;
+    if (user ? user->read(dst + done, at, chunk) : copy_from_user(dst + done, at, chunk)) return -EFAULT;
     if (const void *nul = memchr(dst + done, 0, chunk))
       return static_cast<long>(static_cast<const char *>(nul) - dst);
     done += chunk;
@@ -263,7 +312,7 @@ int map_create(const Attr &at) {
     const Handle *bh = btf_handle(static_cast<int>(a.btf_fd), &err);
     if (!bh) return err;
     if (a.btf_value_type_id) {
-      std::unique_ptr<btf::Btf> b = btf_of(*bh->obj);
+      std::shared_ptr<const btf::Btf> b = btf_of(*bh->obj);
       if (!b) return -EINVAL;
       if ((err = btf_check_map_types(*b, a.map_type, a.key_size, a.value_size, a.max_entries, a.btf_key_type_id,
                                      a.btf_value_type_id)))
@@ -684,7 +733,7 @@ int btf_load(const Attr &at) {
   if (int log_err = write_log(log, level, log_buf, log_size)) ret = log_err;
   at.write_back<uint32_t>(kBtfLogTrueSizeOff, level && !log.empty() ? static_cast<uint32_t>(log.size() + 1) : 0);
   if (ret) return ret;
-  return btf_object_create(*parsed);
+  return btf_object_create(std::move(parsed));
 }
 
 int btf_get_fd_by_id(const Attr &at) {
@@ -847,13 +896,13 @@ std::string stats_only_log(uint32_t level, uint64_t start_ns) {
 // check_btf_info_early() and check_btf_info(): the program's BTF
 // (prog_btf_fd) and its func_info / line_info records. On success *btf_obj
 // holds one reference for the program to keep.
-int prog_load_btf(const Attr &at, const std::vector<vm::RawInsn> &insns, Object **btf_obj, ProgBtfInfo *info,
-                  std::string *log) {
+int prog_load_btf(const Attr &at, const UserSnapshot &user, const std::vector<vm::RawInsn> &insns, Object **btf_obj,
+                  ProgBtfInfo *info, std::string *log) {
   const union bpf_attr &a = *at.a;
   int err = 0;
   const Handle *h = btf_handle(static_cast<int>(a.prog_btf_fd), &err);
   if (!h) return err;
-  std::unique_ptr<btf::Btf> b = btf_of(*h->obj);
+  std::shared_ptr<const btf::Btf> b = btf_of(*h->obj);
   if (!b) return -EINVAL;
   ProgBtfInput in;
   in.insns = reinterpret_cast<const struct bpf_insn *>(insns.data());
@@ -864,7 +913,7 @@ int prog_load_btf(const Attr &at, const std::vector<vm::RawInsn> &insns, Object 
   in.line_info_rec_size = a.line_info_rec_size;
   in.line_info_cnt = a.line_info_cnt;
   in.line_info = a.line_info;
-  in.read = [](uint64_t addr, void *dst, size_t n) { return copy_from_user(dst, addr, n); };
+  in.read = [&](uint64_t addr, void *dst, size_t n) { return user.read(dst, addr, n); };
   err = btf_check_prog_info(*b, in, info, log);
   // A record with unknown non-zero bytes: tell the loader the size we know.
   if (info->func_rec_size_hint)
@@ -898,10 +947,20 @@ int prog_load(const Attr &at) {
   // BTF: bpf_prog_load_check_attach() refuses them for every other type.
   if (a.attach_prog_fd || a.attach_btf_id) return -EINVAL;
 
-  std::vector<vm::RawInsn> insns(a.insn_cnt);
-  if (copy_from_user(insns.data(), a.insns, insns.size() * sizeof(vm::RawInsn))) return -EFAULT;
   char license[128];
-  if (strncpy_from_user(license, a.license, sizeof(license) - 1) < 0) return -EFAULT;
+  UserSnapshot user;
+  user.add(a.insns, uint64_t{a.insn_cnt} * sizeof(vm::RawInsn));
+  // The license's first read: up to the limit or the end of its page.
+  if (!user_range_bad(a.license, 1))
+    user.add(a.license, std::min<uint64_t>(sizeof(license) - 1, kPageSize - (a.license & (kPageSize - 1))));
+  if (a.func_info_cnt || a.line_info_cnt) {
+    user.add(a.func_info, uint64_t{a.func_info_cnt} * a.func_info_rec_size);
+    user.add(a.line_info, uint64_t{a.line_info_cnt} * a.line_info_rec_size);
+  }
+  user.fetch();
+  std::vector<vm::RawInsn> insns(a.insn_cnt);
+  if (user.read(insns.data(), a.insns, insns.size() * sizeof(vm::RawInsn))) return -EFAULT;
+  if (strncpy_from_user(license, a.license, sizeof(license) - 1, &user) < 0) return -EFAULT;
   license[sizeof(license) - 1] = '\0';
   bool gpl = license_is_gpl_compatible(license);
 
@@ -995,7 +1054,7 @@ int prog_load(const Attr &at) {
   ProgBtfInfo btf_info;
   if (a.func_info_cnt || a.line_info_cnt) {
     std::string btf_log;
-    ret = prog_load_btf(at, insns, &btf_obj, &btf_info, &btf_log);
+    ret = prog_load_btf(at, user, insns, &btf_obj, &btf_info, &btf_log);
     if (ret) res.log = btf_log + stats_only_log(level, start_ns);
   }
   if (!ret) {

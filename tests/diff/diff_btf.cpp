@@ -5,6 +5,7 @@
 // log must be the same. Then the BTF commands (GET_FD_BY_ID, GET_NEXT_ID,
 // OBJ_GET_INFO_BY_FD) and BTF-typed map creation are compared the same way.
 #include <errno.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <bpf/btf.h>
@@ -14,6 +15,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -604,6 +606,98 @@ TEST_F(DiffBtf, ProgFuncAndLineInfo) {
     EXPECT_EQ(rec_back[0][0], rec_back[1][0]) << c.what;
     EXPECT_EQ(rec_back[0][1], rec_back[1][1]) << c.what;
   }
+}
+
+} // namespace
+
+namespace {
+
+// func_info and line_info arrays whose last record lies on an unmapped page:
+// the kernel copies records one at a time, so a load fails with EFAULT only
+// when every record before the bad one passed its checks, and with that
+// record's own error otherwise. userbpf reads a whole array at once when it
+// can; these cases make sure the fallback keeps the kernel's order.
+TEST_F(DiffBtf, ProgInfoRecordsOnAnUnmappedPage) {
+  ubt::BtfBuilder b;
+  uint32_t i32 = b.int_type("int", 4, 32);
+  uint32_t proto = b.func_proto(i32, {});
+  uint32_t fmain = b.func("main_fn", proto, BTF_FUNC_STATIC);
+  uint32_t f1 = b.func("f1", proto, BTF_FUNC_STATIC);
+  uint32_t file = b.str("prog.c"), line = b.str("return 0;");
+  Blob blob = b.build();
+  // main at 0 calls f1 at 3.
+  const struct bpf_insn insns[] = {
+      {BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, 2}, {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},               {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  const long page = sysconf(_SC_PAGESIZE);
+  void *mem = mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(mem, MAP_FAILED);
+  ASSERT_EQ(mprotect(static_cast<char *>(mem) + page, page, PROT_NONE), 0);
+  // The records given are written so that the array's last record (not
+  // given) starts at the unmapped page.
+  auto array_before_hole = [&](const std::vector<uint32_t> &words, uint32_t rec_size) {
+    char *end = static_cast<char *>(mem) + page;
+    char *start = end - words.size() * 4;
+    memcpy(start, words.data(), words.size() * 4);
+    return std::make_pair(reinterpret_cast<uintptr_t>(start), static_cast<uint32_t>(words.size() * 4 / rec_size + 1));
+  };
+  struct Case {
+    const char *what;
+    bool hole_in_funcs; // else in the line records
+    std::vector<uint32_t> func_words, line_words;
+    long kernel_err;
+  };
+  std::vector<uint32_t> good_funcs = {0, fmain, 3, f1};
+  std::vector<uint32_t> good_lines = {0, file, line, 1, 3, file, line, 2};
+  const std::vector<Case> cases = {
+      {"func records fault after good ones", true, {0, fmain, 3, f1}, good_lines, -EFAULT},
+      {"bad first func record before the fault", true, {1, fmain, 3, f1}, good_lines, -EINVAL},
+      {"line records fault after good ones", false, good_funcs, {0, file, line, 1, 3, file, line, 2}, -EFAULT},
+      {"lines out of order before the fault", false, good_funcs, {3, file, line, 1, 0, file, line, 2}, -EINVAL},
+  };
+  for (const Case &c : cases) {
+    long got[2];
+    std::string logs[2];
+    int side = 0;
+    for (ubt::BpfFn fn : {ubt::kernel_call, ubt::userbpf_call}) {
+      int btf_fd = -1;
+      ASSERT_EQ(load(fn, blob, 0, 0, &btf_fd).ret, 0);
+      std::vector<char> log(65536, 0);
+      union bpf_attr a;
+      memset(&a, 0, sizeof(a));
+      a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+      a.insns = reinterpret_cast<uintptr_t>(insns);
+      a.insn_cnt = sizeof(insns) / sizeof(insns[0]);
+      a.license = reinterpret_cast<uintptr_t>("GPL");
+      a.log_buf = reinterpret_cast<uintptr_t>(log.data());
+      a.log_size = static_cast<uint32_t>(log.size());
+      a.log_level = 1;
+      a.prog_btf_fd = static_cast<uint32_t>(btf_fd);
+      a.func_info_rec_size = 8;
+      a.line_info_rec_size = 16;
+      if (c.hole_in_funcs) {
+        std::tie(a.func_info, a.func_info_cnt) = array_before_hole(c.func_words, 8);
+        a.line_info = reinterpret_cast<uintptr_t>(c.line_words.data());
+        a.line_info_cnt = static_cast<uint32_t>(c.line_words.size() / 4);
+      } else {
+        a.func_info = reinterpret_cast<uintptr_t>(c.func_words.data());
+        a.func_info_cnt = static_cast<uint32_t>(c.func_words.size() / 2);
+        std::tie(a.line_info, a.line_info_cnt) = array_before_hole(c.line_words, 16);
+      }
+      long r = ubt::call(fn, BPF_PROG_LOAD, a);
+      if (r >= 0) close(static_cast<int>(r));
+      got[side] = r < 0 ? r : 0;
+      logs[side] = log.data();
+      close(btf_fd);
+      side++;
+    }
+    EXPECT_EQ(got[0], c.kernel_err) << c.what << " (the kernel's verdict changed?)";
+    EXPECT_EQ(got[0], got[1]) << c.what << "\nkernel log:\n" << logs[0] << "\nuserbpf log:\n" << logs[1];
+    EXPECT_EQ(logs[0], logs[1]) << c.what;
+  }
+  munmap(mem, 2 * page);
 }
 
 } // namespace

@@ -13,6 +13,12 @@ if [ ! -x "$bpftool" ]; then
   echo "SKIP: bpftool not installed"
   exit 77
 fi
+# Without the library, ld.so only warns and bpftool would pin into the real
+# /sys/fs/bpf, leaving pins that fail every later run: refuse instead.
+if [ ! -f "$preload" ]; then
+  echo "FAIL: $preload does not exist (build the userbpf_preload target)"
+  exit 1
+fi
 root=$(mktemp -d /dev/shm/userbpf-preload-XXXXXX)
 trap 'rm -rf "$root"' EXIT
 export USERBPF_FS=$root

@@ -144,3 +144,81 @@ TEST(Btf, LoadAttrErrors) {
 }
 
 } // namespace
+
+namespace {
+
+long load_btf(const std::vector<uint8_t> &blob) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.btf = reinterpret_cast<uintptr_t>(blob.data());
+  a.btf_size = static_cast<uint32_t>(blob.size());
+  return userbpf_bpf(BPF_BTF_LOAD, &a, sizeof(a));
+}
+
+// BPF_MAP_CREATE of a hash map whose key and value are type 1 of btf_fd:
+// 0 (map closed) or -errno.
+long typed_hash(long btf_fd, uint32_t key_value_size) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.map_type = BPF_MAP_TYPE_HASH;
+  a.key_size = key_value_size;
+  a.value_size = key_value_size;
+  a.max_entries = 4;
+  a.btf_fd = static_cast<uint32_t>(btf_fd);
+  a.btf_key_type_id = 1;
+  a.btf_value_type_id = 1;
+  long fd = userbpf_bpf(BPF_MAP_CREATE, &a, sizeof(a));
+  if (fd < 0) return -errno;
+  close(static_cast<int>(fd));
+  return 0;
+}
+
+// Type 1 is an int of `bytes` bytes; every blob has the same length, so
+// blobs differ only in their bytes.
+std::vector<uint8_t> int_btf(uint32_t bytes, const char *name) {
+  ubt::BtfBuilder b;
+  b.int_type(name, bytes, bytes * 8);
+  return b.build();
+}
+
+} // namespace
+
+// Map creation checks its types against the BTF it names, whichever BTF
+// objects this process parsed before (the parse of a stored blob is reused
+// only for the same bytes): same-size blobs that differ, the same blob in
+// two objects, and a blob used again after several others.
+TEST(Btf, MapsCheckedAgainstTheirOwnBtf) {
+  std::vector<uint8_t> four = int_btf(4, "a"), eight = int_btf(8, "a");
+  ASSERT_EQ(four.size(), eight.size());
+  long fd4 = load_btf(four), fd8 = load_btf(eight), fd4_again = load_btf(four);
+  ASSERT_GE(fd4, 0) << strerror(errno);
+  ASSERT_GE(fd8, 0) << strerror(errno);
+  ASSERT_GE(fd4_again, 0) << strerror(errno);
+  for (int round = 0; round < 2; round++) {
+    EXPECT_EQ(typed_hash(fd4, 4), 0);
+    EXPECT_EQ(typed_hash(fd4, 8), -EINVAL);
+    EXPECT_EQ(typed_hash(fd8, 8), 0);
+    EXPECT_EQ(typed_hash(fd8, 4), -EINVAL);
+    EXPECT_EQ(typed_hash(fd4_again, 4), 0);
+    EXPECT_EQ(typed_hash(fd4_again, 8), -EINVAL);
+  }
+  close(static_cast<int>(fd4));
+  EXPECT_EQ(typed_hash(fd4_again, 4), 0);
+  // More BTFs than a process keeps parsed, then the first ones again.
+  std::vector<long> others;
+  for (uint32_t bytes : {1u, 2u, 16u}) {
+    for (const char *name : {"b", "c"}) {
+      long fd = load_btf(int_btf(bytes, name));
+      ASSERT_GE(fd, 0) << strerror(errno);
+      EXPECT_EQ(typed_hash(fd, bytes), 0);
+      others.push_back(fd);
+    }
+  }
+  EXPECT_EQ(typed_hash(fd8, 8), 0);
+  EXPECT_EQ(typed_hash(fd8, 4), -EINVAL);
+  EXPECT_EQ(typed_hash(fd4_again, 4), 0);
+  EXPECT_EQ(typed_hash(fd4_again, 8), -EINVAL);
+  for (long fd : others) close(static_cast<int>(fd));
+  close(static_cast<int>(fd8));
+  close(static_cast<int>(fd4_again));
+}
