@@ -482,13 +482,18 @@ void Checker::check_mem_region(int regno, const Reg &ptr, int off, int size, uin
   if (ptr.s.smin < 0 && (ptr.s.smin == INT64_MIN || lo != static_cast<int32_t>(lo) || lo < 0)) {
     fail(-EACCES, "R%d min value is negative, either use unsigned index or do a if (index >=0) check.\n", regno);
   }
-  if (lo < 0 || (size == 0 && !zero_size_ok) || static_cast<uint64_t>(lo) + static_cast<uint64_t>(size) > mem_size)
-    fail(-EACCES, "invalid access to memory, mem_size=%u off=%lld size=%d\n", mem_size, static_cast<long long>(lo), size);
+  // __check_mem_access's line, then which end of the range was outside.
+  if (lo < 0 || (size == 0 && !zero_size_ok) || static_cast<uint64_t>(lo) + static_cast<uint64_t>(size) > mem_size) {
+    log_.printf("invalid access to memory, mem_size=%u off=%lld size=%d\n", mem_size, static_cast<long long>(lo), size);
+    fail(-EACCES, "R%d min value is outside of the allowed memory range\n", regno);
+  }
   if (ptr.s.umax >= static_cast<uint64_t>(kMaxVarOff))
     fail(-EACCES, "R%d unbounded memory access, make sure to bounds check any such access\n", regno);
   uint64_t hi = ptr.s.umax + static_cast<uint64_t>(static_cast<int64_t>(off));
-  if (static_cast<int64_t>(hi) < 0 || hi + static_cast<uint64_t>(size) > mem_size)
-    fail(-EACCES, "invalid access to memory, mem_size=%u off=%lld size=%d\n", mem_size, static_cast<long long>(hi), size);
+  if (static_cast<int64_t>(hi) < 0 || hi + static_cast<uint64_t>(size) > mem_size) {
+    log_.printf("invalid access to memory, mem_size=%u off=%lld size=%d\n", mem_size, static_cast<long long>(hi), size);
+    fail(-EACCES, "R%d max value is outside of the allowed memory range\n", regno);
+  }
 }
 
 void Checker::check_map_value_access(int regno, const Reg &ptr, int off, int size, bool zero_size_ok) {
