@@ -1397,7 +1397,7 @@ void Checker::check_global_call(uint32_t subprog) {
     fail(err, "Caller passes invalid args into func#%u ('%s')\n", subprog, sp.name.c_str());
   }
   for (uint32_t arg = 0; arg < sp.arg_count; arg++) check_global_call_arg(subprog, arg);
-  if (log_.enabled()) log_.printf("Func#%u ('%s') is global and assumed valid.\n", subprog, sp.name.c_str());
+  if (log_.verbose_insns()) log_.printf("Func#%u ('%s') is global and assumed valid.\n", subprog, sp.name.c_str());
   if (sp.changes_packet_data) clear_all_packet_pointers();
   sp.called = true;
   Frame &caller = st_.cur();
@@ -1713,9 +1713,9 @@ int Checker::run() {
     for (uint32_t i = 1; i < env_.subprogs.size(); i++) {
       Subprog &sp = env_.subprogs[i];
       if (!sp.global || !sp.called || sp.verified) continue;
-      if (log_.enabled()) log_.printf("Validating %s() func#%u...\n", sp.name.c_str(), i);
+      if (log_.verbose_insns()) log_.printf("Validating %s() func#%u...\n", sp.name.c_str(), i);
       if (int err = check_subprog(i)) return err;
-      if (log_.enabled()) log_.printf("Func#%u ('%s') is safe for any args that match its prototype\n", i, sp.name.c_str());
+      if (log_.verbose_insns()) log_.printf("Func#%u ('%s') is safe for any args that match its prototype\n", i, sp.name.c_str());
       sp.verified = true;
       again = true;
     }

@@ -714,6 +714,7 @@ TEST_F(DiffBtf, GlobalFunctionPrototypes) {
       {"arg:ctx on another struct", false, {r1_ctx}, {r0_zero}, i32, {{"ctx", xdpp}}, {{"arg:ctx", 0}}},
       {"arg:ctx with arg:nonnull", false, {r1_ctx}, {r0_zero}, i32, {{"ctx", voidp}},
        {{"arg:ctx", 0}, {"arg:nonnull", 0}}},
+      {"global calls itself", false, {}, {insn(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, -1), r0_zero}, i32, {}},
       {"static: prototype not checked", true, {r1_null}, {r0_zero}, i32, {{"p", pair}}, {}, BTF_FUNC_STATIC},
   };
   int n = 0;
