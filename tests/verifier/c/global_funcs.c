@@ -1,26 +1,3 @@
-// Global (non-static) functions: the kernel verifies each one once, on its
-// own, with its arguments typed from its BTF prototype (a context pointer, a
-// scalar, or memory of the pointee's size that may be NULL), checks at each
-// call that the caller's registers match those types, and gives the caller
-// an unknown scalar back. Static functions stay verified in the caller's
-// context (calls.c).
-#include "common.h"
-
-#define __global __noinline __attribute__((used))
-
-// Keeps clang from knowing a value the verifier knows (a constant through a
-// register clang cannot see into).
-#define opaque(x) ({ __typeof__(x) v_ = (x); asm volatile("" : "+r"(v_)); v_; })
-
-struct pair {
-  __u32 a;
-  __u32 b;
-};
-
-// ---- the context as an argument
-
-__global int gf_ctx_len(struct __sk_buff *skb) { return skb->len; }
-
 // verdict: global_ctx_arg priv=accept unpriv=accept
 // verdict: global_ctx_arg_not_ctx priv=reject:EINVAL unpriv=reject:EINVAL
 // verdict: global_scalar_args priv=accept unpriv=accept
@@ -45,6 +22,29 @@ __global int gf_ctx_len(struct __sk_buff *skb) { return skb->len; }
 // verdict: global_arg_nonnull_maybe_null priv=reject:EINVAL unpriv=reject:EINVAL
 // verdict: global_arg_ctx_tag priv=accept unpriv=accept
 // verdict: global_xdp_ctx_arg priv=accept unpriv=reject:EACCES
+// Global (non-static) functions: the kernel verifies each one once, on its
+// own, with its arguments typed from its BTF prototype (a context pointer, a
+// scalar, or memory of the pointee's size that may be NULL), checks at each
+// call that the caller's registers match those types, and gives the caller
+// an unknown scalar back. Static functions stay verified in the caller's
+// context (calls.c).
+#include "common.h"
+
+#define __global __noinline __attribute__((used))
+
+// Keeps clang from knowing a value the verifier knows (a constant through a
+// register clang cannot see into).
+#define opaque(x) ({ __typeof__(x) v_ = (x); asm volatile("" : "+r"(v_)); v_; })
+
+struct pair {
+  __u32 a;
+  __u32 b;
+};
+
+// ---- the context as an argument
+
+__global int gf_ctx_len(struct __sk_buff *skb) { return skb->len; }
+
 SEC("socket")
 int global_ctx_arg(struct __sk_buff *skb) { return gf_ctx_len(skb) & 1; }
 
@@ -122,8 +122,8 @@ __global int gf_write(struct pair *p, __u32 v) {
 SEC("socket")
 int global_ptr_write_stack(struct __sk_buff *skb) {
   struct pair p;
-  // Uninitialized stack: the function writes it (the call only checks that
-  // the memory is there, as for a helper's ARG_PTR_TO_MEM).
+  // Uninitialized stack: the call checks the memory is readable and
+  // writable, and reading uninitialized stack needs CAP_PERFMON.
   gf_write(&p, skb->len);
   return p.a == p.b;
 }
@@ -230,7 +230,9 @@ SEC("socket")
 int global_unreached_not_verified(struct __sk_buff *skb) {
   struct pair p = {skb->len, 0};
   // The verifier knows this branch is never taken, so the function is never
-  // called and never verified (it would be rejected: no NULL check).
+  // called and never verified (it would be rejected: no NULL check). Without
+  // CAP_PERFMON the mispredicted side is explored too: that call counts, and
+  // the function is verified and rejected.
   if (opaque(0)) return gf_bad_if_verified(&p);
   return 0;
 }
