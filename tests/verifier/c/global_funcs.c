@@ -17,6 +17,8 @@
 // verdict: global_five_args priv=accept unpriv=accept
 // verdict: global_calls_global priv=accept unpriv=accept
 // verdict: global_unreached_not_verified priv=accept unpriv=reject:EACCES
+// verdict: global_call_chain_too_deep priv=reject:E2BIG unpriv=reject:E2BIG
+// verdict: global_call_chain_8_frames priv=accept unpriv=accept
 // verdict: global_arg_nonnull priv=accept unpriv=accept
 // verdict: global_arg_nonnull_gets_null priv=accept unpriv=accept
 // verdict: global_arg_nonnull_maybe_null priv=reject:EINVAL unpriv=reject:EINVAL
@@ -236,6 +238,24 @@ int global_unreached_not_verified(struct __sk_buff *skb) {
   if (opaque(0)) return gf_bad_if_verified(&p);
   return 0;
 }
+
+// A call chain through a global function: 9 frames at run time
+// (main, gf_chain, chain1..chain7), though each part is verified alone.
+static __noinline int chain7(int x) { return x + 7; }
+static __noinline int chain6(int x) { return chain7(x) + 6; }
+static __noinline int chain5(int x) { return chain6(x) + 5; }
+static __noinline int chain4(int x) { return chain5(x) + 4; }
+static __noinline int chain3(int x) { return chain4(x) + 3; }
+static __noinline int chain2(int x) { return chain3(x) + 2; }
+static __noinline int chain1(int x) { return chain2(x) + 1; }
+__global int gf_chain(int x) { return chain1(x); }
+__global int gf_chain_short(int x) { return chain2(x); }
+
+SEC("socket")
+int global_call_chain_too_deep(struct __sk_buff *skb) { return gf_chain(skb->len) & 1; }
+
+SEC("socket")
+int global_call_chain_8_frames(struct __sk_buff *skb) { return gf_chain_short(skb->len) & 1; }
 
 // ---- decl tags (6.8+): arg:nonnull, arg:ctx
 
