@@ -187,7 +187,9 @@ int read_func_info(Env &env) {
     }
     sp.btf_id = fi.type_id;
     sp.name = name_of(*o.btf, t);
-    sp.global = btf::vlen_of(t) == BTF_FUNC_GLOBAL; // a FUNC's vlen is its linkage
+    // A FUNC's vlen is its linkage. The main program is verified as the
+    // main program whatever its linkage.
+    sp.global = i > 0 && btf::vlen_of(t) == BTF_FUNC_GLOBAL;
   }
   // A call to a global function makes the caller forget its packet pointers
   // when the function, or anything it calls, may move the packet.
