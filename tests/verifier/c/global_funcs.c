@@ -24,6 +24,8 @@
 // verdict: global_arg_nonnull_maybe_null priv=reject:EINVAL unpriv=reject:EINVAL
 // verdict: global_arg_ctx_tag priv=accept unpriv=accept
 // verdict: global_xdp_ctx_arg priv=accept unpriv=reject:EACCES
+// verdict: global_moves_packet_stale_pointer priv=reject:EACCES unpriv=reject:EACCES
+// verdict: global_moves_packet_reload priv=accept unpriv=accept
 // Global (non-static) functions: the kernel verifies each one once, on its
 // own, with its arguments typed from its BTF prototype (a context pointer, a
 // scalar, or memory of the pointee's size that may be NULL), checks at each
@@ -256,6 +258,26 @@ int global_call_chain_too_deep(struct __sk_buff *skb) { return gf_chain(skb->len
 
 SEC("socket")
 int global_call_chain_8_frames(struct __sk_buff *skb) { return gf_chain_short(skb->len) & 1; }
+
+// A global function that may move the packet: after the call the caller's
+// packet pointers are stale, as after the helper itself.
+__global int gf_adjust_head(struct xdp_md *ctx) { return bpf_xdp_adjust_head(ctx, 0); }
+
+SEC("xdp")
+int global_moves_packet_stale_pointer(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+  if (data + 1 > end) return XDP_DROP;
+  gf_adjust_head(ctx);
+  return *(volatile __u8 *)data;
+}
+
+SEC("xdp")
+int global_moves_packet_reload(struct xdp_md *ctx) {
+  gf_adjust_head(ctx);
+  void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+  if (data + 1 > end) return XDP_DROP;
+  return *(volatile __u8 *)data;
+}
 
 // ---- decl tags (6.8+): arg:nonnull, arg:ctx
 
