@@ -11,6 +11,12 @@
 //   byte 2  value_size of the one ARRAY map (8 + b % 57: 8..64)
 //   byte 3  max_entries (1 + b % 4), the rest the prandom seed
 // The program type is kProgTypeMemory; the map is fd kMapFd (key_size 4).
+// The top two bits of bytes 2 and 3 choose which of subprograms 1-4 are
+// global functions: the program then comes with a BTF and func_info, each
+// global with a prototype drawn from the seed (1-5 arguments: int, or, more
+// often, a pointer to 1-64 bytes that may be NULL or is arg:nonnull), so the
+// verifier checks each global on its own and its calls against the
+// prototype; the checked interpreter then runs the calls with real values.
 //
 // Checks:
 //   - verify() does not crash (the sanitizers), nor hang (-timeout), and
@@ -45,9 +51,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <linux/bpf.h>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "btf/btf.h"
+#include "btf/btf_object.h"
+#include "btf_builder.h"
 #include "verifier/prog_types.h"
 #include "verifier/verifier.h"
 #include "vm/decoder.h"
@@ -82,6 +92,9 @@ struct Config {
   bool strict_align = false;
   uint32_t mem_size = 1, value_size = 8, max_entries = 1;
   uint32_t seed = 0;
+  uint32_t globals = 0; // bit i-1: subprogram i (1..4) is a global function
+  std::shared_ptr<const btf::Btf> btf; // with func_info, when some subprogram is global
+  std::vector<verifier::FuncInfo> func_info;
 
   verifier::Privilege privilege() const {
     switch (priv_mode) {
@@ -100,7 +113,61 @@ verifier::Options make_options(const Config &cfg, uint32_t log_level) {
   o.privilege = cfg.privilege();
   o.log_level = log_level;
   o.ctx_mem_size = cfg.mem_size;
+  o.btf = cfg.btf.get();
+  o.func_info = cfg.func_info;
   return o;
+}
+
+// The BTF and func_info of a program whose subprograms 1-4 are global as
+// cfg.globals says: one FUNC per subprogram, the globals with a prototype
+// drawn from the seed, the others static. Nothing when no subprogram is.
+void describe_functions(Config *cfg, const std::vector<RawInsn> &insns) {
+  const std::vector<uint32_t> starts =
+      subprog_starts(reinterpret_cast<const struct bpf_insn *>(insns.data()), static_cast<uint32_t>(insns.size()));
+  bool any = false;
+  for (size_t i = 1; i < starts.size() && i <= 4; i++) any |= (cfg->globals >> (i - 1)) & 1;
+  if (!any) return;
+  ubt::BtfBuilder b;
+  const uint32_t int_id = b.int_type("int", 4, 32);
+  const uint32_t u8_id = b.int_type("unsigned char", 1, 8, 0);
+  const uint32_t main_proto = b.func_proto(int_id, {{"mem", b.ref(BTF_KIND_PTR, u8_id)}});
+  std::vector<uint32_t> func_ids;
+  uint32_t h = cfg->seed * 2654435761u + 1;
+  for (size_t i = 0; i < starts.size(); i++) {
+    const bool global = i >= 1 && i <= 4 && ((cfg->globals >> (i - 1)) & 1);
+    if (i == 0 || !global) {
+      func_ids.push_back(b.func("f" + std::to_string(i), main_proto, i == 0 ? BTF_FUNC_GLOBAL : BTF_FUNC_STATIC));
+      continue;
+    }
+    // Mostly one argument, mostly a pointer to a few bytes: what the
+    // generator's calls pass in r1 (the ctx block or a stack pointer), so
+    // that many calls pass the call-site check and the function runs.
+    h = h * 1103515245u + 12345u;
+    const uint32_t nargs = (h >> 8) % 4 ? 1 : 1 + (h >> 12) % 5;
+    std::vector<std::pair<std::string, uint32_t>> params;
+    std::vector<uint32_t> nonnull;
+    for (uint32_t a = 0; a < nargs; a++) {
+      h = h * 1103515245u + 12345u;
+      const uint32_t kind = (h >> 10) % 4, bytes = 1 + ((h >> 16) & 0x20 ? (h >> 20) % 64 : (h >> 20) % 8);
+      if (kind == 0) {
+        params.push_back({"x" + std::to_string(a), int_id});
+        continue;
+      }
+      params.push_back({"p" + std::to_string(a), b.ref(BTF_KIND_PTR, b.array(u8_id, int_id, bytes))});
+      if (kind == 1) nonnull.push_back(a);
+    }
+    const uint32_t fn = b.func("f" + std::to_string(i), b.func_proto(int_id, params), BTF_FUNC_GLOBAL);
+    for (uint32_t a : nonnull) b.type(b.str("arg:nonnull"), BTF_KIND_DECL_TAG, 0, false, fn, {a});
+    func_ids.push_back(fn);
+  }
+  const std::vector<uint8_t> blob = b.build();
+  std::unique_ptr<btf::Btf> parsed;
+  if (btf::Btf::parse(blob.data(), static_cast<uint32_t>(blob.size()), nullptr, &parsed) != 0) {
+    fprintf(stderr, "fuzz_verifier: the harness built a BTF the parser refuses\n");
+    abort();
+  }
+  cfg->btf = std::move(parsed);
+  for (size_t i = 0; i < starts.size(); i++) cfg->func_info.push_back({starts[i], func_ids[i]});
 }
 
 verifier::MapResolver make_resolver(const Config &cfg) {
@@ -1190,9 +1257,10 @@ private:
 std::string describe_config(const Config &cfg) {
   static const char *const privs[] = {"privileged", "privileged", "CAP_BPF only (no CAP_PERFMON)", "no capabilities"};
   char b[256];
-  snprintf(b, sizeof b, "%s mode, %s%s, ctx_mem_size %u, map: ARRAY fd %d key 4 value %u max_entries %u, seed %u",
+  snprintf(b, sizeof b,
+           "%s mode, %s%s, ctx_mem_size %u, map: ARRAY fd %d key 4 value %u max_entries %u, seed %u, global mask %#x%s",
            cfg.raw ? "raw" : "template", privs[cfg.priv_mode], cfg.strict_align ? ", strict alignment" : "",
-           cfg.mem_size, kMapFd, cfg.value_size, cfg.max_entries, cfg.seed);
+           cfg.mem_size, kMapFd, cfg.value_size, cfg.max_entries, cfg.seed, cfg.globals, cfg.btf ? " (BTF)" : "");
   return b;
 }
 
@@ -1323,6 +1391,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cfg.value_size = 8u + data[2] % 57u;
   cfg.max_entries = 1u + data[3] % 4u;
   cfg.seed = (static_cast<uint32_t>(data[0] >> 4) << 6) | (data[3] >> 2);
+  cfg.globals = (data[2] >> 6) | ((data[3] >> 6) << 2);
 
   std::vector<RawInsn> insns;
   if (cfg.raw) {
@@ -1333,6 +1402,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     insns = Generator(in, cfg).generate();
   }
   if (insns.empty()) return 0;
+  describe_functions(&cfg, insns);
 
   const verifier::MapResolver resolver = make_resolver(cfg);
   verifier::Result res = verifier::verify(insns.data(), insns.size(), make_options(cfg, 0), resolver);

@@ -287,6 +287,11 @@ class Verifier {
 
 bool Btf::is_void(const struct btf_type *t) { return t == &kVoid; }
 
+const char *kind_str(const struct btf_type *t) {
+  const uint32_t k = t ? kind_of(t) : 0;
+  return k < NR_BTF_KINDS ? kKindNames[k] : "UNKNOWN";
+}
+
 const struct btf_type *Btf::type_by_id(uint32_t id) const {
   if (id >= types_.size()) return nullptr;
   return types_[id];

@@ -64,5 +64,7 @@ class Btf {
 inline uint32_t kind_of(const struct btf_type *t) { return BTF_INFO_KIND(t->info); }
 inline uint32_t vlen_of(const struct btf_type *t) { return BTF_INFO_VLEN(t->info); }
 inline bool kflag_of(const struct btf_type *t) { return BTF_INFO_KFLAG(t->info); }
+// The kernel's btf_type_str(): "INT", "PTR", "STRUCT"...; "UNKNOWN" for void.
+const char *kind_str(const struct btf_type *t);
 
 } // namespace userbpf::btf

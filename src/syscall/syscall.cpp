@@ -897,7 +897,7 @@ std::string stats_only_log(uint32_t level, uint64_t start_ns) {
 // (prog_btf_fd) and its func_info / line_info records. On success *btf_obj
 // holds one reference for the program to keep.
 int prog_load_btf(const Attr &at, const UserSnapshot &user, const std::vector<vm::RawInsn> &insns, Object **btf_obj,
-                  ProgBtfInfo *info, std::string *log) {
+                  ProgBtfInfo *info, std::shared_ptr<const btf::Btf> *parsed, std::string *log) {
   const union bpf_attr &a = *at.a;
   int err = 0;
   const Handle *h = btf_handle(static_cast<int>(a.prog_btf_fd), &err);
@@ -923,6 +923,7 @@ int prog_load_btf(const Attr &at, const UserSnapshot &user, const std::vector<vm
   if (err) return err;
   if ((err = object_ref_get(*h->obj))) return err;
   *btf_obj = h->obj;
+  *parsed = std::move(b); // the verifier reads the global functions' prototypes
   return 0;
 }
 
@@ -1052,10 +1053,13 @@ int prog_load(const Attr &at) {
   int ret = 0;
   Object *btf_obj = nullptr;
   ProgBtfInfo btf_info;
+  std::shared_ptr<const btf::Btf> prog_btf;
   if (a.func_info_cnt || a.line_info_cnt) {
     std::string btf_log;
-    ret = prog_load_btf(at, user, insns, &btf_obj, &btf_info, &btf_log);
+    ret = prog_load_btf(at, user, insns, &btf_obj, &btf_info, &prog_btf, &btf_log);
     if (ret) res.log = btf_log + stats_only_log(level, start_ns);
+    opt.btf = prog_btf.get();
+    for (const struct bpf_func_info &fi : btf_info.func_info) opt.func_info.push_back({fi.insn_off, fi.type_id});
   }
   if (!ret) {
     res = verifier::verify(insns.data(), insns.size(), opt, resolver);

@@ -83,6 +83,7 @@ struct Error {
 class Checker {
 public:
   explicit Checker(Env &env) : env_(env), log_(env.log), priv_(env.options.privilege) {}
+  // The main program, then every global function a verified path calls.
   int run();
   void stats(uint32_t *total, uint32_t *peak) const {
     *total = total_states_;
@@ -91,6 +92,8 @@ public:
 
 private:
   // ---- exploration
+  int check_subprog(uint32_t subprog); // one do_check from the subprogram's first insn
+  State entry_state(uint32_t subprog);
   int explore(State st, uint32_t insn);
   bool visit_prune_point(uint32_t insn, int *err);
   void path_done();
@@ -105,6 +108,8 @@ private:
   int64_t check_cond_jump(uint32_t pc, const vm::Insn &insn);
   void check_helper_call(uint32_t pc, const vm::Insn &insn);
   int64_t check_local_call(uint32_t pc, const vm::Insn &insn);
+  void check_global_call(uint32_t subprog);
+  void check_global_call_arg(uint32_t subprog, uint32_t arg);
   int64_t check_exit(uint32_t pc);
   void check_return_code();
 
@@ -477,13 +482,18 @@ void Checker::check_mem_region(int regno, const Reg &ptr, int off, int size, uin
   if (ptr.s.smin < 0 && (ptr.s.smin == INT64_MIN || lo != static_cast<int32_t>(lo) || lo < 0)) {
     fail(-EACCES, "R%d min value is negative, either use unsigned index or do a if (index >=0) check.\n", regno);
   }
-  if (lo < 0 || (size == 0 && !zero_size_ok) || static_cast<uint64_t>(lo) + static_cast<uint64_t>(size) > mem_size)
-    fail(-EACCES, "invalid access to memory, mem_size=%u off=%lld size=%d\n", mem_size, static_cast<long long>(lo), size);
+  // __check_mem_access's line, then which end of the range was outside.
+  if (lo < 0 || (size == 0 && !zero_size_ok) || static_cast<uint64_t>(lo) + static_cast<uint64_t>(size) > mem_size) {
+    log_.printf("invalid access to memory, mem_size=%u off=%lld size=%d\n", mem_size, static_cast<long long>(lo), size);
+    fail(-EACCES, "R%d min value is outside of the allowed memory range\n", regno);
+  }
   if (ptr.s.umax >= static_cast<uint64_t>(kMaxVarOff))
     fail(-EACCES, "R%d unbounded memory access, make sure to bounds check any such access\n", regno);
   uint64_t hi = ptr.s.umax + static_cast<uint64_t>(static_cast<int64_t>(off));
-  if (static_cast<int64_t>(hi) < 0 || hi + static_cast<uint64_t>(size) > mem_size)
-    fail(-EACCES, "invalid access to memory, mem_size=%u off=%lld size=%d\n", mem_size, static_cast<long long>(hi), size);
+  if (static_cast<int64_t>(hi) < 0 || hi + static_cast<uint64_t>(size) > mem_size) {
+    log_.printf("invalid access to memory, mem_size=%u off=%lld size=%d\n", mem_size, static_cast<long long>(hi), size);
+    fail(-EACCES, "R%d max value is outside of the allowed memory range\n", regno);
+  }
 }
 
 void Checker::check_map_value_access(int regno, const Reg &ptr, int off, int size, bool zero_size_ok) {
@@ -1358,6 +1368,10 @@ int64_t Checker::check_local_call(uint32_t pc, const vm::Insn &insn) {
   if (st_.frames.size() >= static_cast<size_t>(vm::kMaxCallFrames))
     fail(-E2BIG, "the call stack of %zu frames is too deep !\n", st_.frames.size() + 1);
   const uint32_t target = static_cast<uint32_t>(insn.jump_target(pc));
+  if (env_.subprogs[env_.subprog_of(target)].global) {
+    check_global_call(env_.subprog_of(target));
+    return pc + 1;
+  }
   Frame callee;
   Frame &caller = st_.cur();
   for (int r = 1; r <= 5; r++) callee.regs[r] = caller.regs[r];
@@ -1370,6 +1384,81 @@ int64_t Checker::check_local_call(uint32_t pc, const vm::Insn &insn) {
   if (log_.verbose_insns()) log_.printf("caller:\n%s\ncallee:\n%s\n", state_str(caller).c_str(), state_str(callee).c_str());
   st_.frames.push_back(std::move(callee));
   return target;
+}
+
+// A call to a global function (check_func_call for a global callee): the
+// caller's r1-r5 must match the prototype; the function itself is verified
+// later, on its own, for every argument the prototype allows; the caller
+// gets an unknown scalar in r0 and loses r1-r5.
+void Checker::check_global_call(uint32_t subprog) {
+  Subprog &sp = env_.subprogs[subprog];
+  if (int err = prepare_func_args(env_, subprog)) {
+    if (err == -EFAULT) throw Error{err};
+    fail(err, "Caller passes invalid args into func#%u ('%s')\n", subprog, sp.name.c_str());
+  }
+  for (uint32_t arg = 0; arg < sp.arg_count; arg++) check_global_call_arg(subprog, arg);
+  if (log_.verbose_insns()) log_.printf("Func#%u ('%s') is global and assumed valid.\n", subprog, sp.name.c_str());
+  if (sp.changes_packet_data) clear_all_packet_pointers();
+  sp.called = true;
+  Frame &caller = st_.cur();
+  for (int r = 1; r <= 5; r++) mark_not_init(caller.regs[r]);
+  mark_unknown(caller.regs[0]);
+}
+
+// btf_check_func_arg_match for one argument of a global function.
+void Checker::check_global_call_arg(uint32_t subprog, uint32_t arg) {
+  const Subprog &sp = env_.subprogs[subprog];
+  const FuncArg &want = sp.args[arg];
+  const int regno = static_cast<int>(arg) + 1;
+  Reg &r = reg(regno);
+  auto invalid_args = [&](int err) {
+    fail(err, "Caller passes invalid args into func#%u ('%s')\n", subprog, sp.name.c_str());
+  };
+  switch (want.kind) {
+  case ArgKind::kScalar:
+    if (r.type != RegType::kScalar) {
+      log_.printf("R%d is not a scalar\n", regno);
+      invalid_args(-EINVAL);
+    }
+    return;
+  case ArgKind::kCtx:
+    // check_func_arg_reg_off: the context goes as it came, unmoved.
+    if (r.type == RegType::kCtx && r.off != 0) {
+      log_.printf("dereference of modified ctx ptr R%d off=%d disallowed\n", regno, r.off);
+      invalid_args(-EACCES);
+    }
+    if (r.type == RegType::kCtx && !(r.s.is_const() && r.s.const_value() == 0)) {
+      log_.printf("variable ctx access var_off=%s disallowed\n", tnum_str(r.s.var_off).c_str());
+      invalid_args(-EACCES);
+    }
+    if (r.type != RegType::kCtx) {
+      log_.printf("arg#%u expects pointer to ctx\n", arg);
+      invalid_args(-EINVAL);
+    }
+    return;
+  case ArgKind::kMem: {
+    // check_mem_reg: NULL always passes; anything else must be mem_size
+    // bytes the callee may both read and write (checked as if not NULL).
+    if (r.type == RegType::kScalar && r.s.is_const() && r.s.const_value() == 0) return;
+    const Reg saved = r;
+    r.maybe_null = false;
+    try {
+      check_helper_mem(regno, want.mem_size, false, true);
+      check_helper_mem(regno, want.mem_size, true, true);
+    } catch (const Error &e) {
+      if (e.err == -EFAULT) throw;
+      reg(regno) = saved;
+      invalid_args(-EINVAL);
+    }
+    Reg &after = reg(regno);
+    after = saved;
+    if (!want.nullable && saved.maybe_null) {
+      log_.printf("arg#%u is expected to be non-NULL\n", arg);
+      invalid_args(-EINVAL);
+    }
+    return;
+  }
+  }
 }
 
 int64_t Checker::check_exit(uint32_t pc) {
@@ -1387,6 +1476,13 @@ int64_t Checker::check_exit(uint32_t pc) {
   }
   read_reg(0);
   if (is_pointer_leak(reg(0))) fail(-EACCES, "R0 leaks addr as return value\n");
+  if (st_.cur().subprog != 0) {
+    // The end of a global function verified on its own: its callers were
+    // promised a scalar, whatever the program type returns.
+    if (reg(0).type != RegType::kScalar)
+      fail(-EINVAL, "At subprogram exit the register R0 is not a scalar value (%s)\n", reg_type_name(reg(0)));
+    return -1;
+  }
   check_return_code();
   return -1;
 }
@@ -1609,10 +1705,57 @@ int Checker::run() {
   env_.ctx_pointer_load.assign(env_.size(), CtxField::kInvalid);
   env_.mem_ptr_kind.assign(env_.size(), 0);
   nospec_.assign(env_.size(), 0);
-  // The entry state: r1 = ctx, r10 = frame pointer, everything else unknown to the program.
+  if (int err = check_subprog(0)) return err;
+  // do_check_subprogs: each global function some verified path called, once
+  // (one verified may call more, hence the passes until none is new).
+  for (bool again = true; again;) {
+    again = false;
+    for (uint32_t i = 1; i < env_.subprogs.size(); i++) {
+      Subprog &sp = env_.subprogs[i];
+      if (!sp.global || !sp.called || sp.verified) continue;
+      if (log_.verbose_insns()) log_.printf("Validating %s() func#%u...\n", sp.name.c_str(), i);
+      if (int err = check_subprog(i)) return err;
+      if (log_.verbose_insns()) log_.printf("Func#%u ('%s') is safe for any args that match its prototype\n", i, sp.name.c_str());
+      sp.verified = true;
+      again = true;
+    }
+  }
+  return 0;
+}
+
+// The state a subprogram starts in. The main program: r1 = ctx. A global
+// function: r1-r5 typed from its prototype (prepared at its first call).
+// r10 = frame pointer; everything else unknown to the program.
+State Checker::entry_state(uint32_t subprog) {
   State init;
   init.frames.resize(1);
   Frame &f = init.frames[0];
+  f.subprog = subprog;
+  f.regs[vm::kFrameReg].type = RegType::kStack;
+  f.regs[vm::kFrameReg].s = Scalar::constant(0);
+  if (subprog != 0) {
+    const Subprog &sp = env_.subprogs[subprog];
+    for (uint32_t i = 0; i < sp.arg_count; i++) {
+      Reg &r = f.regs[i + 1];
+      switch (sp.args[i].kind) {
+      case ArgKind::kScalar:
+        mark_unknown(r);
+        break;
+      case ArgKind::kCtx:
+        r.type = RegType::kCtx;
+        r.s = Scalar::constant(0);
+        break;
+      case ArgKind::kMem:
+        r.type = RegType::kMem;
+        r.s = Scalar::constant(0);
+        r.mem_size = sp.args[i].mem_size;
+        r.maybe_null = sp.args[i].nullable;
+        if (r.maybe_null) r.id = ++id_gen_;
+        break;
+      }
+    }
+    return init;
+  }
   f.regs[1].type = RegType::kCtx;
   f.regs[1].s = Scalar::constant(0);
   if (env_.options.prog_type == kProgTypeMemory) {
@@ -1621,10 +1764,18 @@ int Checker::run() {
     f.regs[2].type = RegType::kScalar;
     f.regs[2].s = Scalar::constant(env_.options.ctx_mem_size);
   }
-  f.regs[vm::kFrameReg].type = RegType::kStack;
-  f.regs[vm::kFrameReg].s = Scalar::constant(0);
-  st_ = std::move(init);
-  int64_t pc = 0;
+  return init;
+}
+
+int Checker::check_subprog(uint32_t subprog) {
+  // Each subprogram's exploration starts afresh (the kernel frees the
+  // explored states between do_check_common calls); the counters go on.
+  for (auto &states : explored_) states.clear();
+  all_checkpoints_.clear();
+  pending_.clear();
+  parent_ = nullptr;
+  st_ = entry_state(subprog);
+  int64_t pc = env_.subprogs[subprog].start;
   uint32_t from = 0;
   try {
     for (;;) {

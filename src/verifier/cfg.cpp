@@ -242,6 +242,26 @@ int check_max_stack_depth(Env &env) {
     on_path[sp] = 0;
     return memo[sp] = frame_size(sp) + deepest;
   };
+  // Frames in the longest call chain from the main program. The analysis
+  // stops static chains at 8 frames, but a global function is verified on its
+  // own (as frame 0): only this walk sees a chain through it, or a global
+  // that calls itself (check_max_stack_depth_subprog's frame count).
+  constexpr int kTooDeep = vm::kMaxCallFrames + 1;
+  std::vector<int> chain_frames(count, -1);
+  std::fill(on_path.begin(), on_path.end(), 0);
+  std::function<int(uint32_t)> frames_from = [&](uint32_t sp) -> int {
+    if (on_path[sp]) return kTooDeep; // a cycle: unbounded at run time
+    if (chain_frames[sp] >= 0) return chain_frames[sp];
+    on_path[sp] = 1;
+    int deepest = 0;
+    for (uint32_t c : callees[sp]) deepest = std::max(deepest, std::min(frames_from(c), kTooDeep));
+    on_path[sp] = 0;
+    return chain_frames[sp] = std::min(deepest + 1, kTooDeep);
+  };
+  if (frames_from(0) > vm::kMaxCallFrames) {
+    env.log.printf("the call stack of %d frames is too deep !\n", vm::kMaxCallFrames);
+    return -E2BIG;
+  }
   int64_t total = depth(0, 1);
   if (total > vm::kStackSize) {
     env.log.printf("combined stack size of %d calls is %lld. Too large\n", frames_of[0], static_cast<long long>(total));

@@ -41,10 +41,35 @@ private:
   size_t len_max_ = 0;
 };
 
+// An argument of a global function as its BTF prototype types it (the
+// kernel's bpf_subprog_arg_info): what the function may assume and what
+// every caller must pass.
+enum class ArgKind : uint8_t {
+  kScalar, // int or enum: any number (ARG_ANYTHING)
+  kCtx,    // pointer to the program type's context (ARG_PTR_TO_CTX)
+  kMem,    // pointer to mem_size bytes of memory, NULL unless arg:nonnull (ARG_PTR_TO_MEM)
+};
+struct FuncArg {
+  ArgKind kind = ArgKind::kScalar;
+  bool nullable = true; // kMem
+  uint32_t mem_size = 0;// kMem
+};
+
 struct Subprog {
   uint32_t start = 0;      // first instruction
   uint32_t end = 0;        // one past the last
   uint32_t stack_depth = 0;// deepest byte it touches in its own frame
+  // From func_info (funcs.cpp). A global function is verified once on its
+  // own, when some verified path calls it; callers only check its arguments.
+  bool global = false;
+  uint32_t btf_id = 0;     // its BTF FUNC
+  std::string name;        // for the log: "Func#1 ('name') ..."
+  bool called = false;     // a call to it was reached (the kernel's aux->called)
+  bool verified = false;
+  bool changes_packet_data = false; // it, or a function it calls, may move the packet
+  bool args_ready = false; // args/arg_count filled from the prototype (args_cached)
+  uint32_t arg_count = 0;
+  FuncArg args[5];
 };
 
 struct Env {
@@ -82,5 +107,8 @@ int check_cfg(Env &env);                                  // subprogs, reachabil
 void compute_liveness(Env &env);                          // cfg.cpp
 int do_check(Env &env);                                   // analysis.cpp
 int check_max_stack_depth(Env &env);                      // cfg.cpp
+// funcs.cpp: global functions (BTF_FUNC_GLOBAL).
+int read_func_info(Env &env);                             // linkage and names, after check_cfg
+int prepare_func_args(Env &env, uint32_t subprog);        // btf_prepare_func_args (cached)
 
 } // namespace userbpf::verifier

@@ -172,6 +172,7 @@ Result verify(const vm::RawInsn *insns, size_t count, const Options &options, co
   }
   if (int err = resolve_maps(env, maps)) return finish(err);
   if (int err = check_cfg(env)) return finish(err);
+  if (int err = read_func_info(env)) return finish(err);
   compute_liveness(env);
   if (int err = do_check(env)) return finish(err);
   if (int err = check_max_stack_depth(env)) return finish(err);

@@ -23,7 +23,18 @@
 
 #include "vm/decoder.h"
 
+namespace userbpf::btf {
+class Btf;
+}
+
 namespace userbpf::verifier {
+
+// One func_info record (struct bpf_func_info): the subprogram starting at
+// insn_off is described by BTF FUNC type_id.
+struct FuncInfo {
+  uint32_t insn_off = 0;
+  uint32_t type_id = 0;
+};
 
 // What the verifier knows of a map that an LD_IMM64 names (BPF_PSEUDO_MAP_FD,
 // BPF_PSEUDO_MAP_VALUE, or their fd_array forms).
@@ -72,6 +83,13 @@ struct Options {
   std::vector<int> fd_array;
   // kProgTypeMemory (prog_types.h) only: the bytes r1 points to.
   uint32_t ctx_mem_size = 0;
+  // The program's BTF (prog_btf_fd) and its func_info, one record per
+  // subprogram in order, already checked against the instructions
+  // (btf_check_prog_info). A subprogram whose BTF FUNC has BTF_FUNC_GLOBAL
+  // linkage is verified on its own, from its prototype, as the kernel does;
+  // without them every subprogram is static. btf must outlive verify().
+  const btf::Btf *btf = nullptr;
+  std::vector<FuncInfo> func_info;
 };
 
 struct Result {

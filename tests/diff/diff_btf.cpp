@@ -608,6 +608,172 @@ TEST_F(DiffBtf, ProgFuncAndLineInfo) {
   }
 }
 
+// Global functions (BTF_FUNC_GLOBAL): the verifier types their arguments from
+// the BTF prototype (btf_prepare_func_args) and checks every call against it.
+// Prototypes clang cannot produce (struct by value, 6 arguments, unknown
+// tags) and call-site checks, on hand-built BTF. Each case is a socket
+// filter: main sets up r1-r5, calls f, returns 0; f is the case's body.
+struct GlobalFnCase {
+  const char *what;
+  bool accepted;                   // the kernel's verdict (the case means what it says)
+  std::vector<struct bpf_insn> main_setup; // before the call; r6 holds the ctx
+  std::vector<struct bpf_insn> body;       // f, before its final exit
+  uint32_t ret_type = 0;           // filled per case: the prototype's return type
+  std::vector<std::pair<std::string, uint32_t>> params;
+  std::vector<std::pair<std::string, uint32_t>> tags; // "arg:..." on argument N
+  uint32_t linkage = BTF_FUNC_GLOBAL;
+};
+
+constexpr struct bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
+  return {code, dst, src, off, imm};
+}
+constexpr struct bpf_insn mov_imm(uint8_t dst, int32_t imm) { return insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm); }
+constexpr struct bpf_insn mov_reg(uint8_t dst, uint8_t src) { return insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0); }
+constexpr struct bpf_insn add_imm(uint8_t dst, int32_t imm) { return insn(BPF_ALU64 | BPF_ADD | BPF_K, dst, 0, 0, imm); }
+constexpr struct bpf_insn store_dw(uint8_t dst, int16_t off, int32_t imm) {
+  return insn(BPF_ST | BPF_MEM | BPF_DW, dst, 0, off, imm);
+}
+constexpr struct bpf_insn load_w(uint8_t dst, uint8_t src, int16_t off) {
+  return insn(BPF_LDX | BPF_MEM | BPF_W, dst, src, off, 0);
+}
+
+// The verifier's reason for a rejection: the line before the statistics, and
+// for a refused call the line before "Caller passes invalid args" too.
+std::string rejection_reason(const std::string &log) {
+  std::vector<std::string> lines;
+  size_t at = 0;
+  while (at < log.size()) {
+    size_t nl = log.find('\n', at);
+    if (nl == std::string::npos) nl = log.size();
+    lines.push_back(log.substr(at, nl - at));
+    at = nl + 1;
+  }
+  while (!lines.empty() && (lines.back().empty() || lines.back().rfind("processed ", 0) == 0)) lines.pop_back();
+  if (lines.empty()) return "";
+  std::string reason = lines.back();
+  if (reason.rfind("Caller passes invalid args", 0) == 0 && lines.size() > 1) reason = lines[lines.size() - 2] + " / " + reason;
+  return reason;
+}
+
+TEST_F(DiffBtf, GlobalFunctionPrototypes) {
+  ubt::BtfBuilder b;
+  const uint32_t i32 = b.int_type("int", 4, 32);
+  const uint32_t i32p = b.ref(BTF_KIND_PTR, i32);
+  const uint32_t i32x4 = b.array(i32, i32, 4);
+  const uint32_t i32x4p = b.ref(BTF_KIND_PTR, i32x4);
+  const uint32_t fl = b.type(b.str("float"), BTF_KIND_FLOAT, 0, false, 4);
+  const uint32_t pair = b.composite(BTF_KIND_STRUCT, "pair", 8, {{"a", i32, 0}, {"b", i32, 32}});
+  const uint32_t fwd = b.type(b.str("opaque"), BTF_KIND_FWD, 0, false, 0);
+  const uint32_t fwdp = b.ref(BTF_KIND_PTR, fwd);
+  const uint32_t skb = b.composite(BTF_KIND_STRUCT, "__sk_buff", 4, {{"len", i32, 0}});
+  const uint32_t skbp = b.ref(BTF_KIND_PTR, skb);
+  const uint32_t kskb = b.composite(BTF_KIND_STRUCT, "sk_buff", 0, {});
+  const uint32_t kskbp = b.ref(BTF_KIND_PTR, kskb);
+  const uint32_t xdp = b.composite(BTF_KIND_STRUCT, "xdp_md", 4, {{"data", i32, 0}});
+  const uint32_t xdpp = b.ref(BTF_KIND_PTR, xdp);
+  const uint32_t voidp = b.ref(BTF_KIND_PTR, 0);
+  const uint32_t color = b.type(b.str("color"), BTF_KIND_ENUM, 1, false, 4, {b.str("RED"), 0});
+  const uint32_t main_proto = b.func_proto(i32, {{"ctx", skbp}});
+  const uint32_t main_fn = b.func("main_fn", main_proto);
+
+  const struct bpf_insn r0_zero = mov_imm(0, 0);
+  const struct bpf_insn r1_ctx = mov_reg(1, 6);
+  const struct bpf_insn r1_null = mov_imm(1, 0);
+  const struct bpf_insn r1_fp8 = mov_reg(1, 10), r1_minus8 = add_imm(1, -8), r1_minus16 = add_imm(1, -16);
+  const struct bpf_insn fp8_zero = store_dw(10, -8, 0), fp16_zero = store_dw(10, -16, 0);
+  const struct bpf_insn skip_if_r1_null = insn(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 1, 0);
+  const struct bpf_insn r0_load_r1 = load_w(0, 1, 0), r0_load_r1_plus4 = load_w(0, 1, 4);
+
+  std::vector<GlobalFnCase> cases = {
+      {"int and enum args", true, {mov_imm(1, 1), mov_imm(2, 2)}, {r0_zero}, i32, {{"a", i32}, {"c", color}}},
+      {"enum return", true, {}, {r0_zero}, color, {}},
+      {"pointer return", false, {}, {r0_zero}, i32p, {}},
+      {"void return", false, {}, {r0_zero}, 0, {}},
+      {"struct by value", false, {r1_null}, {r0_zero}, i32, {{"p", pair}}},
+      {"float arg", false, {r1_null}, {r0_zero}, i32, {{"x", fl}}},
+      {"six args", false, {r1_null}, {r0_zero}, i32,
+       {{"a", i32}, {"b", i32}, {"c", i32}, {"d", i32}, {"e", i32}, {"f", i32}}},
+      {"scalar arg not set", false, {mov_imm(1, 1)}, {r0_zero}, i32, {{"a", i32}, {"b", i32}}},
+      {"ctx arg", true, {r1_ctx}, {r0_load_r1}, i32, {{"skb", skbp}}},
+      {"kernel ctx name is ctx too", true, {r1_ctx}, {r0_zero}, i32, {{"skb", kskbp}}},
+      {"ctx arg gets a moved ctx", false, {r1_ctx, add_imm(1, 4)}, {r0_zero}, i32, {{"skb", skbp}}},
+      {"other type's ctx is memory", false, {r1_ctx}, {r0_zero}, i32, {{"x", xdpp}}},
+      {"mem arg reads past its size", false, {r1_null}, {r0_zero, skip_if_r1_null, r0_load_r1_plus4}, i32,
+       {{"p", i32p}}},
+      {"mem arg read after NULL check", true, {r1_null}, {r0_zero, skip_if_r1_null, r0_load_r1}, i32, {{"p", i32p}}},
+      {"array pointee: 16 bytes given", true, {fp8_zero, fp16_zero, r1_fp8, r1_minus16}, {r0_zero}, i32,
+       {{"a", i32x4p}}},
+      {"array pointee: 8 bytes given", false, {fp8_zero, r1_fp8, r1_minus8}, {r0_zero}, i32, {{"a", i32x4p}}},
+      {"pointer to FWD", false, {r1_null}, {r0_zero}, i32, {{"p", fwdp}}},
+      {"void pointer", false, {r1_null}, {r0_zero}, i32, {{"p", voidp}}},
+      {"returns a pointer", false, {r1_null}, {mov_reg(0, 10)}, i32, {}},
+      {"arg:nonnull reads without check", true, {fp8_zero, r1_fp8, r1_minus8}, {r0_load_r1}, i32, {{"p", i32p}},
+       {{"arg:nonnull", 0}}},
+      {"arg:nullable on memory", false, {r1_null}, {r0_zero}, i32, {{"p", i32p}}, {{"arg:nullable", 0}}},
+      {"unknown arg tag", false, {r1_null}, {r0_zero}, i32, {{"p", i32p}}, {{"arg:shiny", 0}}},
+      {"pointer tag on int", false, {r1_null}, {r0_zero}, i32, {{"x", i32}}, {{"arg:nonnull", 0}}},
+      {"arg:ctx on void pointer", true, {r1_ctx}, {r0_load_r1}, i32, {{"ctx", voidp}}, {{"arg:ctx", 0}}},
+      {"arg:ctx on another struct", false, {r1_ctx}, {r0_zero}, i32, {{"ctx", xdpp}}, {{"arg:ctx", 0}}},
+      {"arg:ctx with arg:nonnull", false, {r1_ctx}, {r0_zero}, i32, {{"ctx", voidp}},
+       {{"arg:ctx", 0}, {"arg:nonnull", 0}}},
+      {"global calls itself", false, {}, {insn(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, -1), r0_zero}, i32, {}},
+      {"static: prototype not checked", true, {r1_null}, {r0_zero}, i32, {{"p", pair}}, {}, BTF_FUNC_STATIC},
+  };
+  int n = 0;
+  for (GlobalFnCase &c : cases) {
+    // Each case gets its own FUNC (and tags) in one shared BTF.
+    const uint32_t proto = b.func_proto(c.ret_type, c.params);
+    const uint32_t fn = b.func("f" + std::to_string(n++), proto, c.linkage);
+    for (const auto &[tag, arg] : c.tags) b.type(b.str(tag), BTF_KIND_DECL_TAG, 0, false, fn, {arg});
+    c.ret_type = fn; // remember the FUNC id for func_info
+  }
+  const Blob blob = b.build();
+  for (const GlobalFnCase &c : cases) {
+    std::vector<struct bpf_insn> insns = {mov_reg(6, 1)};
+    insns.insert(insns.end(), c.main_setup.begin(), c.main_setup.end());
+    insns.push_back(insn(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, 2));
+    insns.push_back(r0_zero);
+    insns.push_back(insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+    const uint32_t f_start = static_cast<uint32_t>(insns.size());
+    insns.insert(insns.end(), c.body.begin(), c.body.end());
+    insns.push_back(insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+    const uint32_t func_info[] = {0, main_fn, f_start, c.ret_type};
+    long got[2];
+    std::string logs[2];
+    int side = 0;
+    for (ubt::BpfFn fn : {ubt::kernel_call, ubt::userbpf_call}) {
+      int btf_fd = -1;
+      ASSERT_EQ(load(fn, blob, 0, 0, &btf_fd).ret, 0);
+      std::vector<char> log(1 << 16, 0);
+      union bpf_attr a;
+      memset(&a, 0, sizeof(a));
+      a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+      a.insns = reinterpret_cast<uintptr_t>(insns.data());
+      a.insn_cnt = static_cast<uint32_t>(insns.size());
+      a.license = reinterpret_cast<uintptr_t>("GPL");
+      a.log_buf = reinterpret_cast<uintptr_t>(log.data());
+      a.log_size = static_cast<uint32_t>(log.size());
+      a.log_level = 1;
+      a.prog_btf_fd = static_cast<uint32_t>(btf_fd);
+      a.func_info_rec_size = sizeof(struct bpf_func_info);
+      a.func_info_cnt = 2;
+      a.func_info = reinterpret_cast<uintptr_t>(func_info);
+      long r = ubt::call(fn, BPF_PROG_LOAD, a);
+      got[side] = r < 0 ? r : 0;
+      logs[side] = log.data();
+      if (r >= 0) close(static_cast<int>(r));
+      close(btf_fd);
+      side++;
+    }
+    EXPECT_EQ(got[0] == 0, c.accepted) << c.what << ": kernel " << got[0] << "\n" << logs[0];
+    EXPECT_EQ(got[0], got[1]) << c.what << "\nkernel log:\n" << logs[0] << "\nuserbpf log:\n" << logs[1];
+    if (got[0] < 0 && got[1] < 0) {
+      EXPECT_EQ(rejection_reason(logs[0]), rejection_reason(logs[1]))
+          << c.what << "\nkernel log:\n" << logs[0] << "\nuserbpf log:\n" << logs[1];
+    }
+  }
+}
+
 } // namespace
 
 namespace {
