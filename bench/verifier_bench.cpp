@@ -134,6 +134,7 @@ int main(int argc, char **argv) {
   printf("%-40s %12s %12s %8s %10s\n", "program (accepted by both)", "userbpf us", "kernel us", "ratio", "insns");
   double sum_u = 0, sum_k = 0, insns_total = 0;
   int n = 0;
+  std::vector<double> ratios; // per program, userbpf / kernel
   for (const auto &f : files) {
     Case c;
     if (!parse(f, &c)) continue;
@@ -146,6 +147,7 @@ int main(int argc, char **argv) {
     sum_k += k;
     insns_total += vu;
     n++;
+    if (kernel) ratios.push_back(u / k);
   }
   // The fixed cost of a load: the smallest program, loaded and closed again
   // and again (verification is negligible here; the program object is not).
@@ -168,6 +170,13 @@ int main(int argc, char **argv) {
   };
   const double tiny_u = tiny(userbpf_bpf), tiny_k = kernel ? tiny(kernel_bpf) : 0;
   printf("\nload + close of a 2-insn program: userbpf %.1f us, kernel %.1f us\n", tiny_u, tiny_k);
+  if (!ratios.empty()) {
+    std::sort(ratios.begin(), ratios.end());
+    auto at = [&](double q) { return ratios[static_cast<size_t>(q * static_cast<double>(ratios.size() - 1))]; };
+    const auto slower = std::count_if(ratios.begin(), ratios.end(), [](double r) { return r > 1.0; });
+    printf("\nper-program userbpf/kernel: median %.2fx, p10 %.2fx, p90 %.2fx; %ld of %zu slower than the kernel\n",
+           at(0.5), at(0.1), at(0.9), static_cast<long>(slower), ratios.size());
+  }
   printf("\n%d programs: userbpf %.1f ms in all, kernel %.1f ms (userbpf/kernel %.2fx); userbpf verified %.0f insns at %.0f insns/s\n",
          n, sum_u / 1e6, sum_k / 1e6, kernel && sum_k > 0 ? sum_u / sum_k : 0.0, insns_total, insns_total / (sum_u / 1e9));
   return 0;
