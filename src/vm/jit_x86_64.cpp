@@ -315,7 +315,7 @@ private:
     case Op::MUL64_IMM:
     case Op::MUL32_IMM:
       if (blind(d)) e_.imul_rr(w, dst, blinded_imm(w, d.imm));
-      else e_.imul_rri(w, dst, dst, d.imm);
+      else multiply_imm(w, dst, d.imm);
       break;
     case Op::MUL64_REG:
     case Op::MUL32_REG: e_.imul_rr(w, dst, src); break;
@@ -334,21 +334,21 @@ private:
     case Op::ARSH32_REG: shift_reg(ShiftOp::kSar, w, dst, src); break;
 
     case Op::DIV64_IMM:
-    case Op::DIV32_IMM: divide_imm(d, w, false, false, dst); break;
+    case Op::DIV32_IMM: divide_imm(d, pc, w, false, false, dst); break;
     case Op::MOD64_IMM:
-    case Op::MOD32_IMM: divide_imm(d, w, false, true, dst); break;
+    case Op::MOD32_IMM: divide_imm(d, pc, w, false, true, dst); break;
     case Op::SDIV64_IMM:
-    case Op::SDIV32_IMM: divide_imm(d, w, true, false, dst); break;
+    case Op::SDIV32_IMM: divide_imm(d, pc, w, true, false, dst); break;
     case Op::SMOD64_IMM:
-    case Op::SMOD32_IMM: divide_imm(d, w, true, true, dst); break;
+    case Op::SMOD32_IMM: divide_imm(d, pc, w, true, true, dst); break;
     case Op::DIV64_REG:
-    case Op::DIV32_REG: divide_reg(w, false, false, dst, src); break;
+    case Op::DIV32_REG: divide(pc, w, false, false, dst, src, true); break;
     case Op::MOD64_REG:
-    case Op::MOD32_REG: divide_reg(w, false, true, dst, src); break;
+    case Op::MOD32_REG: divide(pc, w, false, true, dst, src, true); break;
     case Op::SDIV64_REG:
-    case Op::SDIV32_REG: divide_reg(w, true, false, dst, src); break;
+    case Op::SDIV32_REG: divide(pc, w, true, false, dst, src, true); break;
     case Op::SMOD64_REG:
-    case Op::SMOD32_REG: divide_reg(w, true, true, dst, src); break;
+    case Op::SMOD32_REG: divide(pc, w, true, true, dst, src, true); break;
 
     case Op::NEG64:
     case Op::NEG32: e_.neg(w, dst); break;
@@ -467,6 +467,36 @@ private:
 
   static bool w_atomic(const Insn &d) { return access_size(d.opcode) == 8; }
 
+  // dst *= imm. imul takes 3 cycles; small constants of the forms 2^k,
+  // 2^k + 1 and 2^k - 1 are one or two one-cycle instructions instead (shift,
+  // lea, shift and add/sub), as compilers do. The 32-bit forms compute in
+  // 32-bit registers, which zero-extends the result as BPF wants.
+  void multiply_imm(bool w, Reg dst, int32_t imm) {
+    const int64_t m = imm;
+    auto log2_exact = [](int64_t v) { return v > 0 && (v & (v - 1)) == 0 ? __builtin_ctzll(static_cast<uint64_t>(v)) : -1; };
+    if (m == 0) return e_.zero(dst);
+    if (m == 1) {
+      if (!w) e_.mov_rr(false, dst, dst);
+      return;
+    }
+    if (int k = log2_exact(m); k > 0) return e_.shift_ri(ShiftOp::kShl, w, dst, static_cast<uint8_t>(k));
+    if (m == 3 || m == 5 || m == 9) return e_.lea_scaled(w, dst, dst, dst, static_cast<int>(m - 1));
+    if (int k = log2_exact(m - 1); k > 0) { // dst + (dst << k)
+      e_.mov_rr(w, R11, dst);
+      e_.shift_ri(ShiftOp::kShl, w, R11, static_cast<uint8_t>(k));
+      e_.alu_rr(AluOp::kAdd, w, dst, R11);
+      return;
+    }
+    if (int k = log2_exact(m + 1); k > 0) { // (dst << k) - dst
+      e_.mov_rr(w, R11, dst);
+      e_.shift_ri(ShiftOp::kShl, w, R11, static_cast<uint8_t>(k));
+      e_.alu_rr(AluOp::kSub, w, R11, dst);
+      e_.mov_rr(w, dst, R11);
+      return;
+    }
+    e_.imul_rri(w, dst, dst, imm);
+  }
+
   void shift_imm(const Insn &d, ShiftOp op, bool w, Reg dst) {
     if (blind(d)) return shift_reg(op, w, dst, blinded_imm(w, d.imm));
     // Counts are masked to the operand width, as the interpreter does.
@@ -492,24 +522,77 @@ private:
     e_.mov_rr(true, RCX, R11);
   }
 
-  // dst = dst / r11 or dst % r11 with r11 != 0 (and != -1 when signed):
-  // rax and rdx (BPF r0, r3) are kept in r10 and r9, no flags are saved.
-  void divide_by_r11(bool w, bool is_signed, bool modulo, Reg dst) {
-    e_.mov_rr(true, R10, RAX);
-    e_.mov_rr(true, R9, RDX);
-    if (dst != RAX) e_.mov_rr(w, RAX, dst);
-    else if (!w) e_.mov_rr(false, RAX, RAX);
+  // dst = dst / divisor or dst % divisor. x86 divides rdx:rax: BPF r0 (rax)
+  // and r3 (rdx) are parked in r10 and r9 around the divide only when dst is
+  // not that register and the value is read afterwards (dead_after()); no
+  // flags are saved. check_divisor: test for 0 (and -1 when signed) and give
+  // the interpreter's results for them (x/0 = 0, x%0 = x, x/-1 = -x, x%-1 =
+  // 0); otherwise the caller knows the divisor is neither.
+  //
+  // Unsigned 64-bit forms divide with the 32-bit `div` when both operands
+  // are below 2^32 (one or + shift to check): the same quotient and
+  // remainder, and on current CPUs a faster divide (as compilers do where the
+  // 64-bit one is slow). The full 64-bit divide is out of line behind it.
+  void divide(size_t pc, bool w, bool is_signed, bool modulo, Reg dst, Reg divisor, bool check_divisor) {
+    Reg dv = divisor;
+    if (dv == RAX || dv == RDX || dv == R9 || dv == R10) { // overwritten below
+      e_.mov_rr(true, R11, dv);
+      dv = R11;
+    }
+    size_t to_zero = 0, to_minus_one = 0;
+    if (check_divisor) {
+      e_.test_rr(w, dv, dv);
+      to_zero = e_.jcc_forward8(kEqual);
+      if (is_signed) {
+        e_.alu_ri(AluOp::kCmp, w, dv, -1);
+        to_minus_one = e_.jcc_forward8(kEqual);
+      }
+    }
+    const bool keep_rax = dst != RAX && !dead_after(pc, 0);
+    const bool keep_rdx = dst != RDX && !dead_after(pc, 3);
+    if (keep_rax) e_.mov_rr(true, R10, RAX);
+    if (keep_rdx) e_.mov_rr(true, R9, RDX);
+    if (dst != RAX) e_.mov_rr(w, RAX, dst); // 32-bit forms read eax only
+    const bool narrow_bypass = !is_signed && w;
+    size_t to_wide = 0;
     if (is_signed) {
       e_.sign_extend_rax_into_rdx(w);
-      e_.idiv(w, R11);
-    } else {
+      e_.idiv(w, dv);
+    } else if (!narrow_bypass) {
       e_.zero(RDX);
-      e_.div(w, R11);
+      e_.div(false, dv);
+    } else {
+      // rdx = (rax | divisor) >> 32: zero (the high half of the dividend
+      // for the 32-bit div) exactly when both fit in 32 bits.
+      e_.mov_rr(true, RDX, RAX);
+      e_.alu_rr(AluOp::kOr, true, RDX, dv);
+      e_.shift_ri(ShiftOp::kShr, true, RDX, 32);
+      to_wide = e_.jcc_forward8(kNotEqual);
+      e_.div(false, dv); // zero-extends the quotient and the remainder
     }
-    e_.mov_rr(true, R11, modulo ? RDX : RAX); // 32-bit div zero-extended it
-    e_.mov_rr(true, RAX, R10);
-    e_.mov_rr(true, RDX, R9);
-    e_.mov_rr(true, dst, R11);
+    const int64_t join = here();
+    const Reg result = modulo ? RDX : RAX;
+    if (dst != result) e_.mov_rr(true, dst, result);
+    if (keep_rax) e_.mov_rr(true, RAX, R10);
+    if (keep_rdx) e_.mov_rr(true, RDX, R9);
+    if (!narrow_bypass && !check_divisor) return;
+    std::vector<size_t> to_done{e_.jmp_forward8()};
+    if (narrow_bypass) {
+      e_.patch_rel8(to_wide, e_.size());
+      e_.zero(RDX);
+      e_.div(true, dv);
+      e_.jmp(here(), join, true);
+    }
+    if (check_divisor) {
+      e_.patch_rel8(to_zero, e_.size());
+      divide_by_zero_result(w, modulo, dst);
+      if (is_signed) {
+        to_done.push_back(e_.jmp_forward8());
+        e_.patch_rel8(to_minus_one, e_.size());
+        divide_by_minus_one_result(w, modulo, dst);
+      }
+    }
+    for (size_t at : to_done) e_.patch_rel8(at, e_.size());
   }
   // What the kernel's run-time fixups give for a divisor of zero and, signed, -1.
   void divide_by_zero_result(bool w, bool modulo, Reg dst) {
@@ -520,34 +603,58 @@ private:
     if (modulo) e_.zero(dst);
     else e_.neg(w, dst);
   }
-  void divide_imm(const Insn &d, bool w, bool is_signed, bool modulo, Reg dst) {
-    if (blind(d)) return divide_reg(w, is_signed, modulo, dst, blinded_imm(w, d.imm));
+  void divide_imm(const Insn &d, size_t pc, bool w, bool is_signed, bool modulo, Reg dst) {
+    if (blind(d)) return divide(pc, w, is_signed, modulo, dst, blinded_imm(w, d.imm), true);
     if (d.imm == 0) return divide_by_zero_result(w, modulo, dst);
     if (is_signed && d.imm == -1) return divide_by_minus_one_result(w, modulo, dst);
     e_.mov_ri(w, R11, d.imm);
-    divide_by_r11(w, is_signed, modulo, dst);
+    divide(pc, w, is_signed, modulo, dst, R11, false);
   }
-  void divide_reg(bool w, bool is_signed, bool modulo, Reg dst, Reg divisor) {
-    e_.mov_rr(w, R11, divisor);
-    e_.test_rr(w, R11, R11);
-    size_t to_zero = e_.jcc_forward8(kEqual);
-    size_t to_minus_one = 0;
-    if (is_signed) {
-      e_.alu_ri(AluOp::kCmp, w, R11, -1);
-      to_minus_one = e_.jcc_forward8(kEqual);
+
+  // True when BPF register `reg` is overwritten before it is read on the
+  // straight-line code after instruction pc, so its value there is dead and
+  // need not be kept. Conservative: any jump, call, exit or atomic (and the
+  // end of a short window) counts as a read.
+  bool dead_after(size_t pc, uint8_t reg) const {
+    constexpr size_t kWindow = 16;
+    const size_t n = prog_.insns.size();
+    for (size_t i = pc + 1, seen = 0; i < n && seen < kWindow; i++) {
+      const Insn &d = prog_.insns[i];
+      if (d.ld_imm64_tail) continue;
+      seen++;
+      switch (d.info().shape) {
+      case Shape::kAluImm:
+        if (d.dst != reg) break;
+        return d.op == Op::MOV64_IMM || d.op == Op::MOV32_IMM;
+      case Shape::kAluReg: {
+        const bool is_move = d.op == Op::MOV64_REG || d.op == Op::MOV32_REG || d.op == Op::MOVSX8_64 ||
+                             d.op == Op::MOVSX16_64 || d.op == Op::MOVSX32_64 || d.op == Op::MOVSX8_32 ||
+                             d.op == Op::MOVSX16_32;
+        if (d.src == reg || (d.dst == reg && !is_move)) return false;
+        if (d.dst == reg) return true;
+        break;
+      }
+      case Shape::kNeg:
+      case Shape::kEndian:
+        if (d.dst == reg) return false;
+        break;
+      case Shape::kLdImm64:
+        if (d.dst == reg) return true;
+        break;
+      case Shape::kLoad:
+        if (d.src == reg) return false;
+        if (d.dst == reg) return true;
+        break;
+      case Shape::kStoreImm:
+        if (d.dst == reg) return false;
+        break;
+      case Shape::kStoreReg:
+        if (d.dst == reg || d.src == reg) return false;
+        break;
+      default: return false; // atomics, jumps, calls, exit
+      }
     }
-    divide_by_r11(w, is_signed, modulo, dst);
-    size_t done1 = e_.jmp_forward8();
-    e_.patch_rel8(to_zero, e_.size());
-    divide_by_zero_result(w, modulo, dst);
-    size_t done2 = 0;
-    if (is_signed) {
-      done2 = e_.jmp_forward8();
-      e_.patch_rel8(to_minus_one, e_.size());
-      divide_by_minus_one_result(w, modulo, dst);
-      e_.patch_rel8(done2, e_.size());
-    }
-    e_.patch_rel8(done1, e_.size());
+    return false;
   }
 
   // Fetch-and-or/and/xor: a cmpxchg loop on rax (BPF r0, kept in r10).
