@@ -122,6 +122,17 @@ public:
         if (d.op == Op::LD_IMM64 && !address_taken_contains(static_cast<size_t>(t))) address_taken_.push_back(static_cast<size_t>(t));
       }
     }
+    // Where control can arrive from elsewhere: flags left by the instruction
+    // before are not those of every path there.
+    is_jump_target_.assign(n, false);
+    for (size_t pc = 0; pc < n; pc++) {
+      const Insn &d = prog.insns[pc];
+      if (d.ld_imm64_tail) continue;
+      const Shape shape = d.info().shape;
+      if (shape != Shape::kJa && shape != Shape::kJa32 && shape != Shape::kJumpImm && shape != Shape::kJumpReg) continue;
+      int64_t t = d.jump_target(pc);
+      if (t >= 0 && static_cast<size_t>(t) < n) is_jump_target_[static_cast<size_t>(t)] = true;
+    }
     insn_addr_.assign(n + 1, 0);
     insn_begin_.assign(n + 1, 0);
     func_addr_.assign(n, 0);
@@ -157,6 +168,8 @@ public:
       stable &= set(insn_addr_[pc], e_.size());
       if (d.ld_imm64_tail) continue;
       cur_ = pc;
+      flags_before_ = is_jump_target_[pc] || is_function_[pc] ? FlagsFrom{} : flags_;
+      flags_ = {};
       emit_insn(d, pc);
     }
     stable &= set(insn_begin_[n], e_.size());
@@ -293,9 +306,13 @@ private:
   case Op::N##32_IMM:                                                                                                \
     if (blind(d)) e_.alu_rr(AluOp::X86OP, w, dst, blinded_imm(w, d.imm));                                            \
     else e_.alu_ri(AluOp::X86OP, w, dst, d.imm);                                                                     \
+    flags_ = {true, d.dst, w};                                                                                       \
     break;                                                                                                           \
   case Op::N##64_REG:                                                                                                \
-  case Op::N##32_REG: e_.alu_rr(AluOp::X86OP, w, dst, src); break;
+  case Op::N##32_REG:                                                                                                \
+    e_.alu_rr(AluOp::X86OP, w, dst, src);                                                                            \
+    flags_ = {true, d.dst, w};                                                                                       \
+    break;
       USERBPF_JIT_ALU(ADD, kAdd)
       USERBPF_JIT_ALU(SUB, kSub)
       USERBPF_JIT_ALU(OR, kOr)
@@ -676,9 +693,18 @@ private:
     }
   }
 
+  // True when the code just emitted for the previous instruction (reached only
+  // from there) was an add/sub/and/or/xor into BPF register reg whose ZF says
+  // whether reg is zero at the width the jump compares: a 32-bit result (zero-
+  // extended) answers both widths, a 64-bit one only a 64-bit jump.
+  bool zero_flag_is_set_for(uint8_t reg, bool jump_w) const {
+    return flags_before_.valid && flags_before_.reg == reg && (jump_w || !flags_before_.w);
+  }
   void jump_imm(const Insn &d, size_t pc, bool w, Reg dst, Cond cond) {
     if (blind(d)) e_.alu_rr(AluOp::kCmp, w, dst, blinded_imm(w, d.imm));
-    else if (d.imm == 0) e_.test_rr(w, dst, dst); // same flags as cmp dst, 0
+    else if (d.imm == 0 && (cond == kEqual || cond == kNotEqual) && zero_flag_is_set_for(d.dst, w)) {
+      // The instruction before (add/sub/and/or/xor of dst) left ZF = (dst == 0).
+    } else if (d.imm == 0) e_.test_rr(w, dst, dst); // same flags as cmp dst, 0
     else e_.alu_ri(AluOp::kCmp, w, dst, d.imm);
     e_.jcc(cond, from_prev(), target_addr(d.jump_target(pc)), short_ok());
   }
@@ -814,6 +840,15 @@ private:
   bool allow_short_ = true;
   size_t cur_ = 0;
   std::vector<bool> is_function_;
+  std::vector<bool> is_jump_target_;
+  // The last instruction's x86 code ended with an ALU op whose flags describe
+  // BPF register `reg` (w: a 64-bit op); see zero_flag_is_set_for().
+  struct FlagsFrom {
+    bool valid = false;
+    uint8_t reg = 0;
+    bool w = false;
+  };
+  FlagsFrom flags_, flags_before_;
   std::vector<size_t> address_taken_;
   std::vector<uint64_t> insn_addr_, insn_begin_, func_addr_;
   std::vector<uint64_t> prev_insn_addr_, prev_func_addr_;

@@ -578,6 +578,55 @@ TEST(VmJit, UnsignedDivisionOfValuesAboveAndBelow2To32) {
   EXPECT_EQ(prog->run(0).r0, 14u);
 }
 
+TEST(VmJit, JumpOnZeroAfterAnAluOpUsesItsFlags) {
+  SKIP_WITHOUT_JIT();
+  // jeq/jne dst, 0 right after add/sub/and/or/xor into dst skip the test when
+  // the op's ZF answers the jump's width: results zero in 64 bits, zero in the
+  // low 32 bits only, and not zero; every op, both widths of op and jump.
+  const uint64_t kStarts[] = {1, 0x100000001ull, 0xffffffffull, 0, 0x8000000000000000ull, 2};
+  for (uint64_t start : kStarts)
+    for (uint8_t op : {0x00, 0x10, 0x40, 0x50, 0xa0})
+      for (uint8_t alu : {0x07, 0x04})
+        for (bool by_reg : {false, true})
+          for (uint8_t jmp : {0x05, 0x06})
+            for (uint8_t cond : {0x10, 0x50}) {
+              // r1 = start; r2 = 1; r1 op= 1 (or r2); if r1 cond 0 goto +1; r0 = 11; r0 += 7
+              uint64_t values[10] = {0, start, 1, 3, 4, 5, 6, 7, 8, 9};
+              RawInsn alu_insn = by_reg ? I(static_cast<uint8_t>(alu | 0x08 | op), 1, 2)
+                                        : I(static_cast<uint8_t>(alu | op), 1, 0, 0, op == 0x50 ? 0x7fffffff : 1);
+              char what[96];
+              snprintf(what, sizeof what, "alu 0x%02x then jump 0x%02x, r1 = %#llx", alu_insn.code, jmp | cond,
+                       static_cast<unsigned long long>(start));
+              expect_same(with_registers(values, {alu_insn, I(static_cast<uint8_t>(jmp | cond), 1, 0, 1, 0),
+                                                  I(0xb7, 0, 0, 0, 11), I(0x07, 0, 0, 0, 7)}),
+                          what);
+            }
+  // A jump target: another path arrives with other flags (cmp r2, 0 here).
+  for (uint64_t r2 : {0ull, 5ull})
+    expect_same(assembled("mov %r1, 9\nmov %r2, " + std::to_string(r2) +
+                          "\njeq %r2, 0, L\nsub %r1, 1\nL:\njne %r1, 0, M\nmov %r0, 1\nexit\nM:\nmov %r0, 2\nexit"),
+                "jump target, r2 = " + std::to_string(r2));
+}
+
+TEST(VmJit, JumpOnZeroSkipsTheTestOnlyWhenTheFlagsAnswerIt) {
+  SKIP_WITHOUT_JIT();
+  // The code of the jump (instruction 3) in "r0 = 0; r6 = 3; L: <op>; <jump> L".
+  auto jump_code = [](const std::string &op, const std::string &jump) {
+    auto prog = create(assembled("mov %r0, 0\nmov %r6, 3\nL:\n" + op + "\n" + jump + " %r6, 0, L\nexit"), Engine::kJit);
+    EXPECT_EQ(prog->run(0).r0, 0u);
+    return insn_code(*prog->jit(), 3);
+  };
+  EXPECT_EQ(jump_code("sub %r6, 1", "jne").size(), 2u);
+  EXPECT_EQ(jump_code("sub %r6, 1", "jne")[0], 0x75);
+  EXPECT_EQ(jump_code("sub32 %r6, 1", "jne").size(), 2u);
+  EXPECT_EQ(jump_code("sub32 %r6, 1", "jne32").size(), 2u);
+  // A 64-bit result's ZF does not answer a 32-bit jump: test ebx, ebx first.
+  EXPECT_EQ(jump_code("sub %r6, 1", "jne32"), (std::vector<uint8_t>{0x85, 0xdb, 0x75, jump_code("sub %r6, 1", "jne32")[3]}));
+  // mov and mul leave no usable flags: test rbx, rbx.
+  EXPECT_EQ(jump_code("mov %r6, 0", "jne")[0], 0x48);
+  EXPECT_EQ(jump_code("mul %r6, 0", "jne").size(), 3u + 2u);
+}
+
 // The permissions of the mapping holding `addr` in /proc/self/maps ("" if none).
 std::string mapping_perms(uintptr_t addr) {
   std::ifstream maps("/proc/self/maps");
