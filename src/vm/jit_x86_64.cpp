@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <functional>
 #include <random>
 
 #include "alloc/rcu.h"
@@ -146,15 +147,20 @@ public:
     e_.clear();
     prev_insn_addr_ = insn_addr_;
     prev_func_addr_ = func_addr_;
+    prev_cold_addr_ = std::move(cold_addr_);
+    cold_addr_.clear();
+    cold_.clear();
+    cold_flushed_ = 0;
     bool stable = first_done_;
     emit_entry_and_stubs();
     const size_t n = prog_.insns.size();
     for (size_t pc = 0; pc < n; pc++) {
       const Insn &d = prog_.insns[pc];
+      // The instruction before (an LD_IMM64 when pc - 1 is its second slot).
+      const size_t before = pc > 0 && prog_.insns[pc - 1].ld_imm64_tail ? pc - 2 : pc - 1;
+      if (is_function_[pc] && pc > 0) stable &= flush_cold(falls_through(prog_.insns[before]));
       stable &= set(insn_begin_[pc], e_.size());
       if (is_function_[pc]) {
-        // The instruction before (an LD_IMM64 when pc - 1 is its second slot).
-        size_t before = pc > 0 && prog_.insns[pc - 1].ld_imm64_tail ? pc - 2 : pc - 1;
         if (pc > 0 && falls_through(prog_.insns[before])) {
           // Falling into the next function's first instruction (unverified
           // code only) continues in the same frame, as the interpreter does.
@@ -172,6 +178,7 @@ public:
       flags_ = {};
       emit_insn(d, pc);
     }
+    stable &= flush_cold(false); // the last instruction never falls through (decoder)
     stable &= set(insn_begin_[n], e_.size());
     stable &= set(insn_addr_[n], e_.size());
     first_done_ = true;
@@ -222,6 +229,47 @@ private:
     return static_cast<int64_t>(prev_insn_addr_[cur_]) + here() - static_cast<int64_t>(insn_addr_[cur_]);
   }
   int64_t target_addr(int64_t insn) const { return static_cast<int64_t>(prev_insn_addr_[static_cast<size_t>(insn)]); }
+
+  // ---- out-of-line ("cold") code
+  // A rarely taken path (a divisor of 0, operands beyond 32 bits, a thread
+  // without an rseq area) is emitted after the function's last instruction,
+  // so that the common path runs straight through without a taken branch:
+  // jcc_cold() jumps there, the stub's body runs and jumps back to `resume`
+  // (by default right after the jcc). The jcc is laid out from the previous
+  // pass's stub address, as jumps between instructions are.
+  struct ColdStub {
+    std::function<void()> body;
+    int64_t resume;
+  };
+  size_t jcc_cold(Cond cc, std::function<void()> body) {
+    const size_t k = cold_.size();
+    const int64_t target = k < prev_cold_addr_.size() ? static_cast<int64_t>(prev_cold_addr_[k]) : 0;
+    e_.jcc(cc, from_prev(), target, short_ok());
+    cold_.push_back({std::move(body), here()});
+    return k;
+  }
+  // Emits the stubs queued since the last flush here (after a function's last
+  // instruction), jumping over them first when the code before falls through.
+  // Returns whether every stub is where the previous pass put it.
+  bool flush_cold(bool jump_over) {
+    if (cold_flushed_ == cold_.size()) return true;
+    size_t over_end = 0;
+    if (jump_over) {
+      e_.byte(0xe9); // jmp rel32, patched below
+      e_.imm32(0);
+      over_end = e_.size();
+    }
+    bool stable = true;
+    for (; cold_flushed_ < cold_.size(); cold_flushed_++) {
+      const size_t k = cold_flushed_;
+      stable &= k < prev_cold_addr_.size() && prev_cold_addr_[k] == e_.size();
+      cold_addr_.push_back(e_.size());
+      cold_[k].body();
+      e_.jmp(here(), cold_[k].resume, true); // both ends in this pass: exact
+    }
+    if (over_end) patch_rel32(over_end, e_.size());
+    return stable;
+  }
 
   // ---- entry trampoline and shared error stubs
   void emit_entry_and_stubs() {
@@ -544,25 +592,27 @@ private:
   // not that register and the value is read afterwards (dead_after()); no
   // flags are saved. check_divisor: test for 0 (and -1 when signed) and give
   // the interpreter's results for them (x/0 = 0, x%0 = x, x/-1 = -x, x%-1 =
-  // 0); otherwise the caller knows the divisor is neither.
+  // 0), out of line; otherwise the caller knows the divisor is neither.
   //
   // Unsigned 64-bit forms divide with the 32-bit `div` when both operands
   // are below 2^32 (one or + shift to check): the same quotient and
   // remainder, and on current CPUs a faster divide (as compilers do where the
-  // 64-bit one is slow). The full 64-bit divide is out of line behind it.
+  // 64-bit one is slow). The full 64-bit divide is out of line too, so the
+  // common path has no taken branch.
   void divide(size_t pc, bool w, bool is_signed, bool modulo, Reg dst, Reg divisor, bool check_divisor) {
     Reg dv = divisor;
     if (dv == RAX || dv == RDX || dv == R9 || dv == R10) { // overwritten below
       e_.mov_rr(true, R11, dv);
       dv = R11;
     }
-    size_t to_zero = 0, to_minus_one = 0;
+    std::vector<size_t> resume_at_end; // cold stubs that return after the whole division
     if (check_divisor) {
       e_.test_rr(w, dv, dv);
-      to_zero = e_.jcc_forward8(kEqual);
+      resume_at_end.push_back(jcc_cold(kEqual, [this, w, modulo, dst] { divide_by_zero_result(w, modulo, dst); }));
       if (is_signed) {
         e_.alu_ri(AluOp::kCmp, w, dv, -1);
-        to_minus_one = e_.jcc_forward8(kEqual);
+        resume_at_end.push_back(
+            jcc_cold(kEqual, [this, w, modulo, dst] { divide_by_minus_one_result(w, modulo, dst); }));
       }
     }
     const bool keep_rax = dst != RAX && !dead_after(pc, 0);
@@ -570,12 +620,11 @@ private:
     if (keep_rax) e_.mov_rr(true, R10, RAX);
     if (keep_rdx) e_.mov_rr(true, R9, RDX);
     if (dst != RAX) e_.mov_rr(w, RAX, dst); // 32-bit forms read eax only
-    const bool narrow_bypass = !is_signed && w;
-    size_t to_wide = 0;
+    size_t wide = SIZE_MAX;
     if (is_signed) {
       e_.sign_extend_rax_into_rdx(w);
       e_.idiv(w, dv);
-    } else if (!narrow_bypass) {
+    } else if (!w) {
       e_.zero(RDX);
       e_.div(false, dv);
     } else {
@@ -584,32 +633,18 @@ private:
       e_.mov_rr(true, RDX, RAX);
       e_.alu_rr(AluOp::kOr, true, RDX, dv);
       e_.shift_ri(ShiftOp::kShr, true, RDX, 32);
-      to_wide = e_.jcc_forward8(kNotEqual);
+      wide = jcc_cold(kNotEqual, [this, dv] {
+        e_.zero(RDX);
+        e_.div(true, dv);
+      });
       e_.div(false, dv); // zero-extends the quotient and the remainder
     }
-    const int64_t join = here();
+    if (wide != SIZE_MAX) cold_[wide].resume = here(); // back to the result moves
     const Reg result = modulo ? RDX : RAX;
     if (dst != result) e_.mov_rr(true, dst, result);
     if (keep_rax) e_.mov_rr(true, RAX, R10);
     if (keep_rdx) e_.mov_rr(true, RDX, R9);
-    if (!narrow_bypass && !check_divisor) return;
-    std::vector<size_t> to_done{e_.jmp_forward8()};
-    if (narrow_bypass) {
-      e_.patch_rel8(to_wide, e_.size());
-      e_.zero(RDX);
-      e_.div(true, dv);
-      e_.jmp(here(), join, true);
-    }
-    if (check_divisor) {
-      e_.patch_rel8(to_zero, e_.size());
-      divide_by_zero_result(w, modulo, dst);
-      if (is_signed) {
-        to_done.push_back(e_.jmp_forward8());
-        e_.patch_rel8(to_minus_one, e_.size());
-        divide_by_minus_one_result(w, modulo, dst);
-      }
-    }
-    for (size_t at : to_done) e_.patch_rel8(at, e_.size());
+    for (size_t k : resume_at_end) cold_[k].resume = here();
   }
   // What the kernel's run-time fixups give for a divisor of zero and, signed, -1.
   void divide_by_zero_result(bool w, bool modulo, Reg dst) {
@@ -757,9 +792,8 @@ private:
       e_.byte(0x25);
       e_.imm32(static_cast<uint32_t>(cpu_offset));
       e_.alu_ri(AluOp::kCmp, false, RAX, static_cast<int32_t>(possible_cpus()));
-      size_t to_done = e_.jcc_forward8(kBelow);
-      call_absolute(h ? reinterpret_cast<uintptr_t>(h->fn) : 0);
-      e_.patch_rel8(to_done, e_.size());
+      const uint64_t fn = h ? reinterpret_cast<uintptr_t>(h->fn) : 0;
+      jcc_cold(kAboveEqual, [this, fn] { call_absolute(fn); });
       return;
     }
     call_absolute(h ? reinterpret_cast<uintptr_t>(h->fn) : 0);
@@ -852,6 +886,9 @@ private:
   std::vector<size_t> address_taken_;
   std::vector<uint64_t> insn_addr_, insn_begin_, func_addr_;
   std::vector<uint64_t> prev_insn_addr_, prev_func_addr_;
+  std::vector<ColdStub> cold_;
+  size_t cold_flushed_ = 0;
+  std::vector<uint64_t> cold_addr_, prev_cold_addr_;
   std::vector<uint64_t> keys_;
   int64_t main_entry_ = 0, restore_at_ = 0, too_deep_stub_ = 0, unwind_stub_ = 0, bad_callx_stub_ = 0;
   int64_t interpreted_tail_stub_ = 0;

@@ -570,12 +570,30 @@ TEST(VmJit, UnsignedDivisionOfValuesAboveAndBelow2To32) {
                    static_cast<unsigned long long>(b));
           expect_same(with_registers(values, {I(code, dst, src)}), what);
         }
-  // The 32-bit divide is there (div esi), the 64-bit one behind it (div rsi).
+  // The 32-bit divide is inline (div esi); the 64-bit one (div rsi) is out of
+  // line, after the function's last instruction.
   auto prog = create({I(0xb7, 1, 0, 0, 100), I(0xb7, 2, 0, 0, 7), I(0x3f, 1, 2), I(0xbf, 0, 1), I(0x95)}, Engine::kJit);
   const std::vector<uint8_t> code = insn_code(*prog->jit(), 2);
   EXPECT_TRUE(contains_bytes(code, {0xf7, 0xf6}));
-  EXPECT_TRUE(contains_bytes(code, {0x48, 0xf7, 0xf6}));
+  EXPECT_FALSE(contains_bytes(code, {0x48, 0xf7, 0xf6}));
+  EXPECT_TRUE(contains_bytes(insn_code(*prog->jit(), 4), {0x48, 0xf7, 0xf6}));
   EXPECT_EQ(prog->run(0).r0, 14u);
+}
+
+TEST(VmJit, OutOfLinePathsInEveryFunctionAndBetweenThem) {
+  SKIP_WITHOUT_JIT();
+  // Rare paths (a divisor of 0, a 64-bit operand) run out of line after their
+  // function's last instruction and come back: in the main program and in a
+  // subprogram, and in code that falls (unverified) from the main program
+  // over those stubs into the subprogram.
+  //   0: r0 = 100; 1-2: r2 = divisor; 3: call 6; 4: r0 /= r2; 5: r0 += 10
+  //   6 (subprogram): r0 += 1000; 7: r0 %= r2; 8: r0 /= r2 (32-bit); 9: exit
+  for (uint64_t divisor : {0ull, 3ull, 0x100000000ull, 0xffffffffffffffffull}) {
+    std::vector<RawInsn> p = {I(0xb7, 0, 0, 0, 100), lo(2, divisor), hi(divisor), I(0x85, 0, 1, 0, 2),
+                              I(0x3f, 0, 2),         I(0x07, 0, 0, 0, 10), I(0x07, 0, 0, 0, 1000), I(0x9f, 0, 2),
+                              I(0x3c, 0, 2),         I(0x95)};
+    expect_same(p, "divisor " + std::to_string(divisor));
+  }
 }
 
 TEST(VmJit, JumpOnZeroAfterAnAluOpUsesItsFlags) {
