@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <functional>
 #include <random>
 
 #include "alloc/rcu.h"
@@ -122,6 +123,17 @@ public:
         if (d.op == Op::LD_IMM64 && !address_taken_contains(static_cast<size_t>(t))) address_taken_.push_back(static_cast<size_t>(t));
       }
     }
+    // Where control can arrive from elsewhere: flags left by the instruction
+    // before are not those of every path there.
+    is_jump_target_.assign(n, false);
+    for (size_t pc = 0; pc < n; pc++) {
+      const Insn &d = prog.insns[pc];
+      if (d.ld_imm64_tail) continue;
+      const Shape shape = d.info().shape;
+      if (shape != Shape::kJa && shape != Shape::kJa32 && shape != Shape::kJumpImm && shape != Shape::kJumpReg) continue;
+      int64_t t = d.jump_target(pc);
+      if (t >= 0 && static_cast<size_t>(t) < n) is_jump_target_[static_cast<size_t>(t)] = true;
+    }
     insn_addr_.assign(n + 1, 0);
     insn_begin_.assign(n + 1, 0);
     func_addr_.assign(n, 0);
@@ -135,15 +147,20 @@ public:
     e_.clear();
     prev_insn_addr_ = insn_addr_;
     prev_func_addr_ = func_addr_;
+    prev_cold_addr_ = std::move(cold_addr_);
+    cold_addr_.clear();
+    cold_.clear();
+    cold_flushed_ = 0;
     bool stable = first_done_;
     emit_entry_and_stubs();
     const size_t n = prog_.insns.size();
     for (size_t pc = 0; pc < n; pc++) {
       const Insn &d = prog_.insns[pc];
+      // The instruction before (an LD_IMM64 when pc - 1 is its second slot).
+      const size_t before = pc > 0 && prog_.insns[pc - 1].ld_imm64_tail ? pc - 2 : pc - 1;
+      if (is_function_[pc] && pc > 0) stable &= flush_cold(falls_through(prog_.insns[before]));
       stable &= set(insn_begin_[pc], e_.size());
       if (is_function_[pc]) {
-        // The instruction before (an LD_IMM64 when pc - 1 is its second slot).
-        size_t before = pc > 0 && prog_.insns[pc - 1].ld_imm64_tail ? pc - 2 : pc - 1;
         if (pc > 0 && falls_through(prog_.insns[before])) {
           // Falling into the next function's first instruction (unverified
           // code only) continues in the same frame, as the interpreter does.
@@ -157,8 +174,11 @@ public:
       stable &= set(insn_addr_[pc], e_.size());
       if (d.ld_imm64_tail) continue;
       cur_ = pc;
+      flags_before_ = is_jump_target_[pc] || is_function_[pc] ? FlagsFrom{} : flags_;
+      flags_ = {};
       emit_insn(d, pc);
     }
+    stable &= flush_cold(false); // the last instruction never falls through (decoder)
     stable &= set(insn_begin_[n], e_.size());
     stable &= set(insn_addr_[n], e_.size());
     first_done_ = true;
@@ -209,6 +229,47 @@ private:
     return static_cast<int64_t>(prev_insn_addr_[cur_]) + here() - static_cast<int64_t>(insn_addr_[cur_]);
   }
   int64_t target_addr(int64_t insn) const { return static_cast<int64_t>(prev_insn_addr_[static_cast<size_t>(insn)]); }
+
+  // ---- out-of-line ("cold") code
+  // A rarely taken path (a divisor of 0, operands beyond 32 bits, a thread
+  // without an rseq area) is emitted after the function's last instruction,
+  // so that the common path runs straight through without a taken branch:
+  // jcc_cold() jumps there, the stub's body runs and jumps back to `resume`
+  // (by default right after the jcc). The jcc is laid out from the previous
+  // pass's stub address, as jumps between instructions are.
+  struct ColdStub {
+    std::function<void()> body;
+    int64_t resume;
+  };
+  size_t jcc_cold(Cond cc, std::function<void()> body) {
+    const size_t k = cold_.size();
+    const int64_t target = k < prev_cold_addr_.size() ? static_cast<int64_t>(prev_cold_addr_[k]) : 0;
+    e_.jcc(cc, from_prev(), target, short_ok());
+    cold_.push_back({std::move(body), here()});
+    return k;
+  }
+  // Emits the stubs queued since the last flush here (after a function's last
+  // instruction), jumping over them first when the code before falls through.
+  // Returns whether every stub is where the previous pass put it.
+  bool flush_cold(bool jump_over) {
+    if (cold_flushed_ == cold_.size()) return true;
+    size_t over_end = 0;
+    if (jump_over) {
+      e_.byte(0xe9); // jmp rel32, patched below
+      e_.imm32(0);
+      over_end = e_.size();
+    }
+    bool stable = true;
+    for (; cold_flushed_ < cold_.size(); cold_flushed_++) {
+      const size_t k = cold_flushed_;
+      stable &= k < prev_cold_addr_.size() && prev_cold_addr_[k] == e_.size();
+      cold_addr_.push_back(e_.size());
+      cold_[k].body();
+      e_.jmp(here(), cold_[k].resume, true); // both ends in this pass: exact
+    }
+    if (over_end) patch_rel32(over_end, e_.size());
+    return stable;
+  }
 
   // ---- entry trampoline and shared error stubs
   void emit_entry_and_stubs() {
@@ -293,9 +354,13 @@ private:
   case Op::N##32_IMM:                                                                                                \
     if (blind(d)) e_.alu_rr(AluOp::X86OP, w, dst, blinded_imm(w, d.imm));                                            \
     else e_.alu_ri(AluOp::X86OP, w, dst, d.imm);                                                                     \
+    flags_ = {true, d.dst, w};                                                                                       \
     break;                                                                                                           \
   case Op::N##64_REG:                                                                                                \
-  case Op::N##32_REG: e_.alu_rr(AluOp::X86OP, w, dst, src); break;
+  case Op::N##32_REG:                                                                                                \
+    e_.alu_rr(AluOp::X86OP, w, dst, src);                                                                            \
+    flags_ = {true, d.dst, w};                                                                                       \
+    break;
       USERBPF_JIT_ALU(ADD, kAdd)
       USERBPF_JIT_ALU(SUB, kSub)
       USERBPF_JIT_ALU(OR, kOr)
@@ -315,7 +380,7 @@ private:
     case Op::MUL64_IMM:
     case Op::MUL32_IMM:
       if (blind(d)) e_.imul_rr(w, dst, blinded_imm(w, d.imm));
-      else e_.imul_rri(w, dst, dst, d.imm);
+      else multiply_imm(w, dst, d.imm);
       break;
     case Op::MUL64_REG:
     case Op::MUL32_REG: e_.imul_rr(w, dst, src); break;
@@ -334,21 +399,21 @@ private:
     case Op::ARSH32_REG: shift_reg(ShiftOp::kSar, w, dst, src); break;
 
     case Op::DIV64_IMM:
-    case Op::DIV32_IMM: divide_imm(d, w, false, false, dst); break;
+    case Op::DIV32_IMM: divide_imm(d, pc, w, false, false, dst); break;
     case Op::MOD64_IMM:
-    case Op::MOD32_IMM: divide_imm(d, w, false, true, dst); break;
+    case Op::MOD32_IMM: divide_imm(d, pc, w, false, true, dst); break;
     case Op::SDIV64_IMM:
-    case Op::SDIV32_IMM: divide_imm(d, w, true, false, dst); break;
+    case Op::SDIV32_IMM: divide_imm(d, pc, w, true, false, dst); break;
     case Op::SMOD64_IMM:
-    case Op::SMOD32_IMM: divide_imm(d, w, true, true, dst); break;
+    case Op::SMOD32_IMM: divide_imm(d, pc, w, true, true, dst); break;
     case Op::DIV64_REG:
-    case Op::DIV32_REG: divide_reg(w, false, false, dst, src); break;
+    case Op::DIV32_REG: divide(pc, w, false, false, dst, src, true); break;
     case Op::MOD64_REG:
-    case Op::MOD32_REG: divide_reg(w, false, true, dst, src); break;
+    case Op::MOD32_REG: divide(pc, w, false, true, dst, src, true); break;
     case Op::SDIV64_REG:
-    case Op::SDIV32_REG: divide_reg(w, true, false, dst, src); break;
+    case Op::SDIV32_REG: divide(pc, w, true, false, dst, src, true); break;
     case Op::SMOD64_REG:
-    case Op::SMOD32_REG: divide_reg(w, true, true, dst, src); break;
+    case Op::SMOD32_REG: divide(pc, w, true, true, dst, src, true); break;
 
     case Op::NEG64:
     case Op::NEG32: e_.neg(w, dst); break;
@@ -467,6 +532,36 @@ private:
 
   static bool w_atomic(const Insn &d) { return access_size(d.opcode) == 8; }
 
+  // dst *= imm. imul takes 3 cycles; small constants of the forms 2^k,
+  // 2^k + 1 and 2^k - 1 are one or two one-cycle instructions instead (shift,
+  // lea, shift and add/sub), as compilers do. The 32-bit forms compute in
+  // 32-bit registers, which zero-extends the result as BPF wants.
+  void multiply_imm(bool w, Reg dst, int32_t imm) {
+    const int64_t m = imm;
+    auto log2_exact = [](int64_t v) { return v > 0 && (v & (v - 1)) == 0 ? __builtin_ctzll(static_cast<uint64_t>(v)) : -1; };
+    if (m == 0) return e_.zero(dst);
+    if (m == 1) {
+      if (!w) e_.mov_rr(false, dst, dst);
+      return;
+    }
+    if (int k = log2_exact(m); k > 0) return e_.shift_ri(ShiftOp::kShl, w, dst, static_cast<uint8_t>(k));
+    if (m == 3 || m == 5 || m == 9) return e_.lea_scaled(w, dst, dst, dst, static_cast<int>(m - 1));
+    if (int k = log2_exact(m - 1); k > 0) { // dst + (dst << k)
+      e_.mov_rr(w, R11, dst);
+      e_.shift_ri(ShiftOp::kShl, w, R11, static_cast<uint8_t>(k));
+      e_.alu_rr(AluOp::kAdd, w, dst, R11);
+      return;
+    }
+    if (int k = log2_exact(m + 1); k > 0) { // (dst << k) - dst
+      e_.mov_rr(w, R11, dst);
+      e_.shift_ri(ShiftOp::kShl, w, R11, static_cast<uint8_t>(k));
+      e_.alu_rr(AluOp::kSub, w, R11, dst);
+      e_.mov_rr(w, dst, R11);
+      return;
+    }
+    e_.imul_rri(w, dst, dst, imm);
+  }
+
   void shift_imm(const Insn &d, ShiftOp op, bool w, Reg dst) {
     if (blind(d)) return shift_reg(op, w, dst, blinded_imm(w, d.imm));
     // Counts are masked to the operand width, as the interpreter does.
@@ -492,24 +587,64 @@ private:
     e_.mov_rr(true, RCX, R11);
   }
 
-  // dst = dst / r11 or dst % r11 with r11 != 0 (and != -1 when signed):
-  // rax and rdx (BPF r0, r3) are kept in r10 and r9, no flags are saved.
-  void divide_by_r11(bool w, bool is_signed, bool modulo, Reg dst) {
-    e_.mov_rr(true, R10, RAX);
-    e_.mov_rr(true, R9, RDX);
-    if (dst != RAX) e_.mov_rr(w, RAX, dst);
-    else if (!w) e_.mov_rr(false, RAX, RAX);
+  // dst = dst / divisor or dst % divisor. x86 divides rdx:rax: BPF r0 (rax)
+  // and r3 (rdx) are parked in r10 and r9 around the divide only when dst is
+  // not that register and the value is read afterwards (dead_after()); no
+  // flags are saved. check_divisor: test for 0 (and -1 when signed) and give
+  // the interpreter's results for them (x/0 = 0, x%0 = x, x/-1 = -x, x%-1 =
+  // 0), out of line; otherwise the caller knows the divisor is neither.
+  //
+  // Unsigned 64-bit forms divide with the 32-bit `div` when both operands
+  // are below 2^32 (one or + shift to check): the same quotient and
+  // remainder, and on current CPUs a faster divide (as compilers do where the
+  // 64-bit one is slow). The full 64-bit divide is out of line too, so the
+  // common path has no taken branch.
+  void divide(size_t pc, bool w, bool is_signed, bool modulo, Reg dst, Reg divisor, bool check_divisor) {
+    Reg dv = divisor;
+    if (dv == RAX || dv == RDX || dv == R9 || dv == R10) { // overwritten below
+      e_.mov_rr(true, R11, dv);
+      dv = R11;
+    }
+    std::vector<size_t> resume_at_end; // cold stubs that return after the whole division
+    if (check_divisor) {
+      e_.test_rr(w, dv, dv);
+      resume_at_end.push_back(jcc_cold(kEqual, [this, w, modulo, dst] { divide_by_zero_result(w, modulo, dst); }));
+      if (is_signed) {
+        e_.alu_ri(AluOp::kCmp, w, dv, -1);
+        resume_at_end.push_back(
+            jcc_cold(kEqual, [this, w, modulo, dst] { divide_by_minus_one_result(w, modulo, dst); }));
+      }
+    }
+    const bool keep_rax = dst != RAX && !dead_after(pc, 0);
+    const bool keep_rdx = dst != RDX && !dead_after(pc, 3);
+    if (keep_rax) e_.mov_rr(true, R10, RAX);
+    if (keep_rdx) e_.mov_rr(true, R9, RDX);
+    if (dst != RAX) e_.mov_rr(w, RAX, dst); // 32-bit forms read eax only
+    size_t wide = SIZE_MAX;
     if (is_signed) {
       e_.sign_extend_rax_into_rdx(w);
-      e_.idiv(w, R11);
-    } else {
+      e_.idiv(w, dv);
+    } else if (!w) {
       e_.zero(RDX);
-      e_.div(w, R11);
+      e_.div(false, dv);
+    } else {
+      // rdx = (rax | divisor) >> 32: zero (the high half of the dividend
+      // for the 32-bit div) exactly when both fit in 32 bits.
+      e_.mov_rr(true, RDX, RAX);
+      e_.alu_rr(AluOp::kOr, true, RDX, dv);
+      e_.shift_ri(ShiftOp::kShr, true, RDX, 32);
+      wide = jcc_cold(kNotEqual, [this, dv] {
+        e_.zero(RDX);
+        e_.div(true, dv);
+      });
+      e_.div(false, dv); // zero-extends the quotient and the remainder
     }
-    e_.mov_rr(true, R11, modulo ? RDX : RAX); // 32-bit div zero-extended it
-    e_.mov_rr(true, RAX, R10);
-    e_.mov_rr(true, RDX, R9);
-    e_.mov_rr(true, dst, R11);
+    if (wide != SIZE_MAX) cold_[wide].resume = here(); // back to the result moves
+    const Reg result = modulo ? RDX : RAX;
+    if (dst != result) e_.mov_rr(true, dst, result);
+    if (keep_rax) e_.mov_rr(true, RAX, R10);
+    if (keep_rdx) e_.mov_rr(true, RDX, R9);
+    for (size_t k : resume_at_end) cold_[k].resume = here();
   }
   // What the kernel's run-time fixups give for a divisor of zero and, signed, -1.
   void divide_by_zero_result(bool w, bool modulo, Reg dst) {
@@ -520,34 +655,58 @@ private:
     if (modulo) e_.zero(dst);
     else e_.neg(w, dst);
   }
-  void divide_imm(const Insn &d, bool w, bool is_signed, bool modulo, Reg dst) {
-    if (blind(d)) return divide_reg(w, is_signed, modulo, dst, blinded_imm(w, d.imm));
+  void divide_imm(const Insn &d, size_t pc, bool w, bool is_signed, bool modulo, Reg dst) {
+    if (blind(d)) return divide(pc, w, is_signed, modulo, dst, blinded_imm(w, d.imm), true);
     if (d.imm == 0) return divide_by_zero_result(w, modulo, dst);
     if (is_signed && d.imm == -1) return divide_by_minus_one_result(w, modulo, dst);
     e_.mov_ri(w, R11, d.imm);
-    divide_by_r11(w, is_signed, modulo, dst);
+    divide(pc, w, is_signed, modulo, dst, R11, false);
   }
-  void divide_reg(bool w, bool is_signed, bool modulo, Reg dst, Reg divisor) {
-    e_.mov_rr(w, R11, divisor);
-    e_.test_rr(w, R11, R11);
-    size_t to_zero = e_.jcc_forward8(kEqual);
-    size_t to_minus_one = 0;
-    if (is_signed) {
-      e_.alu_ri(AluOp::kCmp, w, R11, -1);
-      to_minus_one = e_.jcc_forward8(kEqual);
+
+  // True when BPF register `reg` is overwritten before it is read on the
+  // straight-line code after instruction pc, so its value there is dead and
+  // need not be kept. Conservative: any jump, call, exit or atomic (and the
+  // end of a short window) counts as a read.
+  bool dead_after(size_t pc, uint8_t reg) const {
+    constexpr size_t kWindow = 16;
+    const size_t n = prog_.insns.size();
+    for (size_t i = pc + 1, seen = 0; i < n && seen < kWindow; i++) {
+      const Insn &d = prog_.insns[i];
+      if (d.ld_imm64_tail) continue;
+      seen++;
+      switch (d.info().shape) {
+      case Shape::kAluImm:
+        if (d.dst != reg) break;
+        return d.op == Op::MOV64_IMM || d.op == Op::MOV32_IMM;
+      case Shape::kAluReg: {
+        const bool is_move = d.op == Op::MOV64_REG || d.op == Op::MOV32_REG || d.op == Op::MOVSX8_64 ||
+                             d.op == Op::MOVSX16_64 || d.op == Op::MOVSX32_64 || d.op == Op::MOVSX8_32 ||
+                             d.op == Op::MOVSX16_32;
+        if (d.src == reg || (d.dst == reg && !is_move)) return false;
+        if (d.dst == reg) return true;
+        break;
+      }
+      case Shape::kNeg:
+      case Shape::kEndian:
+        if (d.dst == reg) return false;
+        break;
+      case Shape::kLdImm64:
+        if (d.dst == reg) return true;
+        break;
+      case Shape::kLoad:
+        if (d.src == reg) return false;
+        if (d.dst == reg) return true;
+        break;
+      case Shape::kStoreImm:
+        if (d.dst == reg) return false;
+        break;
+      case Shape::kStoreReg:
+        if (d.dst == reg || d.src == reg) return false;
+        break;
+      default: return false; // atomics, jumps, calls, exit
+      }
     }
-    divide_by_r11(w, is_signed, modulo, dst);
-    size_t done1 = e_.jmp_forward8();
-    e_.patch_rel8(to_zero, e_.size());
-    divide_by_zero_result(w, modulo, dst);
-    size_t done2 = 0;
-    if (is_signed) {
-      done2 = e_.jmp_forward8();
-      e_.patch_rel8(to_minus_one, e_.size());
-      divide_by_minus_one_result(w, modulo, dst);
-      e_.patch_rel8(done2, e_.size());
-    }
-    e_.patch_rel8(done1, e_.size());
+    return false;
   }
 
   // Fetch-and-or/and/xor: a cmpxchg loop on rax (BPF r0, kept in r10).
@@ -569,9 +728,18 @@ private:
     }
   }
 
+  // True when the code just emitted for the previous instruction (reached only
+  // from there) was an add/sub/and/or/xor into BPF register reg whose ZF says
+  // whether reg is zero at the width the jump compares: a 32-bit result (zero-
+  // extended) answers both widths, a 64-bit one only a 64-bit jump.
+  bool zero_flag_is_set_for(uint8_t reg, bool jump_w) const {
+    return flags_before_.valid && flags_before_.reg == reg && (jump_w || !flags_before_.w);
+  }
   void jump_imm(const Insn &d, size_t pc, bool w, Reg dst, Cond cond) {
     if (blind(d)) e_.alu_rr(AluOp::kCmp, w, dst, blinded_imm(w, d.imm));
-    else if (d.imm == 0) e_.test_rr(w, dst, dst); // same flags as cmp dst, 0
+    else if (d.imm == 0 && (cond == kEqual || cond == kNotEqual) && zero_flag_is_set_for(d.dst, w)) {
+      // The instruction before (add/sub/and/or/xor of dst) left ZF = (dst == 0).
+    } else if (d.imm == 0) e_.test_rr(w, dst, dst); // same flags as cmp dst, 0
     else e_.alu_ri(AluOp::kCmp, w, dst, d.imm);
     e_.jcc(cond, from_prev(), target_addr(d.jump_target(pc)), short_ok());
   }
@@ -624,9 +792,8 @@ private:
       e_.byte(0x25);
       e_.imm32(static_cast<uint32_t>(cpu_offset));
       e_.alu_ri(AluOp::kCmp, false, RAX, static_cast<int32_t>(possible_cpus()));
-      size_t to_done = e_.jcc_forward8(kBelow);
-      call_absolute(h ? reinterpret_cast<uintptr_t>(h->fn) : 0);
-      e_.patch_rel8(to_done, e_.size());
+      const uint64_t fn = h ? reinterpret_cast<uintptr_t>(h->fn) : 0;
+      jcc_cold(kAboveEqual, [this, fn] { call_absolute(fn); });
       return;
     }
     call_absolute(h ? reinterpret_cast<uintptr_t>(h->fn) : 0);
@@ -707,9 +874,21 @@ private:
   bool allow_short_ = true;
   size_t cur_ = 0;
   std::vector<bool> is_function_;
+  std::vector<bool> is_jump_target_;
+  // The last instruction's x86 code ended with an ALU op whose flags describe
+  // BPF register `reg` (w: a 64-bit op); see zero_flag_is_set_for().
+  struct FlagsFrom {
+    bool valid = false;
+    uint8_t reg = 0;
+    bool w = false;
+  };
+  FlagsFrom flags_, flags_before_;
   std::vector<size_t> address_taken_;
   std::vector<uint64_t> insn_addr_, insn_begin_, func_addr_;
   std::vector<uint64_t> prev_insn_addr_, prev_func_addr_;
+  std::vector<ColdStub> cold_;
+  size_t cold_flushed_ = 0;
+  std::vector<uint64_t> cold_addr_, prev_cold_addr_;
   std::vector<uint64_t> keys_;
   int64_t main_entry_ = 0, restore_at_ = 0, too_deep_stub_ = 0, unwind_stub_ = 0, bad_callx_stub_ = 0;
   int64_t interpreted_tail_stub_ = 0;

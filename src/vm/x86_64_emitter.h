@@ -191,6 +191,21 @@ public:
     }
   }
   void lea(Reg dst, Reg base, int32_t disp) { mem(true, 0x8d, dst, base, disp); }
+  // dst = base + index * scale (scale 1, 2, 4 or 8; w: 64-bit, else the
+  // 32-bit sum zero-extended). A one-cycle add-and-shift: multiplications by
+  // 3, 5 and 9 become one of these. index must not be rsp.
+  void lea_scaled(bool w, Reg dst, Reg base, Reg index, int scale) {
+    const uint8_t scale_bits = scale == 8 ? 3 : scale == 4 ? 2 : scale == 2 ? 1 : 0;
+    const uint8_t r = static_cast<uint8_t>(0x40 | (w ? 8 : 0) | ((dst & 8) ? 4 : 0) | ((index & 8) ? 2 : 0) |
+                                           ((base & 8) ? 1 : 0));
+    if (r != 0x40) byte(r);
+    byte(0x8d);
+    // rbp/r13 as a base with mod 00 would mean "no base, disp32": use a zero disp8.
+    const bool needs_disp8 = (base & 7) == 5;
+    byte(static_cast<uint8_t>((needs_disp8 ? 0x40 : 0x00) | (dst & 7) << 3 | 4)); // rm 100: a SIB follows
+    byte(static_cast<uint8_t>(scale_bits << 6 | (index & 7) << 3 | (base & 7)));
+    if (needs_disp8) byte(0);
+  }
   // lock op [base + disp], src for add/or/and/xor (w: 64-bit).
   void lock_alu_mr(AluOp op, bool w, Reg base, int32_t disp, Reg src) {
     byte(0xf0);

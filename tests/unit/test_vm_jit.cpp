@@ -420,6 +420,231 @@ TEST(VmJit, ConstantBlindingHidesImmediates) {
             std::vector<uint8_t>(blinded->jit()->code(), blinded->jit()->code() + blinded->jit()->code_size()));
 }
 
+// The native code of BPF instruction i (a function's first one includes its
+// prologue).
+std::vector<uint8_t> insn_code(const JitImage &j, size_t i) {
+  return std::vector<uint8_t>(j.code() + j.insn_begin(i), j.code() + j.insn_begin(i + 1));
+}
+
+bool contains_bytes(const std::vector<uint8_t> &code, const std::vector<uint8_t> &bytes) {
+  return std::search(code.begin(), code.end(), bytes.begin(), bytes.end()) != code.end();
+}
+
+const int32_t kMultipliers[] = {0,  1,  2,  3,   4,   5,   6,       7,           8,         9,         10,
+                                15, 16, 17, 31,  33,  63,  65,      255,         257,       1 << 30,   (1 << 30) + 1,
+                                INT32_MAX,  -1,  -2,  -3,  -7,      -9,          INT32_MIN, 0x12345};
+
+TEST(VmJit, MultiplicationsByConstantsOfEveryShape) {
+  SKIP_WITHOUT_JIT();
+  // 2^k is a shift, 3/5/9 a lea, 2^k + 1 and 2^k - 1 a shift and an add or
+  // sub through r11, the rest imul: every destination, both widths.
+  for (const auto &values : kValueSets)
+    for (uint8_t dst = 0; dst <= 9; dst++)
+      for (uint8_t cls : {0x07, 0x04})
+        for (int32_t m : kMultipliers) {
+          char what[64];
+          snprintf(what, sizeof what, "mul%s r%u, %d", cls == 0x04 ? "32" : "", dst, m);
+          expect_same(with_registers(values, {I(static_cast<uint8_t>(cls | 0x20), dst, 0, 0, m)}), what);
+        }
+}
+
+TEST(VmJit, MultiplicationByConstantPicksTheShortForms) {
+  SKIP_WITHOUT_JIT();
+  // r1 (rdi) = 0x1234567890 * m: the code of the multiplication itself.
+  auto code_for = [](uint8_t cls, int32_t m, uint64_t *r0) {
+    std::vector<RawInsn> p = {lo(1, 0x1234567890ull), hi(0x1234567890ull), I(static_cast<uint8_t>(cls | 0x20), 1, 0, 0, m),
+                              I(0xbf, 0, 1), I(0x95)};
+    auto prog = create(p, Engine::kJit);
+    *r0 = prog->run(0).r0;
+    return insn_code(*prog->jit(), 2);
+  };
+  uint64_t r0 = 0;
+  EXPECT_EQ(code_for(0x07, 9, &r0), (std::vector<uint8_t>{0x48, 0x8d, 0x3c, 0xff})); // lea rdi, [rdi + rdi*8]
+  EXPECT_EQ(r0, 0x1234567890ull * 9);
+  EXPECT_EQ(code_for(0x04, 5, &r0), (std::vector<uint8_t>{0x8d, 0x3c, 0xbf})); // lea edi, [rdi + rdi*4]
+  EXPECT_EQ(r0, static_cast<uint32_t>(0x34567890u * 5));
+  EXPECT_EQ(code_for(0x07, 16, &r0), (std::vector<uint8_t>{0x48, 0xc1, 0xe7, 0x04})); // shl rdi, 4
+  EXPECT_EQ(r0, 0x1234567890ull * 16);
+  std::vector<uint8_t> seven = code_for(0x04, 7, &r0); // (x << 3) - x in r11d
+  EXPECT_FALSE(contains_bytes(seven, {0x6b})) << "no imul";
+  EXPECT_EQ(r0, static_cast<uint32_t>(0x34567890u * 7));
+  std::vector<uint8_t> seventeen = code_for(0x07, 17, &r0); // x + (x << 4)
+  EXPECT_EQ(seventeen.size(), 3u + 4u + 3u);
+  EXPECT_EQ(r0, 0x1234567890ull * 17);
+  EXPECT_EQ(code_for(0x07, 0x12345, &r0), (std::vector<uint8_t>{0x48, 0x69, 0xff, 0x45, 0x23, 0x01, 0x00})); // imul
+  EXPECT_EQ(r0, 0x1234567890ull * 0x12345);
+  EXPECT_EQ(code_for(0x07, -9, &r0), (std::vector<uint8_t>{0x48, 0x6b, 0xff, 0xf7})); // negative: imul
+  EXPECT_EQ(r0, 0x1234567890ull * static_cast<uint64_t>(-9ll));
+}
+
+// Division forms (class | op | BPF_X, off) and their immediate forms.
+struct DivisionForm {
+  uint8_t op;
+  int16_t off;
+};
+const DivisionForm kDivisions[] = {{0x30, 0}, {0x90, 0}, {0x30, 1}, {0x90, 1}};
+
+TEST(VmJit, DivisionKeepsR0AndR3OnlyWhenTheyAreReadLater) {
+  SKIP_WITHOUT_JIT();
+  // x86 divides rdx:rax (BPF r3:r0). After the division r0 and/or r3 are
+  // overwritten before any read (the JIT need not keep them), or read first
+  // (through r6 or r7, which the fold at the end sees), or left to the fold.
+  for (const auto &values : kValueSets)
+    for (uint8_t dst = 0; dst <= 9; dst++)
+      for (uint8_t src = 0; src <= 9; src++)
+        for (const DivisionForm &f : kDivisions)
+          for (uint8_t cls : {0x07, 0x04})
+            for (int tail = 0; tail < 4; tail++) {
+              std::vector<RawInsn> body = {I(static_cast<uint8_t>(cls | 0x08 | f.op), dst, src, f.off)};
+              const uint8_t reader = dst == 6 || src == 6 ? 7 : 6;
+              for (uint8_t r : {0, 3}) {
+                if (r == dst) continue;
+                if (tail == 1 || (tail == 2 && r == 0)) body.push_back(I(0xb7, r, 0, 0, 40 + r)); // overwritten
+                if (tail == 3) {
+                  body.push_back(I(0xaf, reader, r)); // read, then overwritten
+                  body.push_back(I(0xb7, r, 0, 0, 40 + r));
+                }
+              }
+              char what[96];
+              snprintf(what, sizeof what, "code 0x%02x off %d r%u, r%u, tail %d", cls | 0x08 | f.op, f.off, dst, src,
+                       tail);
+              expect_same(with_registers(values, body), what);
+            }
+  // The immediate forms, where the divisor is in r11.
+  for (const auto &values : kValueSets)
+    for (uint8_t dst = 0; dst <= 9; dst++)
+      for (const DivisionForm &f : kDivisions)
+        for (uint8_t cls : {0x07, 0x04})
+          for (int32_t imm : {3, -7, INT32_MIN, 0x7fffffff})
+            for (bool dead : {false, true}) {
+              std::vector<RawInsn> body = {I(static_cast<uint8_t>(cls | f.op), dst, 0, f.off, imm)};
+              if (dead)
+                for (uint8_t r : {0, 3})
+                  if (r != dst) body.push_back(I(0xb7, r, 0, 0, 40 + r));
+              expect_same(with_registers(values, body), "div imm " + std::to_string(cls | f.op) + " r" +
+                                                            std::to_string(dst) + ", " + std::to_string(imm));
+            }
+}
+
+TEST(VmJit, DivisionSavesNothingForDeadRegisters) {
+  SKIP_WITHOUT_JIT();
+  // div r1, r2 with r0 and r3 dead after it, live, or written only after a
+  // jump (which the JIT treats as a read: it does not look past jumps).
+  auto div_size = [](std::vector<RawInsn> tail) {
+    std::vector<RawInsn> p = {I(0xb7, 0, 0, 0, 1), I(0xb7, 1, 0, 0, 100), I(0xb7, 2, 0, 0, 7), I(0xb7, 3, 0, 0, 3),
+                              I(0x3f, 1, 2)};
+    p.insert(p.end(), tail.begin(), tail.end());
+    p.push_back(I(0x0f, 0, 1)); // r0 += r1
+    p.push_back(I(0x95));
+    auto prog = create(p, Engine::kJit);
+    auto interp = create(p, Engine::kInterpreter);
+    EXPECT_EQ(prog->run(0).r0, interp->run(0).r0);
+    return insn_code(*prog->jit(), 4).size();
+  };
+  const size_t dead = div_size({I(0xb7, 0, 0, 0, 5), I(0xb7, 3, 0, 0, 6)});
+  const size_t r3_live = div_size({I(0xb7, 0, 0, 0, 5)});
+  const size_t live = div_size({I(0x0f, 0, 3)});
+  const size_t after_jump = div_size({I(0x05, 0, 0, 0), I(0xb7, 0, 0, 0, 5), I(0xb7, 3, 0, 0, 6)});
+  EXPECT_EQ(r3_live, dead + 6);  // mov r9, rdx and back
+  EXPECT_EQ(live, dead + 12);    // and mov r10, rax and back
+  EXPECT_EQ(after_jump, live);
+}
+
+TEST(VmJit, UnsignedDivisionOfValuesAboveAndBelow2To32) {
+  SKIP_WITHOUT_JIT();
+  // 64-bit div/mod by a register take the 32-bit divide when both operands
+  // fit in 32 bits, else the 64-bit one: operands on both sides of 2^32.
+  const uint64_t kOperands[] = {0,           1,           2,           7,           0x7fffffff,
+                                0x80000000,  0xffffffff,  0x100000000, 0x100000001, 0x123456789abcdefull,
+                                0x8000000000000000ull,    UINT64_MAX};
+  const std::pair<uint8_t, uint8_t> kPairs[] = {{1, 2}, {0, 3}, {3, 0}, {0, 1}, {3, 4}, {5, 5}};
+  for (uint64_t a : kOperands)
+    for (uint64_t b : kOperands)
+      for (auto [dst, src] : kPairs)
+        for (uint8_t code : {0x3f, 0x9f}) {
+          uint64_t values[10] = {11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
+          values[src] = b;
+          values[dst] = a;
+          char what[96];
+          snprintf(what, sizeof what, "0x%02x r%u=%#llx, r%u=%#llx", code, dst, static_cast<unsigned long long>(a), src,
+                   static_cast<unsigned long long>(b));
+          expect_same(with_registers(values, {I(code, dst, src)}), what);
+        }
+  // The 32-bit divide is inline (div esi); the 64-bit one (div rsi) is out of
+  // line, after the function's last instruction.
+  auto prog = create({I(0xb7, 1, 0, 0, 100), I(0xb7, 2, 0, 0, 7), I(0x3f, 1, 2), I(0xbf, 0, 1), I(0x95)}, Engine::kJit);
+  const std::vector<uint8_t> code = insn_code(*prog->jit(), 2);
+  EXPECT_TRUE(contains_bytes(code, {0xf7, 0xf6}));
+  EXPECT_FALSE(contains_bytes(code, {0x48, 0xf7, 0xf6}));
+  EXPECT_TRUE(contains_bytes(insn_code(*prog->jit(), 4), {0x48, 0xf7, 0xf6}));
+  EXPECT_EQ(prog->run(0).r0, 14u);
+}
+
+TEST(VmJit, OutOfLinePathsInEveryFunctionAndBetweenThem) {
+  SKIP_WITHOUT_JIT();
+  // Rare paths (a divisor of 0, a 64-bit operand) run out of line after their
+  // function's last instruction and come back: in the main program and in a
+  // subprogram, and in code that falls (unverified) from the main program
+  // over those stubs into the subprogram.
+  //   0: r0 = 100; 1-2: r2 = divisor; 3: call 6; 4: r0 /= r2; 5: r0 += 10
+  //   6 (subprogram): r0 += 1000; 7: r0 %= r2; 8: r0 /= r2 (32-bit); 9: exit
+  for (uint64_t divisor : {0ull, 3ull, 0x100000000ull, 0xffffffffffffffffull}) {
+    std::vector<RawInsn> p = {I(0xb7, 0, 0, 0, 100), lo(2, divisor), hi(divisor), I(0x85, 0, 1, 0, 2),
+                              I(0x3f, 0, 2),         I(0x07, 0, 0, 0, 10), I(0x07, 0, 0, 0, 1000), I(0x9f, 0, 2),
+                              I(0x3c, 0, 2),         I(0x95)};
+    expect_same(p, "divisor " + std::to_string(divisor));
+  }
+}
+
+TEST(VmJit, JumpOnZeroAfterAnAluOpUsesItsFlags) {
+  SKIP_WITHOUT_JIT();
+  // jeq/jne dst, 0 right after add/sub/and/or/xor into dst skip the test when
+  // the op's ZF answers the jump's width: results zero in 64 bits, zero in the
+  // low 32 bits only, and not zero; every op, both widths of op and jump.
+  const uint64_t kStarts[] = {1, 0x100000001ull, 0xffffffffull, 0, 0x8000000000000000ull, 2};
+  for (uint64_t start : kStarts)
+    for (uint8_t op : {0x00, 0x10, 0x40, 0x50, 0xa0})
+      for (uint8_t alu : {0x07, 0x04})
+        for (bool by_reg : {false, true})
+          for (uint8_t jmp : {0x05, 0x06})
+            for (uint8_t cond : {0x10, 0x50}) {
+              // r1 = start; r2 = 1; r1 op= 1 (or r2); if r1 cond 0 goto +1; r0 = 11; r0 += 7
+              uint64_t values[10] = {0, start, 1, 3, 4, 5, 6, 7, 8, 9};
+              RawInsn alu_insn = by_reg ? I(static_cast<uint8_t>(alu | 0x08 | op), 1, 2)
+                                        : I(static_cast<uint8_t>(alu | op), 1, 0, 0, op == 0x50 ? 0x7fffffff : 1);
+              char what[96];
+              snprintf(what, sizeof what, "alu 0x%02x then jump 0x%02x, r1 = %#llx", alu_insn.code, jmp | cond,
+                       static_cast<unsigned long long>(start));
+              expect_same(with_registers(values, {alu_insn, I(static_cast<uint8_t>(jmp | cond), 1, 0, 1, 0),
+                                                  I(0xb7, 0, 0, 0, 11), I(0x07, 0, 0, 0, 7)}),
+                          what);
+            }
+  // A jump target: another path arrives with other flags (cmp r2, 0 here).
+  for (uint64_t r2 : {0ull, 5ull})
+    expect_same(assembled("mov %r1, 9\nmov %r2, " + std::to_string(r2) +
+                          "\njeq %r2, 0, L\nsub %r1, 1\nL:\njne %r1, 0, M\nmov %r0, 1\nexit\nM:\nmov %r0, 2\nexit"),
+                "jump target, r2 = " + std::to_string(r2));
+}
+
+TEST(VmJit, JumpOnZeroSkipsTheTestOnlyWhenTheFlagsAnswerIt) {
+  SKIP_WITHOUT_JIT();
+  // The code of the jump (instruction 3) in "r0 = 0; r6 = 3; L: <op>; <jump> L".
+  auto jump_code = [](const std::string &op, const std::string &jump) {
+    auto prog = create(assembled("mov %r0, 0\nmov %r6, 3\nL:\n" + op + "\n" + jump + " %r6, 0, L\nexit"), Engine::kJit);
+    EXPECT_EQ(prog->run(0).r0, 0u);
+    return insn_code(*prog->jit(), 3);
+  };
+  EXPECT_EQ(jump_code("sub %r6, 1", "jne").size(), 2u);
+  EXPECT_EQ(jump_code("sub %r6, 1", "jne")[0], 0x75);
+  EXPECT_EQ(jump_code("sub32 %r6, 1", "jne").size(), 2u);
+  EXPECT_EQ(jump_code("sub32 %r6, 1", "jne32").size(), 2u);
+  // A 64-bit result's ZF does not answer a 32-bit jump: test ebx, ebx first.
+  EXPECT_EQ(jump_code("sub %r6, 1", "jne32"), (std::vector<uint8_t>{0x85, 0xdb, 0x75, jump_code("sub %r6, 1", "jne32")[3]}));
+  // mov and mul leave no usable flags: test rbx, rbx.
+  EXPECT_EQ(jump_code("mov %r6, 0", "jne")[0], 0x48);
+  EXPECT_EQ(jump_code("mul %r6, 0", "jne").size(), 3u + 2u);
+}
+
 // The permissions of the mapping holding `addr` in /proc/self/maps ("" if none).
 std::string mapping_perms(uintptr_t addr) {
   std::ifstream maps("/proc/self/maps");
