@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -180,7 +181,7 @@ ObjectHeader *load_region(int internal_fd, const ObjectHeader &probe, size_t *ma
   }
   void *p = malloc(probe.region_size);
   *mapped_len = 0;
-  if (p && pread(internal_fd, p, probe.region_size, 0) != static_cast<ssize_t>(probe.region_size)) {
+  if (p && region_read(internal_fd, p, probe.region_size, 0) != 0) {
     free(p);
     p = nullptr;
   }
@@ -191,7 +192,9 @@ ObjectHeader *load_region(int internal_fd, const ObjectHeader &probe, size_t *ma
 // Caller holds registry_mu.
 int map_object(int internal_fd, const struct stat &sb, Object **out) {
   ObjectHeader probe;
-  if (!header_read(internal_fd, &probe) || probe.region_size != static_cast<uint64_t>(sb.st_size)) return -EINVAL;
+  if (!header_read(internal_fd, &probe) ||
+      (!probe.region_in_xattr && probe.region_size != static_cast<uint64_t>(sb.st_size)))
+    return -EINVAL;
   size_t mapped_len = 0;
   ObjectHeader *hdr = load_region(internal_fd, probe, &mapped_len);
   if (!hdr) return -ENOMEM;
@@ -405,9 +408,17 @@ int publish(NewObjectFile &f) {
     __atomic_store_n(&f.hdr->magic, kObjectMagic, __ATOMIC_RELEASE);
     return 0;
   }
+  const size_t len = f.hdr->region_size;
+  if (len <= kXattrRegionMax) {
+    // One attribute, set whole: nobody sees it half written.
+    f.hdr->region_in_xattr = 1;
+    f.hdr->magic = kObjectMagic;
+    if (fsetxattr(f.user_fd, kRegionXattr, f.hdr, len, XATTR_CREATE) == 0) return 0;
+    f.hdr->region_in_xattr = 0; // refused (no user xattrs here, or no room): the file's data
+    f.hdr->magic = 0;
+  }
   // A reader must never see a half-written region with a valid magic: the
   // region goes first, the magic after it.
-  const size_t len = f.hdr->region_size;
   if (pwrite(f.user_fd, f.hdr, len, 0) != static_cast<ssize_t>(len)) return -ENOMEM;
   f.hdr->magic = kObjectMagic;
   if (pwrite(f.user_fd, &f.hdr->magic, sizeof(f.hdr->magic), 0) != static_cast<ssize_t>(sizeof(f.hdr->magic)))
@@ -503,7 +514,7 @@ int open_handle_locked(const std::string &path, uint32_t mode, ObjectKind *kind_
   int err = get_object_locked(fd, sb, &obj);
   if (!err) {
     const uint64_t hid = probe.next_handle;
-    err = header_store_next_handle(fd, hid + 1);
+    err = header_store_next_handle(fd, probe, hid + 1);
     if (!err) err = make_handle(fd, hid, mode);
     if (!err) {
       if (kind_out) *kind_out = obj->kind;
@@ -561,10 +572,13 @@ int object_ref_get(Object &obj) {
     obj.internal_fd = fd;
   }
   ObjectHeader hdr;
-  // Through our own description, if the program has not reused its number.
-  if (!fd_refers_to(obj.internal_fd, obj.dev, obj.ino) || !header_read(obj.internal_fd, &hdr) || hdr.dead)
-    return -EBADF; // released by a close racing with us
-  return header_store_refs(obj.internal_fd, hdr.refs + 1) ? -EBADF : 0;
+  // Through our own description, if the program has not reused its number;
+  // released (by a close racing with us) if its file has no name left.
+  struct stat sb;
+  if (fstat(obj.internal_fd, &sb) != 0 || sb.st_ino != obj.ino || sb.st_dev != obj.dev || sb.st_nlink == 0 ||
+      !header_read(obj.internal_fd, &hdr) || hdr.dead)
+    return -EBADF;
+  return header_store_refs(obj.internal_fd, hdr, hdr.refs + 1) ? -EBADF : 0;
 }
 
 void object_view_put(Object *obj) { put_object(obj); }

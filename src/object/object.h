@@ -20,7 +20,7 @@
 namespace userbpf {
 
 constexpr uint64_t kObjectMagic = 0x3146504252455355ull; // "USERBPF1"
-constexpr uint32_t kObjectVersion = 1;
+constexpr uint32_t kObjectVersion = 2;
 constexpr uint64_t kPageSize = 4096;
 constexpr uint64_t kHeaderSize = kPageSize;
 
@@ -104,6 +104,7 @@ struct ObjectHeader {
   std::atomic<uint32_t> frozen;        // BPF_MAP_FREEZE done
   std::atomic<uint32_t> dead;          // released: no new handles may be made
   std::atomic<uint32_t> commit_lock;   // spin lock for map_commit()
+  uint32_t region_in_xattr;            // the region lives in kRegionXattr, not the file's data (store.h)
 
   union {
     MapHeader map;

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
+#include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -219,21 +221,55 @@ int object_file_create(ObjectKind kind, uint32_t *id_out, std::string *path_out)
   }
 }
 
+namespace {
+// The whole region of an object kept in kRegionXattr (in a per-thread
+// buffer, valid until the thread's next call), and its size; or nullptr.
+const uint8_t *xattr_region(int fd, size_t *size) {
+  thread_local std::unique_ptr<uint8_t[]> buf;
+  if (!buf) buf.reset(new uint8_t[kXattrRegionMax]);
+  ssize_t n = fgetxattr(fd, kRegionXattr, buf.get(), kXattrRegionMax);
+  if (n < 0) return nullptr;
+  *size = static_cast<size_t>(n);
+  return buf.get();
+}
+} // namespace
+
+int region_read(int fd, void *out, size_t len, size_t off) {
+  ssize_t r = pread(fd, out, len, static_cast<off_t>(off));
+  if (r == static_cast<ssize_t>(len)) return 0;
+  if (r != 0) return -EIO; // a region in the file's data, shorter than asked
+  size_t size = 0;
+  const uint8_t *region = xattr_region(fd, &size);
+  if (!region || off > size || len > size - off) return -EIO;
+  memcpy(out, region + off, len);
+  return 0;
+}
+
 bool header_read(int fd, ObjectHeader *out) {
-  return pread(fd, out, sizeof(*out), 0) == static_cast<ssize_t>(sizeof(*out)) && out->magic == kObjectMagic &&
+  return region_read(fd, out, sizeof(*out), 0) == 0 && out->magic == kObjectMagic &&
          out->version == kObjectVersion;
 }
 
 namespace {
-template <typename T> int header_store(int fd, size_t offset, T value) {
-  return pwrite(fd, &value, sizeof(value), static_cast<off_t>(offset)) == static_cast<ssize_t>(sizeof(value)) ? 0
-                                                                                                              : -EIO;
+template <typename T> int header_store(int fd, const ObjectHeader &hdr, size_t offset, T value) {
+  if (!hdr.region_in_xattr)
+    return pwrite(fd, &value, sizeof(value), static_cast<off_t>(offset)) == static_cast<ssize_t>(sizeof(value))
+               ? 0
+               : -EIO;
+  // The attribute is replaced whole (the caller holds the store lock).
+  size_t size = 0;
+  uint8_t *region = const_cast<uint8_t *>(xattr_region(fd, &size));
+  if (!region || size < offset + sizeof(value)) return -EIO;
+  memcpy(region + offset, &value, sizeof(value));
+  return fsetxattr(fd, kRegionXattr, region, size, XATTR_REPLACE) == 0 ? 0 : -EIO;
 }
 } // namespace
 
-int header_store_refs(int fd, uint32_t refs) { return header_store(fd, offsetof(ObjectHeader, refs), refs); }
-int header_store_next_handle(int fd, uint64_t next_handle) {
-  return header_store(fd, offsetof(ObjectHeader, next_handle), next_handle);
+int header_store_refs(int fd, const ObjectHeader &hdr, uint32_t refs) {
+  return header_store(fd, hdr, offsetof(ObjectHeader, refs), refs);
+}
+int header_store_next_handle(int fd, const ObjectHeader &hdr, uint64_t next_handle) {
+  return header_store(fd, hdr, offsetof(ObjectHeader, next_handle), next_handle);
 }
 
 uint64_t max_region_bytes() {
@@ -315,7 +351,9 @@ enum class Referrers { kCollect, kTrust };
 // Release the object at `path`, which nothing holds any more. fd: an open
 // file description on it; hdr: its header. Caller holds the store lock.
 bool release_locked(const std::string &path, int fd, const ObjectHeader &hdr) {
-  if (header_store(fd, offsetof(ObjectHeader, dead), uint32_t{1}) != 0) return false;
+  // Mapped views read `dead`; a region in an attribute is only ever read
+  // through a description, whose st_nlink 0 says the same (object_ref_get).
+  if (!hdr.region_in_xattr && header_store(fd, hdr, offsetof(ObjectHeader, dead), uint32_t{1}) != 0) return false;
   if (unlink(path.c_str()) != 0) return false;
   memlock_uncharge(hdr.charged_bytes);
   // A released program drops its references on its maps (the kernel's
@@ -437,7 +475,7 @@ void object_ref_put(ObjectKind kind, uint32_t id) {
   if (!own) fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd >= 0) {
     ObjectHeader hdr;
-    if (header_read(fd, &hdr) && hdr.refs > 0) header_store_refs(fd, hdr.refs - 1);
+    if (header_read(fd, &hdr) && hdr.refs > 0) header_store_refs(fd, hdr, hdr.refs - 1);
     judge_fd_locked(kind, id, path, fd);
     if (!own) syscall(SYS_close, fd);
   }

@@ -65,14 +65,27 @@ class StoreLock {
 // the memory programs and processes share.
 constexpr bool kind_is_mapped(ObjectKind kind) { return kind == ObjectKind::kMap; }
 
+// A small copied object keeps its whole region in one extended attribute of
+// its file instead of the file's data: one fsetxattr publishes it
+// atomically (no second write for the magic), and no page is allocated for
+// it or freed with it. Larger ones, and stores whose file system refuses
+// user xattrs, keep the region in the file's data.
+constexpr const char *kRegionXattr = "user.userbpf.region";
+constexpr size_t kXattrRegionMax = 32 * 1024;
+
+// len bytes at offset off of the region behind fd, wherever it is kept.
+// 0, or -EIO when the region is not (yet) there.
+int region_read(int fd, void *buf, size_t len, size_t off);
+
 // The header's shared counters (refs, dead, next_handle) change only under
 // the StoreLock, through the file (pread/pwrite), whether the object is
 // mapped or not; so an increment in one process and a decrement in another
 // never race. The header of the object file behind fd, or false if it is
 // not (yet) a published userbpf object.
+// hdr: the header as just read (it says where the region is kept).
 bool header_read(int fd, ObjectHeader *out);
-int header_store_refs(int fd, uint32_t refs);
-int header_store_next_handle(int fd, uint64_t next_handle);
+int header_store_refs(int fd, const ObjectHeader &hdr, uint32_t refs);
+int header_store_next_handle(int fd, const ObjectHeader &hdr, uint64_t next_handle);
 
 // Does fd still refer to the file (dev, ino)? A program may close our fds
 // behind our back (close_range) and reuse the numbers for files of its own.

@@ -1285,6 +1285,53 @@ TEST(ObjectFiles, InternalFdsClosedBehindTheirBackAreNotUsed) {
   close(out[1]);
 }
 
+// A small program's region is kept in an extended attribute of its file, a
+// large one's in the file's data (DESIGN-NOTES): both must load, be found by
+// id, read back and run, here and in another process.
+TEST(ObjectFiles, SmallAndLargeProgramsLoadFindAndRun) {
+  for (uint32_t n : {2u, 6000u}) {
+    std::vector<struct bpf_insn> insns(n);
+    for (uint32_t i = 0; i + 1 < n; i++) insns[i] = {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, static_cast<int32_t>(i)};
+    insns[n - 1] = {BPF_JMP | BPF_EXIT, 0, 0, 0, 0};
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.prog_type = kSocketFilter;
+    a.insns = reinterpret_cast<uintptr_t>(insns.data());
+    a.insn_cnt = n;
+    a.license = reinterpret_cast<uintptr_t>("GPL");
+    memcpy(a.prog_name, "sized", 5);
+    long fd = ubt::call(ubt::userbpf_call, BPF_PROG_LOAD, a);
+    ASSERT_GE(fd, 0) << n << " insns: " << strerror(static_cast<int>(-fd));
+    const uint32_t id = id_if_named(static_cast<int>(fd), "sized");
+    ASSERT_NE(id, 0u) << n << " insns";
+    ProgInfo pi;
+    ASSERT_GT(prog_info(ubt::userbpf_call, static_cast<int>(fd), &pi), 0);
+    EXPECT_EQ(pi.info.xlated_prog_len, n * sizeof(struct bpf_insn)) << n << " insns";
+    // Another process finds it by id and runs it: r0 is the last value moved.
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      union bpf_attr b;
+      memset(&b, 0, sizeof(b));
+      b.prog_id = id;
+      long other = ubt::call(ubt::userbpf_call, BPF_PROG_GET_FD_BY_ID, b);
+      if (other < 0) _exit(10);
+      uint8_t packet[64] = {};
+      memset(&b, 0, sizeof(b));
+      b.test.prog_fd = static_cast<uint32_t>(other);
+      b.test.data_in = reinterpret_cast<uintptr_t>(packet);
+      b.test.data_size_in = sizeof(packet);
+      if (ubt::call(ubt::userbpf_call, BPF_PROG_TEST_RUN, b) != 0) _exit(11);
+      _exit(b.test.retval == n - 2 ? 0 : 12);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << n << " insns: 10 not found by id, 11 test run failed, 12 wrong result (" << WEXITSTATUS(status) << ")";
+    close(static_cast<int>(fd));
+  }
+}
+
 // An object's file exists under its store name before its header is
 // complete; until the magic is written it is nobody's object. One whose
 // creator died (no handle, untouched for a while) is removed by the next walk.
