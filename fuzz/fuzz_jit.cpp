@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_input.h"
 #include "verifier/prog_types.h"
 #include "verifier/verifier.h"
 #include "vm/decoder.h"
@@ -45,25 +46,7 @@ constexpr uint32_t kCtxSize = 64;
 constexpr size_t kMaxBodyItems = 120;
 constexpr uint64_t kBudget = 1000000;
 
-class Reader {
-public:
-  Reader(const uint8_t *p, size_t n) : p_(p), n_(n) {}
-  bool empty() const { return n_ == 0; }
-  uint8_t u8() {
-    if (n_ == 0) return 0;
-    n_--;
-    return *p_++;
-  }
-  uint64_t u64(int bytes) {
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++) v = v << 8 | u8();
-    return v;
-  }
-
-private:
-  const uint8_t *p_;
-  size_t n_;
-};
+using Reader = fuzz::InputReader;
 
 RawInsn mk(uint8_t code, int dst = 0, int src = 0, int16_t off = 0, int32_t imm = 0) {
   RawInsn r{};

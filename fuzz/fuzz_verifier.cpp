@@ -55,6 +55,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_input.h"
 #include "btf/btf.h"
 #include "btf/btf_object.h"
 #include "btf_builder.h"
@@ -188,25 +189,7 @@ verifier::MapResolver make_resolver(const Config &cfg) {
 
 // ---------------------------------------------------------------- templates
 
-class Reader {
-public:
-  Reader(const uint8_t *p, size_t n) : p_(p), n_(n) {}
-  bool empty() const { return n_ == 0; }
-  uint8_t u8() {
-    if (n_ == 0) return 0;
-    n_--;
-    return *p_++;
-  }
-  uint32_t u32() {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) v = v << 8 | u8();
-    return v;
-  }
-
-private:
-  const uint8_t *p_;
-  size_t n_;
-};
+using Reader = fuzz::InputReader;
 
 // Rows of vm::kOps by shape.
 struct OpsByShape {

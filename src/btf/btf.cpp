@@ -282,6 +282,7 @@ class Verifier {
   int func_proto_check(const struct btf_type *t);
   int check_member(const struct btf_type *s, const struct btf_member *m, const struct btf_type *mt);
   int check_kflag_member(const struct btf_type *s, const struct btf_member *m, const struct btf_type *mt);
+  int check_modifier_member(const struct btf_type *s, const struct btf_member *m, bool kflag);
   int check_type_tags();
 };
 
@@ -863,6 +864,21 @@ int Verifier::array_resolve(const Vertex &v) {
   return 0;
 }
 
+// A member whose type is a modifier (typedef, volatile, const, restrict,
+// type tag) is checked as the type the modifiers resolve to, by the same
+// flavour of check.
+int Verifier::check_modifier_member(const struct btf_type *s, const struct btf_member *m, bool kflag) {
+  uint32_t rid = m->type;
+  const struct btf_type *rt = b_.type_id_size(&rid, nullptr);
+  if (!rt) {
+    log_member(s, m, "Invalid member");
+    return -EINVAL;
+  }
+  struct btf_member rm = *m;
+  rm.type = rid;
+  return kflag ? check_kflag_member(s, &rm, rt) : check_member(s, &rm, rt);
+}
+
 int Verifier::check_member(const struct btf_type *s, const struct btf_member *m, const struct btf_type *mt) {
   uint32_t bits_off = m->offset, bytes_off = bits_off >> 3, ssize = s->size;
   switch (kind_of(mt)) {
@@ -889,17 +905,8 @@ int Verifier::check_member(const struct btf_type *s, const struct btf_member *m,
     case BTF_KIND_VOLATILE:
     case BTF_KIND_CONST:
     case BTF_KIND_RESTRICT:
-    case BTF_KIND_TYPE_TAG: {
-      uint32_t rid = m->type;
-      const struct btf_type *rt = b_.type_id_size(&rid, nullptr);
-      if (!rt) {
-        log_member(s, m, "Invalid member");
-        return -EINVAL;
-      }
-      struct btf_member rm = *m;
-      rm.type = rid;
-      return check_member(s, &rm, rt);
-    }
+    case BTF_KIND_TYPE_TAG:
+      return check_modifier_member(s, m, false);
     case BTF_KIND_PTR:
       if (bits_off & 7) {
         log_member(s, m, "Member is not byte aligned");
@@ -1008,17 +1015,8 @@ int Verifier::check_kflag_member(const struct btf_type *s, const struct btf_memb
     case BTF_KIND_VOLATILE:
     case BTF_KIND_CONST:
     case BTF_KIND_RESTRICT:
-    case BTF_KIND_TYPE_TAG: {
-      uint32_t rid = m->type;
-      const struct btf_type *rt = b_.type_id_size(&rid, nullptr);
-      if (!rt) {
-        log_member(s, m, "Invalid member");
-        return -EINVAL;
-      }
-      struct btf_member rm = *m;
-      rm.type = rid;
-      return check_kflag_member(s, &rm, rt);
-    }
+    case BTF_KIND_TYPE_TAG:
+      return check_modifier_member(s, m, true);
     case BTF_KIND_PTR:
     case BTF_KIND_ARRAY:
     case BTF_KIND_STRUCT:

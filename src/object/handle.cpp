@@ -247,6 +247,25 @@ int get_object_locked(int fd, const struct stat &sb, Object **out) {
   return 0;
 }
 
+// This process's own description (no handle lock) of the live object behind
+// a view, opened now if the view never needed one (a copied object this
+// process made): -1 if the object has been released (its file has no name
+// left), or the program closed our description behind our back.
+int live_own_description(Object &obj) {
+  if (obj.internal_fd < 0) {
+    int fd = open(object_path(obj.kind, obj.id).c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) return -1;
+    if (!fd_refers_to(fd, obj.dev, obj.ino)) { // the id names a newer object
+      raw_close(fd);
+      return -1;
+    }
+    obj.internal_fd = fd; // closed with the view (free_object)
+  }
+  struct stat sb;
+  if (fstat(obj.internal_fd, &sb) != 0 || sb.st_ino != obj.ino || sb.st_dev != obj.dev || sb.st_nlink == 0) return -1;
+  return obj.internal_fd;
+}
+
 // Drop one local reference; the last one unmaps the view (after a grace
 // period) and releases the object if nothing else in any process holds it.
 void put_object(Object *obj) {
@@ -255,13 +274,11 @@ void put_object(Object *obj) {
     if (obj->local_refs.fetch_sub(1) != 1) return;
     unregister_view(obj);
   }
-  // The view is still mapped (it is freed after a grace period): judge the
-  // object through it rather than opening and mapping its file again.
-  // A copied object judged through a description of our own, closed with
-  // the view after the grace period (its last close frees the file's memory:
-  // better on liburcu's thread than on the caller's).
-  if (obj->internal_fd < 0) obj->internal_fd = open(object_path(obj->kind, obj->id).c_str(), O_RDWR | O_CLOEXEC);
-  collect_view_if_dead(obj->kind, obj->id, obj->internal_fd, obj->dev, obj->ino);
+  // Judge the object through our own description rather than opening its
+  // file again; a description opened for this is closed with the view after
+  // the grace period (its last close frees the file's memory: better on
+  // liburcu's thread than on the caller's).
+  collect_view_if_dead(obj->kind, obj->id, live_own_description(*obj), obj->dev, obj->ino);
   rcu_defer([obj] { free_object(obj); });
 }
 
@@ -562,23 +579,12 @@ int object_ref_get(Object &obj) {
     obj.hdr->refs.fetch_add(1);
     return 0;
   }
-  if (obj.internal_fd < 0) { // a copied object this process made: open our description now
-    int fd = open(object_path(obj.kind, obj.id).c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) return -EBADF; // released by a close racing with us
-    if (!fd_refers_to(fd, obj.dev, obj.ino)) {
-      raw_close(fd);
-      return -EBADF;
-    }
-    obj.internal_fd = fd;
-  }
+  // Through our own description; released by a close racing with us if
+  // the object's file has no name left.
+  const int fd = live_own_description(obj);
   ObjectHeader hdr;
-  // Through our own description, if the program has not reused its number;
-  // released (by a close racing with us) if its file has no name left.
-  struct stat sb;
-  if (fstat(obj.internal_fd, &sb) != 0 || sb.st_ino != obj.ino || sb.st_dev != obj.dev || sb.st_nlink == 0 ||
-      !header_read(obj.internal_fd, &hdr) || hdr.dead)
-    return -EBADF;
-  return header_store_refs(obj.internal_fd, hdr, hdr.refs + 1) ? -EBADF : 0;
+  if (fd < 0 || !header_read(fd, &hdr) || hdr.dead) return -EBADF;
+  return header_store_refs(fd, hdr, hdr.refs + 1) ? -EBADF : 0;
 }
 
 void object_view_put(Object *obj) { put_object(obj); }
@@ -594,14 +600,7 @@ int local_view_fd(ObjectKind kind, uint32_t id, Object **view) {
     obj->local_refs.fetch_add(1);
   }
   *view = obj;
-  if (obj->internal_fd < 0) obj->internal_fd = open(object_path(kind, id).c_str(), O_RDWR | O_CLOEXEC);
-  // Still ours, and still the object of that name (a released one's id may
-  // have been taken again).
-  struct stat sb;
-  if (obj->internal_fd < 0 || fstat(obj->internal_fd, &sb) != 0 || sb.st_ino != obj->ino || sb.st_dev != obj->dev ||
-      sb.st_nlink == 0)
-    return -1;
-  return obj->internal_fd;
+  return live_own_description(*obj);
 }
 
 int handle_open_path(const std::string &real_path, uint32_t mode, ObjectKind *kind_out) {
