@@ -181,7 +181,7 @@ ObjectHeader *load_region(int internal_fd, const ObjectHeader &probe, size_t *ma
   }
   void *p = malloc(probe.region_size);
   *mapped_len = 0;
-  if (p && region_read(internal_fd, p, probe.region_size, 0) != 0) {
+  if (p && region_read(internal_fd, probe, p, probe.region_size, 0) != 0) {
     free(p);
     p = nullptr;
   }
@@ -192,7 +192,7 @@ ObjectHeader *load_region(int internal_fd, const ObjectHeader &probe, size_t *ma
 // Caller holds registry_mu.
 int map_object(int internal_fd, const struct stat &sb, Object **out) {
   ObjectHeader probe;
-  if (!header_read(internal_fd, &probe) ||
+  if (!header_read(internal_fd, &probe, &sb) ||
       (!probe.region_in_xattr && probe.region_size != static_cast<uint64_t>(sb.st_size)))
     return -EINVAL;
   size_t mapped_len = 0;
@@ -249,21 +249,22 @@ int get_object_locked(int fd, const struct stat &sb, Object **out) {
 
 // This process's own description (no handle lock) of the live object behind
 // a view, opened now if the view never needed one (a copied object this
-// process made): -1 if the object has been released (its file has no name
-// left), or the program closed our description behind our back.
-int live_own_description(Object &obj) {
+// process made), and its fstat in *sb: -1 if the object has been released
+// (its file has no name left), or the program closed our description behind
+// our back.
+int live_own_description(Object &obj, struct stat *sb) {
   if (obj.internal_fd < 0) {
     int fd = open(object_path(obj.kind, obj.id).c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0) return -1;
-    if (!fd_refers_to(fd, obj.dev, obj.ino)) { // the id names a newer object
+    if (fstat(fd, sb) != 0 || sb->st_ino != obj.ino || sb->st_dev != obj.dev) { // the id names a newer object
       raw_close(fd);
       return -1;
     }
     obj.internal_fd = fd; // closed with the view (free_object)
+  } else if (fstat(obj.internal_fd, sb) != 0 || sb->st_ino != obj.ino || sb->st_dev != obj.dev) {
+    return -1;
   }
-  struct stat sb;
-  if (fstat(obj.internal_fd, &sb) != 0 || sb.st_ino != obj.ino || sb.st_dev != obj.dev || sb.st_nlink == 0) return -1;
-  return obj.internal_fd;
+  return sb->st_nlink == 0 ? -1 : obj.internal_fd;
 }
 
 // Drop one local reference; the last one unmaps the view (after a grace
@@ -278,7 +279,13 @@ void put_object(Object *obj) {
   // file again; a description opened for this is closed with the view after
   // the grace period (its last close frees the file's memory: better on
   // liburcu's thread than on the caller's).
-  collect_view_if_dead(obj->kind, obj->id, live_own_description(*obj), obj->dev, obj->ino);
+  {
+    StoreLock lock;
+    struct stat sb;
+    ObjectHeader scratch;
+    const int fd = live_own_description(*obj, &sb);
+    collect_view_if_dead_locked(obj->kind, obj->id, fd, sb, fd >= 0 ? view_current_header(*obj, sb, &scratch) : nullptr);
+  }
   rcu_defer([obj] { free_object(obj); });
 }
 
@@ -518,7 +525,7 @@ int open_handle_locked(const std::string &path, uint32_t mode, ObjectKind *kind_
   // lock) its header's shared counters are current.
   struct stat sb;
   ObjectHeader probe;
-  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_dev != store_dev() || !header_read(fd, &probe)) {
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_dev != store_dev() || !header_read(fd, &probe, &sb)) {
     raw_close(fd);
     return by_id ? -ENOENT : -EACCES;
   }
@@ -563,7 +570,7 @@ Object *object_view_by_id(ObjectKind kind, uint32_t id) {
   struct stat sb;
   ObjectHeader probe;
   Object *obj = nullptr;
-  if (fstat(fd, &sb) == 0 && sb.st_dev == store_dev() && header_read(fd, &probe) && probe.kind == kind &&
+  if (fstat(fd, &sb) == 0 && sb.st_dev == store_dev() && header_read(fd, &probe, &sb) && probe.kind == kind &&
       !probe.dead) {
     std::lock_guard<std::mutex> g(registry_mu);
     if (get_object_locked(fd, sb, &obj) != 0) obj = nullptr;
@@ -581,15 +588,27 @@ int object_ref_get(Object &obj) {
   }
   // Through our own description; released by a close racing with us if
   // the object's file has no name left.
-  const int fd = live_own_description(obj);
+  struct stat sb;
+  const int fd = live_own_description(obj, &sb);
+  if (fd < 0) return -EBADF;
+  if (obj.hdr->region_in_xattr) // the count is the file's size (store.h)
+    return ftruncate(fd, sb.st_size + 1) == 0 ? 0 : -EBADF;
   ObjectHeader hdr;
-  if (fd < 0 || !header_read(fd, &hdr) || hdr.dead) return -EBADF;
+  if (!header_read(fd, &hdr, &sb) || hdr.dead) return -EBADF;
   return header_store_refs(fd, hdr, hdr.refs + 1) ? -EBADF : 0;
 }
 
 void object_view_put(Object *obj) { put_object(obj); }
 
-int local_view_fd(ObjectKind kind, uint32_t id, Object **view) {
+const ObjectHeader *view_current_header(const Object &obj, const struct stat &sb, ObjectHeader *scratch) {
+  if (obj.mapped_len) return obj.hdr;
+  if (!obj.hdr->region_in_xattr) return nullptr;
+  memcpy(static_cast<void *>(scratch), obj.hdr, sizeof(*scratch));
+  scratch->refs.store(static_cast<uint32_t>(sb.st_size));
+  return scratch;
+}
+
+int local_view_fd(ObjectKind kind, uint32_t id, Object **view, struct stat *sb) {
   *view = nullptr;
   Object *obj;
   {
@@ -600,7 +619,7 @@ int local_view_fd(ObjectKind kind, uint32_t id, Object **view) {
     obj->local_refs.fetch_add(1);
   }
   *view = obj;
-  return live_own_description(*obj);
+  return live_own_description(*obj, sb);
 }
 
 int handle_open_path(const std::string &real_path, uint32_t mode, ObjectKind *kind_out) {

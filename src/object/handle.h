@@ -21,6 +21,7 @@
 // description says which handle (id << 8 | mode).
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -95,8 +96,16 @@ void object_view_put(Object *obj);
 // Called under the StoreLock: this process's own description (no handle
 // lock) on the object (kind, id), if this process has a view of it, else -1;
 // *view is that view with one more local reference (object_view_put it), or
-// nullptr.
-int local_view_fd(ObjectKind kind, uint32_t id, Object **view);
+// nullptr. *sb: that description's fstat.
+int local_view_fd(ObjectKind kind, uint32_t id, Object **view, struct stat *sb);
+
+// The object's header as the store has it now, known without reading the
+// file where the view can tell: a map's mapping is the shared header itself;
+// a copy whose region is kept in an attribute differs from the store only in
+// refs, which is the file's size (sb: our description's fstat, taken under
+// the StoreLock). nullptr where the file must be read (a copy of a region
+// kept in the file's data). scratch: storage for the answer.
+const ObjectHeader *view_current_header(const Object &obj, const struct stat &sb, ObjectHeader *scratch);
 
 // Take a reference on the object for another object (ObjectHeader::refs: a
 // program on its maps, a map or program on its BTF, a program array on its

@@ -20,7 +20,7 @@
 namespace userbpf {
 
 constexpr uint64_t kObjectMagic = 0x3146504252455355ull; // "USERBPF1"
-constexpr uint32_t kObjectVersion = 2;
+constexpr uint32_t kObjectVersion = 3;
 constexpr uint64_t kPageSize = 4096;
 constexpr uint64_t kHeaderSize = kPageSize;
 

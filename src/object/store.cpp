@@ -234,10 +234,9 @@ const uint8_t *xattr_region(int fd, size_t *size) {
 }
 } // namespace
 
-int region_read(int fd, void *out, size_t len, size_t off) {
-  ssize_t r = pread(fd, out, len, static_cast<off_t>(off));
-  if (r == static_cast<ssize_t>(len)) return 0;
-  if (r != 0) return -EIO; // a region in the file's data, shorter than asked
+int region_read(int fd, const ObjectHeader &hdr, void *out, size_t len, size_t off) {
+  if (!hdr.region_in_xattr)
+    return pread(fd, out, len, static_cast<off_t>(off)) == static_cast<ssize_t>(len) ? 0 : -EIO;
   size_t size = 0;
   const uint8_t *region = xattr_region(fd, &size);
   if (!region || off > size || len > size - off) return -EIO;
@@ -245,9 +244,26 @@ int region_read(int fd, void *out, size_t len, size_t off) {
   return 0;
 }
 
-bool header_read(int fd, ObjectHeader *out) {
-  return region_read(fd, out, sizeof(*out), 0) == 0 && out->magic == kObjectMagic &&
-         out->version == kObjectVersion;
+bool header_read(int fd, ObjectHeader *out, const struct stat *sb) {
+  // A region in the file's data is at least a header long; a file shorter
+  // than that keeps its region in the attribute (or is not published yet).
+  if (!sb || sb->st_size >= static_cast<off_t>(sizeof(*out))) {
+    ssize_t r = pread(fd, out, sizeof(*out), 0);
+    if (r == static_cast<ssize_t>(sizeof(*out)) && out->magic == kObjectMagic && !out->region_in_xattr)
+      return out->version == kObjectVersion;
+  }
+  size_t size = 0;
+  const uint8_t *region = xattr_region(fd, &size);
+  if (!region || size < sizeof(*out)) return false;
+  memcpy(static_cast<void *>(out), region, sizeof(*out));
+  if (out->magic != kObjectMagic || out->version != kObjectVersion || !out->region_in_xattr) return false;
+  struct stat own;
+  if (!sb) {
+    if (fstat(fd, &own) != 0) return false;
+    sb = &own;
+  }
+  out->refs.store(static_cast<uint32_t>(sb->st_size)); // see kRegionXattr
+  return true;
 }
 
 namespace {
@@ -266,6 +282,7 @@ template <typename T> int header_store(int fd, const ObjectHeader &hdr, size_t o
 } // namespace
 
 int header_store_refs(int fd, const ObjectHeader &hdr, uint32_t refs) {
+  if (hdr.region_in_xattr) return ftruncate(fd, static_cast<off_t>(refs)) == 0 ? 0 : -EIO; // see kRegionXattr
   return header_store(fd, hdr, offsetof(ObjectHeader, refs), refs);
 }
 int header_store_next_handle(int fd, const ObjectHeader &hdr, uint64_t next_handle) {
@@ -420,19 +437,36 @@ enum class Verdict { kAlive, kReleased, kAbsent };
 
 // Judge the object (kind, id) through fd, a description on its file that
 // holds no handle lock: released now, alive, or absent (not yet published).
+// known_sb, known_hdr: fd's fstat and header if the caller read them under
+// the store lock it still holds (else they are read here).
 // Caller holds the store lock.
 Verdict judge_fd_locked(ObjectKind kind, uint32_t id, const std::string &path, int fd,
-                        Referrers referrers = Referrers::kCollect) {
+                        Referrers referrers = Referrers::kCollect, const struct stat *known_sb = nullptr,
+                        const ObjectHeader *known_hdr = nullptr) {
   struct stat sb;
+  if (known_sb)
+    sb = *known_sb;
+  else if (fstat(fd, &sb) != 0)
+    return Verdict::kAlive; // cannot tell: keep it
+  if (sb.st_nlink == 0) return Verdict::kAbsent; // released already
   ObjectHeader hdr;
-  if (fstat(fd, &sb) != 0) return Verdict::kAlive; // cannot tell: keep it
-  if (!header_read(fd, &hdr)) {
+  if (known_hdr) {
+    memcpy(static_cast<void *>(&hdr), known_hdr, sizeof(hdr));
+  } else if (!header_read(fd, &hdr, &sb)) {
     remove_if_abandoned_locked(path, fd, sb);
     return Verdict::kAbsent;
   }
-  if (sb.st_nlink == 0) return Verdict::kAbsent; // released already
-  if (sb.st_nlink > 1 || handles_held(fd)) return Verdict::kAlive; // pinned, or a handle is open
-  if (drop_unused_references_locked(kind, id, fd, hdr, referrers) && !header_read(fd, &hdr)) return Verdict::kAlive;
+  if (sb.st_nlink > 1) return Verdict::kAlive; // pinned
+  // Held by another object, which we trust to be alive: no need to ask
+  // about handles (a program array is still emptied below once its last
+  // handle is gone).
+  if (referrers == Referrers::kTrust && hdr.refs.load() > 0 &&
+      !(kind == ObjectKind::kMap && hdr.map.map_type == BPF_MAP_TYPE_PROG_ARRAY))
+    return Verdict::kAlive;
+  if (handles_held(fd)) return Verdict::kAlive; // a handle is open
+  if (drop_unused_references_locked(kind, id, fd, hdr, referrers) &&
+      (fstat(fd, &sb) != 0 || !header_read(fd, &hdr, &sb)))
+    return Verdict::kAlive;
   if (hdr.refs.load() > 0) return Verdict::kAlive; // held by another object
   return release_locked(path, fd, hdr) ? Verdict::kReleased : Verdict::kAlive;
 }
@@ -458,27 +492,44 @@ bool fd_refers_to(int fd, dev_t dev, ino_t ino) {
   return fstat(fd, &sb) == 0 && sb.st_ino == ino && sb.st_dev == dev;
 }
 
-bool collect_view_if_dead(ObjectKind kind, uint32_t id, int internal_fd, dev_t dev, ino_t ino) {
-  StoreLock lock;
-  if (internal_fd < 0 || !fd_refers_to(internal_fd, dev, ino))
-    return judge_locked(kind, id, Referrers::kTrust) == Verdict::kReleased;
-  return judge_fd_locked(kind, id, object_path(kind, id), internal_fd, Referrers::kTrust) == Verdict::kReleased;
+bool collect_view_if_dead_locked(ObjectKind kind, uint32_t id, int own_fd, const struct stat &own_sb,
+                                 const ObjectHeader *mapped_hdr) {
+  if (own_fd < 0) return judge_locked(kind, id, Referrers::kTrust) == Verdict::kReleased;
+  return judge_fd_locked(kind, id, object_path(kind, id), own_fd, Referrers::kTrust, &own_sb, mapped_hdr) ==
+         Verdict::kReleased;
 }
 
+// Dropping a reference trusts the other referrers, as a close does; lookups
+// collect the dead ones (drop_unused_references_locked).
 void object_ref_put(ObjectKind kind, uint32_t id) {
   StoreLock lock;
   std::string path = object_path(kind, id);
   // Through this process's own description if it has a view (no open).
   Object *view = nullptr;
-  int fd = local_view_fd(kind, id, &view);
+  struct stat sb;
+  int fd = local_view_fd(kind, id, &view, &sb);
   const bool own = fd >= 0;
-  if (!own) fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd >= 0) {
-    ObjectHeader hdr;
-    if (header_read(fd, &hdr) && hdr.refs > 0) header_store_refs(fd, hdr, hdr.refs - 1);
-    judge_fd_locked(kind, id, path, fd);
-    if (!own) syscall(SYS_close, fd);
+  if (!own) {
+    fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd >= 0 && fstat(fd, &sb) != 0) {
+      syscall(SYS_close, fd);
+      fd = -1;
+    }
   }
+  ObjectHeader hdr, scratch;
+  const ObjectHeader *known = own ? view_current_header(*view, sb, &scratch) : nullptr;
+  if (known && known->region_in_xattr && sb.st_size > 1 && ftruncate(fd, sb.st_size - 1) == 0) {
+    // Another reference remains (the count is the file's size): it stays.
+  } else if (fd >= 0 && (known ? (memcpy(static_cast<void *>(&hdr), known, sizeof(hdr)), true)
+                               : header_read(fd, &hdr, &sb))) {
+    const uint32_t refs = hdr.refs.load();
+    if (refs > 0 && header_store_refs(fd, hdr, refs - 1) == 0) {
+      hdr.refs.store(refs - 1);
+      if (hdr.region_in_xattr) sb.st_size = refs - 1;
+    }
+    judge_fd_locked(kind, id, path, fd, Referrers::kTrust, &sb, &hdr);
+  }
+  if (fd >= 0 && !own) syscall(SYS_close, fd);
   if (view) object_view_put(view);
 }
 

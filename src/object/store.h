@@ -70,20 +70,25 @@ constexpr bool kind_is_mapped(ObjectKind kind) { return kind == ObjectKind::kMap
 // atomically (no second write for the magic), and no page is allocated for
 // it or freed with it. Larger ones, and stores whose file system refuses
 // user xattrs, keep the region in the file's data.
+// Such an object's file has no data, and its size is its reference count
+// (ObjectHeader::refs): taking or dropping a reference is one ftruncate, not
+// a rewrite of the attribute, and the fstat that every judgement makes
+// reads the count for free.
 constexpr const char *kRegionXattr = "user.userbpf.region";
 constexpr size_t kXattrRegionMax = 32 * 1024;
 
-// len bytes at offset off of the region behind fd, wherever it is kept.
-// 0, or -EIO when the region is not (yet) there.
-int region_read(int fd, void *buf, size_t len, size_t off);
+// len bytes at offset off of the region behind fd, wherever hdr (its header
+// as read by header_read) says it is kept. 0, or -EIO.
+int region_read(int fd, const ObjectHeader &hdr, void *buf, size_t len, size_t off);
 
 // The header's shared counters (refs, dead, next_handle) change only under
-// the StoreLock, through the file (pread/pwrite), whether the object is
-// mapped or not; so an increment in one process and a decrement in another
-// never race. The header of the object file behind fd, or false if it is
-// not (yet) a published userbpf object.
+// the StoreLock, through the file (pread/pwrite, ftruncate), whether the
+// object is mapped or not; so an increment in one process and a decrement in
+// another never race. The header of the object file behind fd, or false if
+// it is not (yet) a published userbpf object. sb: fd's fstat if the caller
+// has it (else header_read may need one).
+bool header_read(int fd, ObjectHeader *out, const struct stat *sb = nullptr);
 // hdr: the header as just read (it says where the region is kept).
-bool header_read(int fd, ObjectHeader *out);
 int header_store_refs(int fd, const ObjectHeader &hdr, uint32_t refs);
 int header_store_next_handle(int fd, const ObjectHeader &hdr, uint64_t next_handle);
 
@@ -91,13 +96,16 @@ int header_store_next_handle(int fd, const ObjectHeader &hdr, uint64_t next_hand
 // behind our back (close_range) and reuse the numbers for files of its own.
 bool fd_refers_to(int fd, dev_t dev, ino_t ino);
 
-// Release the object behind this process's view if nothing holds it any
-// more: internal_fd is the view's own description (no handle lock). If it is
-// -1 (a copied object whose creator never needed one) or no longer refers to
-// the object (dev, ino) — the program closed it behind our back and reused
-// the number — the object is judged by its path instead.
+// Called under the StoreLock: release the object behind this process's view
+// if nothing holds it any more. own_fd is the view's own description (no
+// handle lock) and own_sb its fstat, taken under the same lock
+// (live_own_description); mapped_hdr: the view's mapping of the shared
+// header, if it has one (else it is read). If own_fd is -1 (the object's file has no name
+// left, or the program closed our description behind our back and reused the
+// number) the object is judged by its path instead.
 // Returns true if released.
-bool collect_view_if_dead(ObjectKind kind, uint32_t id, int internal_fd, dev_t dev, ino_t ino);
+bool collect_view_if_dead_locked(ObjectKind kind, uint32_t id, int own_fd, const struct stat &own_sb,
+                                 const ObjectHeader *mapped_hdr);
 
 // RLIMIT_MEMLOCK accounting, as kernels before memory-cgroup accounting:
 // charge the region's pages to the user; -EPERM over the limit.

@@ -993,8 +993,9 @@ int prog_load(const Attr &at) {
   opt.privilege = privilege;
   opt.log_level = level;
 
-  // The maps the program names, each with one reference taken (the kernel's
-  // used_maps); a created program keeps them, a failed load drops them.
+  // The maps the program names (the kernel's used_maps). The references a
+  // created program keeps on them are taken once it is verified, all under
+  // one hold of the store lock; the guard keeps the views alive until then.
   RcuReadGuard guard;
   struct Used {
     Object *obj;
@@ -1015,7 +1016,6 @@ int prog_load(const Attr &at) {
     auto it = std::find_if(used.begin(), used.end(), [&](const Used &u) { return u.obj == obj; });
     if (it == used.end()) {
       if (used.size() >= kMaxUsedMaps) return -E2BIG;
-      if (int err = object_ref_get(*obj)) return err;
       used.push_back({obj, obj->id});
     }
     fd_ids.emplace_back(fd, obj->id);
@@ -1069,7 +1069,6 @@ int prog_load(const Attr &at) {
   // replaces the verdict, accepted or not, as the kernel does.
   if (int log_err = write_log(res.log, level, log_buf, log_size, res.log_len_max)) ret = log_err;
   if (ret) {
-    drop_refs();
     if (btf_obj) object_ref_put(ObjectKind::kBtf, btf_obj->id);
     return ret > 0 ? -EINVAL : ret;
   }
@@ -1077,8 +1076,19 @@ int prog_load(const Attr &at) {
   // programs of its type (the first one to ask becomes the array's owner).
   for (const Used &u : used) {
     if (u.obj->map.type == BPF_MAP_TYPE_PROG_ARRAY && !prog_array_compatible(u.obj->map, a.prog_type, a.prog_flags)) {
-      drop_refs();
+      if (btf_obj) object_ref_put(ObjectKind::kBtf, btf_obj->id);
       return -EINVAL;
+    }
+  }
+  {
+    StoreLock lock;
+    for (size_t i = 0; i < used.size(); i++) {
+      if (int err = object_ref_get(*used[i].obj)) { // a map released since (its last fd closed meanwhile)
+        used.resize(i);
+        drop_refs();
+        if (btf_obj) object_ref_put(ObjectKind::kBtf, btf_obj->id);
+        return err;
+      }
     }
   }
 

@@ -4,10 +4,12 @@
 // queries map creation and program loading use, and BPF_BTF_LOAD's
 // attr-level errors through userbpf_bpf().
 #include <errno.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -221,4 +223,68 @@ TEST(Btf, MapsCheckedAgainstTheirOwnBtf) {
   for (long fd : others) close(static_cast<int>(fd));
   close(static_cast<int>(fd8));
   close(static_cast<int>(fd4_again));
+}
+
+namespace {
+// BTF_GET_FD_BY_ID from another process: 0 if found (the fd closed), or -errno.
+int btf_found_elsewhere(uint32_t id) {
+  pid_t pid = fork();
+  if (pid < 0) return -errno;
+  if (pid == 0) {
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.btf_id = id;
+    long fd = userbpf_bpf(BPF_BTF_GET_FD_BY_ID, &a, sizeof(a));
+    _exit(fd >= 0 ? 0 : errno);
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -EIO;
+  return -WEXITSTATUS(status);
+}
+} // namespace
+
+// A BTF object lives while maps hold it (the kernel's btf_put on map free),
+// counted in every storage of the object store: a small blob kept in an
+// extended attribute (the count is its file's size, here past a header's
+// length) and a large one in the file's data (the count in its header).
+TEST(Btf, HeldByItsMapsInEveryStorage) {
+  ubt::BtfBuilder large;
+  large.int_type("int", 4, 32);
+  for (int i = 0; i < 3000; i++) large.ref(BTF_KIND_PTR, 1); // 36 KB of types: past the attribute's 32 KiB
+  for (const std::vector<uint8_t> &blob : {int_btf(4, "a"), large.build()}) {
+    SCOPED_TRACE(blob.size());
+    long btf_fd = load_btf(blob);
+    ASSERT_GE(btf_fd, 0) << strerror(errno);
+    struct bpf_btf_info info;
+    memset(&info, 0, sizeof(info));
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.info.bpf_fd = static_cast<uint32_t>(btf_fd);
+    a.info.info_len = sizeof(info);
+    a.info.info = reinterpret_cast<uintptr_t>(&info);
+    ASSERT_EQ(userbpf_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)), 0) << strerror(errno);
+    std::vector<int> maps;
+    for (int i = 0; i < 640; i++) {
+      memset(&a, 0, sizeof(a));
+      a.map_type = BPF_MAP_TYPE_ARRAY;
+      a.key_size = 4;
+      a.value_size = 4;
+      a.max_entries = 1;
+      a.btf_fd = static_cast<uint32_t>(btf_fd);
+      a.btf_key_type_id = 1;
+      a.btf_value_type_id = 1;
+      long fd = userbpf_bpf(BPF_MAP_CREATE, &a, sizeof(a));
+      ASSERT_GE(fd, 0) << "map " << i << ": " << strerror(errno);
+      maps.push_back(static_cast<int>(fd));
+    }
+    close(static_cast<int>(btf_fd));
+    EXPECT_EQ(btf_found_elsewhere(info.id), 0) << "held by 640 maps";
+    while (maps.size() > 1) {
+      close(maps.back());
+      maps.pop_back();
+    }
+    EXPECT_EQ(btf_found_elsewhere(info.id), 0) << "held by one map";
+    close(maps.back());
+    EXPECT_EQ(btf_found_elsewhere(info.id), -ENOENT) << "held by nothing";
+  }
 }
