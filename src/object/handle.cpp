@@ -771,7 +771,9 @@ bool handle_has_writable_mmaps(const Object &obj) {
   fl.l_whence = SEEK_SET;
   fl.l_start = kMmapWriterLockByte;
   fl.l_len = 1;
-  // Our internal description would not see its own lock: ask with a fresh one.
+  // Our internal description would not see its own lock, nor that of a
+  // child that inherited it by fork and mapped through it: ask with a fresh
+  // one (Mmap.WritableMappingInAnotherProcessBlocksFreeze).
   int fd = open(object_path(obj.kind, obj.id).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   bool held = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;

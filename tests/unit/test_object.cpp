@@ -429,6 +429,37 @@ TEST(Pinning, DirectoriesAndRenameWorkAsOnBpffs) {
   EXPECT_FALSE(all_map_ids().count(id));
 }
 
+// A writable mapping in another process blocks a freeze too (the kernel's
+// writecnt counts every mapping), and its end lets the freeze through.
+TEST(Mmap, WritableMappingInAnotherProcessBlocksFreeze) {
+  int fd = array_map(512, BPF_F_MMAPABLE);
+  int go[2], mapped[2];
+  ASSERT_EQ(pipe(go), 0);
+  ASSERT_EQ(pipe(mapped), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    void *p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    char c = p == MAP_FAILED ? 'n' : 'y';
+    if (write(mapped[1], &c, 1) != 1 || read(go[0], &c, 1) != 1) _exit(1);
+    if (p != MAP_FAILED) munmap(p, 4096);
+    c = 'u';
+    _exit(write(mapped[1], &c, 1) == 1 ? 0 : 1);
+  }
+  char c = 0;
+  ASSERT_EQ(read(mapped[0], &c, 1), 1);
+  ASSERT_EQ(c, 'y') << "the child could not map the array";
+  EXPECT_EQ(map_freeze(U, fd), -EBUSY) << "the child's writable mapping";
+  ASSERT_EQ(write(go[1], "g", 1), 1);
+  ASSERT_EQ(read(mapped[0], &c, 1), 1);
+  EXPECT_EQ(map_freeze(U, fd), 0) << "the child unmapped";
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  for (int p : {go[0], go[1], mapped[0], mapped[1]}) close(p);
+  close(fd);
+}
+
 TEST(Mmap, MmapableArraySharesMemoryWithSyscalls) {
   int fd = array_map(512, BPF_F_MMAPABLE);
   void *p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
