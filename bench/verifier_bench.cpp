@@ -1,7 +1,8 @@
 // Verification speed: every program of the verifier corpus
 // (tests/verifier/asm) loaded with BPF_PROG_LOAD into userbpf and, side by
 // side in the same run, into the kernel (where bpf() works), privileged.
-// Prints per program the median load time on each side, the instructions the
+// Prints per program the median load time on each side (the sides take
+// turns, load by load, REPEATS times: 11 by default), the instructions the
 // verifier processed, and at the end the totals and userbpf's processed
 // instructions per second. Rerun:
 //   cmake --build build --target verifier_bench && build/bench/verifier_bench [REPEATS]
@@ -67,44 +68,52 @@ static bool parse(const fs::path &path, Case *c) {
   return userbpf::vm::assemble(text, &c->insns, &error, &c->relocs) == 0;
 }
 
-// Median load time in ns (and processed insns from the last load), or -1 if it is rejected.
-static double load_ns(Fn fn, const Case &c, int repeats, uint32_t *verified) {
-  std::vector<int> fds;
-  std::map<std::string, int> by_name;
-  for (const auto &m : c.maps) {
+// One side's copy of a corpus program: its maps made, its instructions
+// relocated to their fds.
+class Loader {
+ public:
+  Loader(Fn fn, const Case &c) : fn_(fn), c_(c), insns_(c.insns) {
+    std::map<std::string, int> by_name;
+    for (const auto &m : c.maps) {
+      union bpf_attr a;
+      memset(&a, 0, sizeof a);
+      a.map_type = map_type(m[1]);
+      a.key_size = static_cast<uint32_t>(std::stoul(m[2]));
+      a.value_size = static_cast<uint32_t>(std::stoul(m[3]));
+      a.max_entries = static_cast<uint32_t>(std::stoul(m[4]));
+      int fd = static_cast<int>(fn(BPF_MAP_CREATE, &a, sizeof a));
+      if (fd < 0) {
+        ok_ = false;
+        return;
+      }
+      fds_.push_back(fd);
+      by_name[m[0]] = fd;
+    }
+    for (const auto &r : c.relocs) {
+      if (!by_name.count(r.map)) {
+        ok_ = false;
+        return;
+      }
+      insns_[r.insn].imm = by_name[r.map];
+    }
+  }
+  ~Loader() {
+    for (int fd : fds_) close(fd);
+  }
+  // One BPF_PROG_LOAD, timed (the close after it is not): ns, or -1 if it
+  // is rejected. *verified: the instructions the verifier processed.
+  double once(uint32_t *verified) {
+    if (!ok_) return -1;
     union bpf_attr a;
     memset(&a, 0, sizeof a);
-    a.map_type = map_type(m[1]);
-    a.key_size = static_cast<uint32_t>(std::stoul(m[2]));
-    a.value_size = static_cast<uint32_t>(std::stoul(m[3]));
-    a.max_entries = static_cast<uint32_t>(std::stoul(m[4]));
-    int fd = static_cast<int>(fn(BPF_MAP_CREATE, &a, sizeof a));
-    if (fd < 0) return -1;
-    fds.push_back(fd);
-    by_name[m[0]] = fd;
-  }
-  std::vector<userbpf::vm::RawInsn> insns = c.insns;
-  for (const auto &r : c.relocs) {
-    if (!by_name.count(r.map)) return -1;
-    insns[r.insn].imm = by_name[r.map];
-  }
-  std::vector<double> times;
-  double result = 0;
-  for (int i = 0; i < repeats && result >= 0; i++) {
-    union bpf_attr a;
-    memset(&a, 0, sizeof a);
-    a.prog_type = c.prog_type;
-    a.insns = reinterpret_cast<uintptr_t>(insns.data());
-    a.insn_cnt = static_cast<uint32_t>(insns.size());
+    a.prog_type = c_.prog_type;
+    a.insns = reinterpret_cast<uintptr_t>(insns_.data());
+    a.insn_cnt = static_cast<uint32_t>(insns_.size());
     a.license = reinterpret_cast<uintptr_t>("GPL");
     auto t0 = std::chrono::steady_clock::now();
-    int fd = static_cast<int>(fn(BPF_PROG_LOAD, &a, sizeof a));
+    int fd = static_cast<int>(fn_(BPF_PROG_LOAD, &a, sizeof a));
     auto t1 = std::chrono::steady_clock::now();
-    if (fd < 0) {
-      result = -1;
-      break;
-    }
-    times.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
+    if (fd < 0) return -1;
     struct bpf_prog_info info;
     memset(&info, 0, sizeof info);
     union bpf_attr ia;
@@ -112,17 +121,26 @@ static double load_ns(Fn fn, const Case &c, int repeats, uint32_t *verified) {
     ia.info.bpf_fd = static_cast<uint32_t>(fd);
     ia.info.info_len = sizeof info;
     ia.info.info = reinterpret_cast<uintptr_t>(&info);
-    *verified = fn(BPF_OBJ_GET_INFO_BY_FD, &ia, sizeof ia) == 0 ? info.verified_insns : 0;
+    *verified = fn_(BPF_OBJ_GET_INFO_BY_FD, &ia, sizeof ia) == 0 ? info.verified_insns : 0;
     close(fd);
+    return std::chrono::duration<double, std::nano>(t1 - t0).count();
   }
-  for (int fd : fds) close(fd);
-  if (result < 0) return -1;
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+
+ private:
+  Fn fn_;
+  const Case &c_;
+  std::vector<userbpf::vm::RawInsn> insns_;
+  std::vector<int> fds_;
+  bool ok_ = true;
+};
+
+static double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
 }
 
 int main(int argc, char **argv) {
-  const int repeats = argc > 1 ? std::max(1, atoi(argv[1])) : 5;
+  const int repeats = argc > 1 ? std::max(1, atoi(argv[1])) : 11;
   setenv("USERBPF_MEMLOCK_LIMIT", "unlimited", 0);
   std::vector<fs::path> files;
   for (const auto &e : fs::directory_iterator(USERBPF_VERIFIER_CORPUS)) files.push_back(e.path());
@@ -138,10 +156,24 @@ int main(int argc, char **argv) {
   for (const auto &f : files) {
     Case c;
     if (!parse(f, &c)) continue;
+    // The two sides take turns, load by load, so that whatever else the
+    // machine does in those milliseconds falls on both; each side's median.
     uint32_t vu = 0, vk = 0;
-    double u = load_ns(userbpf_bpf, c, repeats, &vu);
-    double k = kernel ? load_ns(kernel_bpf, c, repeats, &vk) : 0;
-    if (u < 0 || (kernel && k < 0)) continue;
+    Loader lu(userbpf_bpf, c), lk(kernel_bpf, c);
+    std::vector<double> tu, tk;
+    bool rejected = false;
+    for (int i = 0; i < repeats && !rejected; i++) {
+      double t = lu.once(&vu);
+      rejected = t < 0;
+      tu.push_back(t);
+      if (kernel && !rejected) {
+        t = lk.once(&vk);
+        rejected = t < 0;
+        tk.push_back(t);
+      }
+    }
+    if (rejected) continue;
+    const double u = median(tu), k = kernel ? median(tk) : 0;
     printf("%-40s %12.1f %12.1f %8.2f %10u\n", c.name.c_str(), u / 1000, k / 1000, kernel ? u / k : 0.0, vu);
     sum_u += u;
     sum_k += k;
