@@ -10,6 +10,7 @@
 #include <string>
 
 #include <linux/bpf.h>
+#include <sched.h>
 
 #include "helpers/context.h"
 #include "maps/map.h"
@@ -28,9 +29,13 @@ enum : int32_t {
   kGetPrandomU32 = 7,
   kGetSmpProcessorId = 8,
   kTailCall = 12,
+  kSkbLoadBytes = 26,
   kCsumDiff = 28,
+  kGetNumaNodeId = 42,
   kXdpAdjustHead = 44,
   kXdpAdjustMeta = 54,
+  kKtimeGetBootNs = 125,
+  kKtimeGetTaiNs = 208,
 };
 
 // r1 of the map helpers is the map pointer the loader put in the program's
@@ -53,11 +58,23 @@ uint64_t map_delete_elem(uint64_t map, uint64_t key, uint64_t, uint64_t, uint64_
   return static_cast<uint64_t>(static_cast<int64_t>(m.ops->delete_elem(m, reinterpret_cast<const void *>(key))));
 }
 
-// The kernel's ktime_get_ns is CLOCK_MONOTONIC; its arguments are ignored.
-uint64_t ktime_get_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+
+uint64_t clock_ns(clockid_t clock) {
   timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(clock, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// bpf_ktime_get_boot_ns: CLOCK_BOOTTIME (counts suspend); bpf_ktime_get_tai_ns: CLOCK_TAI.
+// The kernel's ktime_get_ns is CLOCK_MONOTONIC; its arguments are ignored.
+uint64_t ktime_get_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) { return clock_ns(CLOCK_MONOTONIC); }
+uint64_t ktime_get_boot_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) { return clock_ns(CLOCK_BOOTTIME); }
+uint64_t ktime_get_tai_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) { return clock_ns(CLOCK_TAI); }
+
+// bpf_get_numa_node_id: the NUMA node of the CPU running the program.
+uint64_t get_numa_node_id(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  unsigned cpu = 0, node = 0;
+  return getcpu(&cpu, &node) == 0 ? node : 0;
 }
 
 uint64_t get_prandom_u32(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
@@ -182,6 +199,30 @@ uint64_t csum_diff(uint64_t from, uint64_t from_size, uint64_t to, uint64_t to_s
   return sum;
 }
 
+// ---- skb helpers. r1 is the run-time context (helpers/context.h): a
+// __sk_buff followed by the packet pointers. The skb is linear: its length
+// (skb->len) is data_end - data.
+
+const CtxPacketPointers &skb_pointers(uint64_t ctx) {
+  return *reinterpret_cast<const CtxPacketPointers *>(
+      static_cast<uintptr_t>(ctx + ctx_packet_pointers_offset(sizeof(__sk_buff))));
+}
+
+// bpf_skb_load_bytes(ctx, offset, to, len): len bytes of the packet from
+// offset (from data) into to. Past the packet's end, or an offset above
+// INT_MAX: -EFAULT, with to zeroed (the kernel's err_clear).
+uint64_t skb_load_bytes(uint64_t ctx, uint64_t offset_arg, uint64_t to_arg, uint64_t len_arg, uint64_t) {
+  const CtxPacketPointers &p = skb_pointers(ctx);
+  const uint32_t offset = static_cast<uint32_t>(offset_arg), len = static_cast<uint32_t>(len_arg);
+  void *to = reinterpret_cast<void *>(static_cast<uintptr_t>(to_arg));
+  if (offset <= static_cast<uint32_t>(INT32_MAX) && uint64_t{offset} + len <= p.data_end - p.data) {
+    memcpy(to, reinterpret_cast<const void *>(static_cast<uintptr_t>(p.data + offset)), len);
+    return 0;
+  }
+  memset(to, 0, len);
+  return static_cast<uint64_t>(-static_cast<int64_t>(EFAULT));
+}
+
 // ---- XDP buffer helpers. r1 is the run-time context (helpers/context.h):
 // an xdp_md followed by the packet pointers.
 
@@ -251,13 +292,21 @@ const HelperProto kHelpers[] = {
     // No function: the VM runs a tail call itself (vm/interpreter.h, TailCallResolver).
     {kTailCall, "tail_call", nullptr, R::kVoid,
      {A::kPtrToCtx, A::kConstMapPtr, A::kAnything, A::kDontCare, A::kDontCare}, false},
+    {kSkbLoadBytes, "skb_load_bytes", skb_load_bytes, R::kInteger,
+     {A::kPtrToCtx, A::kAnything, A::kPtrToUninitMem, A::kConstSize, A::kDontCare}, false},
     {kCsumDiff, "csum_diff", csum_diff, R::kInteger,
      {A::kPtrToMemReadOnlyOrNull, A::kConstSizeOrZero, A::kPtrToMemReadOnlyOrNull, A::kConstSizeOrZero, A::kAnything},
      false},
+    {kGetNumaNodeId, "get_numa_node_id", get_numa_node_id, R::kInteger,
+     {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
     {kXdpAdjustHead, "xdp_adjust_head", xdp_adjust_head, R::kInteger,
      {A::kPtrToCtx, A::kAnything, A::kDontCare, A::kDontCare, A::kDontCare}, false, false, true},
     {kXdpAdjustMeta, "xdp_adjust_meta", xdp_adjust_meta, R::kInteger,
      {A::kPtrToCtx, A::kAnything, A::kDontCare, A::kDontCare, A::kDontCare}, false, false, true},
+    {kKtimeGetBootNs, "ktime_get_boot_ns", ktime_get_boot_ns, R::kInteger,
+     {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
+    {kKtimeGetTaiNs, "ktime_get_tai_ns", ktime_get_tai_ns, R::kInteger,
+     {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
 };
 
 } // namespace

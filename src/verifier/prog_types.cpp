@@ -146,8 +146,8 @@ const ProgTypeInfo kMemory{"memory", memory_access, false};
 // Helper ids by group (enum bpf_func_id).
 enum : int32_t {
   kMapLookupElem = 1, kMapUpdateElem = 2, kMapDeleteElem = 3, kKtimeGetNs = 5, kTracePrintk = 6,
-  kGetPrandomU32 = 7, kGetSmpProcessorId = 8, kTailCall = 12, kCsumDiff = 28,
-  kXdpAdjustHead = 44, kXdpAdjustMeta = 54,
+  kGetPrandomU32 = 7, kGetSmpProcessorId = 8, kTailCall = 12, kSkbLoadBytes = 26, kCsumDiff = 28,
+  kGetNumaNodeId = 42, kXdpAdjustHead = 44, kXdpAdjustMeta = 54, kKtimeGetBootNs = 125, kKtimeGetTaiNs = 208,
 };
 
 } // namespace
@@ -174,12 +174,15 @@ bool helper_allowed(uint32_t prog_type, const helpers::HelperProto &proto, const
   if (proto.id == kCsumDiff)
     return prog_type == BPF_PROG_TYPE_XDP || prog_type == BPF_PROG_TYPE_SCHED_CLS || prog_type == BPF_PROG_TYPE_SCHED_ACT;
   if (proto.id == kXdpAdjustHead || proto.id == kXdpAdjustMeta) return prog_type == BPF_PROG_TYPE_XDP;
+  if (proto.id == kSkbLoadBytes) // sk_filter_func_proto (cg_skb's falls back to it), tc_cls_act_func_proto
+    return prog_type == BPF_PROG_TYPE_SOCKET_FILTER || prog_type == BPF_PROG_TYPE_CGROUP_SKB ||
+           prog_type == BPF_PROG_TYPE_SCHED_CLS || prog_type == BPF_PROG_TYPE_SCHED_ACT;
   // ... then bpf_base_func_proto: the map, time and random helpers for
   // everyone, the tracing ones only with CAP_PERFMON.
   if (proto.needs_perfmon) return privilege.allow_ptr_leaks;
   switch (proto.id) {
   case kMapLookupElem: case kMapUpdateElem: case kMapDeleteElem: case kKtimeGetNs:
-  case kGetPrandomU32: case kGetSmpProcessorId:
+  case kGetPrandomU32: case kGetSmpProcessorId: case kGetNumaNodeId: case kKtimeGetBootNs: case kKtimeGetTaiNs:
     return true;
   case kTailCall: // the kernel's types all have it; the memory type has no context to pass on
     return prog_type != kProgTypeMemory;

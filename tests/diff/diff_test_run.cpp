@@ -158,6 +158,13 @@ void transcript(FILE *out) {
   int cg = prog_fd(obj, "cgskb_filter");
   run_case(out, "cgroup tcp", cg, f.tcp);
   run_case(out, "cgroup arp", cg, f.arp);
+  int load = prog_fd(obj, "sock_load_bytes");
+  run_case(out, "socket load_bytes tcp", load, f.tcp);
+  run_case(out, "socket load_bytes ipv6", load, f.ipv6);
+  int tc_load = prog_fd(obj, "tc_load_bytes");
+  run_case(out, "tc load_bytes tcp", tc_load, f.tcp);
+  run_case(out, "tc load_bytes arp", tc_load, f.arp);
+  run_case(out, "socket clocks", prog_fd(obj, "sock_clocks"), f.tcp);
   bpf_object__close(obj);
 }
 
@@ -207,6 +214,9 @@ TEST(DiffTestRun, ClangProgramsGiveTheKernelsResults) {
   EXPECT_TRUE(has_line(ours, "jump, empty slot: ret=0 retval=1")) << ours;
   EXPECT_TRUE(has_line(ours, "jump, target: ret=0 retval=3 size=64 data=42")) << ours;
   EXPECT_TRUE(has_line(ours, "socket tcp: ret=0 retval=46")) << ours;
+  EXPECT_TRUE(has_line(ours, "socket load_bytes tcp: ret=0 retval=2567")) << ours; // 10.x.x.x, 1|2|4
+  EXPECT_TRUE(has_line(ours, "tc load_bytes tcp: ret=0 retval=524291")) << ours; // 0x0800 << 8 | 1 | 2
+  EXPECT_TRUE(has_line(ours, "socket clocks: ret=0 retval=7")) << ours;
   std::string why;
   if (!ubt::kernel_bpf_available(&why)) GTEST_SKIP() << why;
   std::string kernel = child_transcript(false);

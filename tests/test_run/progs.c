@@ -118,3 +118,36 @@ int cgskb_filter(struct __sk_buff *skb) {
   if (data + 1 > data_end) return 0;
   return *(__u8 *)data == 0x45;
 }
+
+// bpf_skb_load_bytes from a socket filter (the packet from its network
+// header): the IPv4 source address's first byte, and a read straddling the
+// end, which fails with -EFAULT and zeroes the buffer.
+SEC("socket")
+int sock_load_bytes(struct __sk_buff *skb) {
+  __u8 saddr[4] = {0xff, 0xff, 0xff, 0xff};
+  long ok = bpf_skb_load_bytes(skb, 12, saddr, sizeof(saddr));
+  __u64 past = ~0ull;
+  long bad = bpf_skb_load_bytes(skb, skb->len - 4, &past, sizeof(past));
+  return (ok == 0 ? 1 : 0) | (bad == -14 ? 2 : 0) | (past == 0 ? 4 : 0) | (saddr[0] << 8);
+}
+
+// bpf_skb_load_bytes from tc (the packet from its Ethernet header): the
+// ethertype, and an offset past INT_MAX (-EFAULT, buffer zeroed).
+SEC("tc")
+int tc_load_bytes(struct __sk_buff *skb) {
+  __u16 proto = 0;
+  if (bpf_skb_load_bytes(skb, 12, &proto, sizeof(proto))) return TC_ACT_SHOT;
+  __u8 byte = 0xff;
+  long far = bpf_skb_load_bytes(skb, 0x80000000u, &byte, 1);
+  return (bpf_ntohs(proto) << 8) | (far == -14 ? 1 : 0) | (byte == 0 ? 2 : 0);
+}
+
+// The base clock and NUMA helpers: node 0, boot time not behind monotonic
+// time read before it, TAI (since 1970) past boot time.
+SEC("socket")
+int sock_clocks(struct __sk_buff *skb) {
+  __u64 mono = bpf_ktime_get_ns();
+  __u64 boot = bpf_ktime_get_boot_ns();
+  __u64 tai = bpf_ktime_get_tai_ns();
+  return (bpf_get_numa_node_id() == 0 ? 1 : 0) | (boot >= mono ? 2 : 0) | (tai > boot ? 4 : 0);
+}
