@@ -28,6 +28,7 @@ enum : int32_t {
   kTracePrintk = 6,
   kGetPrandomU32 = 7,
   kGetSmpProcessorId = 8,
+  kSkbStoreBytes = 9,
   kTailCall = 12,
   kSkbLoadBytes = 26,
   kCsumDiff = 28,
@@ -199,6 +200,8 @@ uint64_t csum_diff(uint64_t from, uint64_t from_size, uint64_t to, uint64_t to_s
   return sum;
 }
 
+uint64_t neg_errno(int err) { return static_cast<uint64_t>(-static_cast<int64_t>(err)); }
+
 // ---- skb helpers. r1 is the run-time context (helpers/context.h): a
 // __sk_buff followed by the packet pointers. The skb is linear: its length
 // (skb->len) is data_end - data.
@@ -220,7 +223,23 @@ uint64_t skb_load_bytes(uint64_t ctx, uint64_t offset_arg, uint64_t to_arg, uint
     return 0;
   }
   memset(to, 0, len);
-  return static_cast<uint64_t>(-static_cast<int64_t>(EFAULT));
+  return neg_errno(EFAULT);
+}
+
+// bpf_skb_store_bytes(ctx, offset, from, len, flags): len bytes of from into
+// the packet at offset (from data). Flags other than BPF_F_RECOMPUTE_CSUM and
+// BPF_F_INVALIDATE_HASH: -EINVAL; an offset above INT_MAX or a write past the
+// packet's end: -EFAULT. The test run's skb carries no checksum to update
+// (CHECKSUM_NONE); invalidating the hash zeroes skb->hash.
+uint64_t skb_store_bytes(uint64_t ctx, uint64_t offset_arg, uint64_t from_arg, uint64_t len_arg, uint64_t flags) {
+  if (flags & ~uint64_t{BPF_F_RECOMPUTE_CSUM | BPF_F_INVALIDATE_HASH}) return neg_errno(EINVAL);
+  const CtxPacketPointers &p = skb_pointers(ctx);
+  const uint32_t offset = static_cast<uint32_t>(offset_arg), len = static_cast<uint32_t>(len_arg);
+  if (offset > static_cast<uint32_t>(INT32_MAX) || uint64_t{offset} + len > p.data_end - p.data) return neg_errno(EFAULT);
+  memcpy(reinterpret_cast<void *>(static_cast<uintptr_t>(p.data + offset)),
+         reinterpret_cast<const void *>(static_cast<uintptr_t>(from_arg)), len);
+  if (flags & BPF_F_INVALIDATE_HASH) reinterpret_cast<__sk_buff *>(static_cast<uintptr_t>(ctx))->hash = 0;
+  return 0;
 }
 
 // ---- XDP buffer helpers. r1 is the run-time context (helpers/context.h):
@@ -233,7 +252,6 @@ constexpr uint64_t kXdpMaxMetaLen = 255; // skb_shared_info.meta_len is a u8
 CtxPacketPointers &xdp_pointers(uint64_t ctx) {
   return *reinterpret_cast<CtxPacketPointers *>(static_cast<uintptr_t>(ctx + ctx_packet_pointers_offset(sizeof(xdp_md))));
 }
-uint64_t neg_errno(int err) { return static_cast<uint64_t>(-static_cast<int64_t>(err)); }
 
 // bpf_xdp_adjust_head(ctx, delta): move the packet's start by delta bytes
 // (negative: grow into the headroom), the metadata moving with it. The
@@ -290,6 +308,8 @@ const HelperProto kHelpers[] = {
     {kGetSmpProcessorId, "get_smp_processor_id", get_smp_processor_id, R::kInteger,
      {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
     // No function: the VM runs a tail call itself (vm/interpreter.h, TailCallResolver).
+    {kSkbStoreBytes, "skb_store_bytes", skb_store_bytes, R::kInteger,
+     {A::kPtrToCtx, A::kAnything, A::kPtrToMemReadOnly, A::kConstSize, A::kAnything}, false, false, true},
     {kTailCall, "tail_call", nullptr, R::kVoid,
      {A::kPtrToCtx, A::kConstMapPtr, A::kAnything, A::kDontCare, A::kDontCare}, false},
     {kSkbLoadBytes, "skb_load_bytes", skb_load_bytes, R::kInteger,

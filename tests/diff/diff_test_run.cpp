@@ -165,6 +165,9 @@ void transcript(FILE *out) {
   run_case(out, "tc load_bytes tcp", tc_load, f.tcp);
   run_case(out, "tc load_bytes arp", tc_load, f.arp);
   run_case(out, "socket clocks", prog_fd(obj, "sock_clocks"), f.tcp);
+  int tc_store = prog_fd(obj, "tc_store_bytes");
+  run_case(out, "tc store_bytes tcp", tc_store, f.tcp);
+  run_case(out, "tc store_bytes arp", tc_store, f.arp);
   bpf_object__close(obj);
 }
 
@@ -217,6 +220,7 @@ TEST(DiffTestRun, ClangProgramsGiveTheKernelsResults) {
   EXPECT_TRUE(has_line(ours, "socket load_bytes tcp: ret=0 retval=2567")) << ours; // 10.x.x.x, 1|2|4
   EXPECT_TRUE(has_line(ours, "tc load_bytes tcp: ret=0 retval=524291")) << ours; // 0x0800 << 8 | 1 | 2
   EXPECT_TRUE(has_line(ours, "socket clocks: ret=0 retval=7")) << ours;
+  EXPECT_TRUE(has_line(ours, "tc store_bytes tcp: ret=0 retval=31 size=64 data=0a0b0c0d0e0f")) << ours;
   std::string why;
   if (!ubt::kernel_bpf_available(&why)) GTEST_SKIP() << why;
   std::string kernel = child_transcript(false);

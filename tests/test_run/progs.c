@@ -151,3 +151,18 @@ int sock_clocks(struct __sk_buff *skb) {
   __u64 tai = bpf_ktime_get_tai_ns();
   return (bpf_get_numa_node_id() == 0 ? 1 : 0) | (boot >= mono ? 2 : 0) | (tai > boot ? 4 : 0);
 }
+
+// bpf_skb_store_bytes from tc: a new destination MAC and IPv4 TTL 7, then
+// the errors: unknown flags (-EINVAL), a write past the end and an offset
+// past INT_MAX (-EFAULT).
+SEC("tc")
+int tc_store_bytes(struct __sk_buff *skb) {
+  __u8 mac[6] = {0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f};
+  long ok = bpf_skb_store_bytes(skb, 0, mac, sizeof(mac), BPF_F_INVALIDATE_HASH);
+  __u8 ttl = 7;
+  long ttl_ok = bpf_skb_store_bytes(skb, 14 + 8, &ttl, 1, 0);
+  long bad_flags = bpf_skb_store_bytes(skb, 0, &ttl, 1, 4);
+  long past = bpf_skb_store_bytes(skb, skb->len - 2, mac, 4, 0);
+  long far = bpf_skb_store_bytes(skb, 0x80000000u, &ttl, 1, 0);
+  return (ok == 0) | (ttl_ok == 0) << 1 | (bad_flags == -22) << 2 | (past == -14) << 3 | (far == -14) << 4;
+}
