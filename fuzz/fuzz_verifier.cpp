@@ -34,7 +34,11 @@
 //     table is never called); calls deeper than 8 frames, callx, helpers
 //     the program type may not call, a map argument that is not the map are
 //     all verifier bugs. A run stops after kBudget instructions (a long loop
-//     is not a bug);
+//     is not a bug). The generator also emits LD_ABS / LD_IND (well formed
+//     or not): the memory program type has no socket buffer, so the
+//     verifier must refuse every one, and one that runs is a bug (their
+//     accepted forms are compared with the kernel by diff_verifier and
+//     diff_ld_abs_run instead);
 //   - without CAP_PERFMON (allow_ptr_leaks false), a pointer or a value
 //     derived from one must not reach r0 at the main program's exit, memory
 //     other than the stack, a helper's memory or scalar arguments, nor a
@@ -193,7 +197,7 @@ using Reader = fuzz::InputReader;
 
 // Rows of vm::kOps by shape.
 struct OpsByShape {
-  std::vector<const vm::OpInfo *> by[static_cast<int>(Shape::kExit) + 1];
+  std::vector<const vm::OpInfo *> by[static_cast<int>(Shape::kLdInd) + 1]; // kLdInd: the last shape
   OpsByShape() {
     for (const vm::OpInfo &o : vm::kOps) by[static_cast<int>(o.shape)].push_back(&o);
   }
@@ -360,7 +364,7 @@ private:
 
   void one_template() {
     const OpsByShape &ops = ops_by_shape();
-    switch (in_.u8() % 28) {
+    switch (in_.u8() % 29) {
     case 0: case 1: case 2: { // dst op= imm
       const vm::OpInfo &o = *ops.pick(Shape::kAluImm, in_.u8());
       int dst = (o.opcode & 0xf0) == 0xb0 ? wreg() : reg();
@@ -556,6 +560,15 @@ private:
         int src = any_reg();
         emit(mk(code, p, src, off(), 0));
       }
+      break;
+    }
+    case 28: { // LD_ABS / LD_IND, mostly well formed, mostly with r6 = the ctx
+      uint8_t b = in_.u8();
+      if (b & 1) emit(mk(0xbf, 6, 1, 0, 0));
+      const vm::OpInfo &o = *ops.pick(b & 2 ? Shape::kLdInd : Shape::kLdAbs, b >> 2);
+      const bool odd = (b & 0xe0) == 0xe0; // a reserved field set
+      emit(mk(o, odd ? reg() : 0, o.shape == Shape::kLdInd ? reg() : 0, odd ? off() : 0, imm()));
+      live_ = static_cast<uint16_t>((live_ & ~0x3eu) | 1u); // r1-r5 clobbered, r0 loaded
       break;
     }
     case 25: { // spill and fill through the stack
@@ -1191,6 +1204,8 @@ private:
       return;
     }
     case Shape::kCallReg: violation(pc, "callx accepted");
+    case Shape::kLdAbs:
+    case Shape::kLdInd: violation(pc, "LD_ABS/LD_IND accepted for a program type without a socket buffer");
     case Shape::kExit: {
       if (depth_ == 0) {
         if (unpriv_ && prov_[0] != kProvNone)
@@ -1329,6 +1344,7 @@ void self_test() {
       {"a constant equal to the ctx address", true, 0,
        {I(0x18, 2, 0, 0, static_cast<int32_t>(kCtxBase)), I(0, 0, 0, 0, static_cast<int32_t>(kCtxBase >> 32)),
         I(0x71, 0, 2, 0, 0), exit_}},
+      {"LD_ABS in the memory program type", true, 0, {I(0xbf, 6, 1, 0, 0), I(0x30, 0, 0, 0, 0), exit_}},
       {"pointer += scalar, then back in bounds", false, 0,
        {I(0xbf, 2, 1, 0, 0), I(0x07, 2, 0, 0, 20), I(0x71, 0, 2, -5, 0), exit_}},
   };
