@@ -7,10 +7,17 @@
 //                  is read as a stream of instruction templates, below);
 //           bits 1-2: privilege (0/1 privileged, 2 CAP_BPF only, 3 none);
 //           bit 3: BPF_F_STRICT_ALIGNMENT; bits 4-7: prandom seed.
-//   byte 1  ctx_mem_size - 1 (1..256 bytes of memory behind r1)
+//   byte 1  ctx_mem_size - 1 (1..224 bytes of memory behind r1); 224-255:
+//           socket-filter mode instead (below)
 //   byte 2  value_size of the one ARRAY map (8 + b % 57: 8..64)
 //   byte 3  max_entries (1 + b % 4), the rest the prandom seed
 // The program type is kProgTypeMemory; the map is fd kMapFd (key_size 4).
+// In socket-filter mode it is BPF_PROG_TYPE_SOCKET_FILTER, whose context is
+// a struct __sk_buff block (its fields read and written in place; `sk`
+// always NULL; no packet pointers for this type), so that LD_ABS / LD_IND
+// can be accepted: the checked interpreter then requires r6 to be the
+// context itself, gives r0 a value of the load's size or (1 run in 4 loads)
+// returns 0 from the current function at once, and clobbers r1-r5.
 // The top two bits of bytes 2 and 3 choose which of subprograms 1-4 are
 // global functions: the program then comes with a BTF and func_info, each
 // global with a prototype drawn from the seed (1-5 arguments: int, or, more
@@ -34,7 +41,9 @@
 //     table is never called); calls deeper than 8 frames, callx, helpers
 //     the program type may not call, a map argument that is not the map are
 //     all verifier bugs. A run stops after kBudget instructions (a long loop
-//     is not a bug);
+//     is not a bug). The generator also emits LD_ABS / LD_IND (well formed
+//     or not): in memory mode, which has no socket buffer, the verifier must
+//     refuse every one, and one that runs is a bug;
 //   - without CAP_PERFMON (allow_ptr_leaks false), a pointer or a value
 //     derived from one must not reach r0 at the main program's exit, memory
 //     other than the stack, a helper's memory or scalar arguments, nor a
@@ -89,6 +98,7 @@ constexpr uint64_t kFuncBase = 0x0000500000000000ull;  // LD_IMM64 of a subprogr
 
 struct Config {
   bool raw = false;
+  bool skb = false; // socket-filter mode: the context is a __sk_buff block
   int priv_mode = 0;
   bool strict_align = false;
   uint32_t mem_size = 1, value_size = 8, max_entries = 1;
@@ -108,7 +118,7 @@ struct Config {
 
 verifier::Options make_options(const Config &cfg, uint32_t log_level) {
   verifier::Options o;
-  o.prog_type = verifier::kProgTypeMemory;
+  o.prog_type = cfg.skb ? BPF_PROG_TYPE_SOCKET_FILTER : verifier::kProgTypeMemory;
   o.prog_flags = cfg.strict_align ? BPF_F_STRICT_ALIGNMENT : 0;
   o.gpl_compatible = true;
   o.privilege = cfg.privilege();
@@ -193,7 +203,7 @@ using Reader = fuzz::InputReader;
 
 // Rows of vm::kOps by shape.
 struct OpsByShape {
-  std::vector<const vm::OpInfo *> by[static_cast<int>(Shape::kExit) + 1];
+  std::vector<const vm::OpInfo *> by[static_cast<int>(Shape::kLdInd) + 1]; // kLdInd: the last shape
   OpsByShape() {
     for (const vm::OpInfo &o : vm::kOps) by[static_cast<int>(o.shape)].push_back(&o);
   }
@@ -209,7 +219,10 @@ const OpsByShape &ops_by_shape() {
 
 class Generator {
 public:
-  Generator(Reader &in, const Config &cfg) : in_(in), cfg_(cfg) { funcs_.emplace_back(); }
+  Generator(Reader &in, const Config &cfg) : in_(in), cfg_(cfg) {
+    funcs_.emplace_back();
+    if (cfg_.skb) emit(mk(0xbf, 6, 1, 0, 0)); // r6 = the skb, as LD_ABS wants it
+  }
 
   std::vector<RawInsn> generate() {
     while (!in_.empty() && total() < kMaxTemplateInsns) one_template();
@@ -360,7 +373,7 @@ private:
 
   void one_template() {
     const OpsByShape &ops = ops_by_shape();
-    switch (in_.u8() % 28) {
+    switch (in_.u8() % 29) {
     case 0: case 1: case 2: { // dst op= imm
       const vm::OpInfo &o = *ops.pick(Shape::kAluImm, in_.u8());
       int dst = (o.opcode & 0xf0) == 0xb0 ? wreg() : reg();
@@ -494,6 +507,7 @@ private:
         close_func();
         funcs_.emplace_back();
         live_ = (1u << 1) | (1u << 10); // a subprogram: its r1 argument, r10
+        if (cfg_.skb && (b & 2)) emit(mk(0xbf, 6, 1, 0, 0)); // the skb passed on, maybe
       } else {
         emit_fix(mk(0x85, 0, 1, 0, 0), Fix::kCall, b >> 1, true);
       }
@@ -556,6 +570,15 @@ private:
         int src = any_reg();
         emit(mk(code, p, src, off(), 0));
       }
+      break;
+    }
+    case 28: { // LD_ABS / LD_IND, mostly well formed, mostly with r6 = the ctx
+      uint8_t b = in_.u8();
+      if (b & 1) emit(mk(0xbf, 6, 1, 0, 0));
+      const vm::OpInfo &o = *ops.pick(b & 2 ? Shape::kLdInd : Shape::kLdAbs, b >> 2);
+      const bool odd = (b & 0xe0) == 0xe0; // a reserved field set
+      emit(mk(o, odd ? reg() : 0, o.shape == Shape::kLdInd ? reg() : 0, odd ? off() : 0, imm()));
+      live_ = static_cast<uint16_t>((live_ & ~0x3eu) | 1u); // r1-r5 clobbered, r0 loaded
       break;
     }
     case 25: { // spill and fill through the stack
@@ -670,6 +693,9 @@ public:
     };
     fill(ctx_, 0);
     fill(values_, 101);
+    // A socket buffer's sk: NULL, so the verifier must have made the
+    // program check it (sk_or_null) before any use.
+    if (cfg.skb) memset(ctx_.data() + offsetof(struct __sk_buff, sk), 0, sizeof(uint64_t));
     ctx_prov_.assign(ctx_.size(), kProvNone);
     values_prov_.assign(values_.size(), kProvNone);
   }
@@ -1191,6 +1217,26 @@ private:
       return;
     }
     case Shape::kCallReg: violation(pc, "callx accepted");
+    case Shape::kLdAbs:
+    case Shape::kLdInd: {
+      if (!cfg_.skb) violation(pc, "LD_ABS/LD_IND accepted for a program type without a socket buffer");
+      if (reg_[6] != kCtxBase || prov_kind(prov_[6]) != kProvCtx)
+        violation(pc, "LD_ABS/LD_IND with r6 = " + prov_name(prov_[6]) + ", not the socket buffer itself");
+      if (!vm::ld_packet_fields_ok(in)) violation(pc, "LD_ABS/LD_IND with a reserved field set accepted");
+      for (int r = 1; r <= 5; r++) poison(r);
+      const uint32_t roll = next_random();
+      if ((roll & 3) != 0) {
+        const int size = vm::access_size(opc);
+        reg_[0] = size == 4 ? roll : roll & ((1u << (8 * size)) - 1);
+        prov_[0] = kProvNone;
+        pc++;
+        return;
+      }
+      // Outside the packet: "r0 = 0; exit" from this function.
+      reg_[0] = 0;
+      prov_[0] = kProvNone;
+      [[fallthrough]];
+    }
     case Shape::kExit: {
       if (depth_ == 0) {
         if (unpriv_ && prov_[0] != kProvNone)
@@ -1241,8 +1287,9 @@ std::string describe_config(const Config &cfg) {
   static const char *const privs[] = {"privileged", "privileged", "CAP_BPF only (no CAP_PERFMON)", "no capabilities"};
   char b[256];
   snprintf(b, sizeof b,
-           "%s mode, %s%s, ctx_mem_size %u, map: ARRAY fd %d key 4 value %u max_entries %u, seed %u, global mask %#x%s",
+           "%s mode, %s%s, %s %u, map: ARRAY fd %d key 4 value %u max_entries %u, seed %u, global mask %#x%s",
            cfg.raw ? "raw" : "template", privs[cfg.priv_mode], cfg.strict_align ? ", strict alignment" : "",
+           cfg.skb ? "socket filter, __sk_buff" : "ctx_mem_size",
            cfg.mem_size, kMapFd, cfg.value_size, cfg.max_entries, cfg.seed, cfg.globals, cfg.btf ? " (BTF)" : "");
   return b;
 }
@@ -1329,9 +1376,42 @@ void self_test() {
       {"a constant equal to the ctx address", true, 0,
        {I(0x18, 2, 0, 0, static_cast<int32_t>(kCtxBase)), I(0, 0, 0, 0, static_cast<int32_t>(kCtxBase >> 32)),
         I(0x71, 0, 2, 0, 0), exit_}},
+      {"LD_ABS in the memory program type", true, 0, {I(0xbf, 6, 1, 0, 0), I(0x30, 0, 0, 0, 0), exit_}},
       {"pointer += scalar, then back in bounds", false, 0,
        {I(0xbf, 2, 1, 0, 0), I(0x07, 2, 0, 0, 20), I(0x71, 0, 2, -5, 0), exit_}},
   };
+  // Socket-filter mode: LD_ABS must find the context itself in r6.
+  const std::vector<RawInsn> ld_abs_ok = {I(0xbf, 6, 1, 0, 0), I(0x30, 0, 0, 0, 12), exit_};
+  const std::vector<RawInsn> ld_abs_moved = {I(0xbf, 6, 1, 0, 0), I(0x07, 6, 0, 0, 4), I(0x30, 0, 0, 0, 12), exit_};
+  const std::vector<RawInsn> ld_abs_r1_after = {I(0xbf, 6, 1, 0, 0), I(0x30, 0, 0, 0, 12), I(0x71, 0, 1, 0, 0), exit_};
+  const struct {
+    const char *name;
+    bool bad;
+    const std::vector<RawInsn> &code;
+  } skb_cases[] = {
+      {"LD_ABS with the skb in r6", false, ld_abs_ok},
+      {"LD_ABS with a moved skb in r6", true, ld_abs_moved},
+      {"the ctx in r1 used after LD_ABS", true, ld_abs_r1_after},
+  };
+  for (const auto &c : skb_cases) {
+    Config k = cfg;
+    k.skb = true;
+    k.mem_size = sizeof(struct __sk_buff);
+    vm::DecodedProgram prog;
+    std::string error;
+    if (vm::decode(c.code.data(), c.code.size(), &prog, &error) != 0) abort();
+    bool flagged = false;
+    for (int variant = 0; variant < 4 && !flagged; variant++) { // the load ends the run 1 time in 4
+      Checker checker(k, prog, c.code, variant);
+      Violation v;
+      flagged = !checker.run(&v);
+    }
+    if (flagged != c.bad) {
+      fprintf(stderr, "fuzz_verifier self test '%s': the checker %s\n", c.name,
+              flagged ? "flagged a clean program" : "missed the violation");
+      abort();
+    }
+  }
   for (const Case &c : cases) {
     Config k = cfg;
     k.priv_mode = c.priv_mode;
@@ -1370,7 +1450,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cfg.raw = data[0] & 1;
   cfg.priv_mode = (data[0] >> 1) & 3;
   cfg.strict_align = (data[0] >> 3) & 1;
-  cfg.mem_size = 1u + data[1];
+  cfg.skb = data[1] >= 224;
+  cfg.mem_size = cfg.skb ? static_cast<uint32_t>(sizeof(struct __sk_buff)) : 1u + data[1];
   cfg.value_size = 8u + data[2] % 57u;
   cfg.max_entries = 1u + data[3] % 4u;
   cfg.seed = (static_cast<uint32_t>(data[0] >> 4) << 6) | (data[3] >> 2);
@@ -1408,8 +1489,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     // Debugging seeds: the verdict, and with level 2 the reason.
     verifier::Result logged = verifier::verify(insns.data(), insns.size(), make_options(cfg, 1), resolver);
     size_t cut = logged.log.size() > 600 ? logged.log.size() - 600 : 0;
-    fprintf(stderr, "[%s] %zu insns, err %d\n%s\n", describe_config(cfg).c_str(), insns.size(), res.err,
-            logged.log.substr(cut).c_str());
+    size_t packet_loads = 0;
+    for (const RawInsn &r : insns) packet_loads += (r.code & 0xe7) == 0x20 || (r.code & 0xe7) == 0x40;
+    fprintf(stderr, "[%s] %zu insns (%zu LD_ABS/LD_IND), err %d\n%s\n", describe_config(cfg).c_str(), insns.size(),
+            packet_loads, res.err, logged.log.substr(cut).c_str());
   }
   // Inputs that run the verifier to hundreds of thousands of insns (loops it
   // cannot prune, up to its 1M limit: seconds each with the sanitizers) are

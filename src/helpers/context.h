@@ -15,6 +15,8 @@ struct CtxPacketPointers {
   uint64_t data_end;
   uint64_t data_meta;
   uint64_t data_hard_start; // XDP: the buffer's start (headroom), for bpf_xdp_adjust_head/meta
+  uint64_t mac_header;      // socket buffers: the frame's Ethernet header (0: none), for LD_ABS's
+                            // SKF_LL_OFF / SKF_NET_OFF (the network header follows it)
 };
 
 // Where the pointers start behind a uapi context struct of ctx_size bytes.

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <unordered_map>
 #include <vector>
 
@@ -596,6 +597,39 @@ int object_ref_get(Object &obj) {
   ObjectHeader hdr;
   if (!header_read(fd, &hdr, &sb) || hdr.dead) return -EBADF;
   return header_store_refs(fd, hdr, hdr.refs + 1) ? -EBADF : 0;
+}
+
+int prog_bind_map(Object &prog, Object &map) {
+  StoreLock lock;
+  // The program's header as it is now, through our own description.
+  const int fd = live_own_description(prog);
+  ObjectHeader hdr;
+  if (fd < 0 || !header_read(fd, &hdr) || hdr.dead) return -EBADF;
+  const uint32_t used = std::min(hdr.prog.nr_map_ids, kMaxUsedMaps);
+  for (uint32_t i = 0; i < used; i++)
+    if (hdr.prog.map_ids[i] == map.id) return 0; // already used: nothing changes
+  // The kernel has no limit here (its list grows); ours is the header's.
+  if (used == kMaxUsedMaps) return -E2BIG;
+  if (int err = object_ref_get(map)) return err;
+  if (int err = header_store_prog_map(fd, hdr, used, map.id)) {
+    object_ref_put(ObjectKind::kMap, map.id);
+    return err;
+  }
+  return 0;
+}
+
+uint32_t prog_used_maps(Object &prog, uint32_t ids[kMaxUsedMaps]) {
+  const ProgHeader *ph = &prog.hdr->prog;
+  ObjectHeader now;
+  {
+    StoreLock lock;
+    const int fd = live_own_description(prog);
+    // A released program's list no longer changes: our copy is as good.
+    if (fd >= 0 && header_read(fd, &now)) ph = &now.prog;
+  }
+  const uint32_t n = std::min(ph->nr_map_ids, kMaxUsedMaps);
+  std::copy(ph->map_ids, ph->map_ids + n, ids);
+  return n;
 }
 
 void object_view_put(Object *obj) { put_object(obj); }

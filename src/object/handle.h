@@ -113,6 +113,19 @@ const ObjectHeader *view_current_header(const Object &obj, const struct stat &sb
 // us released it. Dropped with object_ref_put() (store.h).
 int object_ref_get(Object &obj);
 
+// BPF_PROG_BIND_MAP: the program takes a reference on the map (dropped when
+// the program is released) and lists it among its used maps. A program's
+// header is written once and read as private copies, so the new list goes
+// to the file, under the StoreLock: every process sees it from then on.
+// 0 also when the program already uses the map; -E2BIG when its kMaxUsedMaps
+// slots are full; -EBADF if a close racing with us released either object.
+int prog_bind_map(Object &prog, Object &map);
+
+// The maps the program uses now (ids, in the order they were added): this
+// process's copy of its header may predate a BPF_PROG_BIND_MAP. Returns the
+// count.
+uint32_t prog_used_maps(Object &prog, uint32_t ids[kMaxUsedMaps]);
+
 // Pin: hard-link the object's file at real_path. -EEXIST, -ENOENT as the kernel.
 int object_pin(const Handle &h, const std::string &real_path);
 

@@ -288,6 +288,13 @@ int header_store_refs(int fd, const ObjectHeader &hdr, uint32_t refs) {
 int header_store_next_handle(int fd, const ObjectHeader &hdr, uint64_t next_handle) {
   return header_store(fd, hdr, offsetof(ObjectHeader, next_handle), next_handle);
 }
+int header_store_prog_map(int fd, const ObjectHeader &hdr, uint32_t slot, uint32_t map_id) {
+  if (slot >= kMaxUsedMaps) return -E2BIG;
+  const size_t prog = offsetof(ObjectHeader, prog);
+  if (int err = header_store(fd, hdr, prog + offsetof(ProgHeader, map_ids) + slot * sizeof(uint32_t), map_id))
+    return err;
+  return header_store(fd, hdr, prog + offsetof(ProgHeader, nr_map_ids), slot + 1);
+}
 
 uint64_t max_region_bytes() {
   // The machine's RAM does not change while we run: ask once.

@@ -91,6 +91,10 @@ bool header_read(int fd, ObjectHeader *out, const struct stat *sb = nullptr);
 // hdr: the header as just read (it says where the region is kept).
 int header_store_refs(int fd, const ObjectHeader &hdr, uint32_t refs);
 int header_store_next_handle(int fd, const ObjectHeader &hdr, uint64_t next_handle);
+// A program's used map `slot` becomes map_id, then its count slot + 1 (in
+// that order: a reader that takes no lock sees the old count or the new
+// list, never a count past what is written). BPF_PROG_BIND_MAP.
+int header_store_prog_map(int fd, const ObjectHeader &hdr, uint32_t slot, uint32_t map_id);
 
 // Does fd still refer to the file (dev, ino)? A program may close our fds
 // behind our back (close_range) and reuse the numbers for files of its own.

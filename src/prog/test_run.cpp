@@ -277,6 +277,7 @@ int test_run_skb(const vm::Program &program, uint32_t prog_type, const TestRunRe
   ctx.ptrs.data = addr(data);
   ctx.ptrs.data_meta = addr(data);
   ctx.ptrs.data_end = addr(data) + skb.len;
+  ctx.ptrs.mac_header = addr(frame.data());
 
   // convert___skb_to_skb()
   if (!ctx_user.empty()) {

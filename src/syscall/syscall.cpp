@@ -628,10 +628,12 @@ int prog_get_info(const Handle &h, const Attr &at) {
   memcpy(info.tag, ph.tag, sizeof(info.tag));
   memcpy(info.name, ph.name, sizeof(info.name));
 
-  uint32_t nr_maps = std::min(ph.nr_map_ids, kMaxUsedMaps);
+  // Current, not this process's copy: BPF_PROG_BIND_MAP may have added maps.
+  uint32_t map_ids[kMaxUsedMaps];
+  const uint32_t nr_maps = prog_used_maps(*h.obj, map_ids);
   uint32_t ulen = std::min(info.nr_map_ids, nr_maps);
   info.nr_map_ids = nr_maps;
-  if (ulen && copy_to_user(info.map_ids, ph.map_ids, ulen * sizeof(uint32_t))) return -EFAULT;
+  if (ulen && copy_to_user(info.map_ids, map_ids, ulen * sizeof(uint32_t))) return -EFAULT;
 
   // set_info_rec_size(): the record sizes the kernel knows, or EINVAL.
   if ((info.nr_func_info || info.func_info_rec_size) && info.func_info_rec_size != sizeof(struct bpf_func_info))
@@ -1182,6 +1184,24 @@ int prog_test_run(const Attr &at) {
   return ret;
 }
 
+// ---- BPF_PROG_BIND_MAP (bpf_prog_bind_map)
+
+// The program takes a reference on a map its instructions need not name
+// (libbpf binds .rodata this way), so the map lives as long as the program
+// and shows in its map_ids. The store side is prog_bind_map() (handle.h).
+int prog_bind_map(const Attr &at) {
+  const auto &b = at.a->prog_bind_map;
+  if (at.tail_dirty(ATTR_END(prog_bind_map.flags)) || b.flags != 0) return -EINVAL;
+  RcuReadGuard guard;
+  int err = 0;
+  const Handle *prog = handle_get(static_cast<int>(b.prog_fd), &err);
+  if (!prog) return err;
+  if (prog->obj->kind != ObjectKind::kProg) return -EINVAL;
+  const Handle *map = map_handle(b.map_fd, &err);
+  if (!map) return err;
+  return prog_bind_map(*prog->obj, *map->obj);
+}
+
 // The end of each command's last attr field (the kernel's CMD_LAST_FIELD).
 // A caller passing at least that much (libbpf passes exactly that) is read in
 // place; a shorter attr is copied and zero-extended.
@@ -1210,6 +1230,7 @@ size_t last_field_end(int cmd) {
     case BPF_BTF_GET_FD_BY_ID: return kFdByIdTokenFdOff + 4;
     case BPF_BTF_GET_NEXT_ID: return ATTR_END(next_id);
     case BPF_PROG_TEST_RUN: return ATTR_END(test.batch_size);
+    case BPF_PROG_BIND_MAP: return ATTR_END(prog_bind_map.flags);
     default: return kAttrSize;
   }
 }
@@ -1239,6 +1260,7 @@ long dispatch(int cmd, const Attr &at) {
     case BPF_BTF_GET_FD_BY_ID: return btf_get_fd_by_id(at);
     case BPF_BTF_GET_NEXT_ID: return obj_get_next_id(at, ObjectKind::kBtf);
     case BPF_PROG_TEST_RUN: return prog_test_run(at);
+    case BPF_PROG_BIND_MAP: return prog_bind_map(at);
     default: return -EINVAL; // the kernel's answer to a command it does not know
   }
 }

@@ -111,6 +111,7 @@ private:
   void check_global_call(uint32_t subprog);
   void check_global_call_arg(uint32_t subprog, uint32_t arg);
   int64_t check_exit(uint32_t pc);
+  int64_t check_ld_abs(uint32_t pc, const vm::Insn &insn);
   void check_return_code();
 
   // ---- registers
@@ -1487,6 +1488,35 @@ int64_t Checker::check_exit(uint32_t pc) {
   return -1;
 }
 
+// check_ld_abs: the legacy packet loads. r6 must be the socket buffer (the
+// context, unmoved); afterwards r1-r5 are unreadable (the kernel rewrites the
+// load into a helper call) and r0 is an unknown scalar. A load outside the
+// packet returns 0 from the function at once: in a callee that return is a
+// path of its own, explored from here.
+int64_t Checker::check_ld_abs(uint32_t pc, const vm::Insn &insn) {
+  switch (env_.options.prog_type) { // may_access_skb()
+  case BPF_PROG_TYPE_SOCKET_FILTER: case BPF_PROG_TYPE_SCHED_CLS: case BPF_PROG_TYPE_SCHED_ACT: break;
+  default: fail(-EINVAL, "BPF_LD_[ABS|IND] instructions not allowed for this program type\n");
+  }
+  if (!vm::ld_packet_fields_ok(insn)) fail(-EINVAL, "BPF_LD_[ABS|IND] uses reserved fields\n");
+  constexpr int kCtxReg = 6;
+  read_reg(kCtxReg);
+  if (reg(kCtxReg).type != RegType::kCtx) fail(-EINVAL, "at the time of BPF_LD_ABS|IND R6 != pointer to skb\n");
+  if (insn.info().shape == Shape::kLdInd) read_reg(insn.src);
+  const Reg &ctx = reg(kCtxReg);
+  if (ctx.off || !ctx.s.is_const() || ctx.s.const_value() != 0)
+    fail(-EACCES, "dereference of modified ctx ptr R%d off=%d disallowed\n", kCtxReg, ctx.off);
+  Frame &f = st_.cur();
+  for (int r = 1; r <= 5; r++) mark_not_init(f.regs[r]);
+  mark_unknown(f.regs[0]);
+  if (st_.frames.size() > 1) {
+    push_branch(st_, pc + 1, pc); // the load succeeded
+    mark_known(reg(0), 0);        // the hidden "r0 = 0; exit"
+    return check_exit(pc);
+  }
+  return pc + 1;
+}
+
 // check_return_code: the program types whose caller acts on the return
 // value accept only the values it knows.
 void Checker::check_return_code() {
@@ -1695,6 +1725,8 @@ int64_t Checker::step(uint32_t pc) {
   case Shape::kExit:
     jmps_processed_++;
     return check_exit(pc);
+  case Shape::kLdAbs: case Shape::kLdInd:
+    return check_ld_abs(pc, insn);
   }
   fail(-EINVAL, "unknown insn class\n");
 }

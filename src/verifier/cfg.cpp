@@ -177,6 +177,9 @@ void compute_liveness(Env &env) {
     case Shape::kCall: case Shape::kCallLocal: use[pc] = kArgs; def[pc] = kCallerSaved; break;
     case Shape::kCallReg: use[pc] = kArgs | bit(insn.dst); def[pc] = kCallerSaved; break;
     case Shape::kExit: use[pc] = 1; break;
+    // The kernel's rewrite is a helper call on r6 (and src): r0-r5 clobbered.
+    case Shape::kLdAbs: use[pc] = bit(6); def[pc] = kCallerSaved; break;
+    case Shape::kLdInd: use[pc] = bit(6) | bit(insn.src); def[pc] = kCallerSaved; break;
     }
     use[pc] |= bit(vm::kFrameReg);
   }

@@ -170,9 +170,28 @@ int arg_tags(Env &env, const btf::Btf &b, uint32_t func_id, uint32_t arg, uint32
 
 } // namespace
 
+namespace {
+// A subprogram with LD_ABS / LD_IND may return before its exit (a load
+// outside the packet returns 0 at once): the kernel's has_ld_abs.
+bool has_ld_abs(const Env &env, const Subprog &sp) {
+  for (uint32_t pc = sp.start; pc < sp.end; pc++)
+    if (!env.insn(pc).ld_imm64_tail && vm::is_ld_packet(env.insn(pc).info().shape)) return true;
+  return false;
+}
+} // namespace
+
 int read_func_info(Env &env) {
   const Options &o = env.options;
-  if (!o.btf || o.func_info.empty()) return 0; // raw instructions: every subprogram is static
+  if (!o.btf || o.func_info.empty()) {
+    // Raw instructions: every subprogram is static. check_abnormal_return:
+    // without BTF a callee may not return early.
+    for (size_t i = 1; i < env.subprogs.size(); i++)
+      if (has_ld_abs(env, env.subprogs[i])) {
+        env.log.printf("LD_ABS is not allowed in subprogs without BTF\n");
+        return -EINVAL;
+      }
+    return 0;
+  }
   if (o.func_info.size() != env.subprogs.size()) {
     env.log.printf("number of funcs in func_info doesn't match number of subprogs\n");
     return -EINVAL;
@@ -190,6 +209,14 @@ int read_func_info(Env &env) {
     // A FUNC's vlen is its linkage. The main program is verified as the
     // main program whatever its linkage.
     sp.global = i > 0 && btf::vlen_of(t) == BTF_FUNC_GLOBAL;
+    // Its early return gives 0: the function must return an integer.
+    if (i > 0 && has_ld_abs(env, sp)) {
+      const struct btf_type *proto = o.btf->type_by_id(t->type);
+      if (!is_kind(proto, BTF_KIND_FUNC_PROTO) || !is_scalar_type(skip_modifiers(*o.btf, proto->type))) {
+        env.log.printf("LD_ABS is only allowed in functions that return 'int'.\n");
+        return -EINVAL;
+      }
+    }
   }
   // A call to a global function makes the caller forget its packet pointers
   // when the function, or anything it calls, may move the packet.

@@ -196,7 +196,9 @@ int assemble(std::string_view text, std::vector<RawInsn> *out, std::string *erro
       case Shape::kJa:
       case Shape::kJa32:
       case Shape::kCallLocal:
-      case Shape::kExit: chosen = info; break;
+      case Shape::kExit:
+      case Shape::kLdAbs:
+      case Shape::kLdInd: chosen = info; break;
       }
     }
     if (!chosen) return fail("operands do not fit '" + mnemonic + "'");
@@ -351,6 +353,13 @@ int assemble(std::string_view text, std::vector<RawInsn> *out, std::string *erro
       break;
     case Shape::kExit:
       if (!want(0)) return fail("exit takes no operands");
+      break;
+    case Shape::kLdAbs:
+      if (!want(1) || !imm32(ops[0], &insn.imm)) return fail("expected imm");
+      break;
+    case Shape::kLdInd:
+      if (!want(2) || !(r = parse_reg(ops[0])) || !imm32(ops[1], &insn.imm)) return fail("expected %rN, imm");
+      insn.src = *r;
       break;
     }
     out->push_back(insn);

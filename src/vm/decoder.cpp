@@ -51,6 +51,8 @@ const char *reserved_field(const OpInfo &info, const RawInsn &r) {
   case Shape::kCallReg: return r.src != 0 ? "src_reg" : r.off != 0 ? "off" : r.imm != 0 ? "imm" : nullptr;
   case Shape::kExit:
     return r.src != 0 ? "src_reg" : r.dst != 0 ? "dst_reg" : r.off != 0 ? "off" : r.imm != 0 ? "imm" : nullptr;
+  case Shape::kLdAbs:
+  case Shape::kLdInd: return nullptr; // the verifier's (check_ld_abs), after the program type
   }
   return nullptr;
 }

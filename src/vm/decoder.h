@@ -35,6 +35,13 @@ struct Insn {
   int64_t jump_target(size_t pc) const;
 };
 
+// The fields the kernel reserves in LD_ABS / LD_IND (check_ld_abs) are zero:
+// dst is r0, off 0, and src 0 for LD_ABS. The decoder leaves them to the
+// verifier, which checks them after the program type as the kernel does.
+inline bool ld_packet_fields_ok(const Insn &insn) {
+  return insn.dst == 0 && insn.off == 0 && (insn.info().shape != Shape::kLdAbs || insn.src == 0);
+}
+
 struct DecodedProgram {
   std::vector<Insn> insns; // one per 8-byte slot
 };

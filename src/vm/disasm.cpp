@@ -91,6 +91,8 @@ std::string disassemble_insn(const Insn &insn, bool with_opcode) {
   case Shape::kCallLocal: text = format("call pc%+d", insn.imm); break;
   case Shape::kCallReg: text = format("callx r%d", dst); break;
   case Shape::kExit: text = "exit"; break;
+  case Shape::kLdAbs: text = format("r0 = *(%s *)skb[%d]", sym.c_str(), insn.imm); break;
+  case Shape::kLdInd: text = format("r0 = *(%s *)skb[r%d + %d]", sym.c_str(), src, insn.imm); break;
   }
   return with_opcode ? format("(%02x) ", insn.opcode) + text : text;
 }

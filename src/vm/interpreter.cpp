@@ -6,6 +6,7 @@
 
 #include "alloc/rcu.h"
 #include "helpers/helpers.h"
+#include "helpers/skb_load.h"
 
 namespace userbpf::vm {
 
@@ -395,6 +396,26 @@ op_EXIT:
   reg[10] = frames[depth].frame_pointer;
   DISPATCH();
 
+  // ---- legacy packet loads: r6 is the context; out of the packet the
+  // current function returns 0 (the kernel's hidden "r0 = 0; exit").
+#define USERBPF_VM_LD_PACKET(N, OFFSET, SIZE)                                                                        \
+  op_##N : {                                                                                                         \
+    const int64_t v = helpers::skb_ld_abs(reg[6], static_cast<int32_t>(OFFSET), SIZE);                              \
+    if (v < 0) goto ld_packet_fault;                                                                                 \
+    reg[0] = static_cast<uint64_t>(v);                                                                               \
+    NEXT();                                                                                                          \
+  }
+  USERBPF_VM_LD_PACKET(LDABSW, pc->imm, 4)
+  USERBPF_VM_LD_PACKET(LDABSH, pc->imm, 2)
+  USERBPF_VM_LD_PACKET(LDABSB, pc->imm, 1)
+  USERBPF_VM_LD_PACKET(LDINDW, SRC + pc->imm, 4)
+  USERBPF_VM_LD_PACKET(LDINDH, SRC + pc->imm, 2)
+  USERBPF_VM_LD_PACKET(LDINDB, SRC + pc->imm, 1)
+#undef USERBPF_VM_LD_PACKET
+ld_packet_fault:
+  reg[0] = 0;
+  goto op_EXIT;
+
 too_deep:
   result.err = -E2BIG;
   result.error = "the call stack of " + std::to_string(depth + 2) + " frames is too deep (max " +
@@ -495,6 +516,10 @@ int Program::create(const DecodedProgram &decoded, std::unique_ptr<Program> *out
     case Shape::kJumpReg:
     case Shape::kCallReg:
     case Shape::kExit: break;
+    case Shape::kLdAbs:
+    case Shape::kLdInd:
+      if (!ld_packet_fields_ok(d)) return fail("BPF_LD_[ABS|IND] uses reserved fields");
+      break;
     }
   }
   for (size_t pc = 0; pc < n; pc++) {

@@ -24,7 +24,7 @@ enum : uint8_t {
 };
 enum : uint8_t { kSrcK = 0x00, kSrcX = 0x08 };
 enum : uint8_t { kSizeW = 0x00, kSizeH = 0x08, kSizeB = 0x10, kSizeDW = 0x18 };
-enum : uint8_t { kModeImm = 0x00, kModeMem = 0x60, kModeMemSx = 0x80, kModeAtomic = 0xc0 };
+enum : uint8_t { kModeImm = 0x00, kModeAbs = 0x20, kModeInd = 0x40, kModeMem = 0x60, kModeMemSx = 0x80, kModeAtomic = 0xc0 };
 
 // Atomic operations (the imm of a BPF_ATOMIC instruction).
 enum : int32_t {
@@ -73,6 +73,11 @@ enum class Shape : uint8_t {
   kCallLocal, // bpf-to-bpf call, imm = relative offset
   kCallReg,   // callx dst
   kExit,
+  // The legacy packet loads (classic BPF's, kept for socket-buffer programs):
+  // r0 = ntoh(*(size *)(packet + imm)), or + src for LD_IND; r6 holds the
+  // context. Out of the packet, the function returns 0 at once.
+  kLdAbs,     // r0 = *(size *)skb[imm]
+  kLdInd,     // r0 = *(size *)skb[src + imm]
 };
 
 // Which field, beyond the opcode byte, selects a row.
@@ -173,7 +178,13 @@ enum class Match : uint8_t { kNone, kOff, kImm, kSrc };
   X(CALL, 0x85, kSrc, kCallHelper, 1, kCall, "call", "")                       \
   X(CALL_LOCAL, 0x85, kSrc, kCallPseudo, 1, kCallLocal, "call local", "")      \
   X(CALLX, 0x8d, kNone, 0, 4, kCallReg, "call", "")                            \
-  X(EXIT, 0x95, kNone, 0, 1, kExit, "exit", "")
+  X(EXIT, 0x95, kNone, 0, 1, kExit, "exit", "")                                \
+  X(LDABSW, 0x20, kNone, 0, 1, kLdAbs, "ldabsw", "u32")                        \
+  X(LDABSH, 0x28, kNone, 0, 1, kLdAbs, "ldabsh", "u16")                        \
+  X(LDABSB, 0x30, kNone, 0, 1, kLdAbs, "ldabsb", "u8")                         \
+  X(LDINDW, 0x40, kNone, 0, 1, kLdInd, "ldindw", "u32")                        \
+  X(LDINDH, 0x48, kNone, 0, 1, kLdInd, "ldindh", "u16")                        \
+  X(LDINDB, 0x50, kNone, 0, 1, kLdInd, "ldindb", "u8")
 // clang-format on
 
 enum class Op : uint8_t {
@@ -218,6 +229,12 @@ constexpr int access_size(uint8_t opcode) {
   default: return 8;
   }
 }
+
+// LD_ABS / LD_IND: the fields the kernel reserves (dst must be r0, off 0, and
+// src 0 for LD_ABS) are checked by the verifier, after the program type, as
+// the kernel orders its messages; running one whose fields are not so is
+// refused (Program::create, the JIT).
+constexpr bool is_ld_packet(Shape s) { return s == Shape::kLdAbs || s == Shape::kLdInd; }
 
 // The raw 8-byte instruction (struct bpf_insn).
 struct RawInsn {

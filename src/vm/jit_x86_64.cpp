@@ -14,6 +14,7 @@
 
 #include "alloc/rcu.h"
 #include "helpers/helpers.h"
+#include "helpers/skb_load.h"
 #include "maps/map.h"
 #include "vm/interpreter.h"
 #include "vm/x86_64_emitter.h"
@@ -527,7 +528,40 @@ private:
       break;
     case Op::CALLX: callx(d, dst); break;
     case Op::EXIT: emit_epilogue(); break;
+
+    case Op::LDABSW:
+    case Op::LDABSH:
+    case Op::LDABSB:
+    case Op::LDINDW:
+    case Op::LDINDH:
+    case Op::LDINDB: ld_packet(d, src); break;
     }
+  }
+
+  // LD_ABS / LD_IND: r0 = skb_ld_abs(ctx = r6, offset, size), a C call as
+  // the kernel's rewrite makes one (r1-r5 are clobbered, and the verifier
+  // keeps them unreadable after it); a negative result returns 0 from the
+  // current function at once (out of line).
+  void ld_packet(const Insn &d, Reg src) {
+    const Reg offset = kRegMap[2]; // rsi: the call's second argument
+    if (d.info().shape == Shape::kLdInd) {
+      // The 32-bit sum is the kernel's int offset (src + imm, truncated).
+      if (src != offset) e_.mov_rr(false, offset, src);
+      if (d.imm && blind(d)) e_.alu_rr(AluOp::kAdd, false, offset, blinded_imm(false, d.imm));
+      else if (d.imm) e_.alu_ri(AluOp::kAdd, false, offset, d.imm);
+    } else if (blind(d)) {
+      e_.mov_rr(false, offset, blinded_imm(false, d.imm));
+    } else {
+      e_.mov_ri(false, offset, d.imm);
+    }
+    e_.mov_rr(true, kRegMap[1], kRegMap[6]); // rdi = the context
+    e_.mov_ri(false, kRegMap[3], access_size(d.opcode)); // edx = size
+    call_absolute(reinterpret_cast<uintptr_t>(&helpers::skb_ld_abs));
+    e_.test_rr(true, RAX, RAX);
+    jcc_cold(kLess, [this] {
+      e_.zero(RAX);
+      emit_epilogue();
+    });
   }
 
   static bool w_atomic(const Insn &d) { return access_size(d.opcode) == 8; }
@@ -964,6 +998,7 @@ int JitImage::compile(const DecodedProgram &decoded, const JitOptions &options, 
       return -EINVAL;
     };
     if (d.op == Op::CALL && !helpers::find_helper(d.imm)) return fail("invalid func unknown#" + std::to_string(d.imm));
+    if (is_ld_packet(d.info().shape) && !ld_packet_fields_ok(d)) return fail("BPF_LD_[ABS|IND] uses reserved fields");
     if (d.op == Op::LD_IMM64 && d.pseudo != Pseudo::kNone && d.pseudo != Pseudo::kFunc)
       return fail("ld_imm64 with src_reg " + std::to_string(static_cast<int>(d.pseudo)) +
                   " was not resolved by the loader");

@@ -353,6 +353,41 @@ TEST_F(LibbpfTest, CorruptBtfInElf) {
   btf__free(btf);
 }
 
+// libbpf's FEAT_PROG_BIND_MAP probe finds BPF_PROG_BIND_MAP supported, so
+// it binds .rodata to every program of the object: the one that never reads
+// it lists it too, and keeps it alive after the object's map fds are gone.
+TEST_F(LibbpfTest, RodataBoundToEveryProgram) {
+  struct bpf_object *obj = bpf_object__open_file(obj_path("bind_rodata").c_str(), nullptr);
+  ASSERT_NE(obj, nullptr) << strerror(errno);
+  ASSERT_EQ(bpf_object__load(obj), 0);
+  struct bpf_map *rodata = bpf_object__find_map_by_name(obj, "bind_rod.rodata");
+  ASSERT_NE(rodata, nullptr);
+  const uint32_t rodata_id = map_info(bpf_map__fd(rodata)).id;
+  int kept_prog = -1;
+  for (const char *name : {"uses_rodata", "ignores_rodata"}) {
+    SCOPED_TRACE(name);
+    struct bpf_program *prog = bpf_object__find_program_by_name(obj, name);
+    ASSERT_NE(prog, nullptr);
+    uint32_t ids[4] = {};
+    struct bpf_prog_info pi = {};
+    pi.nr_map_ids = 4;
+    pi.map_ids = reinterpret_cast<uintptr_t>(ids);
+    uint32_t len = sizeof(pi);
+    ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_program__fd(prog), &pi, &len), 0);
+    ASSERT_EQ(pi.nr_map_ids, 1u);
+    EXPECT_EQ(ids[0], rodata_id);
+    if (std::string(name) == "ignores_rodata") kept_prog = dup(bpf_program__fd(prog));
+  }
+  ASSERT_GE(kept_prog, 0);
+  bpf_object__close(obj);
+  // Only the program that never reads .rodata holds it now.
+  int fd = bpf_map_get_fd_by_id(rodata_id);
+  EXPECT_GE(fd, 0) << strerror(errno);
+  if (fd >= 0) close(fd);
+  close(kept_prog);
+  EXPECT_EQ(bpf_map_get_fd_by_id(rodata_id), -ENOENT);
+}
+
 // The verifier's refusal reaches the user through libbpf's log.
 TEST_F(LibbpfTest, WriteIntoRodataRefused) {
   struct bpf_object *obj = bpf_object__open_file(obj_path("rodata_write").c_str(), nullptr);

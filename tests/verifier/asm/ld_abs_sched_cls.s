@@ -1,0 +1,7 @@
+# type: sched_cls
+# priv: accept
+# unpriv: accept
+# why: tc programs may use LD_ABS
+mov %r6, %r1
+.insn 0x28, 0, 0, 0, 12
+exit
