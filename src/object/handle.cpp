@@ -602,9 +602,10 @@ int object_ref_get(Object &obj) {
 int prog_bind_map(Object &prog, Object &map) {
   StoreLock lock;
   // The program's header as it is now, through our own description.
-  const int fd = live_own_description(prog);
+  struct stat sb;
+  const int fd = live_own_description(prog, &sb);
   ObjectHeader hdr;
-  if (fd < 0 || !header_read(fd, &hdr) || hdr.dead) return -EBADF;
+  if (fd < 0 || !header_read(fd, &hdr, &sb) || hdr.dead) return -EBADF;
   const uint32_t used = std::min(hdr.prog.nr_map_ids, kMaxUsedMaps);
   for (uint32_t i = 0; i < used; i++)
     if (hdr.prog.map_ids[i] == map.id) return 0; // already used: nothing changes
@@ -623,9 +624,10 @@ uint32_t prog_used_maps(Object &prog, uint32_t ids[kMaxUsedMaps]) {
   ObjectHeader now;
   {
     StoreLock lock;
-    const int fd = live_own_description(prog);
+    struct stat sb;
+    const int fd = live_own_description(prog, &sb);
     // A released program's list no longer changes: our copy is as good.
-    if (fd >= 0 && header_read(fd, &now)) ph = &now.prog;
+    if (fd >= 0 && header_read(fd, &now, &sb)) ph = &now.prog;
   }
   const uint32_t n = std::min(ph->nr_map_ids, kMaxUsedMaps);
   std::copy(ph->map_ids, ph->map_ids + n, ids);
@@ -636,7 +638,8 @@ void object_view_put(Object *obj) { put_object(obj); }
 
 const ObjectHeader *view_current_header(const Object &obj, const struct stat &sb, ObjectHeader *scratch) {
   if (obj.mapped_len) return obj.hdr;
-  if (!obj.hdr->region_in_xattr) return nullptr;
+  // A program's list of maps grows with BPF_PROG_BIND_MAP: read it.
+  if (!obj.hdr->region_in_xattr || obj.kind == ObjectKind::kProg) return nullptr;
   memcpy(static_cast<void *>(scratch), obj.hdr, sizeof(*scratch));
   scratch->refs.store(static_cast<uint32_t>(sb.st_size));
   return scratch;

@@ -101,10 +101,11 @@ int local_view_fd(ObjectKind kind, uint32_t id, Object **view, struct stat *sb);
 
 // The object's header as the store has it now, known without reading the
 // file where the view can tell: a map's mapping is the shared header itself;
-// a copy whose region is kept in an attribute differs from the store only in
-// refs, which is the file's size (sb: our description's fstat, taken under
-// the StoreLock). nullptr where the file must be read (a copy of a region
-// kept in the file's data). scratch: storage for the answer.
+// a BTF object's copy whose region is kept in an attribute differs from the
+// store only in refs, which is the file's size (sb: our description's fstat,
+// taken under the StoreLock). nullptr where the file must be read (a region
+// kept in the file's data; a program, whose map list BPF_PROG_BIND_MAP
+// grows). scratch: storage for the answer.
 const ObjectHeader *view_current_header(const Object &obj, const struct stat &sb, ObjectHeader *scratch);
 
 // Take a reference on the object for another object (ObjectHeader::refs: a
