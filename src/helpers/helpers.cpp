@@ -258,6 +258,10 @@ const HelperProto kHelpers[] = {
      {A::kPtrToCtx, A::kAnything, A::kDontCare, A::kDontCare, A::kDontCare}, false, false, true},
     {kXdpAdjustMeta, "xdp_adjust_meta", xdp_adjust_meta, R::kInteger,
      {A::kPtrToCtx, A::kAnything, A::kDontCare, A::kDontCare, A::kDontCare}, false, false, true},
+    // No function: it calls back into the program, so the VM runs it itself
+    // (the interpreter's loop frames, the JIT's inline loop; docs/VM.md).
+    {kLoopHelper, "loop", nullptr, R::kInteger,
+     {A::kAnything, A::kPtrToFunc, A::kPtrToStackOrNull, A::kAnything, A::kDontCare}, false},
 };
 
 } // namespace
