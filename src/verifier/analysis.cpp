@@ -1721,7 +1721,10 @@ bool Checker::states_equal(const State &old, const State &cur, bool exact, uint3
     if (o.callsite != c.callsite) return false;
     // A path that has bpf_loop iterations left to explore is not covered
     // by one that had fewer left (the iteration limit cut its exploration).
-    if (o.callback_depth > c.callback_depth) return false;
+    // And in an exact comparison (the infinite-loop check) one more
+    // iteration of a callback is progress (the kernel compares
+    // callback_unroll_depth there).
+    if (o.callback_depth > c.callback_depth || (exact && o.callback_depth != c.callback_depth)) return false;
     // Registers the rest of this frame's code never reads do not matter.
     // Under a callback the caller resumes at the helper call itself, which
     // reads r1-r5 again.
