@@ -1355,6 +1355,12 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
   // record_func_key: a tail call goes through a program array.
   if (id == vm::kTailCallHelper && (map < 0 || env_.maps[static_cast<size_t>(map)].type != BPF_MAP_TYPE_PROG_ARRAY))
     fail(-EINVAL, "expected prog array map for tail call\n");
+  // A tail call under a callback would hand the callback's return value to
+  // another program. 6.18 refuses it (its precision tracking fails there,
+  // EFAULT "verifier bug: callback unexpected regs"); so do we, on purpose.
+  if (id == vm::kTailCallHelper)
+    for (const Frame &frame : st_.frames)
+      if (frame.in_callback) fail(-EFAULT, "tail_call inside a callback is not supported\n");
   // The map helpers take data maps only (check_map_func_compatibility).
   if (map >= 0 && id != vm::kTailCallHelper) {
     const MapInfo &m = env_.maps[static_cast<size_t>(map)];

@@ -14,6 +14,8 @@
 // verdict: loop_ctx_map_value priv=reject:EACCES unpriv=reject:EACCES
 // verdict: loop_ctx_is_skb priv=reject:EACCES unpriv=reject:EACCES
 // verdict: loop_count_is_pointer priv=reject:EFAULT unpriv=reject:EACCES
+// verdict: loop_tail_call_in_callback priv=reject:EFAULT unpriv=reject:EFAULT
+// verdict: loop_frames_add_up priv=accept unpriv=accept
 // bpf_loop (helper 181) and its callbacks as C programs use them: the
 // callback's context on the caller's stack, its index, its return value
 // (0 go on, 1 stop, anything else refused), nr_loops known or not, and what
@@ -219,6 +221,42 @@ int loop_count_is_pointer(struct __sk_buff *skb) {
   // nr_loops from a stack address: a leak without CAP_PERFMON; with it the
   // callback may still run (the low 32 bits are the count) and must be checked.
   return bpf_loop((unsigned long)&c, touches_nothing_valid, &c, 0);
+}
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+  __uint(max_entries, 2);
+  __type(key, __u32);
+  __type(value, __u32);
+} jump SEC(".maps");
+
+struct skb_ctx {
+  struct __sk_buff *skb;
+};
+
+static int tail_call_from_callback(__u64 index, void *data) {
+  struct skb_ctx *c = data;
+  bpf_tail_call(c->skb, &jump, 0);
+  return 0;
+}
+
+SEC("socket")
+int loop_tail_call_in_callback(struct __sk_buff *skb) {
+  struct skb_ctx c = {.skb = skb};
+  return bpf_loop(2, tail_call_from_callback, &c, 0);
+}
+
+static int deep3(__u64 index, void *data) { return 0; }
+static __noinline int deep2(__u64 x) { return bpf_loop(1, deep3, 0, 0) + x; }
+static __noinline int deep1(__u64 x) { return deep2(x) + 1; }
+static int deep_cb(__u64 index, void *data) {
+  deep1(index);
+  return 0;
+}
+
+SEC("socket")
+int loop_frames_add_up(struct __sk_buff *skb) {
+  return bpf_loop(1, deep_cb, 0, 0);
 }
 
 char LICENSE[] SEC("license") = "GPL";
