@@ -1575,8 +1575,9 @@ int64_t Checker::check_exit(uint32_t pc) {
   if (st_.frames.size() > 1) {
     // Return to the caller (prepare_func_exit).
     Reg r0 = st_.cur().regs[0];
-    if (r0.type == RegType::kStack && r0.frameno == st_.frames.size() - 1)
-      fail(-EINVAL, "cannot return stack pointer to the caller\n");
+    // Any stack pointer, the caller's own included (the kernel is
+    // conservative here; a callback's ctx is one).
+    if (r0.type == RegType::kStack) fail(-EINVAL, "cannot return stack pointer to the caller\n");
     const uint32_t callsite = st_.cur().callsite;
     if (st_.cur().in_callback) {
       // A callback returns 0 (go on) or 1 (stop) to bpf_loop, and its exit
