@@ -842,6 +842,25 @@ TEST_F(DiffBtf, LoopCallbacks) {
           << c.what << "\nkernel log:\n" << logs[0] << "\nuserbpf log:\n" << logs[1];
     }
   }
+  // A callback address inside the main function's code: its target becomes
+  // a function start (add_subprog), so main no longer ends in exit ("last
+  // insn is not an exit or jmp", EINVAL); and the same with func_info that
+  // does not list it (EINVAL too; userbpf checks func_info in src/syscall
+  // before the verifier sees the code, so its reason is the record count).
+  std::vector<struct bpf_insn> inside = {mov_imm(1, 4), insn(BPF_LD | BPF_DW | BPF_IMM, 2, BPF_PSEUDO_FUNC, 0, 4),
+                                         insn(0, 0, 0, 0, 0), mov_imm(3, 0), mov_imm(4, 0),
+                                         insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_loop), mov_imm(0, 0), exit_insn};
+  for (const std::vector<uint32_t> &func_info :
+       {std::vector<uint32_t>{0, main_fn, 6, cb_fn}, std::vector<uint32_t>{0, main_fn}}) {
+    std::string logs[2];
+    const long kernel = load_with_func_info(ubt::kernel_call, blob, inside, func_info, &logs[0]);
+    const long ours = load_with_func_info(ubt::userbpf_call, blob, inside, func_info, &logs[1]);
+    EXPECT_EQ(kernel, -EINVAL) << logs[0];
+    EXPECT_EQ(kernel, ours) << "kernel log:\n" << logs[0] << "\nuserbpf log:\n" << logs[1];
+    if (func_info.size() == 4) {
+      EXPECT_EQ(rejection_reason(logs[0]), rejection_reason(logs[1]));
+    }
+  }
 }
 
 } // namespace
