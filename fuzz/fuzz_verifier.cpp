@@ -24,6 +24,12 @@
 // often, a pointer to 1-64 bytes that may be NULL or is arg:nonnull), so the
 // verifier checks each global on its own and its calls against the
 // prototype; the checked interpreter then runs the calls with real values.
+// Templates also call bpf_loop (helper 181) with a later subprogram as the
+// callback (the program then always comes with BTF and func_info, which the
+// kernel requires for BPF_PSEUDO_FUNC), a count that is a small constant or
+// any register, a context on the stack, NULL or any pointer, and flags
+// mostly 0; the checked interpreter runs the callback as the kernel does,
+// in a new frame per iteration, and flags a return value other than 0 or 1.
 //
 // Checks:
 //   - verify() does not crash (the sanitizers), nor hang (-timeout), and
@@ -137,6 +143,8 @@ void describe_functions(Config *cfg, const std::vector<RawInsn> &insns) {
       subprog_starts(reinterpret_cast<const struct bpf_insn *>(insns.data()), static_cast<uint32_t>(insns.size()));
   bool any = false;
   for (size_t i = 1; i < starts.size() && i <= 4; i++) any |= (cfg->globals >> (i - 1)) & 1;
+  for (size_t i = 0; i < insns.size(); i++) // a callback's address needs func_info
+    any |= insns[i].code == 0x18 && insns[i].src == static_cast<uint8_t>(vm::Pseudo::kFunc);
   if (!any) return;
   ubt::BtfBuilder b;
   const uint32_t int_id = b.int_type("int", 4, 32);
@@ -231,7 +239,7 @@ public:
   }
 
 private:
-  enum class Fix : uint8_t { kRel, kEnd, kCall };
+  enum class Fix : uint8_t { kRel, kEnd, kCall, kFunc };
   struct Pending {
     size_t at;
     Fix kind;
@@ -373,7 +381,7 @@ private:
 
   void one_template() {
     const OpsByShape &ops = ops_by_shape();
-    switch (in_.u8() % 29) {
+    switch (in_.u8() % 30) {
     case 0: case 1: case 2: { // dst op= imm
       const vm::OpInfo &o = *ops.pick(Shape::kAluImm, in_.u8());
       int dst = (o.opcode & 0xf0) == 0xb0 ? wreg() : reg();
@@ -581,6 +589,24 @@ private:
       live_ = static_cast<uint16_t>((live_ & ~0x3eu) | 1u); // r1-r5 clobbered, r0 loaded
       break;
     }
+    case 29: { // bpf_loop(count, a later subprogram, ctx, flags)
+      uint8_t b = in_.u8();
+      if (b & 1) emit(mk(0xbf, 1, reg(), 0, 0));
+      else emit(mk(0xb7, 1, 0, 0, b >> 4));
+      funcs_.back().fix.push_back({funcs_.back().code.size(), Fix::kFunc, in_.u8(), true});
+      emit_ld_imm64(2, static_cast<int>(vm::Pseudo::kFunc), 0, 0);
+      switch ((b >> 1) & 3) {
+      case 0: emit(mk(0xb7, 3, 0, 0, 0)); break;
+      case 3: emit(mk(0xbf, 3, ptr_reg(), 0, 0)); break;
+      default:
+        emit(mk(0xbf, 3, 10, 0, 0));
+        emit(mk(0x07, 3, 0, 0, -8 * (1 + in_.u8() % 8)));
+        break;
+      }
+      emit(mk(0xb7, 4, 0, 0, (b & 0x80) && (in_.u8() & 1) ? 1 : 0));
+      emit(mk(0x85, 0, 0, 0, BPF_FUNC_loop));
+      break;
+    }
     case 25: { // spill and fill through the stack
       uint8_t b = in_.u8();
       int16_t slot = static_cast<int16_t>(-8 * (1 + b % 8));
@@ -625,6 +651,15 @@ private:
             continue;
           }
           target = static_cast<int64_t>(start[callee]);
+          break;
+        }
+        case Fix::kFunc: {
+          // A later subprogram; without one, a plain constant (the verifier then refuses r2).
+          if (i + 1 >= funcs_.size()) {
+            out[static_cast<size_t>(at)].src = 0;
+            continue;
+          }
+          target = static_cast<int64_t>(start[i + 1 + static_cast<size_t>(p.value) % (funcs_.size() - i - 1)]);
           break;
         }
         }
@@ -718,6 +753,12 @@ private:
     uint64_t saved[4];
     uint32_t saved_prov[4];
     uint32_t instance; // of the frame the call made
+    // A bpf_loop callback's frame: its exit runs the next iteration.
+    bool loop = false;
+    size_t callback_pc = 0;
+    uint64_t loop_ctx = 0;
+    uint32_t loop_ctx_prov = 0;
+    uint32_t index = 0, count = 0;
   };
   struct Mem {
     uint8_t *bytes;
@@ -849,6 +890,71 @@ private:
   void poison(int r) {
     reg_[r] = 0x0bad0000deadbe00ull | static_cast<uint64_t>(r);
     prov_[r] = kProvNone;
+  }
+
+  // A new frame above the current one (a bpf-to-bpf call, a callback).
+  void enter_frame(size_t pc, Frame f) {
+    if (depth_ + 1 >= vm::kMaxCallFrames) violation(pc, "call depth beyond " + std::to_string(vm::kMaxCallFrames));
+    depth_++;
+    f.instance = frame_instance_[depth_] = next_instance_++;
+    frames_.push_back(f);
+    reg_[10] -= vm::kStackSize;
+    prov_[10] = kProvStack | f.instance;
+    poison(0);
+    for (int r = 6; r <= 9; r++) poison(r);
+    // The callee's frame starts uninitialized.
+    const size_t lo = static_cast<size_t>(reg_[10] - vm::kStackSize - kStackBase);
+    memset(stack_.data() + lo, 0xa5, vm::kStackSize);
+    for (size_t i = 0; i < vm::kStackSize; i++) stack_prov_[lo + i] = kProvNone;
+  }
+
+  // One iteration of bpf_loop's callback: r1 = index, r2 = ctx. Returns its pc.
+  size_t enter_callback(size_t pc, const Frame &loop) {
+    enter_frame(pc, loop);
+    reg_[1] = loop.index;
+    prov_[1] = kProvNone;
+    reg_[2] = loop.loop_ctx;
+    prov_[2] = loop.loop_ctx_prov;
+    for (int r = 3; r <= 5; r++) poison(r);
+    return loop.callback_pc;
+  }
+
+  // bpf_loop(nr_loops, callback, ctx, flags) as the kernel runs it; the
+  // arguments are what the verifier promised: a subprogram, the stack or NULL.
+  size_t start_loop(size_t pc) {
+    if (unpriv_ && (prov_[1] != kProvNone || prov_[4] != kProvNone))
+      violation(pc, "bpf_loop's count or flags leak a pointer");
+    const uint64_t target = reg_[2] - kFuncBase;
+    bool subprog_start = prov_kind(prov_[2]) == kProvFunc && target < prog_.insns.size();
+    if (subprog_start) {
+      subprog_start = false;
+      for (size_t i = 0; i < prog_.insns.size(); i++) {
+        const vm::Insn &c = prog_.insns[i];
+        if (!c.ld_imm64_tail && ((c.op == Op::CALL_LOCAL) || (c.op == Op::LD_IMM64 && c.pseudo == vm::Pseudo::kFunc)) &&
+            static_cast<uint64_t>(c.jump_target(i)) == target)
+          subprog_start = true;
+      }
+    }
+    if (!subprog_start) violation(pc, "bpf_loop's callback r2 = " + hex(reg_[2]) + " (" + prov_name(prov_[2]) + ")");
+    if (!(prov_kind(prov_[3]) == kProvStack || (prov_[3] == kProvNone && reg_[3] == 0)))
+      violation(pc, "bpf_loop's ctx r3 = " + hex(reg_[3]) + " (" + prov_name(prov_[3]) + ") is neither stack nor NULL");
+    const uint32_t count = static_cast<uint32_t>(reg_[1]);
+    uint64_t ret = 0;
+    if (reg_[4] != 0) ret = static_cast<uint64_t>(-EINVAL);
+    else if (count > (1u << 23)) ret = static_cast<uint64_t>(-E2BIG);
+    if (reg_[4] != 0 || count == 0 || count > (1u << 23)) {
+      reg_[0] = ret;
+      prov_[0] = kProvNone;
+      for (int r = 1; r <= 5; r++) poison(r);
+      return pc + 1;
+    }
+    Frame loop{pc + 1, {reg_[6], reg_[7], reg_[8], reg_[9]}, {prov_[6], prov_[7], prov_[8], prov_[9]}, 0};
+    loop.loop = true;
+    loop.callback_pc = static_cast<size_t>(target);
+    loop.loop_ctx = reg_[3];
+    loop.loop_ctx_prov = prov_[3];
+    loop.count = count;
+    return enter_callback(pc, loop);
   }
 
   void call_helper(size_t pc, int32_t id) {
@@ -1196,26 +1302,17 @@ private:
       return;
     }
     case Shape::kCall:
+      if (in.imm == BPF_FUNC_loop) {
+        pc = start_loop(pc);
+        return;
+      }
       call_helper(pc, in.imm);
       pc++;
       return;
-    case Shape::kCallLocal: {
-      if (depth_ + 1 >= vm::kMaxCallFrames) violation(pc, "call depth beyond " + std::to_string(vm::kMaxCallFrames));
-      Frame f{pc + 1, {reg_[6], reg_[7], reg_[8], reg_[9]}, {prov_[6], prov_[7], prov_[8], prov_[9]}, 0};
-      depth_++;
-      f.instance = frame_instance_[depth_] = next_instance_++;
-      frames_.push_back(f);
-      reg_[10] -= vm::kStackSize;
-      prov_[10] = kProvStack | f.instance;
-      poison(0);
-      for (int r = 6; r <= 9; r++) poison(r);
-      // The callee's frame starts uninitialized.
-      const size_t lo = static_cast<size_t>(reg_[10] - vm::kStackSize - kStackBase);
-      memset(stack_.data() + lo, 0xa5, vm::kStackSize);
-      for (size_t i = 0; i < vm::kStackSize; i++) stack_prov_[lo + i] = kProvNone;
+    case Shape::kCallLocal:
+      enter_frame(pc, Frame{pc + 1, {reg_[6], reg_[7], reg_[8], reg_[9]}, {prov_[6], prov_[7], prov_[8], prov_[9]}, 0});
       pc = static_cast<size_t>(in.jump_target(pc));
       return;
-    }
     case Shape::kCallReg: violation(pc, "callx accepted");
     case Shape::kLdAbs:
     case Shape::kLdInd: {
@@ -1248,6 +1345,18 @@ private:
       depth_--;
       reg_[10] += vm::kStackSize;
       prov_[10] = kProvStack | frame_instance_[depth_];
+      if (f.loop) {
+        // bpf_loop's callback returned: 0 goes on, 1 stops, nothing else is allowed.
+        if (prov_[0] != kProvNone || reg_[0] > 1)
+          violation(pc, "a bpf_loop callback returned " + hex(reg_[0]) + " (" + prov_name(prov_[0]) + "), not 0 or 1");
+        const uint32_t done = f.index + 1;
+        if (reg_[0] == 0 && done < f.count) {
+          f.index = done;
+          pc = enter_callback(pc, f);
+          return;
+        }
+        reg_[0] = done;
+      }
       for (int r = 1; r <= 5; r++) poison(r);
       for (int r = 6; r <= 9; r++) {
         reg_[r] = f.saved[r - 6];
@@ -1327,6 +1436,14 @@ void self_test() {
   const RawInsn exit_ = I(0x95, 0, 0, 0, 0), ret0 = I(0xb7, 0, 0, 0, 0);
   const RawInsn map_lo = I(0x18, 1, 1, 0, kMapFd), map_hi = I(0, 0, 0, 0, 0);
   const RawInsn key0[] = {I(0x62, 10, 0, -4, 0), I(0xbf, 2, 10, 0, 0), I(0x07, 2, 0, 0, -4)};
+  // bpf_loop(3, callback, fp-8, 0) with the callback's body after the main program's exit.
+  auto loop_with = [&](std::vector<RawInsn> callback) {
+    std::vector<RawInsn> p = {I(0x7a, 10, 0, -8, 0), I(0xb7, 1, 0, 0, 3), I(0x18, 2, 4, 0, 6), I(0, 0, 0, 0, 0),
+                              I(0xbf, 3, 10, 0, 0),   I(0x07, 3, 0, 0, -8), I(0xb7, 4, 0, 0, 0),
+                              I(0x85, 0, 0, 0, BPF_FUNC_loop), exit_};
+    p.insert(p.end(), callback.begin(), callback.end());
+    return p;
+  };
   struct Case {
     const char *name;
     bool bad;
@@ -1379,6 +1496,9 @@ void self_test() {
       {"LD_ABS in the memory program type", true, 0, {I(0xbf, 6, 1, 0, 0), I(0x30, 0, 0, 0, 0), exit_}},
       {"pointer += scalar, then back in bounds", false, 0,
        {I(0xbf, 2, 1, 0, 0), I(0x07, 2, 0, 0, 20), I(0x71, 0, 2, -5, 0), exit_}},
+      {"bpf_loop callback writes its ctx", false, 0, loop_with({I(0x7a, 2, 0, 0, 1), ret0, exit_})},
+      {"bpf_loop callback writes past its ctx", true, 0, loop_with({I(0x7a, 2, 0, 8, 1), ret0, exit_})},
+      {"bpf_loop callback returns 2", true, 0, loop_with({I(0xb7, 0, 0, 0, 2), exit_})},
   };
   // Socket-filter mode: LD_ABS must find the context itself in r6.
   const std::vector<RawInsn> ld_abs_ok = {I(0xbf, 6, 1, 0, 0), I(0x30, 0, 0, 0, 12), exit_};
@@ -1489,10 +1609,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     // Debugging seeds: the verdict, and with level 2 the reason.
     verifier::Result logged = verifier::verify(insns.data(), insns.size(), make_options(cfg, 1), resolver);
     size_t cut = logged.log.size() > 600 ? logged.log.size() - 600 : 0;
-    size_t packet_loads = 0;
-    for (const RawInsn &r : insns) packet_loads += (r.code & 0xe7) == 0x20 || (r.code & 0xe7) == 0x40;
-    fprintf(stderr, "[%s] %zu insns (%zu LD_ABS/LD_IND), err %d\n%s\n", describe_config(cfg).c_str(), insns.size(),
-            packet_loads, res.err, logged.log.substr(cut).c_str());
+    size_t packet_loads = 0, loops = 0;
+    for (const RawInsn &r : insns) {
+      packet_loads += (r.code & 0xe7) == 0x20 || (r.code & 0xe7) == 0x40;
+      loops += r.code == 0x85 && r.src == 0 && r.imm == BPF_FUNC_loop;
+    }
+    fprintf(stderr, "[%s] %zu insns (%zu LD_ABS/LD_IND, %zu bpf_loop calls), err %d\n%s\n", describe_config(cfg).c_str(),
+            insns.size(), packet_loads, loops, res.err, logged.log.substr(cut).c_str());
   }
   // Inputs that run the verifier to hundreds of thousands of insns (loops it
   // cannot prune, up to its 1M limit: seconds each with the sanitizers) are

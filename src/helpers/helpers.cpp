@@ -325,6 +325,10 @@ const HelperProto kHelpers[] = {
      {A::kPtrToCtx, A::kAnything, A::kDontCare, A::kDontCare, A::kDontCare}, false, false, true},
     {kKtimeGetBootNs, "ktime_get_boot_ns", ktime_get_boot_ns, R::kInteger,
      {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
+    // No function: it calls back into the program, so the VM runs it itself
+    // (the interpreter's loop frames, the JIT's inline loop; docs/VM.md).
+    {kLoopHelper, "loop", nullptr, R::kInteger,
+     {A::kAnything, A::kPtrToFunc, A::kPtrToStackOrNull, A::kAnything, A::kDontCare}, false},
     {kKtimeGetTaiNs, "ktime_get_tai_ns", ktime_get_tai_ns, R::kInteger,
      {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
 };

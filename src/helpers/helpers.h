@@ -22,7 +22,12 @@ enum class ArgType : uint8_t {
   kConstSize,       // ARG_CONST_SIZE: the size of the preceding memory argument (> 0)
   kConstSizeOrZero, // ARG_CONST_SIZE_OR_ZERO: the same, zero allowed
   kPtrToCtx,        // ARG_PTR_TO_CTX: the program's context, unmodified
+  kPtrToFunc,       // ARG_PTR_TO_FUNC: a static subprogram (LD_IMM64 BPF_PSEUDO_FUNC), the callback
+  kPtrToStackOrNull,// ARG_PTR_TO_STACK_OR_NULL: the caller's stack (the callback's context), or NULL
 };
+
+inline constexpr int32_t kLoopHelper = 181;   // BPF_FUNC_loop
+inline constexpr uint32_t kMaxLoops = 1u << 23; // BPF_MAX_LOOPS: bpf_loop's nr_loops limit (-E2BIG beyond)
 
 // Memory arguments are followed by their size argument (the kernel's
 // arg_type_is_mem_size pairs).

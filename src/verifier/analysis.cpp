@@ -107,12 +107,15 @@ private:
   void check_atomic(uint32_t pc, const vm::Insn &insn);
   int64_t check_cond_jump(uint32_t pc, const vm::Insn &insn);
   void check_helper_call(uint32_t pc, const vm::Insn &insn);
+  void push_loop_callback(uint32_t pc, uint32_t subprog);
+  void widen_callback_state(uint32_t callsite);
   int64_t check_local_call(uint32_t pc, const vm::Insn &insn);
   void check_global_call(uint32_t subprog);
   void check_global_call_arg(uint32_t subprog, uint32_t arg);
   int64_t check_exit(uint32_t pc);
   int64_t check_ld_abs(uint32_t pc, const vm::Insn &insn);
   void check_return_code();
+  void check_retval_range(const char *where, const Reg &r0, int64_t min, int64_t max);
 
   // ---- registers
   Reg &reg(int r) { return st_.cur().regs[r]; }
@@ -333,8 +336,9 @@ void Checker::check_stack_access(int regno, const Reg &ptr, int off, int size, b
     if (ptr.s.smax >= kMaxVarOff || ptr.s.smin <= -kMaxVarOff)
       fail(-EACCES, "invalid unbounded variable-offset%s stack R%d\n", what, regno);
     const int64_t min_off = ptr.s.smin + off, max_off = ptr.s.smax + off;
+    // check_stack_access_within_bounds: below the stack is EACCES, past its top EINVAL.
     if (min_off < -vm::kStackSize || max_off + size > 0)
-      fail(-EACCES, "invalid variable-offset%s stack R%d var_off=%s off=%d size=%d\n", what, regno,
+      fail(min_off < -vm::kStackSize ? -EACCES : -EINVAL, "invalid variable-offset%s stack R%d var_off=%s off=%d size=%d\n", what, regno,
            tnum_str(ptr.s.var_off).c_str(), off, size);
     check_stack_range(regno, ptr, off, size, write);
     if (!write && value_regno >= 0) mark_unknown(reg(value_regno));
@@ -441,8 +445,9 @@ void Checker::check_stack_range(int regno, const Reg &ptr, int64_t off, int64_t 
   }
   if (min_off < -vm::kStackSize || max_off > -size || (size == 0 && max_off >= 0)) {
     const char *what = write ? "write to" : "read from";
-    if (ptr.s.is_const()) fail(-EINVAL, "invalid %s stack R%d off=%lld size=%lld\n", what, regno, static_cast<long long>(min_off), static_cast<long long>(size));
-    fail(-EINVAL, "invalid variable-offset %s stack R%d var_off=%s off=%lld size=%lld\n", what, regno, tnum_str(ptr.s.var_off).c_str(), static_cast<long long>(off), static_cast<long long>(size));
+    const int err = min_off < -vm::kStackSize ? -EACCES : -EINVAL; // as check_stack_access_within_bounds
+    if (ptr.s.is_const()) fail(err, "invalid %s stack R%d off=%lld size=%lld\n", what, regno, static_cast<long long>(min_off), static_cast<long long>(size));
+    fail(err, "invalid variable-offset %s stack R%d var_off=%s off=%lld size=%lld\n", what, regno, tnum_str(ptr.s.var_off).c_str(), static_cast<long long>(off), static_cast<long long>(size));
   }
   Frame &f = stack_frame(ptr);
   const size_t allocated = f.slots.size();
@@ -997,10 +1002,20 @@ void Checker::check_ld_imm64(const vm::Insn &insn, uint32_t pc) {
     r.off = insn.imm_hi;
     r.s = Scalar::constant(0);
     return;
-  case vm::Pseudo::kFunc:
-    // Callbacks (bpf_loop, for_each_map_elem...) are not verified yet: the
-    // load is refused even when the program brings BTF func_info.
-    fail(-EINVAL, "missing btf func_info\n");
+  case vm::Pseudo::kFunc: {
+    // A callback's address (check_ld_imm for BPF_PSEUDO_FUNC): the kernel
+    // wants func_info (so raw instructions cannot take a function's
+    // address) and a static function; a global one is verified on its own
+    // for calls, not as a callback.
+    if (!env_.options.btf || env_.options.func_info.empty()) fail(-EINVAL, "missing btf func_info\n");
+    const uint32_t subprog = env_.subprog_of(static_cast<uint32_t>(insn.jump_target(pc)));
+    if (env_.subprogs[subprog].global) fail(-EINVAL, "callback function not static\n");
+    r = Reg{};
+    r.type = RegType::kFunc;
+    r.subprog = subprog;
+    r.s = Scalar::constant(0);
+    return;
+  }
   case vm::Pseudo::kBtfId:
     break;
   }
@@ -1264,6 +1279,7 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
   if (proto->gpl_only && !env_.options.gpl_compatible)
     fail(-EINVAL, "cannot call GPL-restricted function from non-GPL compatible program\n");
   int map = -1;
+  int32_t callback = -1; // the ARG_PTR_TO_FUNC argument's subprogram
   bool key_known = false;
   uint64_t key = 0;
   using helpers::ArgType;
@@ -1322,11 +1338,30 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
       if (r.off || !r.s.is_const() || r.s.const_value() != 0)
         fail(-EACCES, "dereference of modified ctx ptr R%d off=%d disallowed\n", regno, r.off);
       break;
+    case ArgType::kPtrToFunc:
+      if (r.type != RegType::kFunc) fail(-EACCES, "R%d type=%s expected=func\n", regno, reg_type_name(r));
+      if (r.off) fail(-EACCES, "dereference of modified func ptr R%d off=%d disallowed\n", regno, r.off);
+      if (!r.s.is_const() || r.s.const_value() != 0)
+        fail(-EACCES, "variable func access var_off=%s disallowed\n", tnum_str(r.s.var_off).c_str());
+      callback = static_cast<int32_t>(r.subprog);
+      break;
+    case ArgType::kPtrToStackOrNull:
+      // The callback's context: any pointer into a stack (fixed or
+      // variable offset, as check_func_arg_reg_off allows), or NULL.
+      if (r.type == RegType::kScalar && r.s.is_const() && r.s.const_value() == 0) break;
+      if (r.type != RegType::kStack) fail(-EACCES, "R%d type=%s expected=fp\n", regno, reg_type_name(r));
+      break;
     }
   }
   // record_func_key: a tail call goes through a program array.
   if (id == vm::kTailCallHelper && (map < 0 || env_.maps[static_cast<size_t>(map)].type != BPF_MAP_TYPE_PROG_ARRAY))
     fail(-EINVAL, "expected prog array map for tail call\n");
+  // A tail call under a callback would hand the callback's return value to
+  // another program. 6.18 refuses it (its precision tracking fails there,
+  // EFAULT "verifier bug: callback unexpected regs"); so do we, on purpose.
+  if (id == vm::kTailCallHelper)
+    for (const Frame &frame : st_.frames)
+      if (frame.in_callback) fail(-EFAULT, "tail_call inside a callback is not supported\n");
   // The map helpers take data maps only (check_map_func_compatibility).
   if (map >= 0 && id != vm::kTailCallHelper) {
     const MapInfo &m = env_.maps[static_cast<size_t>(map)];
@@ -1336,6 +1371,22 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
       fail(-EINVAL, "cannot pass map_type %u into func bpf_%s#%d\n", m.type, std::string(proto->name).c_str(), id);
     default:
       break;
+    }
+  }
+  if (id == helpers::kLoopHelper && callback >= 0) {
+    // The callback may run 0..nr_loops times: one more iteration is
+    // explored from here (it comes back to this call when it exits), while
+    // this path goes on after the call as if the loop had ended. nr_loops'
+    // maximum bounds the iterations explored along one path.
+    // The kernel marks nr_loops precise here; a pointer (only a loader with
+    // CAP_PERFMON can pass one) makes that fail as a verifier bug, EFAULT.
+    if (reg(1).type != RegType::kScalar) fail(-EFAULT, "verifier bug: backtracking misuse\n");
+    Frame &caller = st_.cur();
+    if (caller.callback_depth < reg(1).s.umax) {
+      push_loop_callback(pc, static_cast<uint32_t>(callback));
+    } else {
+      caller.callback_depth = 0;
+      if (log_.level2()) log_.printf("frame%zu bpf_loop iteration limit reached\n", st_.frames.size() - 1);
     }
   }
   Frame &f = st_.cur();
@@ -1362,6 +1413,64 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
     }
     r0.s = Scalar::constant(0);
     break;
+  }
+}
+
+// push_callback_call + set_loop_callback_state: a pending path that enters
+// the callback in a new frame with r1 = the index (any number) and r2 = the
+// context argument exactly as the caller passed it (r3); r3-r5 unset.
+void Checker::push_loop_callback(uint32_t pc, uint32_t subprog) {
+  if (st_.frames.size() >= static_cast<size_t>(vm::kMaxCallFrames))
+    fail(-E2BIG, "the call stack of %zu frames is too deep\n", st_.frames.size() + 1);
+  State cb = st_;
+  Frame &caller = cb.cur();
+  caller.callback_depth++;
+  Frame callee;
+  mark_unknown(callee.regs[1]);
+  callee.regs[2] = caller.regs[3];
+  callee.regs[vm::kFrameReg].type = RegType::kStack;
+  callee.regs[vm::kFrameReg].frameno = static_cast<uint8_t>(cb.frames.size());
+  callee.regs[vm::kFrameReg].s = Scalar::constant(0);
+  callee.callsite = pc;
+  callee.subprog = subprog;
+  callee.in_callback = true;
+  if (log_.verbose_insns()) log_.printf("caller:\n%s\ncallee:\n%s\n", state_str(caller).c_str(), state_str(callee).c_str());
+  cb.frames.push_back(std::move(callee));
+  push_branch(cb, env_.subprogs[subprog].start, pc);
+  st_.cur().callback_depth = 0;
+}
+
+// Back at the helper call after an iteration (widen_imprecise_scalars): the
+// scalars that differ from the state the call had one iteration earlier on
+// this path (counters the callback keeps through its context) become
+// unknown, so the iterations converge instead of being unrolled one value
+// at a time. The kernel does this to scalars it has not marked precise;
+// userbpf does not track precision, so the first kExactIterations
+// iterations are explored exactly (a small constant nr_loops stays precise)
+// and only later ones are widened. Widening only loses information: sound.
+void Checker::widen_callback_state(uint32_t callsite) {
+  constexpr uint32_t kExactIterations = 8;
+  if (st_.cur().callback_depth <= kExactIterations) return;
+  const Checkpoint *prev = nullptr;
+  for (const Checkpoint *c : explored_[callsite]) {
+    if (c->alive == 0 || c->state.frames.size() != st_.frames.size()) continue;
+    bool same_calls = true;
+    for (size_t i = 0; i < st_.frames.size(); i++) same_calls &= c->state.frames[i].callsite == st_.frames[i].callsite;
+    if (same_calls) prev = c; // the latest one
+  }
+  if (!prev) return;
+  auto widen = [&](const Reg &old, Reg &cur) {
+    if (old.type != RegType::kScalar || cur.type != RegType::kScalar) return;
+    if (old.s == cur.s && old.id == cur.id) return;
+    mark_unknown(cur);
+  };
+  for (size_t fi = 0; fi < st_.frames.size(); fi++) {
+    const Frame &o = prev->state.frames[fi];
+    Frame &c = st_.frames[fi];
+    for (int r = 0; r < vm::kNumRegs; r++) widen(o.regs[r], c.regs[r]);
+    for (size_t i = 0; i < std::min(o.slots.size(), c.slots.size()); i++)
+      if (o.slots[i].bytes[0] == StackByte::kSpill && c.slots[i].bytes[0] == StackByte::kSpill)
+        widen(o.slots[i].spilled, c.slots[i].spilled);
   }
 }
 
@@ -1467,9 +1576,20 @@ int64_t Checker::check_exit(uint32_t pc) {
   if (st_.frames.size() > 1) {
     // Return to the caller (prepare_func_exit).
     Reg r0 = st_.cur().regs[0];
-    if (r0.type == RegType::kStack && r0.frameno == st_.frames.size() - 1)
-      fail(-EINVAL, "cannot return stack pointer to the caller\n");
+    // Any stack pointer, the caller's own included (the kernel is
+    // conservative here; a callback's ctx is one).
+    if (r0.type == RegType::kStack) fail(-EINVAL, "cannot return stack pointer to the caller\n");
     const uint32_t callsite = st_.cur().callsite;
+    if (st_.cur().in_callback) {
+      // A callback returns 0 (go on) or 1 (stop) to bpf_loop, and its exit
+      // goes back to the helper call, which may run it again.
+      if (r0.type != RegType::kScalar) fail(-EACCES, "R0 not a scalar value\n");
+      check_retval_range("At callback return", r0, 0, 1);
+      st_.frames.pop_back();
+      widen_callback_state(callsite);
+      if (log_.verbose_insns()) log_.printf("returning from callee:\n to caller at %u:\n%s\n", callsite, state_str(st_.cur()).c_str());
+      return callsite;
+    }
     st_.frames.pop_back();
     st_.cur().regs[0] = r0;
     if (log_.verbose_insns()) log_.printf("returning from callee:\n to caller at %u:\n%s\n", callsite + 1, state_str(st_.cur()).c_str());
@@ -1531,14 +1651,19 @@ void Checker::check_return_code() {
   const Reg &r0 = reg(0);
   if (r0.type != RegType::kScalar)
     fail(-EINVAL, "At program exit the register R0 is not a known value (%s)\n", reg_type_name(r0));
-  if (r0.s.smin < min || r0.s.smax > max) {
-    std::string have;
-    if (r0.s.smin > INT64_MIN) have += " smin=" + std::to_string(r0.s.smin);
-    if (r0.s.smax < INT64_MAX) have += " smax=" + std::to_string(r0.s.smax);
-    if (have.empty()) have = " unknown scalar value";
-    fail(-EINVAL, "At program exit the register R0 has%s should have been in [%lld, %lld]\n", have.c_str(),
-         static_cast<long long>(min), static_cast<long long>(max));
-  }
+  check_retval_range("At program exit", r0, min, max);
+}
+
+// retval_range_within + verbose_invalid_scalar: r0 (a scalar) within
+// [min, max] on every path, else EINVAL naming what it may hold.
+void Checker::check_retval_range(const char *where, const Reg &r0, int64_t min, int64_t max) {
+  if (r0.s.smin >= min && r0.s.smax <= max) return;
+  std::string have;
+  if (r0.s.smin > INT64_MIN) have += " smin=" + std::to_string(r0.s.smin);
+  if (r0.s.smax < INT64_MAX) have += " smax=" + std::to_string(r0.s.smax);
+  if (have.empty()) have = " unknown scalar value";
+  fail(-EINVAL, "%s the register R0 has%s should have been in [%lld, %lld]\n", where, have.c_str(),
+       static_cast<long long>(min), static_cast<long long>(max));
 }
 
 // ------------------------------------------------------------ exploration
@@ -1631,8 +1756,20 @@ bool Checker::states_equal(const State &old, const State &cur, bool exact, uint3
   for (size_t fi = 0; fi < old.frames.size(); fi++) {
     const Frame &o = old.frames[fi], &c = cur.frames[fi];
     if (o.callsite != c.callsite) return false;
+    // A path that has bpf_loop iterations left to explore is not covered
+    // by one that had fewer left (the iteration limit cut its exploration).
+    // And in an exact comparison (the infinite-loop check) one more
+    // iteration of a callback is progress (the kernel compares
+    // callback_unroll_depth there).
+    if (o.callback_depth > c.callback_depth || (exact && o.callback_depth != c.callback_depth)) return false;
     // Registers the rest of this frame's code never reads do not matter.
-    const uint16_t live = fi + 1 == old.frames.size() ? env_.live_in[insn] : env_.live_in[old.frames[fi + 1].callsite + 1];
+    // Under a callback the caller resumes at the helper call itself, which
+    // reads r1-r5 again.
+    uint16_t live = env_.live_in[insn];
+    if (fi + 1 < old.frames.size()) {
+      const Frame &callee = old.frames[fi + 1];
+      live = env_.live_in[callee.in_callback ? callee.callsite : callee.callsite + 1];
+    }
     for (int r = 0; r < vm::kNumRegs; r++) {
       if (!(live & (1u << r))) continue;
       if (!reg_safe(o.regs[r], c.regs[r], exact, ids)) return false;
@@ -1649,7 +1786,22 @@ bool Checker::visit_prune_point(uint32_t insn, int *err) {
   // Checkpoint only after at least 2 jumps and 8 instructions since the
   // last one (the kernel's heuristic: fewer states, same verdicts).
   bool add_new = jmps_processed_ - prev_jmps_ >= 2 && processed_ - prev_insns_ >= 8;
+  // A helper call that runs a callback is where its iterations come back:
+  // always keep a state there (the previous iteration's, for widening).
+  const bool callback_call = env_.calls_callback[insn] != 0;
+  if (callback_call) add_new = true;
   for (Checkpoint *c : list) {
+    if (c->alive > 0 && callback_call) {
+      // An earlier iteration's state on this path: one that contains this
+      // one covers all it can do next (the loop converged). No
+      // "infinite loop" here: another iteration is no progress, but fine.
+      if (states_equal(c->state, st_, false, insn)) {
+        c->hits++;
+        if (log_.verbose_insns()) log_.printf("%u: safe\n", insn);
+        return true;
+      }
+      continue;
+    }
     if (c->alive > 0) {
       // Still being explored: the same state again means a loop that makes no progress.
       if (c->state.frames.size() == st_.frames.size() && states_equal(c->state, st_, true, insn)) {
@@ -1670,7 +1822,7 @@ bool Checker::visit_prune_point(uint32_t insn, int *err) {
   // No state matched: every one missed. States that keep missing are
   // dropped from the list (as the kernel's miss_cnt > hit_cnt * 3 + 3
   // eviction), so the list stays short.
-  if (add_new) {
+  if (add_new && !callback_call) {
     list.erase(std::remove_if(list.begin(), list.end(),
                               [](Checkpoint *c) { return ++c->misses > c->hits * 3 + 3; }),
                list.end());

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <functional>
 
+#include "helpers/helpers.h"
 #include "verifier/env.h"
 
 namespace userbpf::verifier {
@@ -82,6 +83,7 @@ int check_cfg(Env &env) {
   if (int err = find_subprogs(env)) return err;
   const size_t n = env.size();
   env.prune_point.assign(n, 0);
+  env.calls_callback.assign(n, 0);
   // Depth-first walk; state 1 = on the walk's stack, 2 = done. An edge back
   // to an instruction on the stack is a loop.
   std::vector<uint8_t> state(n, 0);
@@ -139,6 +141,12 @@ int check_cfg(Env &env) {
     if (is_uncond_jump(insn)) env.prune_point[static_cast<size_t>(insn.jump_target(pc))] = 1;
     if (insn.op == Op::CALL_LOCAL || insn.op == Op::CALL || insn.op == Op::CALLX) {
       if (pc + 1 < n) env.prune_point[pc + 1] = 1;
+    }
+    // A helper that runs a callback: its iterations return to the call
+    // (mark_calls_callback), where they are compared and converge.
+    if (insn.op == Op::CALL && insn.imm == helpers::kLoopHelper) {
+      env.prune_point[pc] = 1;
+      env.calls_callback[pc] = 1;
     }
   }
   return 0;
@@ -220,7 +228,10 @@ int check_max_stack_depth(Env &env) {
   for (size_t i = 0; i < count; i++) {
     for (uint32_t pc = env.subprogs[i].start; pc < env.subprogs[i].end; pc++) {
       const vm::Insn &insn = env.insn(pc);
-      if (!insn.ld_imm64_tail && insn.op == Op::CALL_LOCAL)
+      // A callback's address counts as a call from the function that takes
+      // it (check_max_stack_depth follows BPF_PSEUDO_FUNC too): the helper
+      // runs it on top of that function's frame.
+      if (!insn.ld_imm64_tail && is_func_ref(insn))
         callees[i].push_back(env.subprog_of(static_cast<uint32_t>(insn.jump_target(pc))));
     }
   }

@@ -60,6 +60,13 @@ struct Frame {
   std::vector<StackSlot> slots;
   uint32_t callsite = 0;   // insn of the call that made this frame (frame 0: none)
   uint32_t subprog = 0;    // index of the subprogram running in this frame
+  // A callback (bpf_loop's): its exit goes back to the helper call at
+  // callsite, which may run it again (the kernel's in_callback_fn).
+  bool in_callback = false;
+  // Callback iterations pushed along this path from the helper call this
+  // frame is at (the kernel's callback_depth): bpf_loop stops exploring
+  // more once it reaches nr_loops' maximum.
+  uint32_t callback_depth = 0;
   bool operator==(const Frame &) const = default;
 };
 

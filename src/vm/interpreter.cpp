@@ -12,9 +12,11 @@ namespace userbpf::vm {
 
 namespace {
 
-// The interpreter's labels: one per instruction form (Op), then the tail call.
+// The interpreter's labels: one per instruction form (Op), then the helpers
+// the VM runs itself: the tail call and bpf_loop.
 constexpr size_t kTailCallLabel = kNumOps;
-constexpr size_t kNumLabels = kNumOps + 1;
+constexpr size_t kLoopLabel = kNumOps + 1;
+constexpr size_t kNumLabels = kNumOps + 2;
 
 template <typename T> inline T load(uint64_t addr) {
   T v;
@@ -32,6 +34,11 @@ struct Frame {
   const Slot *return_to;
   uint64_t callee_saved[4]; // r6..r9
   uint64_t frame_pointer;   // r10
+  // Set when the call that made the frame above is bpf_loop's: its
+  // callback's exit comes back here for the next iteration.
+  const Slot *loop_callback = nullptr;
+  uint64_t loop_ctx = 0;
+  uint32_t loop_index = 0, loop_count = 0;
 };
 
 // The interpreter loop. Called with code == nullptr it only hands out its
@@ -45,6 +52,7 @@ RunResult execute(const Slot *code, size_t code_len, uint64_t r1, uint64_t r2, u
       USERBPF_VM_OPS(USERBPF_VM_LABEL)
 #undef USERBPF_VM_LABEL
       &&op_TAIL_CALL,
+      &&op_LOOP,
   };
   static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == kNumLabels);
   RunResult result;
@@ -350,6 +358,41 @@ op_TAIL_CALL : {
   pc = code;
   DISPATCH();
 }
+op_LOOP : {
+  // bpf_loop(nr_loops, callback, ctx, flags): the callback runs in a new
+  // frame with r1 = index and r2 = ctx, once per index until it returns
+  // non-zero (the verifier allows 0 and 1); r0 = the iterations run. The
+  // callback's exit (op_EXIT) starts the next one.
+  const uint32_t count = static_cast<uint32_t>(reg[1]);
+  if (reg[4] != 0) {
+    reg[0] = static_cast<uint64_t>(-EINVAL);
+    NEXT();
+  }
+  if (count > helpers::kMaxLoops) {
+    reg[0] = static_cast<uint64_t>(-E2BIG);
+    NEXT();
+  }
+  if (count == 0) {
+    reg[0] = 0;
+    NEXT();
+  }
+  const uint64_t target = reg[2];
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(code);
+  if (target - begin >= code_len * sizeof(Slot) || (target - begin) % sizeof(Slot) != 0) {
+    result.err = -EINVAL; // only unverified code gets here
+    result.error = "bpf_loop: r2 = " + std::to_string(target) + " is not a subprogram";
+    goto done;
+  }
+  if (depth + 1 >= kMaxCallFrames) goto too_deep;
+  frames[depth] = {pc + 1, {reg[6], reg[7], reg[8], reg[9]}, reg[10],
+                   reinterpret_cast<const Slot *>(static_cast<uintptr_t>(target)), reg[3], 0, count};
+  depth++;
+  reg[10] -= kStackSize;
+  reg[1] = 0;
+  reg[2] = frames[depth - 1].loop_ctx;
+  pc = frames[depth - 1].loop_callback;
+  DISPATCH();
+}
 op_CALLX : {
   // The register holds either a subprogram's address (LD_IMM64 of a
   // BPF_PSEUDO_FUNC loads the address of its first slot, as the kernel's JIT
@@ -359,7 +402,7 @@ op_CALLX : {
   if (target - begin < code_len * sizeof(Slot) && (target - begin) % sizeof(Slot) == 0) {
     const Slot *callee = reinterpret_cast<const Slot *>(static_cast<uintptr_t>(target));
     if (depth + 1 >= kMaxCallFrames) goto too_deep;
-    frames[depth] = {pc + 1, {reg[6], reg[7], reg[8], reg[9]}, reg[10]};
+    frames[depth] = {pc + 1, {reg[6], reg[7], reg[8], reg[9]}, reg[10], nullptr, 0, 0, 0};
     depth++;
     reg[10] -= kStackSize;
     pc = callee;
@@ -377,7 +420,7 @@ op_CALLX : {
 }
 op_CALL_LOCAL:
   if (depth + 1 >= kMaxCallFrames) goto too_deep;
-  frames[depth] = {pc + 1, {reg[6], reg[7], reg[8], reg[9]}, reg[10]};
+  frames[depth] = {pc + 1, {reg[6], reg[7], reg[8], reg[9]}, reg[10], nullptr, 0, 0, 0};
   depth++;
   reg[10] -= kStackSize;
   pc += pc->off + 1;
@@ -394,6 +437,22 @@ op_EXIT:
   reg[8] = frames[depth].callee_saved[2];
   reg[9] = frames[depth].callee_saved[3];
   reg[10] = frames[depth].frame_pointer;
+  if (frames[depth].loop_callback) {
+    // A bpf_loop callback returned: the next index, or the helper's result
+    // (the iterations run, this one included).
+    Frame &loop = frames[depth];
+    const uint32_t done = loop.loop_index + 1;
+    if (reg[0] == 0 && done < loop.loop_count) {
+      loop.loop_index = done;
+      depth++;
+      reg[10] -= kStackSize;
+      reg[1] = done;
+      reg[2] = loop.loop_ctx;
+      pc = loop.loop_callback;
+      DISPATCH();
+    }
+    reg[0] = done;
+  }
   DISPATCH();
 
   // ---- legacy packet loads: r6 is the context; out of the packet the
@@ -496,6 +555,10 @@ int Program::create(const DecodedProgram &decoded, std::unique_ptr<Program> *out
     case Shape::kCall: {
       if (d.imm == kTailCallHelper) {
         s.handler = table[kTailCallLabel];
+        break;
+      }
+      if (d.imm == helpers::kLoopHelper) {
+        s.handler = table[kLoopLabel];
         break;
       }
       const helpers::HelperProto *h = helpers::find_helper(d.imm);

@@ -204,7 +204,8 @@ public:
     out.push_back(reinterpret_cast<uintptr_t>(&userbpf_jit_run_interpreted_tail));
     for (const Insn &d : prog_.insns)
       if (!d.ld_imm64_tail && d.op == Op::CALL)
-        if (const helpers::HelperProto *h = helpers::find_helper(d.imm)) out.push_back(reinterpret_cast<uintptr_t>(h->fn));
+        if (const helpers::HelperProto *h = helpers::find_helper(d.imm); h && h->fn)
+          out.push_back(reinterpret_cast<uintptr_t>(h->fn));
     return out;
   }
 
@@ -520,6 +521,7 @@ private:
 
     case Op::CALL:
       if (d.imm == kTailCallHelper) tail_call();
+      else if (d.imm == helpers::kLoopHelper) loop_helper();
       else call_helper(d);
       break;
     case Op::CALL_LOCAL: call_local_checked([&] {
@@ -860,6 +862,68 @@ private:
     emit_call();
     e_.dec_mem32(kCtxReg, kOffDepth);
   }
+  // bpf_loop(nr_loops = rdi, callback = rsi, ctx = rdx, flags = rcx),
+  // inline as the kernel's verifier inlines it: a native loop calling the
+  // callback (a BPF function, so a plain call) with rdi = index, rsi = ctx,
+  // until it returns non-zero; rax = the iterations run, or -EINVAL (flags),
+  // -E2BIG (more than 1 << 23). The loop keeps its state in rbx, r13-r15
+  // (callee-saved in every BPF function), the caller's BPF r6-r9 pushed
+  // around it (four pushes keep the stack 16-byte aligned). The callback is
+  // one frame above this one for the depth check.
+  void loop_helper() {
+    e_.mov_ri(true, RAX, -EINVAL);
+    e_.test_rr(true, RCX, RCX);
+    const size_t to_done_flags = jcc_forward32(kNotEqual);
+    e_.mov_rr(false, RDI, RDI); // nr_loops is a u32
+    e_.mov_ri(true, RAX, -E2BIG);
+    e_.alu_ri(AluOp::kCmp, false, RDI, static_cast<int32_t>(helpers::kMaxLoops));
+    const size_t to_done_big = jcc_forward32(kAbove);
+    e_.zero(RAX);
+    e_.test_rr(false, RDI, RDI);
+    const size_t to_done_zero = jcc_forward32(kEqual);
+    // Only a function whose address the program took can be the callback
+    // (the verifier makes sure of it; unverified code gets the callx error).
+    std::vector<size_t> to_ok;
+    for (size_t f : address_taken_) {
+      movabs(R10, base_ + prev_func_addr_[f]);
+      e_.alu_rr(AluOp::kCmp, true, RSI, R10);
+      to_ok.push_back(jcc_forward32(kEqual));
+    }
+    e_.mov_mem32_imm(kCtxReg, kOffBadReg, 2);
+    e_.store(8, kCtxReg, kOffBadValue, RSI);
+    e_.jmp(here(), bad_callx_stub_, true);
+    for (size_t end : to_ok) patch_rel32(end, e_.size());
+    e_.cmp_mem32_imm8(kCtxReg, kOffDepth, kMaxDepth);
+    e_.jcc(kAboveEqual, here(), too_deep_stub_, true);
+    e_.inc_mem32(kCtxReg, kOffDepth);
+    for (Reg r : {RBX, R13, R14, R15}) e_.push(r);
+    e_.zero(RBX);               // index
+    e_.mov_rr(true, R13, RDI); // nr_loops
+    e_.mov_rr(true, R14, RSI); // callback
+    e_.mov_rr(true, R15, RDX); // ctx
+    const int64_t loop = here();
+    e_.mov_rr(true, RDI, RBX);
+    e_.mov_rr(true, RSI, R15);
+    e_.call_reg(R14);
+    e_.alu_ri(AluOp::kAdd, true, RBX, 1);
+    e_.test_rr(true, RAX, RAX);
+    const size_t to_stop = e_.jcc_forward8(kNotEqual);
+    e_.alu_rr(AluOp::kCmp, true, RBX, R13);
+    e_.jcc(kBelow, here(), loop, true);
+    e_.patch_rel8(to_stop, e_.size());
+    e_.mov_rr(true, RAX, RBX);
+    for (Reg r : {R15, R14, R13, RBX}) e_.pop(r);
+    e_.dec_mem32(kCtxReg, kOffDepth);
+    for (size_t end : {to_done_flags, to_done_big, to_done_zero}) patch_rel32(end, e_.size());
+  }
+  // jcc rel32 to a later place of the same instruction's code: returns the
+  // end of the instruction for patch_rel32().
+  size_t jcc_forward32(Cond cc) {
+    e_.byte(0x0f);
+    e_.byte(static_cast<uint8_t>(0x80 | cc));
+    e_.imm32(0);
+    return e_.size();
+  }
   // callx: a function entry LD_IMM64 of a function loaded, else a helper id.
   void callx(const Insn &d, Reg target) {
     e_.mov_rr(true, R11, target);
@@ -867,10 +931,7 @@ private:
     for (size_t f : address_taken_) {
       movabs(R10, base_ + prev_func_addr_[f]);
       e_.alu_rr(AluOp::kCmp, true, R11, R10);
-      e_.byte(0x0f); // je rel32, patched below
-      e_.byte(0x80 | kEqual);
-      e_.imm32(0);
-      to_local.push_back(e_.size());
+      to_local.push_back(jcc_forward32(kEqual));
     }
     // A helper id: ask for its function with r1..r5 and r0 preserved (six
     // pushes keep the stack 16-byte aligned).

@@ -168,6 +168,10 @@ void transcript(FILE *out) {
   int tc_store = prog_fd(obj, "tc_store_bytes");
   run_case(out, "tc store_bytes tcp", tc_store, f.tcp);
   run_case(out, "tc store_bytes arp", tc_store, f.arp);
+  int loops = prog_fd(obj, "xdp_loops");
+  run_case(out, "loops tcp", loops, f.tcp);
+  run_case(out, "loops arp", loops, f.arp);
+  dump_map(out, obj, "proto_packets");
   bpf_object__close(obj);
 }
 
@@ -221,6 +225,12 @@ TEST(DiffTestRun, ClangProgramsGiveTheKernelsResults) {
   EXPECT_TRUE(has_line(ours, "tc load_bytes tcp: ret=0 retval=524291")) << ours; // 0x0800 << 8 | 1 | 2
   EXPECT_TRUE(has_line(ours, "socket clocks: ret=0 retval=7")) << ours;
   EXPECT_TRUE(has_line(ours, "tc store_bytes tcp: ret=0 retval=31 size=64 data=0a0b0c0d0e0f")) << ours;
+  // bpf_loop: payload bytes 34..63 summed (0xcc9; 30 iterations, the 31st
+  // stops: 31), 8 (stopped at index 7), -EINVAL, -E2BIG, 8 again, then 4
+  // outer iterations with 3 inner ones each (4 | 12 << 8).
+  EXPECT_TRUE(has_line(ours, "loops tcp: ret=0 retval=2 size=64 data=c90c00001f00000008000000eaffffff"
+                             "f9ffffff08000000040c0000")) << ours;
+  EXPECT_TRUE(has_line(ours, "map proto_packets[6] = 802")) << ours; // 2 + 2 runs x 4 outer iterations x 100
   std::string why;
   if (!ubt::kernel_bpf_available(&why)) GTEST_SKIP() << why;
   std::string kernel = child_transcript(false);

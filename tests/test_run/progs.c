@@ -166,3 +166,69 @@ int tc_store_bytes(struct __sk_buff *skb) {
   long far = bpf_skb_store_bytes(skb, 0x80000000u, &ttl, 1, 0);
   return (ok == 0) | (ttl_ok == 0) << 1 | (bad_flags == -22) << 2 | (past == -14) << 3 | (far == -14) << 4;
 }
+
+// bpf_loop (helper 181): callbacks that read the packet through pointers
+// kept in their context, stop early, nest, and call helpers and a static
+// function; the results are written over the first 20 bytes of the packet.
+struct loop_ctx {
+  __u8 *data;
+  __u8 *data_end;
+  __u32 sum;
+  __u32 calls;
+};
+
+static int sum_payload(__u64 index, void *arg) {
+  struct loop_ctx *c = arg;
+  __u8 *p = c->data + 34 + (index & 0xff);
+  if (p + 1 > c->data_end) return 1; // the end of the packet: stop
+  c->sum += *p;
+  return 0;
+}
+
+static int stop_at_seven(__u64 index, void *arg) {
+  return index == 7;
+}
+
+static __noinline int add_to(__u32 *where, __u32 by) {
+  *where += by;
+  return 0;
+}
+
+static int count_inner(__u64 index, void *arg) {
+  struct loop_ctx *c = arg;
+  add_to(&c->calls, 1);
+  return 0;
+}
+
+static int count_outer(__u64 index, void *arg) {
+  __u32 key = 6;
+  __u64 *packets = bpf_map_lookup_elem(&proto_packets, &key);
+  if (packets) __sync_fetch_and_add(packets, 100);
+  bpf_loop(3, count_inner, arg, 0);
+  return 0;
+}
+
+SEC("xdp")
+int xdp_loops(struct xdp_md *ctx) {
+  __u8 *data = (void *)(long)ctx->data;
+  __u8 *data_end = (void *)(long)ctx->data_end;
+  struct loop_ctx c = {.data = data, .data_end = data_end};
+  long summed = bpf_loop(64, sum_payload, &c, 0);
+  long stopped = bpf_loop(100, stop_at_seven, 0, 0);
+  long bad_flags = bpf_loop(3, stop_at_seven, 0, 1);
+  long too_many = bpf_loop((1u << 23) + 1, stop_at_seven, 0, 0);
+  long most = bpf_loop(1u << 23, stop_at_seven, 0, 0);
+  long nested = bpf_loop(4, count_outer, &c, 0);
+  data = (void *)(long)ctx->data;
+  data_end = (void *)(long)ctx->data_end;
+  if (data + 28 > data_end) return XDP_ABORTED;
+  __u32 *out = (__u32 *)data;
+  out[0] = c.sum;
+  out[1] = summed;
+  out[2] = stopped;
+  out[3] = bad_flags;
+  out[4] = too_many;
+  out[5] = most;
+  out[6] = nested | c.calls << 8;
+  return XDP_PASS;
+}
