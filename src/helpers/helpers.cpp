@@ -35,6 +35,7 @@ enum : int32_t {
   kGetNumaNodeId = 42,
   kXdpAdjustHead = 44,
   kXdpAdjustMeta = 54,
+  kSkbLoadBytesRelative = 68,
   kKtimeGetBootNs = 125,
   kKtimeGetTaiNs = 208,
 };
@@ -226,6 +227,30 @@ uint64_t skb_load_bytes(uint64_t ctx, uint64_t offset_arg, uint64_t to_arg, uint
   return neg_errno(EFAULT);
 }
 
+// bpf_skb_load_bytes_relative(ctx, offset, to, len, start_header): the same
+// from the Ethernet header (BPF_HDR_START_MAC) or the network header that
+// follows it (BPF_HDR_START_NET), whatever data points at. An offset above
+// 0xffff, another start, no Ethernet header or bytes past the end: -EFAULT,
+// with to zeroed.
+uint64_t skb_load_bytes_relative(uint64_t ctx, uint64_t offset_arg, uint64_t to_arg, uint64_t len_arg,
+                                 uint64_t start_header) {
+  constexpr uint64_t kEthHeaderLen = 14;
+  const CtxPacketPointers &p = skb_pointers(ctx);
+  const uint32_t offset = static_cast<uint32_t>(offset_arg), len = static_cast<uint32_t>(len_arg);
+  void *to = reinterpret_cast<void *>(static_cast<uintptr_t>(to_arg));
+  uint64_t start = 0;
+  if (offset <= 0xffff && p.mac_header) {
+    if (static_cast<uint32_t>(start_header) == BPF_HDR_START_MAC) start = p.mac_header;
+    if (static_cast<uint32_t>(start_header) == BPF_HDR_START_NET) start = p.mac_header + kEthHeaderLen;
+  }
+  if (start && start + offset + len <= p.data_end) {
+    memcpy(to, reinterpret_cast<const void *>(static_cast<uintptr_t>(start + offset)), len);
+    return 0;
+  }
+  memset(to, 0, len);
+  return neg_errno(EFAULT);
+}
+
 // bpf_skb_store_bytes(ctx, offset, from, len, flags): len bytes of from into
 // the packet at offset (from data). Flags other than BPF_F_RECOMPUTE_CSUM and
 // BPF_F_INVALIDATE_HASH: -EINVAL; an offset above INT_MAX or a write past the
@@ -323,6 +348,8 @@ const HelperProto kHelpers[] = {
      {A::kPtrToCtx, A::kAnything, A::kDontCare, A::kDontCare, A::kDontCare}, false, false, true},
     {kXdpAdjustMeta, "xdp_adjust_meta", xdp_adjust_meta, R::kInteger,
      {A::kPtrToCtx, A::kAnything, A::kDontCare, A::kDontCare, A::kDontCare}, false, false, true},
+    {kSkbLoadBytesRelative, "skb_load_bytes_relative", skb_load_bytes_relative, R::kInteger,
+     {A::kPtrToCtx, A::kAnything, A::kPtrToUninitMem, A::kConstSize, A::kAnything}, false},
     {kKtimeGetBootNs, "ktime_get_boot_ns", ktime_get_boot_ns, R::kInteger,
      {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
     // No function: it calls back into the program, so the VM runs it itself

@@ -165,6 +165,9 @@ void transcript(FILE *out) {
   run_case(out, "tc load_bytes tcp", tc_load, f.tcp);
   run_case(out, "tc load_bytes arp", tc_load, f.arp);
   run_case(out, "socket clocks", prog_fd(obj, "sock_clocks"), f.tcp);
+  int relative = prog_fd(obj, "sock_load_relative");
+  run_case(out, "socket load_relative tcp", relative, f.tcp);
+  run_case(out, "socket load_relative arp", relative, f.arp);
   int tc_store = prog_fd(obj, "tc_store_bytes");
   run_case(out, "tc store_bytes tcp", tc_store, f.tcp);
   run_case(out, "tc store_bytes arp", tc_store, f.arp);
@@ -225,6 +228,7 @@ TEST(DiffTestRun, ClangProgramsGiveTheKernelsResults) {
   EXPECT_TRUE(has_line(ours, "tc load_bytes tcp: ret=0 retval=524291")) << ours; // 0x0800 << 8 | 1 | 2
   EXPECT_TRUE(has_line(ours, "socket clocks: ret=0 retval=7")) << ours;
   EXPECT_TRUE(has_line(ours, "tc store_bytes tcp: ret=0 retval=31 size=64 data=0a0b0c0d0e0f")) << ours;
+  EXPECT_TRUE(has_line(ours, "socket load_relative tcp: ret=0 retval=134219327")) << ours; // 0x0800 << 16 | 6 << 8 | 63
   // bpf_loop: payload bytes 34..63 summed (0xcc9; 30 iterations, the 31st
   // stops: 31), 8 (stopped at index 7), -EINVAL, -E2BIG, 8 again, then 4
   // outer iterations with 3 inner ones each (4 | 12 << 8).

@@ -232,3 +232,20 @@ int xdp_loops(struct xdp_md *ctx) {
   out[6] = nested | c.calls << 8;
   return XDP_PASS;
 }
+
+// bpf_skb_load_bytes_relative from a socket filter, whose data starts at the
+// network header: the Ethernet type from the MAC header, the IPv4 protocol
+// from the network header, and the errors (-EFAULT, buffer zeroed): an
+// unknown start, an offset past 0xffff, bytes past the end.
+SEC("socket")
+int sock_load_relative(struct __sk_buff *skb) {
+  __u16 eth_type = 0;
+  __u8 proto = 0, bad = 0xff;
+  long mac = bpf_skb_load_bytes_relative(skb, 12, &eth_type, 2, BPF_HDR_START_MAC);
+  long net = bpf_skb_load_bytes_relative(skb, 9, &proto, 1, BPF_HDR_START_NET);
+  long start = bpf_skb_load_bytes_relative(skb, 0, &bad, 1, 2);
+  long far = bpf_skb_load_bytes_relative(skb, 0x10000, &bad, 1, BPF_HDR_START_MAC);
+  long past = bpf_skb_load_bytes_relative(skb, skb->len, &bad, 1, BPF_HDR_START_NET);
+  return (bpf_ntohs(eth_type) << 16 | proto << 8) | (mac == 0) | (net == 0) << 1 | (start == -14) << 2 |
+         (far == -14) << 3 | (past == -14) << 4 | (bad == 0) << 5;
+}

@@ -1,0 +1,12 @@
+# type: sched_cls
+# priv: accept
+# unpriv: accept
+# why: bpf_skb_load_bytes_relative (68) from the network header in a sched_cls program
+mov %r2, 0
+mov %r3, %r10
+add %r3, -8
+mov %r4, 8
+mov %r5, 1
+call 68
+mov %r0, 0
+exit

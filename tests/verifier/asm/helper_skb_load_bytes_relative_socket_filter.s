@@ -1,0 +1,12 @@
+# type: socket_filter
+# priv: accept
+# unpriv: accept
+# why: bpf_skb_load_bytes_relative (68) from the network header in a socket_filter program
+mov %r2, 0
+mov %r3, %r10
+add %r3, -8
+mov %r4, 8
+mov %r5, 1
+call 68
+mov %r0, 0
+exit
