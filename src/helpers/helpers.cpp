@@ -1,5 +1,6 @@
 #include "helpers/helpers.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -11,6 +12,8 @@
 
 #include <linux/bpf.h>
 #include <sched.h>
+#include <unistd.h>
+#include <sys/prctl.h>
 
 #include "helpers/context.h"
 #include "maps/map.h"
@@ -29,6 +32,9 @@ enum : int32_t {
   kGetPrandomU32 = 7,
   kGetSmpProcessorId = 8,
   kSkbStoreBytes = 9,
+  kGetCurrentPidTgid = 14,
+  kGetCurrentUidGid = 15,
+  kGetCurrentComm = 16,
   kTailCall = 12,
   kSkbLoadBytes = 26,
   kCsumDiff = 28,
@@ -77,6 +83,31 @@ uint64_t ktime_get_tai_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) { re
 uint64_t get_numa_node_id(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
   unsigned cpu = 0, node = 0;
   return getcpu(&cpu, &node) == 0 ? node : 0;
+}
+
+// The current task is the thread running the program: its process id (the
+// kernel's tgid) above its thread id (the kernel's pid).
+uint64_t get_current_pid_tgid(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return static_cast<uint64_t>(getpid()) << 32 | static_cast<uint32_t>(gettid());
+}
+
+// Its real group id above its real user id, as current_uid_gid().
+uint64_t get_current_uid_gid(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return static_cast<uint64_t>(getgid()) << 32 | static_cast<uint32_t>(getuid());
+}
+
+// bpf_get_current_comm(buf, size): the thread's name (TASK_COMM_LEN bytes at
+// most), cut to size - 1 characters, NUL-terminated and zero-padded
+// (strscpy_pad).
+uint64_t get_current_comm(uint64_t buf_arg, uint64_t size_arg, uint64_t, uint64_t, uint64_t) {
+  char comm[16] = {};
+  prctl(PR_GET_NAME, comm, 0, 0, 0);
+  comm[sizeof(comm) - 1] = '\0';
+  auto *buf = reinterpret_cast<char *>(static_cast<uintptr_t>(buf_arg));
+  const size_t size = static_cast<uint32_t>(size_arg);
+  memset(buf, 0, size);
+  memcpy(buf, comm, std::min(strlen(comm), size - 1));
+  return 0;
 }
 
 uint64_t get_prandom_u32(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
@@ -335,6 +366,13 @@ const HelperProto kHelpers[] = {
     // No function: the VM runs a tail call itself (vm/interpreter.h, TailCallResolver).
     {kSkbStoreBytes, "skb_store_bytes", skb_store_bytes, R::kInteger,
      {A::kPtrToCtx, A::kAnything, A::kPtrToMemReadOnly, A::kConstSize, A::kAnything}, false, false, true},
+    {kGetCurrentPidTgid, "get_current_pid_tgid", get_current_pid_tgid, R::kInteger,
+     {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
+    {kGetCurrentUidGid, "get_current_uid_gid", get_current_uid_gid, R::kInteger,
+     {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
+    // In the base set's CAP_PERFMON group (6.18), as trace_printk.
+    {kGetCurrentComm, "get_current_comm", get_current_comm, R::kInteger,
+     {A::kPtrToUninitMem, A::kConstSize, A::kDontCare, A::kDontCare, A::kDontCare}, false, true},
     {kTailCall, "tail_call", nullptr, R::kVoid,
      {A::kPtrToCtx, A::kConstMapPtr, A::kAnything, A::kDontCare, A::kDontCare}, false},
     {kSkbLoadBytes, "skb_load_bytes", skb_load_bytes, R::kInteger,

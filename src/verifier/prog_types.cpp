@@ -146,7 +146,8 @@ const ProgTypeInfo kMemory{"memory", memory_access, false};
 // Helper ids by group (enum bpf_func_id).
 enum : int32_t {
   kMapLookupElem = 1, kMapUpdateElem = 2, kMapDeleteElem = 3, kKtimeGetNs = 5, kTracePrintk = 6,
-  kGetPrandomU32 = 7, kGetSmpProcessorId = 8, kSkbStoreBytes = 9, kTailCall = 12, kSkbLoadBytes = 26, kCsumDiff = 28,
+  kGetPrandomU32 = 7, kGetSmpProcessorId = 8, kSkbStoreBytes = 9, kTailCall = 12, kGetCurrentPidTgid = 14,
+  kGetCurrentUidGid = 15, kGetCurrentComm = 16, kSkbLoadBytes = 26, kCsumDiff = 28,
   kGetNumaNodeId = 42, kXdpAdjustHead = 44, kXdpAdjustMeta = 54, kSkbLoadBytesRelative = 68,
   kKtimeGetBootNs = 125, kKtimeGetTaiNs = 208,
 };
@@ -186,6 +187,7 @@ bool helper_allowed(uint32_t prog_type, const helpers::HelperProto &proto, const
   switch (proto.id) {
   case kMapLookupElem: case kMapUpdateElem: case kMapDeleteElem: case kKtimeGetNs:
   case kGetPrandomU32: case kGetSmpProcessorId: case kGetNumaNodeId: case kKtimeGetBootNs: case kKtimeGetTaiNs:
+  case kGetCurrentPidTgid: case kGetCurrentUidGid: case kGetCurrentComm:
     return true;
   case kTailCall: // the kernel's types all have it; the memory type has no context to pass on
     return prog_type != kProgTypeMemory;

@@ -12,6 +12,7 @@
 // checked against the values the programs must produce.
 #include <gtest/gtest.h>
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -114,6 +115,30 @@ int prog_fd(bpf_object *obj, const char *name) {
   return p ? bpf_program__fd(p) : -1;
 }
 
+// raw_current test-run in this thread: do the current-task helpers name it?
+// (Its global variables, in the object's .bss, hold what they said.)
+void print_current_task(FILE *out, bpf_object *obj) {
+  uint64_t args[1] = {0};
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof(args));
+  int ret = bpf_prog_test_run_opts(prog_fd(obj, "raw_current"), &opts);
+  struct {
+    uint64_t pid_tgid, uid_gid;
+    char comm[16];
+  } seen{};
+  int bss = -1;
+  for (bpf_map *m = bpf_object__next_map(obj, nullptr); m; m = bpf_object__next_map(obj, m))
+    if (strstr(bpf_map__name(m), ".bss")) bss = bpf_map__fd(m);
+  uint32_t zero = 0;
+  int got = bpf_map_lookup_elem(bss, &zero, &seen);
+  char comm[16] = {};
+  prctl(PR_GET_NAME, comm, 0, 0, 0);
+  const uint64_t pid_tgid = static_cast<uint64_t>(getpid()) << 32 | static_cast<uint32_t>(gettid());
+  const uint64_t uid_gid = static_cast<uint64_t>(getgid()) << 32 | getuid();
+  fprintf(out, "current task: ret=%d retval=%u read=%d pid_tgid %s uid_gid %s comm %s\n", ret < 0 ? -errno : ret,
+          opts.retval, got, seen.pid_tgid == pid_tgid ? "ours" : "other", seen.uid_gid == uid_gid ? "ours" : "other",
+          strncmp(seen.comm, comm, sizeof(comm)) == 0 ? "ours" : "other");
+}
+
 // The child: load the object and run every case, printing the transcript.
 void transcript(FILE *out) {
   libbpf_set_print([](enum libbpf_print_level level, const char *fmt, va_list ap) {
@@ -168,6 +193,7 @@ void transcript(FILE *out) {
   int relative = prog_fd(obj, "sock_load_relative");
   run_case(out, "socket load_relative tcp", relative, f.tcp);
   run_case(out, "socket load_relative arp", relative, f.arp);
+  print_current_task(out, obj);
   int tc_store = prog_fd(obj, "tc_store_bytes");
   run_case(out, "tc store_bytes tcp", tc_store, f.tcp);
   run_case(out, "tc store_bytes arp", tc_store, f.arp);
@@ -229,6 +255,7 @@ TEST(DiffTestRun, ClangProgramsGiveTheKernelsResults) {
   EXPECT_TRUE(has_line(ours, "socket clocks: ret=0 retval=7")) << ours;
   EXPECT_TRUE(has_line(ours, "tc store_bytes tcp: ret=0 retval=31 size=64 data=0a0b0c0d0e0f")) << ours;
   EXPECT_TRUE(has_line(ours, "socket load_relative tcp: ret=0 retval=134219327")) << ours; // 0x0800 << 16 | 6 << 8 | 63
+  EXPECT_TRUE(has_line(ours, "current task: ret=0 retval=0 read=0 pid_tgid ours uid_gid ours comm ours")) << ours;
   // bpf_loop: payload bytes 34..63 summed (0xcc9; 30 iterations, the 31st
   // stops: 31), 8 (stopped at index 7), -EINVAL, -E2BIG, 8 again, then 4
   // outer iterations with 3 inner ones each (4 | 12 << 8).

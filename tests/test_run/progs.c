@@ -249,3 +249,17 @@ int sock_load_relative(struct __sk_buff *skb) {
   return (bpf_ntohs(eth_type) << 16 | proto << 8) | (mac == 0) | (net == 0) << 1 | (start == -14) << 2 |
          (far == -14) << 3 | (past == -14) << 4 | (bad == 0) << 5;
 }
+
+// The current task's helpers, test-run as a raw tracepoint in the caller's
+// thread: the values go to global variables for the test to check.
+__u64 current_pid_tgid = 0;
+__u64 current_uid_gid = 0;
+char current_comm[16] = {};
+
+SEC("raw_tp/sys_enter")
+int raw_current(void *ctx) {
+  current_pid_tgid = bpf_get_current_pid_tgid();
+  current_uid_gid = bpf_get_current_uid_gid();
+  bpf_get_current_comm(current_comm, sizeof(current_comm));
+  return 0;
+}

@@ -1,0 +1,7 @@
+# type: kprobe
+# priv: accept
+# unpriv: reject EPERM
+# why: helper 14 (the current task) in a kprobe program
+call 14
+mov %r0, 0
+exit

@@ -1,0 +1,7 @@
+# type: xdp
+# priv: accept
+# unpriv: accept
+# why: helper 14 (the current task) in a xdp program
+call 14
+mov %r0, 0
+exit

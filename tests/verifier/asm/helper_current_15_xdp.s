@@ -1,0 +1,7 @@
+# type: xdp
+# priv: accept
+# unpriv: accept
+# why: helper 15 (the current task) in a xdp program
+call 15
+mov %r0, 0
+exit
