@@ -37,6 +37,7 @@ enum : int32_t {
   kGetCurrentComm = 16,
   kTailCall = 12,
   kSkbLoadBytes = 26,
+  kSkbPullData = 39,
   kCsumDiff = 28,
   kGetNumaNodeId = 42,
   kXdpAdjustHead = 44,
@@ -282,6 +283,14 @@ uint64_t skb_load_bytes_relative(uint64_t ctx, uint64_t offset_arg, uint64_t to_
   return neg_errno(EFAULT);
 }
 
+// bpf_skb_pull_data(ctx, len): make the first len bytes (0: the linear
+// part) direct-accessible and writable. The test run's skb is linear and not
+// cloned, so that holds up to its length; past it: -ENOMEM (pskb_may_pull).
+uint64_t skb_pull_data(uint64_t ctx, uint64_t len_arg, uint64_t, uint64_t, uint64_t) {
+  const CtxPacketPointers &p = skb_pointers(ctx);
+  return static_cast<uint32_t>(len_arg) > p.data_end - p.data ? neg_errno(ENOMEM) : 0;
+}
+
 // bpf_skb_store_bytes(ctx, offset, from, len, flags): len bytes of from into
 // the packet at offset (from data). Flags other than BPF_F_RECOMPUTE_CSUM and
 // BPF_F_INVALIDATE_HASH: -EINVAL; an offset above INT_MAX or a write past the
@@ -380,6 +389,8 @@ const HelperProto kHelpers[] = {
     {kCsumDiff, "csum_diff", csum_diff, R::kInteger,
      {A::kPtrToMemReadOnlyOrNull, A::kConstSizeOrZero, A::kPtrToMemReadOnlyOrNull, A::kConstSizeOrZero, A::kAnything},
      false},
+    {kSkbPullData, "skb_pull_data", skb_pull_data, R::kInteger,
+     {A::kPtrToCtx, A::kAnything, A::kDontCare, A::kDontCare, A::kDontCare}, false, false, true},
     {kGetNumaNodeId, "get_numa_node_id", get_numa_node_id, R::kInteger,
      {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
     {kXdpAdjustHead, "xdp_adjust_head", xdp_adjust_head, R::kInteger,

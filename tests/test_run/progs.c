@@ -263,3 +263,17 @@ int raw_current(void *ctx) {
   bpf_get_current_comm(current_comm, sizeof(current_comm));
   return 0;
 }
+
+// bpf_skb_pull_data from tc: all of the packet (0 and its length), then one
+// byte past it (-ENOMEM); the pointers read again after it still reach the
+// first byte.
+SEC("tc")
+int tc_pull_data(struct __sk_buff *skb) {
+  long all = bpf_skb_pull_data(skb, 0);
+  long len = bpf_skb_pull_data(skb, skb->len);
+  long past = bpf_skb_pull_data(skb, skb->len + 1);
+  void *data = (void *)(long)skb->data;
+  void *data_end = (void *)(long)skb->data_end;
+  if (data + 1 > data_end) return TC_ACT_SHOT;
+  return (all == 0) | (len == 0) << 1 | (past == -12) << 2 | *(__u8 *)data << 8;
+}
