@@ -32,6 +32,8 @@ enum : int32_t {
   kGetPrandomU32 = 7,
   kGetSmpProcessorId = 8,
   kSkbStoreBytes = 9,
+  kL3CsumReplace = 10,
+  kL4CsumReplace = 11,
   kGetCurrentPidTgid = 14,
   kGetCurrentUidGid = 15,
   kGetCurrentComm = 16,
@@ -291,6 +293,91 @@ uint64_t skb_pull_data(uint64_t ctx, uint64_t len_arg, uint64_t, uint64_t, uint6
   return static_cast<uint32_t>(len_arg) > p.data_end - p.data ? neg_errno(ENOMEM) : 0;
 }
 
+// ---- checksum fix-ups (RFC 1624), on the raw (network order) 16-bit
+// checksum in the packet, with the kernel's arithmetic: 32-bit one's
+// complement sums folded to 16 bits.
+uint32_t csum_add32(uint32_t a, uint32_t b) {
+  const uint32_t r = a + b;
+  return r + (r < b);
+}
+uint16_t csum_fold32(uint32_t c) {
+  c = (c & 0xffff) + (c >> 16);
+  c = (c & 0xffff) + (c >> 16);
+  return static_cast<uint16_t>(~c);
+}
+uint16_t csum_add16(uint16_t a, uint16_t b) {
+  const uint16_t r = static_cast<uint16_t>(a + b);
+  return static_cast<uint16_t>(r + (r < b));
+}
+// csum_replace4 / csum_replace_by_diff: the checksum with `from` taken out
+// and `to` put in (from 0: `to` is a difference already summed).
+uint16_t csum_replaced4(uint16_t sum, uint32_t from, uint32_t to) {
+  return csum_fold32(csum_add32(csum_add32(~uint32_t{sum}, ~from), to));
+}
+// csum_replace2, for 16-bit fields.
+uint16_t csum_replaced2(uint16_t sum, uint16_t from, uint16_t to) {
+  return static_cast<uint16_t>(~csum_add16(csum_add16(static_cast<uint16_t>(~sum), static_cast<uint16_t>(~from)), to));
+}
+
+// Where a checksum fix-up writes: the 2 bytes at offset (even, at most
+// 0xffff, inside the packet), or nullptr (-EFAULT).
+uint16_t *csum_field(uint64_t ctx, uint32_t offset) {
+  const CtxPacketPointers &p = skb_pointers(ctx);
+  if (offset > 0xffff || (offset & 1) || uint64_t{offset} + 2 > p.data_end - p.data) return nullptr;
+  return reinterpret_cast<uint16_t *>(static_cast<uintptr_t>(p.data + offset));
+}
+
+// bpf_l3_csum_replace(ctx, offset, from, to, flags): fix the checksum at
+// offset for a field changed from `from` to `to`; flags is the field's size
+// (2 or 4), or 0 with from 0 and `to` a difference (bpf_csum_diff's).
+uint64_t l3_csum_replace(uint64_t ctx, uint64_t offset, uint64_t from, uint64_t to, uint64_t flags) {
+  if (flags & ~uint64_t{BPF_F_HDR_FIELD_MASK}) return neg_errno(EINVAL);
+  uint16_t *sum = csum_field(ctx, static_cast<uint32_t>(offset));
+  if (!sum) return neg_errno(EFAULT);
+  uint16_t v;
+  memcpy(&v, sum, sizeof(v));
+  switch (flags & BPF_F_HDR_FIELD_MASK) {
+  case 0:
+    if (from != 0) return neg_errno(EINVAL);
+    v = csum_replaced4(v, 0, static_cast<uint32_t>(to));
+    break;
+  case 2: v = csum_replaced2(v, static_cast<uint16_t>(from), static_cast<uint16_t>(to)); break;
+  case 4: v = csum_replaced4(v, static_cast<uint32_t>(from), static_cast<uint32_t>(to)); break;
+  default: return neg_errno(EINVAL);
+  }
+  memcpy(sum, &v, sizeof(v));
+  return 0;
+}
+
+// bpf_l4_csum_replace(ctx, offset, from, to, flags): the same for a TCP or
+// UDP checksum. The test run's skb has no checksum offload state
+// (CHECKSUM_NONE), so BPF_F_PSEUDO_HDR and BPF_F_IPV6 change nothing here;
+// with BPF_F_MARK_MANGLED_0 a zero checksum (UDP's "none") is left alone
+// unless BPF_F_MARK_ENFORCE, and a result of zero is written as 0xffff.
+uint64_t l4_csum_replace(uint64_t ctx, uint64_t offset, uint64_t from, uint64_t to, uint64_t flags) {
+  constexpr uint64_t kKnown =
+      BPF_F_MARK_MANGLED_0 | BPF_F_MARK_ENFORCE | BPF_F_PSEUDO_HDR | BPF_F_HDR_FIELD_MASK | BPF_F_IPV6;
+  if (flags & ~kKnown) return neg_errno(EINVAL);
+  uint16_t *sum = csum_field(ctx, static_cast<uint32_t>(offset));
+  if (!sum) return neg_errno(EFAULT);
+  uint16_t v;
+  memcpy(&v, sum, sizeof(v));
+  const bool mangled_zero = flags & BPF_F_MARK_MANGLED_0;
+  if (mangled_zero && !(flags & BPF_F_MARK_ENFORCE) && v == 0) return 0;
+  switch (flags & BPF_F_HDR_FIELD_MASK) {
+  case 0:
+    if (from != 0) return neg_errno(EINVAL);
+    v = csum_replaced4(v, 0, static_cast<uint32_t>(to));
+    break;
+  case 2: v = csum_replaced4(v, static_cast<uint16_t>(from), static_cast<uint16_t>(to)); break;
+  case 4: v = csum_replaced4(v, static_cast<uint32_t>(from), static_cast<uint32_t>(to)); break;
+  default: return neg_errno(EINVAL);
+  }
+  if (mangled_zero && v == 0) v = 0xffff; // CSUM_MANGLED_0
+  memcpy(sum, &v, sizeof(v));
+  return 0;
+}
+
 // bpf_skb_store_bytes(ctx, offset, from, len, flags): len bytes of from into
 // the packet at offset (from data). Flags other than BPF_F_RECOMPUTE_CSUM and
 // BPF_F_INVALIDATE_HASH: -EINVAL; an offset above INT_MAX or a write past the
@@ -375,6 +462,10 @@ const HelperProto kHelpers[] = {
     // No function: the VM runs a tail call itself (vm/interpreter.h, TailCallResolver).
     {kSkbStoreBytes, "skb_store_bytes", skb_store_bytes, R::kInteger,
      {A::kPtrToCtx, A::kAnything, A::kPtrToMemReadOnly, A::kConstSize, A::kAnything}, false, false, true},
+    {kL3CsumReplace, "l3_csum_replace", l3_csum_replace, R::kInteger,
+     {A::kPtrToCtx, A::kAnything, A::kAnything, A::kAnything, A::kAnything}, false, false, true},
+    {kL4CsumReplace, "l4_csum_replace", l4_csum_replace, R::kInteger,
+     {A::kPtrToCtx, A::kAnything, A::kAnything, A::kAnything, A::kAnything}, false, false, true},
     {kGetCurrentPidTgid, "get_current_pid_tgid", get_current_pid_tgid, R::kInteger,
      {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
     {kGetCurrentUidGid, "get_current_uid_gid", get_current_uid_gid, R::kInteger,

@@ -146,7 +146,8 @@ const ProgTypeInfo kMemory{"memory", memory_access, false};
 // Helper ids by group (enum bpf_func_id).
 enum : int32_t {
   kMapLookupElem = 1, kMapUpdateElem = 2, kMapDeleteElem = 3, kKtimeGetNs = 5, kTracePrintk = 6,
-  kGetPrandomU32 = 7, kGetSmpProcessorId = 8, kSkbStoreBytes = 9, kTailCall = 12, kGetCurrentPidTgid = 14,
+  kGetPrandomU32 = 7, kGetSmpProcessorId = 8, kSkbStoreBytes = 9, kL3CsumReplace = 10, kL4CsumReplace = 11,
+  kTailCall = 12, kGetCurrentPidTgid = 14,
   kGetCurrentUidGid = 15, kGetCurrentComm = 16, kSkbLoadBytes = 26, kCsumDiff = 28, kSkbPullData = 39,
   kGetNumaNodeId = 42, kXdpAdjustHead = 44, kXdpAdjustMeta = 54, kSkbLoadBytesRelative = 68,
   kKtimeGetBootNs = 125, kKtimeGetTaiNs = 208,
@@ -176,7 +177,8 @@ bool helper_allowed(uint32_t prog_type, const helpers::HelperProto &proto, const
   if (proto.id == kCsumDiff)
     return prog_type == BPF_PROG_TYPE_XDP || prog_type == BPF_PROG_TYPE_SCHED_CLS || prog_type == BPF_PROG_TYPE_SCHED_ACT;
   if (proto.id == kXdpAdjustHead || proto.id == kXdpAdjustMeta) return prog_type == BPF_PROG_TYPE_XDP;
-  if (proto.id == kSkbStoreBytes || proto.id == kSkbPullData) // tc_cls_act_func_proto
+  if (proto.id == kSkbStoreBytes || proto.id == kSkbPullData || proto.id == kL3CsumReplace ||
+      proto.id == kL4CsumReplace) // tc_cls_act_func_proto
     return prog_type == BPF_PROG_TYPE_SCHED_CLS || prog_type == BPF_PROG_TYPE_SCHED_ACT;
   if (proto.id == kSkbLoadBytes || proto.id == kSkbLoadBytesRelative) // sk_filter_func_proto (cg_skb's falls back to it), tc_cls_act_func_proto
     return prog_type == BPF_PROG_TYPE_SOCKET_FILTER || prog_type == BPF_PROG_TYPE_CGROUP_SKB ||

@@ -195,6 +195,8 @@ void transcript(FILE *out) {
   run_case(out, "socket load_relative arp", relative, f.arp);
   print_current_task(out, obj);
   run_case(out, "tc pull_data tcp", prog_fd(obj, "tc_pull_data"), f.tcp);
+  run_case(out, "tc nat tcp", prog_fd(obj, "tc_nat"), f.tcp);
+  run_case(out, "tc nat udp", prog_fd(obj, "tc_nat"), f.udp);
   int tc_store = prog_fd(obj, "tc_store_bytes");
   run_case(out, "tc store_bytes tcp", tc_store, f.tcp);
   run_case(out, "tc store_bytes arp", tc_store, f.arp);
@@ -258,6 +260,7 @@ TEST(DiffTestRun, ClangProgramsGiveTheKernelsResults) {
   EXPECT_TRUE(has_line(ours, "socket load_relative tcp: ret=0 retval=134219327")) << ours; // 0x0800 << 16 | 6 << 8 | 63
   EXPECT_TRUE(has_line(ours, "current task: ret=0 retval=0 read=0 pid_tgid ours uid_gid ours comm ours")) << ours;
   EXPECT_TRUE(has_line(ours, "tc pull_data tcp: ret=0 retval=519")) << ours; // 7, first byte 2
+  EXPECT_TRUE(has_line(ours, "tc nat tcp: ret=0 retval=2047")) << ours;      // every case as the kernel
   // bpf_loop: payload bytes 34..63 summed (0xcc9; 30 iterations, the 31st
   // stops: 31), 8 (stopped at index 7), -EINVAL, -E2BIG, 8 again, then 4
   // outer iterations with 3 inner ones each (4 | 12 << 8).

@@ -277,3 +277,39 @@ int tc_pull_data(struct __sk_buff *skb) {
   if (data + 1 > data_end) return TC_ACT_SHOT;
   return (all == 0) | (len == 0) << 1 | (past == -12) << 2 | *(__u8 *)data << 8;
 }
+
+// A destination NAT from tc: the IPv4 destination becomes 192.168.1.1, the
+// TTL 9, and the IP and TCP checksums are fixed up with
+// bpf_l3/l4_csum_replace (4-byte, 2-byte and difference forms); then the
+// error cases, and BPF_F_MARK_MANGLED_0 on a zero checksum with and without
+// BPF_F_MARK_ENFORCE. Bit n of the result: case n did what the kernel does.
+SEC("tc")
+int tc_nat(struct __sk_buff *skb) {
+  __u32 old_daddr = 0, new_daddr = bpf_htonl(0xc0a80101);
+  if (bpf_skb_load_bytes(skb, 30, &old_daddr, 4)) return TC_ACT_SHOT;
+  long r0 = bpf_l4_csum_replace(skb, 50, old_daddr, new_daddr, BPF_F_PSEUDO_HDR | 4);
+  long r1 = bpf_l3_csum_replace(skb, 24, old_daddr, new_daddr, 4);
+  bpf_skb_store_bytes(skb, 30, &new_daddr, 4, 0);
+  __u16 old_word = 0;
+  bpf_skb_load_bytes(skb, 22, &old_word, 2);
+  __u16 new_word = (old_word & bpf_htons(0x00ff)) | bpf_htons(9 << 8);
+  long r2 = bpf_l3_csum_replace(skb, 24, old_word, new_word, 2);
+  bpf_skb_store_bytes(skb, 22, &new_word, 2, 0);
+  __u32 seed = 0x01020304, other = 0x0a0b0c0d;
+  __s64 diff = bpf_csum_diff(&seed, 4, &other, 4, 0);
+  long r3 = bpf_l4_csum_replace(skb, 50, 0, diff, BPF_F_IPV6);
+  long r4 = bpf_l3_csum_replace(skb, 25, 0, 0, 2);                // odd offset
+  long r5 = bpf_l3_csum_replace(skb, 24, 0, 0, 3);                // no such size
+  long r6 = bpf_l3_csum_replace(skb, 24, 1, 0, 0);                // a difference with a from
+  long r7 = bpf_l4_csum_replace(skb, 50, 0, 0, 1 << 8);           // unknown flag
+  long r8 = bpf_l4_csum_replace(skb, skb->len, 0, 0, 2);          // past the end
+  __u16 zero = 0;
+  bpf_skb_store_bytes(skb, 40, &zero, 2, 0);
+  long r9 = bpf_l4_csum_replace(skb, 40, 1, 2, BPF_F_MARK_MANGLED_0 | 2);
+  __u16 after_mm = 0xffff;
+  bpf_skb_load_bytes(skb, 40, &after_mm, 2);
+  long r10 = bpf_l4_csum_replace(skb, 40, 0, 0xffff, BPF_F_MARK_MANGLED_0 | BPF_F_MARK_ENFORCE);
+  return (r0 == 0) | (r1 == 0) << 1 | (r2 == 0) << 2 | (r3 == 0) << 3 | (r4 == -14) << 4 | (r5 == -22) << 5 |
+         (r6 == -22) << 6 | (r7 == -22) << 7 | (r8 == -14) << 8 | (r9 == 0 && after_mm == 0) << 9 |
+         (r10 == 0) << 10;
+}

@@ -1,0 +1,13 @@
+# type: socket_filter
+# priv: reject EINVAL
+# priv-log: program of this type cannot use helper bpf_l3_csum_replace#10
+# unpriv: reject EINVAL
+# unpriv-log: program of this type cannot use helper bpf_l3_csum_replace#10
+# why: a socket filter may not call helper 10: it changes the packet (tc_cls_act_func_proto only)
+mov %r2, 24
+mov %r3, 1
+mov %r4, 2
+mov %r5, 4
+call 10
+mov %r0, 0
+exit

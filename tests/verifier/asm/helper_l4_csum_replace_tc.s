@@ -1,0 +1,11 @@
+# type: sched_cls
+# priv: accept
+# unpriv: accept
+# why: tc programs fix checksums with helper 11
+mov %r2, 24
+mov %r3, 1
+mov %r4, 2
+mov %r5, 4
+call 11
+mov %r0, 0
+exit
