@@ -620,6 +620,9 @@ void Checker::check_mem_access(uint32_t pc, int regno, int off, int size, bool w
       if (field == CtxField::kPacket || field == CtxField::kPacketMeta || field == CtxField::kPacketEnd)
         env_.ctx_pointer_load[pc] = field;
     }
+    // Only tc programs may write tc_index, and only whole (skb access rules).
+    if (write && env_.type->ctx_size == sizeof(__sk_buff) && off == static_cast<int>(offsetof(__sk_buff, tc_index)))
+      env_.ctx_store_u16[pc] = 1;
     break;
   }
   case RegType::kPacket:
@@ -1887,6 +1890,7 @@ int Checker::run() {
   explored_.resize(env_.size());
   alu_aux_.resize(env_.size());
   env_.ctx_pointer_load.assign(env_.size(), CtxField::kInvalid);
+  env_.ctx_store_u16.assign(env_.size(), 0);
   env_.mem_ptr_kind.assign(env_.size(), 0);
   nospec_.assign(env_.size(), 0);
   if (int err = check_subprog(0)) return err;

@@ -88,6 +88,10 @@ struct Env {
   // load reads, which verify() then rewrites into a load of the 64-bit
   // pointer (the kernel's convert_ctx_accesses); kInvalid for other insns.
   std::vector<CtxField> ctx_pointer_load;
+  // Per insn: a 4-byte store into a context field the kernel keeps in 16
+  // bits (__sk_buff.tc_index: sk_buff's is a __u16), which verify() then
+  // narrows to a 2-byte store, as convert_ctx_accesses does.
+  std::vector<uint8_t> ctx_store_u16;
   // Per load/store insn: which kind of pointer it goes through (the kernel's
   // insn_aux_data.ptr_type): 0 not seen yet, 1 the context, 2 anything else.
   std::vector<uint8_t> mem_ptr_kind;

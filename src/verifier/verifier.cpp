@@ -186,6 +186,18 @@ Result verify(const vm::RawInsn *insns, size_t count, const Options &options, co
     insn.opcode = BPF_LDX | BPF_MEM | BPF_DW;
     insn.off = static_cast<int16_t>(ctx_pointer_offset(*env.type, env.ctx_pointer_load[pc]));
   }
+  // Accepted: stores into 16-bit kernel fields keep their low half.
+  for (size_t pc = 0; pc < env.size(); pc++) {
+    if (!env.ctx_store_u16[pc]) continue;
+    vm::Insn &insn = prog.insns[pc];
+    if (insn.op == vm::Op::STXW) {
+      insn.op = vm::Op::STXH;
+      insn.opcode = BPF_STX | BPF_MEM | BPF_H;
+    } else if (insn.op == vm::Op::STW) {
+      insn.op = vm::Op::STH;
+      insn.opcode = BPF_ST | BPF_MEM | BPF_H;
+    }
+  }
   // Accepted: write the run-time values into the LD_IMM64s.
   for (size_t pc = 0; pc < env.size(); pc++) {
     vm::Insn &insn = prog.insns[pc];

@@ -195,6 +195,7 @@ void transcript(FILE *out) {
   run_case(out, "socket load_relative arp", relative, f.arp);
   print_current_task(out, obj);
   run_case(out, "tc pull_data tcp", prog_fd(obj, "tc_pull_data"), f.tcp);
+  run_case(out, "tc index width", prog_fd(obj, "tc_index_width"), f.tcp);
   run_case(out, "tc nat tcp", prog_fd(obj, "tc_nat"), f.tcp);
   run_case(out, "tc nat udp", prog_fd(obj, "tc_nat"), f.udp);
   int tc_store = prog_fd(obj, "tc_store_bytes");
@@ -261,6 +262,7 @@ TEST(DiffTestRun, ClangProgramsGiveTheKernelsResults) {
   EXPECT_TRUE(has_line(ours, "current task: ret=0 retval=0 read=0 pid_tgid ours uid_gid ours comm ours")) << ours;
   EXPECT_TRUE(has_line(ours, "tc pull_data tcp: ret=0 retval=519")) << ours; // 7, first byte 2
   EXPECT_TRUE(has_line(ours, "tc nat tcp: ret=0 retval=2047")) << ours;      // every case as the kernel
+  EXPECT_TRUE(has_line(ours, "tc index width: ret=0 retval=36982848")) << ours; // 0x2345 << 12 | 64
   // bpf_loop: payload bytes 34..63 summed (0xcc9; 30 iterations, the 31st
   // stops: 31), 8 (stopped at index 7), -EINVAL, -E2BIG, 8 again, then 4
   // outer iterations with 3 inner ones each (4 | 12 << 8).

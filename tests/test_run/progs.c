@@ -313,3 +313,16 @@ int tc_nat(struct __sk_buff *skb) {
          (r6 == -22) << 6 | (r7 == -22) << 7 | (r8 == -14) << 8 | (r9 == 0 && after_mm == 0) << 9 |
          (r10 == 0) << 10;
 }
+
+// skb->tc_index is 16 bits in the kernel's sk_buff: a write keeps the low
+// half, which a read gives back (0x12345 reads as 0x2345). The empty asm
+// makes clang read the field again instead of reusing what it stored.
+SEC("tc")
+int tc_index_width(struct __sk_buff *skb) {
+  skb->tc_index = 0x12345;
+  asm volatile("" ::: "memory");
+  __u32 first = skb->tc_index;
+  skb->tc_index = skb->len | 0x70000;
+  asm volatile("" ::: "memory");
+  return (first & 0xfffff) << 12 | (skb->tc_index & 0xfff);
+}
