@@ -241,55 +241,49 @@ uint64_t neg_errno(int err) { return static_cast<uint64_t>(-static_cast<int64_t>
 // __sk_buff followed by the packet pointers. The skb is linear: its length
 // (skb->len) is data_end - data.
 
-const CtxPacketPointers &skb_pointers(uint64_t ctx) {
-  return *reinterpret_cast<const CtxPacketPointers *>(
-      static_cast<uintptr_t>(ctx + ctx_packet_pointers_offset(sizeof(__sk_buff))));
-}
-
-// bpf_skb_load_bytes(ctx, offset, to, len): len bytes of the packet from
-// offset (from data) into to. Past the packet's end, or an offset above
-// INT_MAX: -EFAULT, with to zeroed (the kernel's err_clear).
-uint64_t skb_load_bytes(uint64_t ctx, uint64_t offset_arg, uint64_t to_arg, uint64_t len_arg, uint64_t) {
-  const CtxPacketPointers &p = skb_pointers(ctx);
-  const uint32_t offset = static_cast<uint32_t>(offset_arg), len = static_cast<uint32_t>(len_arg);
+// len packet bytes from `from` into to if all of them come before `end`;
+// else to zeroed and -EFAULT (the kernel's err_clear). from 0: no bytes.
+uint64_t load_packet_bytes(uint64_t to_arg, uint64_t from, uint32_t len, uint64_t end) {
   void *to = reinterpret_cast<void *>(static_cast<uintptr_t>(to_arg));
-  if (offset <= static_cast<uint32_t>(INT32_MAX) && uint64_t{offset} + len <= p.data_end - p.data) {
-    memcpy(to, reinterpret_cast<const void *>(static_cast<uintptr_t>(p.data + offset)), len);
+  if (from && from + len <= end) {
+    memcpy(to, reinterpret_cast<const void *>(static_cast<uintptr_t>(from)), len);
     return 0;
   }
   memset(to, 0, len);
   return neg_errno(EFAULT);
+}
+
+// bpf_skb_load_bytes(ctx, offset, to, len): len bytes of the packet from
+// offset (from data) into to; past the end, or an offset above INT_MAX:
+// -EFAULT.
+uint64_t skb_load_bytes(uint64_t ctx, uint64_t offset_arg, uint64_t to, uint64_t len, uint64_t) {
+  const CtxPacketPointers &p = packet_pointers<__sk_buff>(ctx);
+  const uint32_t offset = static_cast<uint32_t>(offset_arg);
+  return load_packet_bytes(to, offset <= static_cast<uint32_t>(INT32_MAX) ? p.data + offset : 0,
+                           static_cast<uint32_t>(len), p.data_end);
 }
 
 // bpf_skb_load_bytes_relative(ctx, offset, to, len, start_header): the same
 // from the Ethernet header (BPF_HDR_START_MAC) or the network header that
-// follows it (BPF_HDR_START_NET), whatever data points at. An offset above
-// 0xffff, another start, no Ethernet header or bytes past the end: -EFAULT,
-// with to zeroed.
-uint64_t skb_load_bytes_relative(uint64_t ctx, uint64_t offset_arg, uint64_t to_arg, uint64_t len_arg,
+// follows it (BPF_HDR_START_NET), whatever data points at; an offset above
+// 0xffff, another start or no Ethernet header: -EFAULT.
+uint64_t skb_load_bytes_relative(uint64_t ctx, uint64_t offset_arg, uint64_t to, uint64_t len,
                                  uint64_t start_header) {
-  constexpr uint64_t kEthHeaderLen = 14;
-  const CtxPacketPointers &p = skb_pointers(ctx);
-  const uint32_t offset = static_cast<uint32_t>(offset_arg), len = static_cast<uint32_t>(len_arg);
-  void *to = reinterpret_cast<void *>(static_cast<uintptr_t>(to_arg));
+  const CtxPacketPointers &p = packet_pointers<__sk_buff>(ctx);
+  const uint32_t offset = static_cast<uint32_t>(offset_arg);
   uint64_t start = 0;
   if (offset <= 0xffff && p.mac_header) {
     if (static_cast<uint32_t>(start_header) == BPF_HDR_START_MAC) start = p.mac_header;
-    if (static_cast<uint32_t>(start_header) == BPF_HDR_START_NET) start = p.mac_header + kEthHeaderLen;
+    if (static_cast<uint32_t>(start_header) == BPF_HDR_START_NET) start = p.network_header();
   }
-  if (start && start + offset + len <= p.data_end) {
-    memcpy(to, reinterpret_cast<const void *>(static_cast<uintptr_t>(start + offset)), len);
-    return 0;
-  }
-  memset(to, 0, len);
-  return neg_errno(EFAULT);
+  return load_packet_bytes(to, start ? start + offset : 0, static_cast<uint32_t>(len), p.data_end);
 }
 
 // bpf_skb_pull_data(ctx, len): make the first len bytes (0: the linear
 // part) direct-accessible and writable. The test run's skb is linear and not
 // cloned, so that holds up to its length; past it: -ENOMEM (pskb_may_pull).
 uint64_t skb_pull_data(uint64_t ctx, uint64_t len_arg, uint64_t, uint64_t, uint64_t) {
-  const CtxPacketPointers &p = skb_pointers(ctx);
+  const CtxPacketPointers &p = packet_pointers<__sk_buff>(ctx);
   return static_cast<uint32_t>(len_arg) > p.data_end - p.data ? neg_errno(ENOMEM) : 0;
 }
 
@@ -319,63 +313,54 @@ uint16_t csum_replaced2(uint16_t sum, uint16_t from, uint16_t to) {
   return static_cast<uint16_t>(~csum_add16(csum_add16(static_cast<uint16_t>(~sum), static_cast<uint16_t>(~from)), to));
 }
 
-// Where a checksum fix-up writes: the 2 bytes at offset (even, at most
-// 0xffff, inside the packet), or nullptr (-EFAULT).
-uint16_t *csum_field(uint64_t ctx, uint32_t offset) {
-  const CtxPacketPointers &p = skb_pointers(ctx);
-  if (offset > 0xffff || (offset & 1) || uint64_t{offset} + 2 > p.data_end - p.data) return nullptr;
-  return reinterpret_cast<uint16_t *>(static_cast<uintptr_t>(p.data + offset));
-}
-
-// bpf_l3_csum_replace(ctx, offset, from, to, flags): fix the checksum at
-// offset for a field changed from `from` to `to`; flags is the field's size
-// (2 or 4), or 0 with from 0 and `to` a difference (bpf_csum_diff's).
-uint64_t l3_csum_replace(uint64_t ctx, uint64_t offset, uint64_t from, uint64_t to, uint64_t flags) {
-  if (flags & ~uint64_t{BPF_F_HDR_FIELD_MASK}) return neg_errno(EINVAL);
-  uint16_t *sum = csum_field(ctx, static_cast<uint32_t>(offset));
-  if (!sum) return neg_errno(EFAULT);
+// What bpf_l3_csum_replace and bpf_l4_csum_replace share: the checksum at
+// offset (even, at most 0xffff, inside the packet, else -EFAULT) fixed for a
+// field changed from `from` to `to`. The low bits of flags are the field's
+// size, 2 or 4, or 0 with from 0 and `to` a difference (bpf_csum_diff's);
+// anything else is -EINVAL. l4: 2-byte fields go through the 4-byte sum, as
+// inet_proto_csum_replace2 does; with BPF_F_MARK_MANGLED_0 a zero checksum
+// (UDP's "none") is left alone unless BPF_F_MARK_ENFORCE, and a result of
+// zero is written as 0xffff (CSUM_MANGLED_0).
+uint64_t csum_replace(uint64_t ctx, uint64_t offset_arg, uint64_t from, uint64_t to, uint64_t flags, bool l4) {
+  const CtxPacketPointers &p = packet_pointers<__sk_buff>(ctx);
+  const uint32_t offset = static_cast<uint32_t>(offset_arg);
+  if (offset > 0xffff || (offset & 1) || uint64_t{offset} + 2 > p.data_end - p.data) return neg_errno(EFAULT);
+  void *at = reinterpret_cast<void *>(static_cast<uintptr_t>(p.data + offset));
   uint16_t v;
-  memcpy(&v, sum, sizeof(v));
-  switch (flags & BPF_F_HDR_FIELD_MASK) {
-  case 0:
-    if (from != 0) return neg_errno(EINVAL);
-    v = csum_replaced4(v, 0, static_cast<uint32_t>(to));
-    break;
-  case 2: v = csum_replaced2(v, static_cast<uint16_t>(from), static_cast<uint16_t>(to)); break;
-  case 4: v = csum_replaced4(v, static_cast<uint32_t>(from), static_cast<uint32_t>(to)); break;
-  default: return neg_errno(EINVAL);
-  }
-  memcpy(sum, &v, sizeof(v));
-  return 0;
-}
-
-// bpf_l4_csum_replace(ctx, offset, from, to, flags): the same for a TCP or
-// UDP checksum. The test run's skb has no checksum offload state
-// (CHECKSUM_NONE), so BPF_F_PSEUDO_HDR and BPF_F_IPV6 change nothing here;
-// with BPF_F_MARK_MANGLED_0 a zero checksum (UDP's "none") is left alone
-// unless BPF_F_MARK_ENFORCE, and a result of zero is written as 0xffff.
-uint64_t l4_csum_replace(uint64_t ctx, uint64_t offset, uint64_t from, uint64_t to, uint64_t flags) {
-  constexpr uint64_t kKnown =
-      BPF_F_MARK_MANGLED_0 | BPF_F_MARK_ENFORCE | BPF_F_PSEUDO_HDR | BPF_F_HDR_FIELD_MASK | BPF_F_IPV6;
-  if (flags & ~kKnown) return neg_errno(EINVAL);
-  uint16_t *sum = csum_field(ctx, static_cast<uint32_t>(offset));
-  if (!sum) return neg_errno(EFAULT);
-  uint16_t v;
-  memcpy(&v, sum, sizeof(v));
-  const bool mangled_zero = flags & BPF_F_MARK_MANGLED_0;
+  memcpy(&v, at, sizeof(v));
+  const bool mangled_zero = l4 && (flags & BPF_F_MARK_MANGLED_0);
   if (mangled_zero && !(flags & BPF_F_MARK_ENFORCE) && v == 0) return 0;
   switch (flags & BPF_F_HDR_FIELD_MASK) {
   case 0:
     if (from != 0) return neg_errno(EINVAL);
     v = csum_replaced4(v, 0, static_cast<uint32_t>(to));
     break;
-  case 2: v = csum_replaced4(v, static_cast<uint16_t>(from), static_cast<uint16_t>(to)); break;
+  case 2:
+    v = l4 ? csum_replaced4(v, static_cast<uint16_t>(from), static_cast<uint16_t>(to))
+           : csum_replaced2(v, static_cast<uint16_t>(from), static_cast<uint16_t>(to));
+    break;
   case 4: v = csum_replaced4(v, static_cast<uint32_t>(from), static_cast<uint32_t>(to)); break;
   default: return neg_errno(EINVAL);
   }
-  if (mangled_zero && v == 0) v = 0xffff; // CSUM_MANGLED_0
-  memcpy(sum, &v, sizeof(v));
+  if (mangled_zero && v == 0) v = 0xffff;
+  memcpy(at, &v, sizeof(v));
   return 0;
+}
+
+// bpf_l3_csum_replace(ctx, offset, from, to, flags): an IP header checksum.
+uint64_t l3_csum_replace(uint64_t ctx, uint64_t offset, uint64_t from, uint64_t to, uint64_t flags) {
+  if (flags & ~uint64_t{BPF_F_HDR_FIELD_MASK}) return neg_errno(EINVAL);
+  return csum_replace(ctx, offset, from, to, flags, false);
+}
+
+// bpf_l4_csum_replace(ctx, offset, from, to, flags): a TCP or UDP checksum.
+// The test run's skb has no checksum offload state (CHECKSUM_NONE), so
+// BPF_F_PSEUDO_HDR and BPF_F_IPV6 change nothing here.
+uint64_t l4_csum_replace(uint64_t ctx, uint64_t offset, uint64_t from, uint64_t to, uint64_t flags) {
+  constexpr uint64_t kKnown =
+      BPF_F_MARK_MANGLED_0 | BPF_F_MARK_ENFORCE | BPF_F_PSEUDO_HDR | BPF_F_HDR_FIELD_MASK | BPF_F_IPV6;
+  if (flags & ~kKnown) return neg_errno(EINVAL);
+  return csum_replace(ctx, offset, from, to, flags, true);
 }
 
 // bpf_skb_store_bytes(ctx, offset, from, len, flags): len bytes of from into
@@ -385,7 +370,7 @@ uint64_t l4_csum_replace(uint64_t ctx, uint64_t offset, uint64_t from, uint64_t 
 // (CHECKSUM_NONE); invalidating the hash zeroes skb->hash.
 uint64_t skb_store_bytes(uint64_t ctx, uint64_t offset_arg, uint64_t from_arg, uint64_t len_arg, uint64_t flags) {
   if (flags & ~uint64_t{BPF_F_RECOMPUTE_CSUM | BPF_F_INVALIDATE_HASH}) return neg_errno(EINVAL);
-  const CtxPacketPointers &p = skb_pointers(ctx);
+  const CtxPacketPointers &p = packet_pointers<__sk_buff>(ctx);
   const uint32_t offset = static_cast<uint32_t>(offset_arg), len = static_cast<uint32_t>(len_arg);
   if (offset > static_cast<uint32_t>(INT32_MAX) || uint64_t{offset} + len > p.data_end - p.data) return neg_errno(EFAULT);
   memcpy(reinterpret_cast<void *>(static_cast<uintptr_t>(p.data + offset)),
@@ -398,24 +383,20 @@ uint64_t skb_store_bytes(uint64_t ctx, uint64_t offset_arg, uint64_t from_arg, u
 // an xdp_md followed by the packet pointers.
 
 constexpr uint64_t kXdpFrameSize = 40; // sizeof(struct xdp_frame), kept at the buffer's start
-constexpr uint64_t kEthHeaderLen = 14;
 constexpr uint64_t kXdpMaxMetaLen = 255; // skb_shared_info.meta_len is a u8
-
-CtxPacketPointers &xdp_pointers(uint64_t ctx) {
-  return *reinterpret_cast<CtxPacketPointers *>(static_cast<uintptr_t>(ctx + ctx_packet_pointers_offset(sizeof(xdp_md))));
-}
 
 // bpf_xdp_adjust_head(ctx, delta): move the packet's start by delta bytes
 // (negative: grow into the headroom), the metadata moving with it. The
 // start stays past the xdp_frame and the metadata, and at least an Ethernet
 // header before the end; else -EINVAL.
 uint64_t xdp_adjust_head(uint64_t ctx, uint64_t delta_arg, uint64_t, uint64_t, uint64_t) {
-  CtxPacketPointers &p = xdp_pointers(ctx);
+  CtxPacketPointers &p = packet_pointers<xdp_md>(ctx);
   const int64_t delta = static_cast<int32_t>(delta_arg);
   const uint64_t metalen = p.data - p.data_meta;
   const uint64_t data_start = p.data_hard_start + kXdpFrameSize + metalen;
   const uint64_t data = p.data + static_cast<uint64_t>(delta);
-  if (static_cast<int64_t>(data - data_start) < 0 || static_cast<int64_t>(p.data_end - kEthHeaderLen - data) < 0)
+  if (static_cast<int64_t>(data - data_start) < 0 ||
+      static_cast<int64_t>(p.data_end - CtxPacketPointers::kEthHeaderLen - data) < 0)
     return neg_errno(EINVAL);
   if (metalen)
     memmove(reinterpret_cast<void *>(static_cast<uintptr_t>(p.data_meta + static_cast<uint64_t>(delta))),
@@ -429,7 +410,7 @@ uint64_t xdp_adjust_head(uint64_t ctx, uint64_t delta_arg, uint64_t, uint64_t, u
 // the xdp_frame and before data (-EINVAL), and its length is a multiple of 4
 // of at most 255 bytes (-EACCES).
 uint64_t xdp_adjust_meta(uint64_t ctx, uint64_t delta_arg, uint64_t, uint64_t, uint64_t) {
-  CtxPacketPointers &p = xdp_pointers(ctx);
+  CtxPacketPointers &p = packet_pointers<xdp_md>(ctx);
   const int64_t delta = static_cast<int32_t>(delta_arg);
   const uint64_t meta = p.data_meta + static_cast<uint64_t>(delta);
   if (static_cast<int64_t>(meta - (p.data_hard_start + kXdpFrameSize)) < 0 || static_cast<int64_t>(p.data - meta) < 0)

@@ -13,8 +13,7 @@
 namespace userbpf::helpers {
 
 int64_t skb_ld_abs(uint64_t ctx, int32_t offset, uint32_t size) {
-  const auto &p = *reinterpret_cast<const CtxPacketPointers *>(
-      static_cast<uintptr_t>(ctx + ctx_packet_pointers_offset(sizeof(__sk_buff))));
+  const CtxPacketPointers &p = packet_pointers<__sk_buff>(ctx);
   // The offset from the packet's data (bpf_skb_load_helper_convert_offset):
   // the special ranges count from the network or the Ethernet header, which
   // may come before the data (a socket filter's data starts at the network
@@ -24,7 +23,7 @@ int64_t skb_ld_abs(uint64_t ctx, int32_t offset, uint32_t size) {
     if (!p.mac_header) return -EFAULT;
     const int64_t mac = static_cast<int64_t>(p.mac_header - p.data);
     if (offset >= SKF_NET_OFF)
-      from_data = int64_t{offset} - SKF_NET_OFF + mac + ETH_HLEN;
+      from_data = int64_t{offset} - SKF_NET_OFF + static_cast<int64_t>(p.network_header() - p.data);
     else if (offset >= SKF_LL_OFF)
       from_data = int64_t{offset} - SKF_LL_OFF + mac;
     else

@@ -523,12 +523,18 @@ void object_ref_put(ObjectKind kind, uint32_t id) {
       fd = -1;
     }
   }
+  // The header as the view knows it (no read: a dropped BTF reference is
+  // one ftruncate), else as the file has it.
   ObjectHeader hdr, scratch;
   const ObjectHeader *known = own ? view_current_header(*view, sb, &scratch) : nullptr;
-  if (known && known->region_in_xattr && sb.st_size > 1 && ftruncate(fd, sb.st_size - 1) == 0) {
-    // Another reference remains (the count is the file's size): it stays.
-  } else if (fd >= 0 && (known ? (memcpy(static_cast<void *>(&hdr), known, sizeof(hdr)), true)
-                               : header_read(fd, &hdr, &sb))) {
+  bool have_hdr = false;
+  if (known) {
+    memcpy(static_cast<void *>(&hdr), known, sizeof(hdr));
+    have_hdr = true;
+  } else if (fd >= 0) {
+    have_hdr = header_read(fd, &hdr, &sb);
+  }
+  if (have_hdr) {
     const uint32_t refs = hdr.refs.load();
     if (refs > 0 && header_store_refs(fd, hdr, refs - 1) == 0) {
       hdr.refs.store(refs - 1);

@@ -611,18 +611,16 @@ void Checker::check_mem_access(uint32_t pc, int regno, int off, int size, bool w
     if (!write && value_regno >= 0) {
       Reg &dst = reg(value_regno);
       switch (field) {
-      case CtxField::kScalar: case CtxField::kInvalid: mark_unknown(dst); break;
+      case CtxField::kScalar: case CtxField::kScalar16: case CtxField::kInvalid: mark_unknown(dst); break;
       case CtxField::kPacket: mark_known(dst, 0); dst.type = RegType::kPacket; break;
       case CtxField::kPacketMeta: mark_known(dst, 0); dst.type = RegType::kPacketMeta; break;
       case CtxField::kPacketEnd: mark_known(dst, 0); dst.type = RegType::kPacketEnd; break;
       case CtxField::kSockOrNull: mark_known(dst, 0); dst.type = RegType::kSock; dst.maybe_null = true; dst.id = ++id_gen_; break;
       }
       if (field == CtxField::kPacket || field == CtxField::kPacketMeta || field == CtxField::kPacketEnd)
-        env_.ctx_pointer_load[pc] = field;
+        env_.ctx_rewrite[pc] = field;
     }
-    // Only tc programs may write tc_index, and only whole (skb access rules).
-    if (write && env_.type->ctx_size == sizeof(__sk_buff) && off == static_cast<int>(offsetof(__sk_buff, tc_index)))
-      env_.ctx_store_u16[pc] = 1;
+    if (write && field == CtxField::kScalar16) env_.ctx_rewrite[pc] = field;
     break;
   }
   case RegType::kPacket:
@@ -1889,8 +1887,7 @@ int64_t Checker::step(uint32_t pc) {
 int Checker::run() {
   explored_.resize(env_.size());
   alu_aux_.resize(env_.size());
-  env_.ctx_pointer_load.assign(env_.size(), CtxField::kInvalid);
-  env_.ctx_store_u16.assign(env_.size(), 0);
+  env_.ctx_rewrite.assign(env_.size(), CtxField::kInvalid);
   env_.mem_ptr_kind.assign(env_.size(), 0);
   nospec_.assign(env_.size(), 0);
   if (int err = check_subprog(0)) return err;

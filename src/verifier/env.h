@@ -84,14 +84,12 @@ struct Env {
   std::vector<uint8_t> prune_point;        // per insn
   std::vector<uint8_t> calls_callback;     // per insn: a helper call that runs a callback (bpf_loop)
   std::vector<uint16_t> live_in;           // per insn: registers (bit n = rn) that may be read before written
-  // Per insn: the packet pointer field (data, data_end, data_meta) a context
-  // load reads, which verify() then rewrites into a load of the 64-bit
-  // pointer (the kernel's convert_ctx_accesses); kInvalid for other insns.
-  std::vector<CtxField> ctx_pointer_load;
-  // Per insn: a 4-byte store into a context field the kernel keeps in 16
-  // bits (__sk_buff.tc_index: sk_buff's is a __u16), which verify() then
-  // narrows to a 2-byte store, as convert_ctx_accesses does.
-  std::vector<uint8_t> ctx_store_u16;
+  // Per insn: the context field verify() rewrites the access to once the
+  // program is accepted (the kernel's convert_ctx_accesses): a load of a
+  // packet pointer field (data, data_end, data_meta) becomes a load of the
+  // 64-bit pointer; a store into a 16-bit field (kScalar16) a 2-byte store.
+  // kInvalid for the other insns.
+  std::vector<CtxField> ctx_rewrite;
   // Per load/store insn: which kind of pointer it goes through (the kernel's
   // insn_aux_data.ptr_type): 0 not seen yet, 1 the context, 2 anything else.
   std::vector<uint8_t> mem_ptr_kind;

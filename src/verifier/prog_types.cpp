@@ -59,6 +59,10 @@ CtxField tc_cls_act_access(int off, int size, bool write, const Options &) {
                  off == int(offsetof(__sk_buff, queue_mapping))))
     return CtxField::kInvalid;
   if (IN_FIELDS(__sk_buff, family, local_port, off)) return CtxField::kInvalid;
+  if (write && off == int(offsetof(__sk_buff, tc_index))) {
+    const CtxField f = skb_access(off, size, write);
+    return f == CtxField::kScalar ? CtxField::kScalar16 : f;
+  }
   // tc may read the timestamp's type (a byte); the other types may not.
   if (off == int(offsetof(__sk_buff, tstamp_type))) return size == 1 ? CtxField::kScalar : CtxField::kInvalid;
   return skb_access(off, size, write);

@@ -18,7 +18,9 @@ namespace userbpf::verifier {
 // enum bpf_prog_type's range.
 inline constexpr uint32_t kProgTypeMemory = 0x7fff0001;
 
-enum class CtxField : uint8_t { kInvalid, kScalar, kPacket, kPacketMeta, kPacketEnd, kSockOrNull };
+// kScalar16: a scalar field the kernel keeps in 16 bits (sk_buff's tc_index):
+// a store into it is narrowed to 2 bytes, as convert_ctx_access does.
+enum class CtxField : uint8_t { kInvalid, kScalar, kScalar16, kPacket, kPacketMeta, kPacketEnd, kSockOrNull };
 
 // The run-time context's layout (helpers/context.h): the verifier rewrites
 // loads of the packet pointer fields into loads of CtxPacketPointers.

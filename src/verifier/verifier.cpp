@@ -177,25 +177,21 @@ Result verify(const vm::RawInsn *insns, size_t count, const Options &options, co
   if (int err = do_check(env)) return finish(err);
   if (int err = check_max_stack_depth(env)) return finish(err);
 
-  // Accepted: loads of the context's packet pointers read the 64-bit
-  // pointers behind the uapi struct (prog_types.h, CtxPacketPointers).
+  // Accepted: context accesses as the run-time context has them. Loads of
+  // the packet pointers read the 64-bit pointers behind the uapi struct
+  // (prog_types.h, CtxPacketPointers); stores into 16-bit kernel fields keep
+  // their low half. One instruction for one.
   for (size_t pc = 0; pc < env.size(); pc++) {
-    if (env.ctx_pointer_load[pc] == CtxField::kInvalid) continue;
+    const CtxField field = env.ctx_rewrite[pc];
     vm::Insn &insn = prog.insns[pc];
-    insn.op = vm::Op::LDXDW;
-    insn.opcode = BPF_LDX | BPF_MEM | BPF_DW;
-    insn.off = static_cast<int16_t>(ctx_pointer_offset(*env.type, env.ctx_pointer_load[pc]));
-  }
-  // Accepted: stores into 16-bit kernel fields keep their low half.
-  for (size_t pc = 0; pc < env.size(); pc++) {
-    if (!env.ctx_store_u16[pc]) continue;
-    vm::Insn &insn = prog.insns[pc];
-    if (insn.op == vm::Op::STXW) {
-      insn.op = vm::Op::STXH;
-      insn.opcode = BPF_STX | BPF_MEM | BPF_H;
-    } else if (insn.op == vm::Op::STW) {
-      insn.op = vm::Op::STH;
-      insn.opcode = BPF_ST | BPF_MEM | BPF_H;
+    if (field == CtxField::kScalar16) {
+      const bool reg = insn.op == vm::Op::STXW;
+      insn.op = reg ? vm::Op::STXH : vm::Op::STH;
+      insn.opcode = (reg ? BPF_STX : BPF_ST) | BPF_MEM | BPF_H;
+    } else if (field != CtxField::kInvalid) {
+      insn.op = vm::Op::LDXDW;
+      insn.opcode = BPF_LDX | BPF_MEM | BPF_DW;
+      insn.off = static_cast<int16_t>(ctx_pointer_offset(*env.type, field));
     }
   }
   // Accepted: write the run-time values into the LD_IMM64s.
