@@ -56,7 +56,10 @@
 //     comparison other than a JEQ/JNE against 0.
 // A violation prints the options, the disassembly, the run's trace tail and
 // the verifier's level-2 log, then aborts. LLVMFuzzerInitialize first runs
-// the checker on hand-written bad programs: it must flag each one.
+// the checker on hand-written bad programs: it must flag each one; and it
+// checks that every helper the verifier allows the two program types is
+// emulated here (a helper added to the verifier but not to the checker made
+// the checker report its first accepted call as a verifier bug).
 // USERBPF_FUZZ_VERBOSE=1 prints each verdict with the end of its log.
 #include <cerrno>
 #include <cinttypes>
@@ -74,6 +77,7 @@
 #include "btf/btf.h"
 #include "btf/btf_object.h"
 #include "btf_builder.h"
+#include "helpers/helpers.h"
 #include "verifier/prog_types.h"
 #include "verifier/verifier.h"
 #include "vm/decoder.h"
@@ -880,6 +884,16 @@ private:
     return m;
   }
 
+  // A helper fills size bytes through register r (ARG_PTR_TO_UNINIT_MEM with
+  // ARG_CONST_SIZE): writable memory other than the socket buffer, size > 0.
+  void helper_write(size_t pc, int r, uint64_t size, const char *what) {
+    if (size == 0) violation(pc, std::string(what) + " of 0 bytes accepted (ARG_CONST_SIZE)");
+    if (cfg_.skb && prov_kind(prov_[r]) == kProvCtx) violation(pc, std::string(what) + " into the socket buffer");
+    Mem m = translate(pc, reg_[r], size, prov_[r], what);
+    memset(m.bytes, 0, static_cast<size_t>(size));
+    for (uint64_t i = 0; i < size; i++) m.prov[i] = kProvNone;
+  }
+
   uint32_t next_random() {
     rng_ ^= rng_ << 13;
     rng_ ^= rng_ >> 17;
@@ -1007,16 +1021,37 @@ private:
       (void)key_of();
       ret = static_cast<uint64_t>(-EINVAL);
       break;
-    case BPF_FUNC_ktime_get_ns: ret = 1000000000ull + 1000 * ++calls_; break;
+    case BPF_FUNC_ktime_get_ns:
+    case BPF_FUNC_ktime_get_boot_ns:
+    case BPF_FUNC_ktime_get_tai_ns: ret = 1000000000ull + 1000 * ++calls_; break;
     case BPF_FUNC_get_prandom_u32: ret = next_random(); break;
-    case BPF_FUNC_get_smp_processor_id: ret = 0; break;
+    case BPF_FUNC_get_smp_processor_id:
+    case BPF_FUNC_get_numa_node_id: ret = 0; break;
+    case BPF_FUNC_get_current_pid_tgid: ret = 0x0000100000001001ull; break;
+    case BPF_FUNC_get_current_uid_gid: ret = 0x000003e8000003e8ull; break;
+    case BPF_FUNC_get_current_comm: // (buf, size): TASK_COMM_LEN bytes at most, the rest zeroed
+      if (unpriv_) violation(pc, "get_current_comm accepted without CAP_PERFMON");
+      helper_write(pc, 1, reg_[2], "get_current_comm buffer write");
+      break;
+    case BPF_FUNC_skb_load_bytes:          // (skb, offset, to, len)
+    case BPF_FUNC_skb_load_bytes_relative: // (skb, offset, to, len, start_header)
+      if (!cfg_.skb) violation(pc, "skb_load_bytes accepted for a program type without a socket buffer");
+      if (reg_[1] != kCtxBase || prov_kind(prov_[1]) != kProvCtx)
+        violation(pc, "skb_load_bytes with r1 = " + prov_name(prov_[1]) + ", not the socket buffer itself");
+      check_scalar_arg(2);
+      helper_write(pc, 3, reg_[4], "skb_load_bytes buffer write");
+      if (id == BPF_FUNC_skb_load_bytes_relative) check_scalar_arg(5);
+      ret = static_cast<uint64_t>(-EFAULT); // this type's test skb has no packet to copy from
+      break;
     case BPF_FUNC_trace_printk:
       if (unpriv_) violation(pc, "trace_printk accepted without CAP_PERFMON");
       if (reg_[2] == 0) violation(pc, "trace_printk with a zero size accepted");
       (void)helper_read(pc, 1, reg_[2], "trace_printk fmt read");
       ret = 0;
       break;
-    default: violation(pc, "helper #" + std::to_string(id) + " is not one the memory program type may call");
+    default:
+      violation(pc, "helper #" + std::to_string(id) + " is not one the " +
+                        (cfg_.skb ? "socket filter" : "memory program type") + " may call");
     }
     reg_[0] = ret;
     prov_[0] = ret_prov;
@@ -1423,7 +1458,35 @@ std::string describe_config(const Config &cfg) {
 
 // The checker must catch what it is there to catch: hand-written programs
 // (never verified) with one violation each, and clean ones that must pass.
+// Every helper the verifier lets the fuzzed program types call must have
+// its emulation in Checker::call_helper (or start_loop): a new helper the
+// checker does not know would make its first accepted call a false alarm.
+constexpr int32_t kEmulatedHelpers[] = {
+    BPF_FUNC_map_lookup_elem, BPF_FUNC_map_update_elem, BPF_FUNC_map_delete_elem, BPF_FUNC_ktime_get_ns,
+    BPF_FUNC_ktime_get_boot_ns, BPF_FUNC_ktime_get_tai_ns, BPF_FUNC_get_prandom_u32, BPF_FUNC_get_smp_processor_id,
+    BPF_FUNC_get_numa_node_id, BPF_FUNC_get_current_pid_tgid, BPF_FUNC_get_current_uid_gid,
+    BPF_FUNC_get_current_comm, BPF_FUNC_skb_load_bytes, BPF_FUNC_skb_load_bytes_relative, BPF_FUNC_trace_printk,
+    BPF_FUNC_loop,
+    BPF_FUNC_tail_call, // allowed for socket filters, but it needs a PROG_ARRAY and the fuzzer's map is an ARRAY
+};
+
+void check_helper_emulation() {
+  for (const helpers::HelperProto *h = helpers::helpers_begin(); h != helpers::helpers_end(); ++h)
+    for (uint32_t type : {verifier::kProgTypeMemory, uint32_t{BPF_PROG_TYPE_SOCKET_FILTER}}) {
+      if (!verifier::helper_allowed(type, *h, verifier::Privilege::privileged())) continue;
+      bool emulated = false;
+      for (int32_t id : kEmulatedHelpers) emulated |= id == h->id;
+      if (!emulated) {
+        fprintf(stderr, "fuzz_verifier self test: helper %s#%d is allowed for program type %#x but the checker "
+                        "does not emulate it (Checker::call_helper)\n",
+                std::string(h->name).c_str(), h->id, type);
+        abort();
+      }
+    }
+}
+
 void self_test() {
+  check_helper_emulation();
   auto I = [](uint8_t code, int dst, int src, int16_t off, int32_t imm) {
     RawInsn r{};
     r.code = code;
@@ -1504,6 +1567,13 @@ void self_test() {
   const std::vector<RawInsn> ld_abs_ok = {I(0xbf, 6, 1, 0, 0), I(0x30, 0, 0, 0, 12), exit_};
   const std::vector<RawInsn> ld_abs_moved = {I(0xbf, 6, 1, 0, 0), I(0x07, 6, 0, 0, 4), I(0x30, 0, 0, 0, 12), exit_};
   const std::vector<RawInsn> ld_abs_r1_after = {I(0xbf, 6, 1, 0, 0), I(0x30, 0, 0, 0, 12), I(0x71, 0, 1, 0, 0), exit_};
+  // bpf_skb_load_bytes(skb, 0, buf, 8): into the stack, into the skb itself.
+  const std::vector<RawInsn> load_bytes_to_stack = {I(0xb7, 2, 0, 0, 0), I(0xbf, 3, 10, 0, 0), I(0x07, 3, 0, 0, -8),
+                                                    I(0xb7, 4, 0, 0, 8), I(0x85, 0, 0, 0, BPF_FUNC_skb_load_bytes),
+                                                    I(0x79, 0, 10, -8, 0), exit_};
+  const std::vector<RawInsn> load_bytes_to_skb = {I(0xb7, 2, 0, 0, 0), I(0xbf, 3, 1, 0, 0), I(0xb7, 4, 0, 0, 8),
+                                                  I(0x85, 0, 0, 0, BPF_FUNC_skb_load_bytes), exit_};
+  const std::vector<RawInsn> pid_tgid = {I(0x85, 0, 0, 0, BPF_FUNC_get_current_pid_tgid), exit_};
   const struct {
     const char *name;
     bool bad;
@@ -1512,6 +1582,9 @@ void self_test() {
       {"LD_ABS with the skb in r6", false, ld_abs_ok},
       {"LD_ABS with a moved skb in r6", true, ld_abs_moved},
       {"the ctx in r1 used after LD_ABS", true, ld_abs_r1_after},
+      {"skb_load_bytes into the stack", false, load_bytes_to_stack},
+      {"skb_load_bytes into the skb", true, load_bytes_to_skb},
+      {"get_current_pid_tgid from a socket filter", false, pid_tgid},
   };
   for (const auto &c : skb_cases) {
     Config k = cfg;
