@@ -477,6 +477,8 @@ const HelperProto kHelpers[] = {
     // (the interpreter's loop frames, the JIT's inline loop; docs/VM.md).
     {kLoopHelper, "loop", nullptr, R::kInteger,
      {A::kAnything, A::kPtrToFunc, A::kPtrToStackOrNull, A::kAnything, A::kDontCare}, false},
+    {kForEachMapElemHelper, "for_each_map_elem", nullptr, R::kInteger,
+     {A::kConstMapPtr, A::kPtrToFunc, A::kPtrToStackOrNull, A::kAnything, A::kDontCare}, false},
     {kKtimeGetTaiNs, "ktime_get_tai_ns", ktime_get_tai_ns, R::kInteger,
      {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
 };

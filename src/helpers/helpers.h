@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "maps/map.h"
+
 namespace userbpf::helpers {
 
 enum class ArgType : uint8_t {
@@ -28,6 +30,26 @@ enum class ArgType : uint8_t {
 
 inline constexpr int32_t kLoopHelper = 181;   // BPF_FUNC_loop
 inline constexpr uint32_t kMaxLoops = 1u << 23; // BPF_MAX_LOOPS: bpf_loop's nr_loops limit (-E2BIG beyond)
+inline constexpr int32_t kForEachMapElemHelper = 164; // BPF_FUNC_for_each_map_elem
+
+// bpf_for_each_map_elem(map, callback, ctx, flags) calls back into the
+// program, so the VM runs it itself, as bpf_loop: it starts a walk, and
+// between two steps runs callback(map, key, value, ctx) until that returns
+// non-zero (the verifier allows 0 and 1); r0 = the elements visited, or
+// -EINVAL for non-zero flags. Both engines keep a ForEachWalk where the
+// callback cannot reach it (the interpreter's frames, the JIT's native stack).
+struct ForEachWalk {
+  Map *map;           // r1 of the helper call
+  void *key;          // the element found by the last step
+  void *value;
+  MapWalkCursor cursor;
+};
+// A zeroed ForEachWalk over map. Returns 0, or -EINVAL (the helper's
+// result) for a map without for_each: only unverified code passes one.
+int64_t for_each_map_start(ForEachWalk *walk, uint64_t map);
+// One step: 1 with the next element's key and value in walk, 0 at the end.
+// A plain C-ABI function the JIT calls between two callbacks.
+uint64_t for_each_map_step(ForEachWalk *walk);
 
 // Memory arguments are followed by their size argument (the kernel's
 // arg_type_is_mem_size pairs).

@@ -167,6 +167,18 @@ void *percpu_array_lookup_elem(Map &map, const void *key) {
   return percpu_slot(map, current_cpu(map.ncpus), index);
 }
 
+// bpf_for_each_map_elem over an array (bpf_for_each_array_elem): index
+// order, every element. The key the callback gets points at the cursor's
+// copy of the index, as the kernel's points at its loop variable.
+template <void *(*kLookup)(Map &, const void *)>
+bool array_for_each_next(Map &map, MapWalkCursor &cursor, void **key, void **value) {
+  if (cursor.position >= map.max_entries) return false;
+  cursor.array_key = static_cast<uint32_t>(cursor.position++);
+  *key = &cursor.array_key;
+  *value = kLookup(map, &cursor.array_key);
+  return true;
+}
+
 // Program side: this CPU's value only, value_size bytes.
 int percpu_array_update_elem(Map &map, const void *key, const void *value, uint64_t flags) {
   const uint32_t index = read_index(key);
@@ -233,6 +245,7 @@ const MapOps array_map_ops = {
     .lookup_and_delete_batch = nullptr,
     .update_batch = generic_update_batch,
     .delete_batch = nullptr,
+    .for_each_next = array_for_each_next<array_lookup_elem>,
     .mmapable = array_mmapable,
     .attach = nullptr,
     .detach = nullptr,
@@ -254,6 +267,7 @@ const MapOps percpu_array_map_ops = {
     .lookup_and_delete_batch = nullptr,
     .update_batch = generic_update_batch,
     .delete_batch = nullptr,
+    .for_each_next = array_for_each_next<percpu_array_lookup_elem>,
     .mmapable = nullptr, // the kernel has no mmap for per-CPU arrays (ENOTSUPP)
     .attach = nullptr,
     .detach = nullptr,

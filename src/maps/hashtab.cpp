@@ -1297,6 +1297,40 @@ int htab_lookup_and_delete_batch(Map &map, BatchArgs &args) { return htab_batch(
 
 } // namespace
 
+// bpf_for_each_map_elem over a hash (bpf_for_each_hash_elem): bucket by
+// bucket, each list from its head, without the bucket lock, so that the
+// callback may update and delete elements, the current one included. The
+// cursor holds the element visited last; its link is followed only after
+// the callback ran, as the kernel's RCU list walk does. A deleted element
+// keeps its link (unlink()); a preallocated one may meanwhile be reused for
+// a key of another bucket, and then its link leads into that bucket: such
+// elements are skipped and the walk goes on with the next bucket, so a walk
+// never visits an element twice because of a reuse (the kernel's may).
+// LRU types: a visit is not a use, the reference bits stay (as the kernel's).
+namespace {
+
+template <bool kPercpu> bool htab_for_each_next(Map &map, MapWalkCursor &cursor, void **key, void **value) {
+  Htab t(map);
+  while (cursor.position < t.h.n_buckets) {
+    const uint32_t index = static_cast<uint32_t>(cursor.position);
+    uint64_t link = cursor.element ? t.elem(cursor.element).next.load(std::memory_order_acquire)
+                                   : t.bucket(index).first.load(std::memory_order_acquire);
+    while (!is_nulls(link) && t.bucket_index(t.elem(link).hash.load(std::memory_order_relaxed)) != index)
+      link = t.elem(link).next.load(std::memory_order_acquire);
+    if (!is_nulls(link)) {
+      cursor.element = link;
+      *key = t.key_of(link);
+      *value = kPercpu ? t.pcpu_value(t.elem(link).index, current_cpu(t.h.ncpus)) : t.value_of(link);
+      return true;
+    }
+    cursor.position++;
+    cursor.element = 0;
+  }
+  return false;
+}
+
+} // namespace
+
 // Test hook: elements in a NO_PREALLOC table (the kernel's count), or -1 for
 // preallocated tables, which do not count.
 int64_t htab_debug_element_count(Map &map) {
@@ -1333,6 +1367,7 @@ const MapOps htab_map_ops = {
     .lookup_and_delete_batch = htab_lookup_and_delete_batch,
     .update_batch = generic_update_batch,
     .delete_batch = generic_delete_batch,
+    .for_each_next = htab_for_each_next<false>,
     .mmapable = nullptr,
     .attach = nullptr,
     .detach = nullptr,
@@ -1354,6 +1389,7 @@ const MapOps htab_percpu_map_ops = {
     .lookup_and_delete_batch = htab_lookup_and_delete_batch,
     .update_batch = generic_update_batch,
     .delete_batch = generic_delete_batch,
+    .for_each_next = htab_for_each_next<true>,
     .mmapable = nullptr,
     .attach = nullptr,
     .detach = nullptr,
@@ -1375,6 +1411,7 @@ const MapOps htab_lru_map_ops = {
     .lookup_and_delete_batch = htab_lookup_and_delete_batch,
     .update_batch = generic_update_batch,
     .delete_batch = generic_delete_batch,
+    .for_each_next = htab_for_each_next<false>,
     .mmapable = nullptr,
     .attach = nullptr,
     .detach = nullptr,
@@ -1396,6 +1433,7 @@ const MapOps htab_lru_percpu_map_ops = {
     .lookup_and_delete_batch = htab_lookup_and_delete_batch,
     .update_batch = generic_update_batch,
     .delete_batch = generic_delete_batch,
+    .for_each_next = htab_for_each_next<true>,
     .mmapable = nullptr,
     .attach = nullptr,
     .detach = nullptr,

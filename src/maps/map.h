@@ -64,6 +64,14 @@ struct BatchArgs {
   uint64_t flags = 0;
 };
 
+// Where bpf_for_each_map_elem's walk stands between two elements (the VM
+// runs the program's callback in between). Zeroed: before the first one.
+struct MapWalkCursor {
+  uint64_t position = 0; // arrays: the next index; hashes: the bucket being walked
+  uint64_t element = 0;  // hashes: the element handed out last in that bucket (0: none yet)
+  uint32_t array_key = 0; // arrays: the key handed out (the callback gets a pointer to it)
+};
+
 struct MapOps {
   const char *name; // e.g. "array"; used in messages and the CLI
 
@@ -98,6 +106,15 @@ struct MapOps {
   int (*lookup_and_delete_batch)(Map &map, BatchArgs &args);
   int (*update_batch)(Map &map, BatchArgs &args);
   int (*delete_batch)(Map &map, BatchArgs &args);
+
+  // bpf_for_each_map_elem (the kernel's map_for_each_callback): step the
+  // cursor to the next element and point *key and *value at it (per-CPU
+  // maps: this CPU's value); false when the walk is over. Called from a
+  // program run, inside its RCU read-side section, like lookup_elem; the
+  // callback may update or delete elements (the current one too) between
+  // two steps. nullptr: the family has none, and the verifier refuses the
+  // helper for it ("callback function not allowed for map").
+  bool (*for_each_next)(Map &map, MapWalkCursor &cursor, void **key, void **value);
 
   // Whether mmap() of the map fd is allowed (arrays with BPF_F_MMAPABLE).
   bool (*mmapable)(const Map &map);

@@ -142,6 +142,7 @@ const MapOps prog_array_map_ops = {
     .lookup_and_delete_batch = nullptr,
     .update_batch = nullptr,
     .delete_batch = nullptr,
+    .for_each_next = nullptr, // the kernel's prog_array_map_ops has no map_for_each_callback
     .mmapable = nullptr,
     .attach = nullptr,
     .detach = nullptr,

@@ -13,10 +13,11 @@ namespace userbpf::vm {
 namespace {
 
 // The interpreter's labels: one per instruction form (Op), then the helpers
-// the VM runs itself: the tail call and bpf_loop.
+// the VM runs itself: the tail call, bpf_loop and bpf_for_each_map_elem.
 constexpr size_t kTailCallLabel = kNumOps;
 constexpr size_t kLoopLabel = kNumOps + 1;
-constexpr size_t kNumLabels = kNumOps + 2;
+constexpr size_t kForEachLabel = kNumOps + 2;
+constexpr size_t kNumLabels = kNumOps + 3;
 
 template <typename T> inline T load(uint64_t addr) {
   T v;
@@ -34,12 +35,20 @@ struct Frame {
   const Slot *return_to;
   uint64_t callee_saved[4]; // r6..r9
   uint64_t frame_pointer;   // r10
-  // Set when the call that made the frame above is bpf_loop's: its
-  // callback's exit comes back here for the next iteration.
+  // Set when the call that made the frame above is bpf_loop's or
+  // bpf_for_each_map_elem's: its callback's exit comes back here for the
+  // next iteration. for_each.map is set for bpf_for_each_map_elem only.
   const Slot *loop_callback = nullptr;
   uint64_t loop_ctx = 0;
   uint32_t loop_index = 0, loop_count = 0;
+  helpers::ForEachWalk for_each = {};
 };
+
+// Is target the address of one of code's slots (a callback's entry)?
+bool is_slot_address(uint64_t target, const Slot *code, size_t code_len) {
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(code);
+  return target - begin < code_len * sizeof(Slot) && (target - begin) % sizeof(Slot) == 0;
+}
 
 // The interpreter loop. Called with code == nullptr it only hands out its
 // label table (labels are local to the function that defines them).
@@ -53,6 +62,7 @@ RunResult execute(const Slot *code, size_t code_len, uint64_t r1, uint64_t r2, u
 #undef USERBPF_VM_LABEL
       &&op_TAIL_CALL,
       &&op_LOOP,
+      &&op_FOR_EACH,
   };
   static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == kNumLabels);
   RunResult result;
@@ -377,20 +387,53 @@ op_LOOP : {
     NEXT();
   }
   const uint64_t target = reg[2];
-  const uintptr_t begin = reinterpret_cast<uintptr_t>(code);
-  if (target - begin >= code_len * sizeof(Slot) || (target - begin) % sizeof(Slot) != 0) {
-    result.err = -EINVAL; // only unverified code gets here
-    result.error = "bpf_loop: r2 = " + std::to_string(target) + " is not a subprogram";
-    goto done;
-  }
+  if (!is_slot_address(target, code, code_len)) goto bad_callback; // only unverified code gets here
   if (depth + 1 >= kMaxCallFrames) goto too_deep;
   frames[depth] = {pc + 1, {reg[6], reg[7], reg[8], reg[9]}, reg[10],
-                   reinterpret_cast<const Slot *>(static_cast<uintptr_t>(target)), reg[3], 0, count};
+                   reinterpret_cast<const Slot *>(static_cast<uintptr_t>(target)), reg[3], 0, count, {}};
   depth++;
   reg[10] -= kStackSize;
   reg[1] = 0;
   reg[2] = frames[depth - 1].loop_ctx;
   pc = frames[depth - 1].loop_callback;
+  DISPATCH();
+}
+op_FOR_EACH : {
+  // bpf_for_each_map_elem(map, callback, ctx, flags): the callback runs in
+  // a new frame with (map, key, value, ctx) per element until it returns
+  // non-zero; r0 = the elements visited. The walk stays in this frame.
+  if (reg[4] != 0) {
+    reg[0] = static_cast<uint64_t>(-EINVAL);
+    NEXT();
+  }
+  const uint64_t target = reg[2];
+  if (!is_slot_address(target, code, code_len)) goto bad_callback;
+  if (depth + 1 >= kMaxCallFrames) goto too_deep;
+  Frame &caller = frames[depth];
+  caller = {pc + 1, {reg[6], reg[7], reg[8], reg[9]}, reg[10],
+            reinterpret_cast<const Slot *>(static_cast<uintptr_t>(target)), reg[3], 0, 0, {}};
+  if (const int64_t err = helpers::for_each_map_start(&caller.for_each, reg[1])) {
+    caller.for_each.map = nullptr;
+    reg[0] = static_cast<uint64_t>(err); // a map without for_each: only unverified code passes one
+    NEXT();
+  }
+  if (!helpers::for_each_map_step(&caller.for_each)) {
+    caller.for_each.map = nullptr;
+    reg[0] = 0; // an empty map
+    NEXT();
+  }
+  goto enter_for_each_callback;
+}
+enter_for_each_callback : {
+  // frames[depth] holds the walk, at an element: call the callback with it.
+  Frame &caller = frames[depth];
+  depth++;
+  reg[10] -= kStackSize;
+  reg[1] = reinterpret_cast<uintptr_t>(caller.for_each.map);
+  reg[2] = reinterpret_cast<uintptr_t>(caller.for_each.key);
+  reg[3] = reinterpret_cast<uintptr_t>(caller.for_each.value);
+  reg[4] = caller.loop_ctx;
+  pc = caller.loop_callback;
   DISPATCH();
 }
 op_CALLX : {
@@ -402,7 +445,7 @@ op_CALLX : {
   if (target - begin < code_len * sizeof(Slot) && (target - begin) % sizeof(Slot) == 0) {
     const Slot *callee = reinterpret_cast<const Slot *>(static_cast<uintptr_t>(target));
     if (depth + 1 >= kMaxCallFrames) goto too_deep;
-    frames[depth] = {pc + 1, {reg[6], reg[7], reg[8], reg[9]}, reg[10], nullptr, 0, 0, 0};
+    frames[depth] = {pc + 1, {reg[6], reg[7], reg[8], reg[9]}, reg[10], nullptr, 0, 0, 0, {}};
     depth++;
     reg[10] -= kStackSize;
     pc = callee;
@@ -420,7 +463,7 @@ op_CALLX : {
 }
 op_CALL_LOCAL:
   if (depth + 1 >= kMaxCallFrames) goto too_deep;
-  frames[depth] = {pc + 1, {reg[6], reg[7], reg[8], reg[9]}, reg[10], nullptr, 0, 0, 0};
+  frames[depth] = {pc + 1, {reg[6], reg[7], reg[8], reg[9]}, reg[10], nullptr, 0, 0, 0, {}};
   depth++;
   reg[10] -= kStackSize;
   pc += pc->off + 1;
@@ -437,7 +480,15 @@ op_EXIT:
   reg[8] = frames[depth].callee_saved[2];
   reg[9] = frames[depth].callee_saved[3];
   reg[10] = frames[depth].frame_pointer;
-  if (frames[depth].loop_callback) {
+  if (frames[depth].for_each.map) {
+    // A bpf_for_each_map_elem callback returned: the next element, or the
+    // helper's result (the elements visited, this one included).
+    Frame &walk = frames[depth];
+    walk.loop_index++;
+    if (reg[0] == 0 && helpers::for_each_map_step(&walk.for_each)) goto enter_for_each_callback;
+    walk.for_each.map = nullptr;
+    reg[0] = walk.loop_index;
+  } else if (frames[depth].loop_callback) {
     // A bpf_loop callback returned: the next index, or the helper's result
     // (the iterations run, this one included).
     Frame &loop = frames[depth];
@@ -475,6 +526,11 @@ ld_packet_fault:
   reg[0] = 0;
   goto op_EXIT;
 
+bad_callback:
+  result.err = -EINVAL;
+  result.error = std::string(pc->imm == helpers::kLoopHelper ? "bpf_loop" : "bpf_for_each_map_elem") + ": r2 = " +
+                 std::to_string(reg[2]) + " is not a subprogram";
+  goto done;
 too_deep:
   result.err = -E2BIG;
   result.error = "the call stack of " + std::to_string(depth + 2) + " frames is too deep (max " +
@@ -559,6 +615,10 @@ int Program::create(const DecodedProgram &decoded, std::unique_ptr<Program> *out
       }
       if (d.imm == helpers::kLoopHelper) {
         s.handler = table[kLoopLabel];
+        break;
+      }
+      if (d.imm == helpers::kForEachMapElemHelper) {
+        s.handler = table[kForEachLabel];
         break;
       }
       const helpers::HelperProto *h = helpers::find_helper(d.imm);

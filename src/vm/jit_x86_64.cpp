@@ -206,6 +206,8 @@ public:
       if (!d.ld_imm64_tail && d.op == Op::CALL)
         if (const helpers::HelperProto *h = helpers::find_helper(d.imm); h && h->fn)
           out.push_back(reinterpret_cast<uintptr_t>(h->fn));
+    out.push_back(reinterpret_cast<uintptr_t>(&helpers::for_each_map_start));
+    out.push_back(reinterpret_cast<uintptr_t>(&helpers::for_each_map_step));
     return out;
   }
 
@@ -522,6 +524,7 @@ private:
     case Op::CALL:
       if (d.imm == kTailCallHelper) tail_call();
       else if (d.imm == helpers::kLoopHelper) loop_helper();
+      else if (d.imm == helpers::kForEachMapElemHelper) for_each_helper();
       else call_helper(d);
       break;
     case Op::CALL_LOCAL: call_local_checked([&] {
@@ -881,21 +884,7 @@ private:
     e_.zero(RAX);
     e_.test_rr(false, RDI, RDI);
     const size_t to_done_zero = jcc_forward32(kEqual);
-    // Only a function whose address the program took can be the callback
-    // (the verifier makes sure of it; unverified code gets the callx error).
-    std::vector<size_t> to_ok;
-    for (size_t f : address_taken_) {
-      movabs(R10, base_ + prev_func_addr_[f]);
-      e_.alu_rr(AluOp::kCmp, true, RSI, R10);
-      to_ok.push_back(jcc_forward32(kEqual));
-    }
-    e_.mov_mem32_imm(kCtxReg, kOffBadReg, 2);
-    e_.store(8, kCtxReg, kOffBadValue, RSI);
-    e_.jmp(here(), bad_callx_stub_, true);
-    for (size_t end : to_ok) patch_rel32(end, e_.size());
-    e_.cmp_mem32_imm8(kCtxReg, kOffDepth, kMaxDepth);
-    e_.jcc(kAboveEqual, here(), too_deep_stub_, true);
-    e_.inc_mem32(kCtxReg, kOffDepth);
+    enter_callback_helper();
     for (Reg r : {RBX, R13, R14, R15}) e_.push(r);
     e_.zero(RBX);               // index
     e_.mov_rr(true, R13, RDI); // nr_loops
@@ -915,6 +904,75 @@ private:
     for (Reg r : {R15, R14, R13, RBX}) e_.pop(r);
     e_.dec_mem32(kCtxReg, kOffDepth);
     for (size_t end : {to_done_flags, to_done_big, to_done_zero}) patch_rel32(end, e_.size());
+  }
+  // The start of a helper that calls back into the program (bpf_loop,
+  // bpf_for_each_map_elem): the callback in rsi (BPF r2) must be a function
+  // whose address the program took (the verifier makes sure of it;
+  // unverified code gets the callx error), and it runs one frame above this
+  // one for the depth check (undone by the helper's end).
+  void enter_callback_helper() {
+    std::vector<size_t> to_ok;
+    for (size_t f : address_taken_) {
+      movabs(R10, base_ + prev_func_addr_[f]);
+      e_.alu_rr(AluOp::kCmp, true, RSI, R10);
+      to_ok.push_back(jcc_forward32(kEqual));
+    }
+    e_.mov_mem32_imm(kCtxReg, kOffBadReg, 2);
+    e_.store(8, kCtxReg, kOffBadValue, RSI);
+    e_.jmp(here(), bad_callx_stub_, true);
+    for (size_t end : to_ok) patch_rel32(end, e_.size());
+    e_.cmp_mem32_imm8(kCtxReg, kOffDepth, kMaxDepth);
+    e_.jcc(kAboveEqual, here(), too_deep_stub_, true);
+    e_.inc_mem32(kCtxReg, kOffDepth);
+  }
+  // bpf_for_each_map_elem(map = rdi, callback = rsi, ctx = rdx, flags = rcx):
+  // a native loop as bpf_loop's, around the map family's walk. The walk
+  // (helpers::ForEachWalk) lives on the native stack below four pushes of
+  // the caller's BPF r6-r9, which keep the loop's state: rbx = the walk,
+  // r13 = the elements visited, r14 = the callback, r15 = ctx. Each round
+  // calls for_each_map_step(walk) (a C function: it may clobber r0-r5 and
+  // r10-r11, which hold nothing of ours) and then the callback with
+  // (map, key, value, ctx), until the walk ends or the callback returns
+  // non-zero; rax = the elements visited, or -EINVAL (flags; a map without
+  // for_each, which only unverified code can pass).
+  void for_each_helper() {
+    using helpers::ForEachWalk;
+    constexpr int32_t kWalkBytes = static_cast<int32_t>((sizeof(ForEachWalk) + 15) / 16 * 16);
+    e_.mov_ri(true, RAX, -EINVAL);
+    e_.test_rr(true, RCX, RCX);
+    const size_t to_done_flags = jcc_forward32(kNotEqual);
+    enter_callback_helper();
+    for (Reg r : {RBX, R13, R14, R15}) e_.push(r);
+    e_.alu_ri(AluOp::kSub, true, RSP, kWalkBytes);
+    e_.mov_rr(true, RBX, RSP);
+    e_.mov_rr(true, R14, RSI);
+    e_.mov_rr(true, R15, RDX);
+    e_.mov_rr(true, RSI, RDI); // for_each_map_start(walk, map)
+    e_.mov_rr(true, RDI, RBX);
+    call_absolute(reinterpret_cast<uintptr_t>(&helpers::for_each_map_start));
+    e_.test_rr(true, RAX, RAX);
+    const size_t to_leave = jcc_forward32(kNotEqual); // rax = -EINVAL: no for_each (unverified code only)
+    e_.zero(R13);
+    const int64_t loop = here();
+    e_.mov_rr(true, RDI, RBX);
+    call_absolute(reinterpret_cast<uintptr_t>(&helpers::for_each_map_step));
+    e_.test_rr(true, RAX, RAX);
+    const size_t to_end = jcc_forward32(kEqual);
+    e_.load(8, false, RDI, RBX, static_cast<int32_t>(offsetof(ForEachWalk, map)));
+    e_.load(8, false, RSI, RBX, static_cast<int32_t>(offsetof(ForEachWalk, key)));
+    e_.load(8, false, RDX, RBX, static_cast<int32_t>(offsetof(ForEachWalk, value)));
+    e_.mov_rr(true, RCX, R15);
+    e_.call_reg(R14);
+    e_.alu_ri(AluOp::kAdd, true, R13, 1);
+    e_.test_rr(true, RAX, RAX);
+    e_.jcc(kEqual, here(), loop, true);
+    patch_rel32(to_end, e_.size());
+    e_.mov_rr(true, RAX, R13);
+    patch_rel32(to_leave, e_.size());
+    e_.alu_ri(AluOp::kAdd, true, RSP, kWalkBytes);
+    for (Reg r : {R15, R14, R13, RBX}) e_.pop(r);
+    e_.dec_mem32(kCtxReg, kOffDepth);
+    patch_rel32(to_done_flags, e_.size());
   }
   // jcc rel32 to a later place of the same instruction's code: returns the
   // end of the instruction for patch_rel32().
