@@ -30,6 +30,7 @@ using vm::Shape;
 namespace {
 
 constexpr int64_t kMaxVarOff = 1 << 29;   // BPF_MAX_VAR_OFF
+constexpr int kENOTSUPP = 524;            // the kernel's internal ENOTSUPP, which bpf() returns as is
 
 // The kernel adds bounds and offsets in s64 and lets them wrap; so do we,
 // without undefined behaviour (the checks that follow catch a wrapped value).
@@ -107,7 +108,7 @@ private:
   void check_atomic(uint32_t pc, const vm::Insn &insn);
   int64_t check_cond_jump(uint32_t pc, const vm::Insn &insn);
   void check_helper_call(uint32_t pc, const vm::Insn &insn);
-  void push_loop_callback(uint32_t pc, uint32_t subprog);
+  void push_callback(uint32_t pc, uint32_t subprog, int32_t for_each_map);
   void widen_callback_state(uint32_t callsite);
   int64_t check_local_call(uint32_t pc, const vm::Insn &insn);
   void check_global_call(uint32_t subprog);
@@ -221,6 +222,7 @@ const char *reg_type_name(const Reg &r) {
   case RegType::kMem: return r.maybe_null ? (r.rdonly ? "rdonly_mem_or_null" : "mem_or_null") : (r.rdonly ? "rdonly_mem" : "mem");
   case RegType::kSock: return r.maybe_null ? "sock_common_or_null" : "sock_common";
   case RegType::kFunc: return "func";
+  case RegType::kMapKey: return "map_key";
   }
   return "?";
 }
@@ -246,10 +248,11 @@ std::string Checker::reg_str(const Reg &r) const {
     comma = true;
   };
   if (r.id) add("id=" + std::to_string(r.id));
-  if (r.type == RegType::kMapValue || r.type == RegType::kMapPtr) {
+  if (r.type == RegType::kMapValue || r.type == RegType::kMapPtr || r.type == RegType::kMapKey) {
     const MapInfo &m = env_.maps[static_cast<size_t>(r.map)];
     add("map=" + std::to_string(m.id));
-    if (r.type == RegType::kMapValue) add("vs=" + std::to_string(m.value_size));
+    if (r.type == RegType::kMapKey) add("ks=" + std::to_string(m.key_size));
+    if (r.type != RegType::kMapPtr) add("vs=" + std::to_string(m.value_size));
   }
   if (r.off) add("off=" + std::to_string(r.off));
   if (r.is_packet()) add("r=" + std::to_string(r.range));
@@ -639,12 +642,19 @@ void Checker::check_mem_access(uint32_t pc, int regno, int off, int size, bool w
     if (!write && value_regno >= 0) mark_unknown(reg(value_regno));
     break;
   }
+  case RegType::kMapKey: {
+    // The element's own key: changing it would move the element to another bucket.
+    if (write) fail(-EACCES, "write to change key R%d not allowed\n", regno);
+    check_mem_region(regno, ptr, ptr.off + off, size, env_.maps[static_cast<size_t>(ptr.map)].key_size, false);
+    if (value_regno >= 0) mark_unknown(reg(value_regno));
+    break;
+  }
   default:
     break;
   }
   if (ptr.type == RegType::kNotInit) fail(-EACCES, "R%d !read_ok\n", regno);
   bool handled = (ptr.type == RegType::kMapValue && !ptr.maybe_null) || ptr.type == RegType::kCtx ||
-                 ptr.is_packet() || (ptr.type == RegType::kMem && !ptr.maybe_null);
+                 ptr.is_packet() || (ptr.type == RegType::kMem && !ptr.maybe_null) || ptr.type == RegType::kMapKey;
   if (!handled) fail(-EACCES, "R%d invalid mem access '%s'\n", regno, reg_type_name(ptr));
   if (!write && value_regno >= 0 && size < 8 && reg(value_regno).type == RegType::kScalar) {
     if (sign_extend) reg(value_regno).s.sign_extend64(size);
@@ -701,6 +711,11 @@ void Checker::check_helper_mem(int regno, int64_t size, bool write, bool zero_si
     if (write && ptr.rdonly) fail(-EACCES, "R%d cannot write into %s\n", regno, reg_type_name(ptr));
     check_mem_region(regno, ptr, ptr.off, static_cast<int>(size), ptr.mem_size, zero_size_ok);
     return;
+  case RegType::kMapKey:
+    if (write) fail(-EACCES, "R%d cannot write into %s\n", regno, reg_type_name(ptr));
+    check_mem_region(regno, ptr, ptr.off, static_cast<int>(size), env_.maps[static_cast<size_t>(ptr.map)].key_size,
+                     zero_size_ok);
+    return;
   default:
     if (zero_size_ok && size == 0 && ptr.type == RegType::kScalar && ptr.s.is_const() && ptr.s.const_value() == 0) return;
     fail(-EACCES, "R%d type=%s expected=fp\n", regno, reg_type_name(ptr));
@@ -731,7 +746,7 @@ void Checker::adjust_ptr_alu(uint32_t pc, const vm::Insn &insn, Reg &dst, const 
   const int64_t val = static_cast<int64_t>(off_reg.s.const_value());
   switch (ptr.type) {
   case RegType::kCtx: case RegType::kMapValue: case RegType::kStack: case RegType::kPacketMeta:
-  case RegType::kPacket: case RegType::kMem: case RegType::kFunc:
+  case RegType::kPacket: case RegType::kMem: case RegType::kFunc: case RegType::kMapKey:
     break;
   case RegType::kMapPtr:
     if (known && val == 0 && op == BPF_ADD) break;
@@ -1216,7 +1231,8 @@ int64_t Checker::check_cond_jump(uint32_t pc, const vm::Insn &insn) {
     // tests/verifier/known-differences.md).
     const Reg &ptr = dst.is_pointer() ? dst : src;
     const Reg &val = dst.is_pointer() ? src : dst;
-    const bool not_null = (ptr.type == RegType::kMapValue || ptr.type == RegType::kMem) && !ptr.maybe_null;
+    const bool not_null =
+        (ptr.type == RegType::kMapValue || ptr.type == RegType::kMem || ptr.type == RegType::kMapKey) && !ptr.maybe_null;
     if (!jmp32 && val.type == RegType::kScalar && val.s.is_const() && val.s.const_value() == 0 && not_null &&
         (op == BPF_JEQ || op == BPF_JNE))
       pred = op == BPF_JNE ? 1 : 0;
@@ -1302,7 +1318,8 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
       break;
     case ArgType::kPtrToMapKey:
     case ArgType::kPtrToMapValue: {
-      bool ok = !r.maybe_null && (r.type == RegType::kStack || r.is_packet() || r.type == RegType::kMapValue);
+      bool ok = !r.maybe_null && (r.type == RegType::kStack || r.is_packet() || r.type == RegType::kMapValue ||
+                                  r.type == RegType::kMapKey);
       if (!ok) fail(-EACCES, "R%d type=%s expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_\n", regno, reg_type_name(r));
       if (r.is_packet() && !env_.type->packet_writes) fail(-EACCES, "helper access to the packet is not allowed\n");
       if (map < 0) fail(-EACCES, "invalid map_ptr to access map->%s\n", t == ArgType::kPtrToMapKey ? "key" : "value");
@@ -1317,6 +1334,7 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
       if (t == ArgType::kPtrToMemReadOnlyOrNull && r.type == RegType::kScalar && r.s.is_const() && r.s.const_value() == 0)
         break; // NULL: allowed only with a zero size (checked with the size)
       bool ok = !r.maybe_null && (r.type == RegType::kStack || r.is_packet() || r.type == RegType::kMapValue ||
+                                  (r.type == RegType::kMapKey && t != ArgType::kPtrToUninitMem) ||
                                   (r.type == RegType::kMem && (t != ArgType::kPtrToUninitMem || !r.rdonly)));
       if (!ok) fail(-EACCES, "R%d type=%s expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_\n", regno, reg_type_name(r));
       if (r.is_packet() && !env_.type->packet_writes) fail(-EACCES, "helper access to the packet is not allowed\n");
@@ -1363,6 +1381,17 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
   if (id == vm::kTailCallHelper)
     for (const Frame &frame : st_.frames)
       if (frame.in_callback) fail(-EFAULT, "tail_call inside a callback is not supported\n");
+  if (id == helpers::kForEachMapElemHelper && callback >= 0) {
+    // The callback may run once per element, any number of times: one
+    // more run is explored from here each time the path comes back to
+    // this call, until the states converge (no bound, as the kernel's).
+    // Only the map families with a for_each walk take it
+    // (set_map_elem_callback_state).
+    const MapInfo &m = env_.maps[static_cast<size_t>(map)];
+    const userbpf::MapOps *ops = userbpf::map_ops_for_type(m.type);
+    if (!ops || !ops->for_each_next) fail(-kENOTSUPP, "callback function not allowed for map\n");
+    push_callback(pc, static_cast<uint32_t>(callback), map);
+  }
   // The map helpers take data maps only (check_map_func_compatibility).
   if (map >= 0 && id != vm::kTailCallHelper) {
     const MapInfo &m = env_.maps[static_cast<size_t>(map)];
@@ -1384,7 +1413,7 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
     if (reg(1).type != RegType::kScalar) fail(-EFAULT, "verifier bug: backtracking misuse\n");
     Frame &caller = st_.cur();
     if (caller.callback_depth < reg(1).s.umax) {
-      push_loop_callback(pc, static_cast<uint32_t>(callback));
+      push_callback(pc, static_cast<uint32_t>(callback), -1);
     } else {
       caller.callback_depth = 0;
       if (log_.level2()) log_.printf("frame%zu bpf_loop iteration limit reached\n", st_.frames.size() - 1);
@@ -1417,18 +1446,32 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
   }
 }
 
-// push_callback_call + set_loop_callback_state: a pending path that enters
-// the callback in a new frame with r1 = the index (any number) and r2 = the
-// context argument exactly as the caller passed it (r3); r3-r5 unset.
-void Checker::push_loop_callback(uint32_t pc, uint32_t subprog) {
+// push_callback_call: a pending path that enters the callback in a new
+// frame. bpf_loop's (set_loop_callback_state; for_each_map < 0): r1 = the
+// index (any number), r2 = the context argument exactly as the caller passed
+// it (r3); r3-r5 unset. bpf_for_each_map_elem's (set_map_elem_callback_state,
+// for_each_map = the map's index): r1 = the map, r2 = a read-only pointer to
+// the element's key, r3 = its value, r4 = the context (the caller's r3); r5
+// unset.
+void Checker::push_callback(uint32_t pc, uint32_t subprog, int32_t for_each_map) {
   if (st_.frames.size() >= static_cast<size_t>(vm::kMaxCallFrames))
     fail(-E2BIG, "the call stack of %zu frames is too deep\n", st_.frames.size() + 1);
   State cb = st_;
   Frame &caller = cb.cur();
   caller.callback_depth++;
   Frame callee;
-  mark_unknown(callee.regs[1]);
-  callee.regs[2] = caller.regs[3];
+  if (for_each_map < 0) {
+    mark_unknown(callee.regs[1]);
+    callee.regs[2] = caller.regs[3];
+  } else {
+    const RegType types[3] = {RegType::kMapPtr, RegType::kMapKey, RegType::kMapValue};
+    for (int r = 1; r <= 3; r++) {
+      mark_known(callee.regs[r], 0);
+      callee.regs[r].type = types[r - 1];
+      callee.regs[r].map = for_each_map;
+    }
+    callee.regs[4] = caller.regs[3];
+  }
   callee.regs[vm::kFrameReg].type = RegType::kStack;
   callee.regs[vm::kFrameReg].frameno = static_cast<uint8_t>(cb.frames.size());
   callee.regs[vm::kFrameReg].s = Scalar::constant(0);
@@ -1714,6 +1757,7 @@ bool Checker::reg_safe(const Reg &old, const Reg &cur, bool exact, IdMap &ids) {
   case RegType::kPacketEnd:
   case RegType::kSock:
   case RegType::kFunc:
+  case RegType::kMapKey:
     if (old.maybe_null != cur.maybe_null || old.rdonly != cur.rdonly || old.frameno != cur.frameno ||
         old.off != cur.off || old.map != cur.map || old.mem_size != cur.mem_size || old.subprog != cur.subprog)
       return false;

@@ -144,7 +144,7 @@ int check_cfg(Env &env) {
     }
     // A helper that runs a callback: its iterations return to the call
     // (mark_calls_callback), where they are compared and converge.
-    if (insn.op == Op::CALL && insn.imm == helpers::kLoopHelper) {
+    if (insn.op == Op::CALL && (insn.imm == helpers::kLoopHelper || insn.imm == helpers::kForEachMapElemHelper)) {
       env.prune_point[pc] = 1;
       env.calls_callback[pc] = 1;
     }

@@ -82,7 +82,7 @@ struct Env {
   std::vector<int32_t> insn_map;           // per insn: index in maps of its LD_IMM64, or -1
   std::vector<Subprog> subprogs;           // sorted by start; [0] is the main program
   std::vector<uint8_t> prune_point;        // per insn
-  std::vector<uint8_t> calls_callback;     // per insn: a helper call that runs a callback (bpf_loop)
+  std::vector<uint8_t> calls_callback;     // per insn: a helper call that runs a callback (bpf_loop, for_each_map_elem)
   std::vector<uint16_t> live_in;           // per insn: registers (bit n = rn) that may be read before written
   // Per insn: the context field verify() rewrites the access to once the
   // program is accepted (the kernel's convert_ctx_accesses): a load of a

@@ -198,6 +198,7 @@ bool helper_allowed(uint32_t prog_type, const helpers::HelperProto &proto, const
   case kTailCall: // the kernel's types all have it; the memory type has no context to pass on
     return prog_type != kProgTypeMemory;
   case helpers::kLoopHelper: // bpf_base_func_proto's CAP_BPF group
+  case helpers::kForEachMapElemHelper:
     return privilege.bpf_capable;
   default:
     return false;

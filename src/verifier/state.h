@@ -25,6 +25,7 @@ enum class RegType : uint8_t {
   kMem,        // PTR_TO_MEM (Reg::mem_size bytes)
   kSock,       // PTR_TO_SOCK_COMMON (read from __sk_buff->sk; not dereferenceable here)
   kFunc,       // PTR_TO_FUNC (LD_IMM64 of a subprogram)
+  kMapKey,     // PTR_TO_MAP_KEY: a map's key, read-only (bpf_for_each_map_elem's callback gets one)
 };
 
 struct Reg {
@@ -35,7 +36,7 @@ struct Reg {
   int32_t off = 0;         // pointers: the fixed part of the offset
   uint32_t id = 0;         // pointers from one lookup (null checks) / one packet base / equal scalars
   uint32_t range = 0;      // packet pointers: bytes from the base proven readable
-  int32_t map = -1;        // kMapPtr, kMapValue: index in used_maps
+  int32_t map = -1;        // kMapPtr, kMapValue, kMapKey: index in used_maps
   uint32_t mem_size = 0;   // kMem
   uint32_t subprog = 0;    // kFunc
   Scalar s;                // scalars: the value; pointers: the variable part of the offset
@@ -60,7 +61,7 @@ struct Frame {
   std::vector<StackSlot> slots;
   uint32_t callsite = 0;   // insn of the call that made this frame (frame 0: none)
   uint32_t subprog = 0;    // index of the subprogram running in this frame
-  // A callback (bpf_loop's): its exit goes back to the helper call at
+  // A callback (bpf_loop's, bpf_for_each_map_elem's): its exit goes back to the helper call at
   // callsite, which may run it again (the kernel's in_callback_fn).
   bool in_callback = false;
   // Callback iterations pushed along this path from the helper call this
