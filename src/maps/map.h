@@ -66,10 +66,12 @@ struct BatchArgs {
 
 // Where bpf_for_each_map_elem's walk stands between two elements (the VM
 // runs the program's callback in between). Zeroed: before the first one.
+// (No member initializers: the JIT's run context holds eight, and zeroing
+// them on every run would cost every program; for_each_map_start zeroes.)
 struct MapWalkCursor {
-  uint64_t position = 0; // arrays: the next index; hashes: the bucket being walked
-  uint64_t element = 0;  // hashes: the element handed out last in that bucket (0: none yet)
-  uint32_t array_key = 0; // arrays: the key handed out (the callback gets a pointer to it)
+  uint64_t position; // arrays: the next index; hashes: the bucket being walked
+  uint64_t element;  // hashes: the element handed out last in that bucket (0: none yet)
+  uint32_t array_key; // arrays: the key handed out (the callback gets a pointer to it)
 };
 
 struct MapOps {

@@ -927,24 +927,27 @@ private:
   }
   // bpf_for_each_map_elem(map = rdi, callback = rsi, ctx = rdx, flags = rcx):
   // a native loop as bpf_loop's, around the map family's walk. The walk
-  // (helpers::ForEachWalk) lives on the native stack below four pushes of
-  // the caller's BPF r6-r9, which keep the loop's state: rbx = the walk,
-  // r13 = the elements visited, r14 = the callback, r15 = ctx. Each round
-  // calls for_each_map_step(walk) (a C function: it may clobber r0-r5 and
-  // r10-r11, which hold nothing of ours) and then the callback with
-  // (map, key, value, ctx), until the walk ends or the callback returns
-  // non-zero; rax = the elements visited, or -EINVAL (flags; a map without
-  // for_each, which only unverified code can pass).
+  // (JitRunContext::for_each[depth]) is kept in rbx, the elements visited
+  // in r13, the callback in r14, ctx in r15 (the caller's BPF r6-r9, pushed
+  // around the loop). Each round calls for_each_map_step(walk) (a C
+  // function: it may clobber r0-r5 and r10-r11, which hold nothing of ours)
+  // and then the callback with (map, key, value, ctx), until the walk ends
+  // or the callback returns non-zero; rax = the elements visited, or
+  // -EINVAL (flags; a map without for_each, which only unverified code can
+  // pass).
   void for_each_helper() {
     using helpers::ForEachWalk;
-    constexpr int32_t kWalkBytes = static_cast<int32_t>((sizeof(ForEachWalk) + 15) / 16 * 16);
     e_.mov_ri(true, RAX, -EINVAL);
     e_.test_rr(true, RCX, RCX);
     const size_t to_done_flags = jcc_forward32(kNotEqual);
     enter_callback_helper();
     for (Reg r : {RBX, R13, R14, R15}) e_.push(r);
-    e_.alu_ri(AluOp::kSub, true, RSP, kWalkBytes);
-    e_.mov_rr(true, RBX, RSP);
+    // rbx = &ctx->for_each[depth - 1] (depth counts the callback's frame already)
+    e_.load(4, false, RBX, kCtxReg, kOffDepth);
+    e_.imul_rri(true, RBX, RBX, static_cast<int32_t>(sizeof(ForEachWalk)));
+    e_.alu_rr(AluOp::kAdd, true, RBX, kCtxReg);
+    e_.alu_ri(AluOp::kAdd, true, RBX,
+              static_cast<int32_t>(offsetof(JitRunContext, for_each)) - static_cast<int32_t>(sizeof(ForEachWalk)));
     e_.mov_rr(true, R14, RSI);
     e_.mov_rr(true, R15, RDX);
     e_.mov_rr(true, RSI, RDI); // for_each_map_start(walk, map)
@@ -969,7 +972,6 @@ private:
     patch_rel32(to_end, e_.size());
     e_.mov_rr(true, RAX, R13);
     patch_rel32(to_leave, e_.size());
-    e_.alu_ri(AluOp::kAdd, true, RSP, kWalkBytes);
     for (Reg r : {R15, R14, R13, RBX}) e_.pop(r);
     e_.dec_mem32(kCtxReg, kOffDepth);
     patch_rel32(to_done_flags, e_.size());

@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "helpers/helpers.h"
 #include "vm/decoder.h"
 
 namespace userbpf::vm {
@@ -57,6 +58,11 @@ struct JitRunContext {
   uint64_t interpreted_tail_stub = 0;
   const void *interpreted_target = nullptr; // a vm::Program
   bool interpreted_error = false;           // err (and its message) came from the interpreter
+  // bpf_for_each_map_elem's walks, one per call depth: here rather than on
+  // the native stack, so that the key an array walk hands out (the walk's
+  // copy of the index) stays readable for the whole run, as the
+  // interpreter's (a callback may leave the pointer behind in its ctx).
+  helpers::ForEachWalk for_each[kMaxCallFrames];
 };
 
 struct JitOptions {
