@@ -30,6 +30,11 @@
 // any register, a context on the stack, NULL or any pointer, and flags
 // mostly 0; the checked interpreter runs the callback as the kernel does,
 // in a new frame per iteration, and flags a return value other than 0 or 1.
+// They call bpf_for_each_map_elem (helper 164) the same way, over the ARRAY
+// map: the callback runs once per element with r1 = the map, r2 = a
+// read-only 4-byte key (one slot per call depth, readable for the whole run
+// as the engines' are; a write through it is a violation), r3 = that
+// element's value, r4 = the context.
 //
 // Checks:
 //   - verify() does not crash (the sanitizers), nor hang (-timeout), and
@@ -105,6 +110,7 @@ constexpr uint64_t kValueBase = 0x0000300000000000ull; // element i at + i * kVa
 constexpr uint64_t kValueStride = 0x0000000100000000ull;
 constexpr uint64_t kMapPtr = 0x0000400000000000ull;    // the map "object": not memory
 constexpr uint64_t kFuncBase = 0x0000500000000000ull;  // LD_IMM64 of a subprogram: + its pc
+constexpr uint64_t kKeyBase = 0x0000600000000000ull;   // for_each keys: the walk at depth d at + 8 * d
 
 struct Config {
   bool raw = false;
@@ -385,7 +391,7 @@ private:
 
   void one_template() {
     const OpsByShape &ops = ops_by_shape();
-    switch (in_.u8() % 30) {
+    switch (in_.u8() % 31) {
     case 0: case 1: case 2: { // dst op= imm
       const vm::OpInfo &o = *ops.pick(Shape::kAluImm, in_.u8());
       int dst = (o.opcode & 0xf0) == 0xb0 ? wreg() : reg();
@@ -611,6 +617,23 @@ private:
       emit(mk(0x85, 0, 0, 0, BPF_FUNC_loop));
       break;
     }
+    case 30: { // bpf_for_each_map_elem(map, a later subprogram, ctx, flags)
+      uint8_t b = in_.u8();
+      emit_map(1);
+      funcs_.back().fix.push_back({funcs_.back().code.size(), Fix::kFunc, in_.u8(), true});
+      emit_ld_imm64(2, static_cast<int>(vm::Pseudo::kFunc), 0, 0);
+      switch ((b >> 1) & 3) {
+      case 0: emit(mk(0xb7, 3, 0, 0, 0)); break;
+      case 3: emit(mk(0xbf, 3, ptr_reg(), 0, 0)); break;
+      default:
+        emit(mk(0xbf, 3, 10, 0, 0));
+        emit(mk(0x07, 3, 0, 0, -8 * (1 + in_.u8() % 8)));
+        break;
+      }
+      emit(mk(0xb7, 4, 0, 0, (b & 0x80) && (in_.u8() & 1) ? 1 : 0));
+      emit(mk(0x85, 0, 0, 0, BPF_FUNC_for_each_map_elem));
+      break;
+    }
     case 25: { // spill and fill through the stack
       uint8_t b = in_.u8();
       int16_t slot = static_cast<int16_t>(-8 * (1 + b % 8));
@@ -703,6 +726,7 @@ enum : uint32_t {
   kProvMap = 4u << 28,
   kProvFunc = 5u << 28,
   kProvDerived = 6u << 28,
+  kProvKey = 7u << 28, // | the call depth whose for_each walk handed it out
   kProvKindMask = 0xfu << 28,
 };
 constexpr uint32_t prov_kind(uint32_t p) { return p & kProvKindMask; }
@@ -757,8 +781,10 @@ private:
     uint64_t saved[4];
     uint32_t saved_prov[4];
     uint32_t instance; // of the frame the call made
-    // A bpf_loop callback's frame: its exit runs the next iteration.
+    // A bpf_loop or bpf_for_each_map_elem callback's frame: its exit runs
+    // the next iteration (for_each: index = the element, count = max_entries).
     bool loop = false;
+    bool for_each = false;
     size_t callback_pc = 0;
     uint64_t loop_ctx = 0;
     uint32_t loop_ctx_prov = 0;
@@ -769,6 +795,7 @@ private:
     uint32_t *prov;
     const char *region;
     bool stack;
+    bool read_only; // a for_each key
   };
   struct Finish {};
 
@@ -792,6 +819,7 @@ private:
     case kProvValue: return "a pointer to map value " + std::to_string(p & ~kProvKindMask);
     case kProvMap: return "the map pointer";
     case kProvFunc: return "a function pointer";
+    case kProvKey: return "a map key pointer (walk at depth " + std::to_string(p & ~kProvKindMask) + ")";
     default: return "a value derived from a pointer";
     }
   }
@@ -804,6 +832,7 @@ private:
     if (addr >= kCtxBase - (1ull << 32) && addr < kCtxBase + (1ull << 32)) return rel("ctx+", kCtxBase);
     if (addr >= kValueBase - (1ull << 32) && addr < kValueBase + 5 * kValueStride) return rel("value[0]+", kValueBase);
     if (addr >= kMapPtr - (1ull << 32) && addr < kMapPtr + (1ull << 32)) return rel("map+", kMapPtr);
+    if (addr >= kKeyBase - (1ull << 32) && addr < kKeyBase + (1ull << 32)) return rel("key[0]+", kKeyBase);
     return "no region near";
   }
 
@@ -830,17 +859,24 @@ private:
         violation(pc, what() + ": outside its frame (frame " + std::to_string(frame) + ", offset " +
                           std::to_string(static_cast<int64_t>(addr - top)) + ")");
       const size_t at = static_cast<size_t>(addr - kStackBase);
-      return {stack_.data() + at, stack_prov_.data() + at, "stack", true};
+      return {stack_.data() + at, stack_prov_.data() + at, "stack", true, false};
     }
     case kProvCtx:
       if (!inside(kCtxBase, cfg_.mem_size)) violation(pc, what() + ": outside the ctx block");
-      return {ctx_.data() + (addr - kCtxBase), ctx_prov_.data() + (addr - kCtxBase), "ctx", false};
+      return {ctx_.data() + (addr - kCtxBase), ctx_prov_.data() + (addr - kCtxBase), "ctx", false, false};
     case kProvValue: {
       const uint32_t i = via & ~kProvKindMask;
       const uint64_t base = kValueBase + i * kValueStride;
       if (i >= cfg_.max_entries || !inside(base, cfg_.value_size)) violation(pc, what() + ": outside that value");
       const size_t at = static_cast<size_t>(i) * cfg_.value_size + static_cast<size_t>(addr - base);
-      return {values_.data() + at, values_prov_.data() + at, "map value", false};
+      return {values_.data() + at, values_prov_.data() + at, "map value", false, false};
+    }
+    case kProvKey: {
+      const uint32_t d = via & ~kProvKindMask;
+      if (d >= static_cast<uint32_t>(vm::kMaxCallFrames) || !inside(kKeyBase + 8 * d, 4))
+        violation(pc, what() + ": outside that key");
+      const size_t at = 4 * d + static_cast<size_t>(addr - (kKeyBase + 8 * d));
+      return {keys_ + at, keys_prov_ + at, "map key", false, true};
     }
     default: violation(pc, what() + ": not a pointer to memory");
     }
@@ -867,6 +903,7 @@ private:
   }
   void store(size_t pc, uint64_t addr, int size, uint32_t via, uint64_t v, uint32_t prov) {
     Mem m = translate(pc, addr, static_cast<uint64_t>(size), via, "write");
+    if (m.read_only) violation(pc, "write into a read-only " + std::string(m.region));
     if (prov != kProvNone && unpriv_ && !m.stack)
       violation(pc, std::string("pointer leaks into ") + m.region + " memory without allow_ptr_leaks");
     memcpy(m.bytes, &v, static_cast<size_t>(size));
@@ -890,6 +927,7 @@ private:
     if (size == 0) violation(pc, std::string(what) + " of 0 bytes accepted (ARG_CONST_SIZE)");
     if (cfg_.skb && prov_kind(prov_[r]) == kProvCtx) violation(pc, std::string(what) + " into the socket buffer");
     Mem m = translate(pc, reg_[r], size, prov_[r], what);
+    if (m.read_only) violation(pc, std::string(what) + " into a read-only " + m.region);
     memset(m.bytes, 0, static_cast<size_t>(size));
     for (uint64_t i = 0; i < size; i++) m.prov[i] = kProvNone;
   }
@@ -922,22 +960,36 @@ private:
     for (size_t i = 0; i < vm::kStackSize; i++) stack_prov_[lo + i] = kProvNone;
   }
 
-  // One iteration of bpf_loop's callback: r1 = index, r2 = ctx. Returns its pc.
+  // One iteration of a callback. bpf_loop's: r1 = index, r2 = ctx.
+  // bpf_for_each_map_elem's: r1 = the map, r2 = the key (the caller's
+  // depth's slot, holding the index), r3 = the element's value, r4 = ctx.
+  // Returns its pc.
   size_t enter_callback(size_t pc, const Frame &loop) {
+    const uint32_t walk_depth = static_cast<uint32_t>(depth_);
     enter_frame(pc, loop);
-    reg_[1] = loop.index;
-    prov_[1] = kProvNone;
-    reg_[2] = loop.loop_ctx;
-    prov_[2] = loop.loop_ctx_prov;
-    for (int r = 3; r <= 5; r++) poison(r);
+    for (int r = 1; r <= 5; r++) poison(r);
+    if (loop.for_each) {
+      memcpy(keys_ + 4 * walk_depth, &loop.index, 4);
+      reg_[1] = kMapPtr;
+      prov_[1] = kProvMap;
+      reg_[2] = kKeyBase + 8 * walk_depth;
+      prov_[2] = kProvKey | walk_depth;
+      reg_[3] = kValueBase + loop.index * kValueStride;
+      prov_[3] = kProvValue | loop.index;
+      reg_[4] = loop.loop_ctx;
+      prov_[4] = loop.loop_ctx_prov;
+    } else {
+      reg_[1] = loop.index;
+      prov_[1] = kProvNone;
+      reg_[2] = loop.loop_ctx;
+      prov_[2] = loop.loop_ctx_prov;
+    }
     return loop.callback_pc;
   }
 
-  // bpf_loop(nr_loops, callback, ctx, flags) as the kernel runs it; the
-  // arguments are what the verifier promised: a subprogram, the stack or NULL.
-  size_t start_loop(size_t pc) {
-    if (unpriv_ && (prov_[1] != kProvNone || prov_[4] != kProvNone))
-      violation(pc, "bpf_loop's count or flags leak a pointer");
+  // The callback argument r2 of bpf_loop / bpf_for_each_map_elem: what the
+  // verifier promised, a subprogram. Returns its pc.
+  size_t callback_target(size_t pc, const char *helper) {
     const uint64_t target = reg_[2] - kFuncBase;
     bool subprog_start = prov_kind(prov_[2]) == kProvFunc && target < prog_.insns.size();
     if (subprog_start) {
@@ -949,9 +1001,42 @@ private:
           subprog_start = true;
       }
     }
-    if (!subprog_start) violation(pc, "bpf_loop's callback r2 = " + hex(reg_[2]) + " (" + prov_name(prov_[2]) + ")");
+    if (!subprog_start)
+      violation(pc, std::string(helper) + "'s callback r2 = " + hex(reg_[2]) + " (" + prov_name(prov_[2]) + ")");
     if (!(prov_kind(prov_[3]) == kProvStack || (prov_[3] == kProvNone && reg_[3] == 0)))
-      violation(pc, "bpf_loop's ctx r3 = " + hex(reg_[3]) + " (" + prov_name(prov_[3]) + ") is neither stack nor NULL");
+      violation(pc, std::string(helper) + "'s ctx r3 = " + hex(reg_[3]) + " (" + prov_name(prov_[3]) +
+                        ") is neither stack nor NULL");
+    return static_cast<size_t>(target);
+  }
+
+  // bpf_for_each_map_elem(map, callback, ctx, flags) over the ARRAY map, as
+  // the kernel's bpf_for_each_array_elem: every element in index order.
+  size_t start_for_each(size_t pc) {
+    if (reg_[1] != kMapPtr || prov_kind(prov_[1]) != kProvMap)
+      violation(pc, "for_each map argument r1 = " + hex(reg_[1]) + " (" + prov_name(prov_[1]) + ") is not the map");
+    if (unpriv_ && prov_[4] != kProvNone) violation(pc, "bpf_for_each_map_elem's flags leak a pointer");
+    const size_t target = callback_target(pc, "bpf_for_each_map_elem");
+    if (reg_[4] != 0) {
+      reg_[0] = static_cast<uint64_t>(-EINVAL);
+      prov_[0] = kProvNone;
+      for (int r = 1; r <= 5; r++) poison(r);
+      return pc + 1;
+    }
+    Frame walk{pc + 1, {reg_[6], reg_[7], reg_[8], reg_[9]}, {prov_[6], prov_[7], prov_[8], prov_[9]}, 0};
+    walk.loop = walk.for_each = true;
+    walk.callback_pc = target;
+    walk.loop_ctx = reg_[3];
+    walk.loop_ctx_prov = prov_[3];
+    walk.count = cfg_.max_entries; // 1..4: never empty
+    return enter_callback(pc, walk);
+  }
+
+  // bpf_loop(nr_loops, callback, ctx, flags) as the kernel runs it; the
+  // arguments are what the verifier promised: a subprogram, the stack or NULL.
+  size_t start_loop(size_t pc) {
+    if (unpriv_ && (prov_[1] != kProvNone || prov_[4] != kProvNone))
+      violation(pc, "bpf_loop's count or flags leak a pointer");
+    const size_t target = callback_target(pc, "bpf_loop");
     const uint32_t count = static_cast<uint32_t>(reg_[1]);
     uint64_t ret = 0;
     if (reg_[4] != 0) ret = static_cast<uint64_t>(-EINVAL);
@@ -964,7 +1049,7 @@ private:
     }
     Frame loop{pc + 1, {reg_[6], reg_[7], reg_[8], reg_[9]}, {prov_[6], prov_[7], prov_[8], prov_[9]}, 0};
     loop.loop = true;
-    loop.callback_pc = static_cast<size_t>(target);
+    loop.callback_pc = target;
     loop.loop_ctx = reg_[3];
     loop.loop_ctx_prov = prov_[3];
     loop.count = count;
@@ -1341,6 +1426,10 @@ private:
         pc = start_loop(pc);
         return;
       }
+      if (in.imm == BPF_FUNC_for_each_map_elem) {
+        pc = start_for_each(pc);
+        return;
+      }
       call_helper(pc, in.imm);
       pc++;
       return;
@@ -1381,9 +1470,10 @@ private:
       reg_[10] += vm::kStackSize;
       prov_[10] = kProvStack | frame_instance_[depth_];
       if (f.loop) {
-        // bpf_loop's callback returned: 0 goes on, 1 stops, nothing else is allowed.
+        // The callback returned: 0 goes on, 1 stops, nothing else is allowed.
         if (prov_[0] != kProvNone || reg_[0] > 1)
-          violation(pc, "a bpf_loop callback returned " + hex(reg_[0]) + " (" + prov_name(prov_[0]) + "), not 0 or 1");
+          violation(pc, std::string(f.for_each ? "a bpf_for_each_map_elem" : "a bpf_loop") + " callback returned " +
+                            hex(reg_[0]) + " (" + prov_name(prov_[0]) + "), not 0 or 1");
         const uint32_t done = f.index + 1;
         if (reg_[0] == 0 && done < f.count) {
           f.index = done;
@@ -1415,6 +1505,8 @@ private:
   uint32_t next_instance_ = 1;
   std::vector<uint8_t> stack_, ctx_, values_;
   std::vector<uint32_t> stack_prov_, ctx_prov_, values_prov_;
+  uint8_t keys_[4 * vm::kMaxCallFrames] = {};     // for_each keys, one per call depth
+  uint32_t keys_prov_[4 * vm::kMaxCallFrames] = {};
   uint32_t rng_ = 1;
   uint64_t calls_ = 0;
   static constexpr size_t kRecent = 24;
@@ -1459,14 +1551,14 @@ std::string describe_config(const Config &cfg) {
 // The checker must catch what it is there to catch: hand-written programs
 // (never verified) with one violation each, and clean ones that must pass.
 // Every helper the verifier lets the fuzzed program types call must have
-// its emulation in Checker::call_helper (or start_loop): a new helper the
+// its emulation in Checker::call_helper (or start_loop, start_for_each): a new helper the
 // checker does not know would make its first accepted call a false alarm.
 constexpr int32_t kEmulatedHelpers[] = {
     BPF_FUNC_map_lookup_elem, BPF_FUNC_map_update_elem, BPF_FUNC_map_delete_elem, BPF_FUNC_ktime_get_ns,
     BPF_FUNC_ktime_get_boot_ns, BPF_FUNC_ktime_get_tai_ns, BPF_FUNC_get_prandom_u32, BPF_FUNC_get_smp_processor_id,
     BPF_FUNC_get_numa_node_id, BPF_FUNC_get_current_pid_tgid, BPF_FUNC_get_current_uid_gid,
     BPF_FUNC_get_current_comm, BPF_FUNC_skb_load_bytes, BPF_FUNC_skb_load_bytes_relative, BPF_FUNC_trace_printk,
-    BPF_FUNC_loop,
+    BPF_FUNC_loop, BPF_FUNC_for_each_map_elem,
     BPF_FUNC_tail_call, // allowed for socket filters, but it needs a PROG_ARRAY and the fuzzer's map is an ARRAY
 };
 
@@ -1504,6 +1596,14 @@ void self_test() {
     std::vector<RawInsn> p = {I(0x7a, 10, 0, -8, 0), I(0xb7, 1, 0, 0, 3), I(0x18, 2, 4, 0, 6), I(0, 0, 0, 0, 0),
                               I(0xbf, 3, 10, 0, 0),   I(0x07, 3, 0, 0, -8), I(0xb7, 4, 0, 0, 0),
                               I(0x85, 0, 0, 0, BPF_FUNC_loop), exit_};
+    p.insert(p.end(), callback.begin(), callback.end());
+    return p;
+  };
+  // bpf_for_each_map_elem(map, callback, fp-8, 0), the callback after the main program's exit.
+  auto for_each_with = [&](std::vector<RawInsn> callback) {
+    std::vector<RawInsn> p = {I(0x7a, 10, 0, -8, 0), map_lo, map_hi, I(0x18, 2, 4, 0, 6), I(0, 0, 0, 0, 0),
+                              I(0xbf, 3, 10, 0, 0),  I(0x07, 3, 0, 0, -8), I(0xb7, 4, 0, 0, 0),
+                              I(0x85, 0, 0, 0, BPF_FUNC_for_each_map_elem), exit_};
     p.insert(p.end(), callback.begin(), callback.end());
     return p;
   };
@@ -1562,6 +1662,14 @@ void self_test() {
       {"bpf_loop callback writes its ctx", false, 0, loop_with({I(0x7a, 2, 0, 0, 1), ret0, exit_})},
       {"bpf_loop callback writes past its ctx", true, 0, loop_with({I(0x7a, 2, 0, 8, 1), ret0, exit_})},
       {"bpf_loop callback returns 2", true, 0, loop_with({I(0xb7, 0, 0, 0, 2), exit_})},
+      {"for_each callback reads key and value", false, 0,
+       for_each_with({I(0x61, 0, 2, 0, 0), I(0x79, 5, 3, 0, 0), ret0, exit_})},
+      {"for_each callback writes its value", false, 0, for_each_with({I(0x7a, 3, 0, 0, 7), ret0, exit_})},
+      {"for_each callback writes its key", true, 0, for_each_with({I(0x62, 2, 0, 0, 7), ret0, exit_})},
+      {"for_each callback reads past its key", true, 0, for_each_with({I(0x61, 0, 2, 1, 0), ret0, exit_})},
+      {"for_each callback reads past its value", true, 0, for_each_with({I(0x79, 0, 3, 1, 0), ret0, exit_})},
+      {"for_each callback writes its ctx", false, 0, for_each_with({I(0x7a, 4, 0, 0, 1), ret0, exit_})},
+      {"for_each callback returns 2", true, 0, for_each_with({I(0xb7, 0, 0, 0, 2), exit_})},
   };
   // Socket-filter mode: LD_ABS must find the context itself in r6.
   const std::vector<RawInsn> ld_abs_ok = {I(0xbf, 6, 1, 0, 0), I(0x30, 0, 0, 0, 12), exit_};
