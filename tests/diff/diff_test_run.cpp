@@ -205,6 +205,8 @@ void transcript(FILE *out) {
   run_case(out, "loops tcp", loops, f.tcp);
   run_case(out, "loops arp", loops, f.arp);
   dump_map(out, obj, "proto_packets");
+  run_case(out, "for_each tcp", prog_fd(obj, "xdp_for_each"), f.tcp);
+  dump_map(out, obj, "for_each_scratch");
   bpf_object__close(obj);
 }
 
@@ -269,6 +271,14 @@ TEST(DiffTestRun, ClangProgramsGiveTheKernelsResults) {
   EXPECT_TRUE(has_line(ours, "loops tcp: ret=0 retval=2 size=64 data=c90c00001f00000008000000eaffffff"
                              "f9ffffff08000000040c0000")) << ours;
   EXPECT_TRUE(has_line(ours, "map proto_packets[6] = 802")) << ours; // 2 + 2 runs x 4 outer iterations x 100
+  // bpf_for_each_map_elem: 256 array elements (keys 0..255 sum to 0x7f80,
+  // values to 804), stopped at key 5 (6), -EINVAL, the 2 hash elements
+  // (268 bytes), 10 scratch elements (squares: 385) of which 5 are left
+  // (evens doubled: 440).
+  EXPECT_TRUE(has_line(ours, "for_each tcp: ret=0 retval=2 size=64 data=0001000000010000807f00002403000006000000"
+                             "eaffffff020000000c0100000a0000008101000005000000b8010000")) << ours;
+  EXPECT_TRUE(has_line(ours, "map for_each_scratch[10] = 200")) << ours;
+  EXPECT_FALSE(has_line(ours, "map for_each_scratch[9]")) << ours;
   std::string why;
   if (!ubt::kernel_bpf_available(&why)) GTEST_SKIP() << why;
   std::string kernel = child_transcript(false);

@@ -326,3 +326,81 @@ int tc_index_width(struct __sk_buff *skb) {
   asm volatile("" ::: "memory");
   return (first & 0xfffff) << 12 | (skb->tc_index & 0xfff);
 }
+
+// bpf_for_each_map_elem (helper 164): walks of the array and hash maps the
+// firewall filled (sums, which do not depend on the hash's bucket order), a
+// walk that stops at key 5, flags, and a hash the program fills itself and
+// then walks, deleting the odd keys (the element being visited) and
+// doubling the even ones' values; the transcript dumps that map.
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16);
+  __type(key, __u32);
+  __type(value, __u64);
+} for_each_scratch SEC(".maps");
+
+struct bpf_map;
+
+struct walk_ctx {
+  __u64 visits;
+  __u64 key_sum;
+  __u64 value_sum;
+};
+
+static long sum_elem(struct bpf_map *map, __u32 *key, __u64 *value, struct walk_ctx *c) {
+  c->visits++;
+  c->key_sum += *key;
+  c->value_sum += *value;
+  return 0;
+}
+
+static long stop_at_key_5(struct bpf_map *map, __u32 *key, __u64 *value, void *c) {
+  return *key == 5;
+}
+
+static long delete_odd_double_even(struct bpf_map *map, __u32 *key, __u64 *value, struct walk_ctx *c) {
+  c->visits++;
+  c->value_sum += *value;
+  if (*key & 1)
+    bpf_map_delete_elem(map, key);
+  else
+    *value *= 2;
+  return 0;
+}
+
+// for_each_scratch[k] = k * k for k = 1..10.
+static int fill_scratch(__u64 index, void *unused) {
+  __u32 k = index + 1;
+  __u64 v = k * k;
+  bpf_map_update_elem(&for_each_scratch, &k, &v, BPF_ANY);
+  return 0;
+}
+
+SEC("xdp")
+int xdp_for_each(struct xdp_md *ctx) {
+  struct walk_ctx array = {}, hash = {}, scratch = {}, rest = {};
+  long array_n = bpf_for_each_map_elem(&proto_packets, sum_elem, &array, 0);
+  long stopped = bpf_for_each_map_elem(&proto_packets, stop_at_key_5, 0, 0);
+  long bad_flags = bpf_for_each_map_elem(&proto_packets, stop_at_key_5, 0, 1);
+  long hash_n = bpf_for_each_map_elem(&bytes_by_daddr, sum_elem, &hash, 0);
+  bpf_loop(10, fill_scratch, 0, 0);
+  long scratch_n = bpf_for_each_map_elem(&for_each_scratch, delete_odd_double_even, &scratch, 0);
+  long rest_n = bpf_for_each_map_elem(&for_each_scratch, sum_elem, &rest, 0);
+  __u8 *data = (void *)(long)ctx->data;
+  __u8 *data_end = (void *)(long)ctx->data_end;
+  if (data + 48 > data_end) return XDP_ABORTED;
+  __u32 *out = (__u32 *)data;
+  out[0] = array_n;
+  out[1] = array.visits;
+  out[2] = array.key_sum;
+  out[3] = array.value_sum;
+  out[4] = stopped;
+  out[5] = bad_flags;
+  out[6] = hash_n;
+  out[7] = hash.value_sum;
+  out[8] = scratch_n;
+  out[9] = scratch.value_sum;
+  out[10] = rest_n;
+  out[11] = rest.value_sum;
+  return XDP_PASS;
+}
