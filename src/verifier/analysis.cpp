@@ -486,6 +486,9 @@ void Checker::check_stack_range(int regno, const Reg &ptr, int64_t off, int64_t 
 
 // __check_mem_access over a region [0, mem_size) given the pointer's bounds.
 void Checker::check_mem_region(int regno, const Reg &ptr, int off, int size, uint32_t mem_size, bool zero_size_ok) {
+  // __check_mem_access names the region by the pointer's type.
+  const bool key = ptr.type == RegType::kMapKey;
+  const char *region = key ? "map key" : "memory", *size_name = key ? "key_size" : "mem_size";
   // check_mem_region_access: smin + off must neither wrap nor leave 32 bits.
   const int64_t lo = wrapping_add(ptr.s.smin, off);
   if (ptr.s.smin < 0 && (ptr.s.smin == INT64_MIN || lo != static_cast<int32_t>(lo) || lo < 0)) {
@@ -493,14 +496,14 @@ void Checker::check_mem_region(int regno, const Reg &ptr, int off, int size, uin
   }
   // __check_mem_access's line, then which end of the range was outside.
   if (lo < 0 || (size == 0 && !zero_size_ok) || static_cast<uint64_t>(lo) + static_cast<uint64_t>(size) > mem_size) {
-    log_.printf("invalid access to memory, mem_size=%u off=%lld size=%d\n", mem_size, static_cast<long long>(lo), size);
+    log_.printf("invalid access to %s, %s=%u off=%lld size=%d\n", region, size_name, mem_size, static_cast<long long>(lo), size);
     fail(-EACCES, "R%d min value is outside of the allowed memory range\n", regno);
   }
   if (ptr.s.umax >= static_cast<uint64_t>(kMaxVarOff))
     fail(-EACCES, "R%d unbounded memory access, make sure to bounds check any such access\n", regno);
   uint64_t hi = ptr.s.umax + static_cast<uint64_t>(static_cast<int64_t>(off));
   if (static_cast<int64_t>(hi) < 0 || hi + static_cast<uint64_t>(size) > mem_size) {
-    log_.printf("invalid access to memory, mem_size=%u off=%lld size=%d\n", mem_size, static_cast<long long>(hi), size);
+    log_.printf("invalid access to %s, %s=%u off=%lld size=%d\n", region, size_name, mem_size, static_cast<long long>(hi), size);
     fail(-EACCES, "R%d max value is outside of the allowed memory range\n", regno);
   }
 }

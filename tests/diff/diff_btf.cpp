@@ -778,6 +778,40 @@ TEST_F(DiffBtf, GlobalFunctionPrototypes) {
   }
 }
 
+// The end of a main function that calls a callback helper (bpf_loop,
+// bpf_for_each_map_elem) with r1 as set by the code so far: r2 = the
+// callback, r3 = fp-8, r4 = 0, the call, return 0; then the callback, its
+// body and an exit. Returns the callback's first instruction.
+uint32_t append_callback_call(std::vector<struct bpf_insn> &insns, int32_t helper,
+                              const std::vector<struct bpf_insn> &body) {
+  const struct bpf_insn exit_insn = insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+  const size_t ld = insns.size();
+  insns.push_back(insn(BPF_LD | BPF_DW | BPF_IMM, 2, BPF_PSEUDO_FUNC, 0, 0));
+  insns.push_back(insn(0, 0, 0, 0, 0));
+  insns.push_back(mov_reg(3, 10));
+  insns.push_back(add_imm(3, -8));
+  insns.push_back(mov_imm(4, 0));
+  insns.push_back(insn(BPF_JMP | BPF_CALL, 0, 0, 0, helper));
+  insns.push_back(mov_imm(0, 0));
+  insns.push_back(exit_insn);
+  const uint32_t cb_start = static_cast<uint32_t>(insns.size());
+  insns[ld].imm = static_cast<int32_t>(cb_start - (ld + 1));
+  insns.insert(insns.end(), body.begin(), body.end());
+  insns.push_back(exit_insn);
+  return cb_start;
+}
+
+// got/logs: the kernel's load (0) and userbpf's (1). The kernel's verdict is
+// the one recorded; userbpf's must be the same, errno and reason included.
+void expect_kernel_verdict(const char *what, bool accepted, const long got[2], const std::string logs[2]) {
+  EXPECT_EQ(got[0] == 0, accepted) << what << ": kernel " << got[0] << "\n" << logs[0];
+  EXPECT_EQ(got[0], got[1]) << what << "\nkernel log:\n" << logs[0] << "\nuserbpf log:\n" << logs[1];
+  if (got[0] < 0 && got[1] < 0) {
+    EXPECT_EQ(rejection_reason(logs[0]), rejection_reason(logs[1]))
+        << what << "\nkernel log:\n" << logs[0] << "\nuserbpf log:\n" << logs[1];
+  }
+}
+
 // bpf_loop callbacks on raw instructions with hand-built func_info: what
 // only raw code can say (a callback's return register, stack sizes added up
 // along the callback, a count of 0 that never runs it, a callback taking the
@@ -817,30 +851,13 @@ TEST_F(DiffBtf, LoopCallbacks) {
     std::vector<struct bpf_insn> insns = {store_dw(10, -8, 0)};
     insns.insert(insns.end(), c.main_extra.begin(), c.main_extra.end());
     insns.push_back(mov_imm(1, c.count));
-    const size_t ld = insns.size();
-    insns.push_back(insn(BPF_LD | BPF_DW | BPF_IMM, 2, BPF_PSEUDO_FUNC, 0, 0));
-    insns.push_back(insn(0, 0, 0, 0, 0));
-    insns.push_back(mov_reg(3, 10));
-    insns.push_back(add_imm(3, -8));
-    insns.push_back(mov_imm(4, 0));
-    insns.push_back(insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_loop));
-    insns.push_back(mov_imm(0, 0));
-    insns.push_back(exit_insn);
-    const uint32_t cb_start = static_cast<uint32_t>(insns.size());
-    insns[ld].imm = static_cast<int32_t>(cb_start - (ld + 1));
-    insns.insert(insns.end(), c.body.begin(), c.body.end());
-    insns.push_back(exit_insn);
+    const uint32_t cb_start = append_callback_call(insns, BPF_FUNC_loop, c.body);
     const std::vector<uint32_t> func_info = {0, main_fn, cb_start, cb_fn};
     long got[2];
     std::string logs[2];
     got[0] = load_with_func_info(ubt::kernel_call, blob, insns, func_info, &logs[0]);
     got[1] = load_with_func_info(ubt::userbpf_call, blob, insns, func_info, &logs[1]);
-    EXPECT_EQ(got[0] == 0, c.accepted) << c.what << ": kernel " << got[0] << "\n" << logs[0];
-    EXPECT_EQ(got[0], got[1]) << c.what << "\nkernel log:\n" << logs[0] << "\nuserbpf log:\n" << logs[1];
-    if (got[0] < 0 && got[1] < 0) {
-      EXPECT_EQ(rejection_reason(logs[0]), rejection_reason(logs[1]))
-          << c.what << "\nkernel log:\n" << logs[0] << "\nuserbpf log:\n" << logs[1];
-    }
+    expect_kernel_verdict(c.what, c.accepted, got, logs);
   }
   // A callback address inside the main function's code: its target becomes
   // a function start (add_subprog), so main no longer ends in exit ("last
@@ -861,6 +878,67 @@ TEST_F(DiffBtf, LoopCallbacks) {
       EXPECT_EQ(rejection_reason(logs[0]), rejection_reason(logs[1]));
     }
   }
+}
+
+// bpf_for_each_map_elem callbacks on raw instructions: the callback's
+// registers (r1 the map, r2 the key, r3 the value, r4 ctx, r5 unset), what
+// it may do with them, and its return value, with the kernel's errno and
+// reason. main: r1 = a hash map (key 4, value 8 bytes), r2 = the callback,
+// r3 = fp-8 (zeroed), r4 = 0, bpf_for_each_map_elem, return 0.
+TEST_F(DiffBtf, ForEachCallbacks) {
+  ubt::BtfBuilder b;
+  const uint32_t i32 = b.int_type("int", 4, 32);
+  const uint32_t skb = b.composite(BTF_KIND_STRUCT, "__sk_buff", 4, {{"len", i32, 0}});
+  const uint32_t main_fn = b.func("main_fn", b.func_proto(i32, {{"ctx", b.ref(BTF_KIND_PTR, skb)}}));
+  const uint32_t vptr = b.ref(BTF_KIND_PTR, 0);
+  const uint32_t cb_fn =
+      b.func("cb", b.func_proto(i32, {{"map", vptr}, {"key", vptr}, {"value", vptr}, {"ctx", vptr}}), BTF_FUNC_STATIC);
+  const Blob blob = b.build();
+  long map_fd[2];
+  map_fd[0] = ubt::map_create(ubt::kernel_call, BPF_MAP_TYPE_HASH, 4, 8, 4);
+  map_fd[1] = ubt::map_create(ubt::userbpf_call, BPF_MAP_TYPE_HASH, 4, 8, 4);
+  ASSERT_GE(map_fd[0], 0);
+  ASSERT_GE(map_fd[1], 0);
+  struct Case {
+    const char *what;
+    bool accepted; // the kernel's verdict
+    std::vector<struct bpf_insn> body; // the callback, before its exit
+  };
+  const std::vector<Case> cases = {
+      {"returns 0", true, {mov_imm(0, 0)}},
+      {"returns 1", true, {mov_imm(0, 1)}},
+      {"returns 2", false, {mov_imm(0, 2)}},
+      {"returns its value pointer", false, {mov_reg(0, 3)}},
+      {"reads its key", true, {load_w(0, 2, 0), mov_imm(0, 0)}},
+      {"reads past its key", false, {load_w(0, 2, 4), mov_imm(0, 0)}},
+      {"writes its key", false, {store_dw(2, 0, 1), mov_imm(0, 0)}},
+      {"writes its value", true, {store_dw(3, 0, 1), mov_imm(0, 0)}},
+      {"writes past its value", false, {store_dw(3, 8, 1), mov_imm(0, 0)}},
+      {"writes its ctx", true, {store_dw(4, 0, 1), mov_imm(0, 0)}},
+      {"reads r5", false, {mov_reg(0, 5), mov_imm(0, 0)}},
+      {"looks its key up in its map", true,
+       {insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem), mov_imm(0, 0)}},
+      {"deletes its element", true, {insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_delete_elem), mov_imm(0, 0)}},
+      {"updates with its 4-byte key as the 8-byte value", false,
+       {mov_reg(3, 2), mov_imm(4, 0), insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_update_elem), mov_imm(0, 0)}},
+  };
+  for (const Case &c : cases) {
+    long got[2];
+    std::string logs[2];
+    for (int side = 0; side < 2; side++) {
+      std::vector<struct bpf_insn> insns = {store_dw(10, -8, 0),
+                                            insn(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0,
+                                                 static_cast<int32_t>(map_fd[side])),
+                                            insn(0, 0, 0, 0, 0)};
+      const uint32_t cb_start = append_callback_call(insns, BPF_FUNC_for_each_map_elem, c.body);
+      const std::vector<uint32_t> func_info = {0, main_fn, cb_start, cb_fn};
+      got[side] = load_with_func_info(side == 0 ? ubt::kernel_call : ubt::userbpf_call, blob, insns, func_info,
+                                      &logs[side]);
+    }
+    expect_kernel_verdict(c.what, c.accepted, got, logs);
+  }
+  close(static_cast<int>(map_fd[0]));
+  close(static_cast<int>(map_fd[1]));
 }
 
 } // namespace
