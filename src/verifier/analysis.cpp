@@ -1390,6 +1390,9 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
     // this call, until the states converge (no bound, as the kernel's).
     // Only the map families with a for_each walk take it
     // (set_map_elem_callback_state).
+    // A call reached with different maps on different paths (clang merges
+    // the calls of if/else branches) is fine: each path explores the
+    // callback with its own map, and 6.18 accepts such programs too.
     const MapInfo &m = env_.maps[static_cast<size_t>(map)];
     const userbpf::MapOps *ops = userbpf::map_ops_for_type(m.type);
     if (!ops || !ops->for_each_next) fail(-kENOTSUPP, "callback function not allowed for map\n");

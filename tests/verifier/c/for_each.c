@@ -14,6 +14,8 @@
 // verdict: for_each_ctx_counts_unchecked priv=reject:EACCES unpriv=reject:EACCES
 // verdict: for_each_rdonly_map_write priv=reject:EACCES unpriv=reject:EACCES
 // verdict: for_each_ctx_is_skb priv=reject:EACCES unpriv=reject:EACCES
+// verdict: for_each_two_maps priv=accept unpriv=accept
+// verdict: for_each_two_calls priv=accept unpriv=accept
 // bpf_for_each_map_elem (helper 164) as C programs use it: the callback
 // gets (map, key, value, ctx) and returns 0 (go on) or 1 (stop); the key is
 // read-only, the value is the map's (writable unless the map is read-only
@@ -225,6 +227,23 @@ int for_each_rdonly_map_write(struct __sk_buff *skb) {
 SEC("socket")
 int for_each_ctx_is_skb(struct __sk_buff *skb) {
   return bpf_for_each_map_elem(&fe_array, nothing, skb, 0); // the context must be on the stack
+}
+
+// One call, two maps (which one depends on the packet): the verifier
+// builds the callback's state from the one map it recorded for the call.
+SEC("socket")
+int for_each_two_maps(struct __sk_buff *skb) {
+  void *map = &fe_array;
+  if (skb->len > 64) map = &fe_hash;
+  asm volatile("" : "+r"(map));
+  return bpf_for_each_map_elem(map, nothing, 0, 0);
+}
+
+// The same with a call per map: fine.
+SEC("socket")
+int for_each_two_calls(struct __sk_buff *skb) {
+  if (skb->len > 64) return bpf_for_each_map_elem(&fe_hash, nothing, 0, 0);
+  return bpf_for_each_map_elem(&fe_array, nothing, 0, 0);
 }
 
 char _license[] SEC("license") = "GPL";
