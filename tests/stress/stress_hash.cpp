@@ -1,7 +1,9 @@
 // Hash maps under concurrent use: writers insert, replace and delete while a
-// reader looks keys up, a walker walks the map with GET_NEXT_KEY and a batcher
-// reads it bucket by bucket with BPF_MAP_LOOKUP_BATCH. Runs a few seconds per
-// map variant; meant to run under ThreadSanitizer too.
+// reader looks keys up, a walker walks the map with GET_NEXT_KEY, a batcher
+// reads it bucket by bucket with BPF_MAP_LOOKUP_BATCH and a for_each walker
+// walks it as bpf_for_each_map_elem does (helpers::for_each_map_step, inside
+// an RCU read-side section as a program run). Runs a few seconds per map
+// variant; meant to run under ThreadSanitizer too.
 //
 // The checks are exact despite the kernel's walk rules. The map is created
 // with BPF_F_ZERO_SEED, so the test knows every key's bucket and chooses:
@@ -15,6 +17,12 @@
 // into segments at each F; a segment that reaches the end (ENOENT) is a full
 // walk and must hold every S key exactly once; every segment must visit
 // buckets in non-decreasing order and hold only keys of the map.
+// A for_each walk has no cursor key to lose, so it never restarts: every walk
+// must hold F and every S key exactly once, reach the F and S keys in
+// non-decreasing bucket order and hold only keys of the map. (A preallocated
+// P or V element may be deleted and reused for another bucket's key while
+// the walk stands on it, in the kernel too: the key handed out may then be
+// of any bucket, and may come twice; the walk itself stays in its bucket.)
 // Lookups of F, S and P keys must always succeed (an element never
 // disappears while its bucket changes), with a value that belongs to the key.
 #include <gtest/gtest.h>
@@ -31,7 +39,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "alloc/rcu.h"
 #include "bpf_test_util.h"
+#include "helpers/helpers.h"
+#include "object/handle.h"
 #include "private_root_env.h"
 #include "util/jhash.h"
 
@@ -144,8 +155,8 @@ TEST_P(StressHash, ConcurrentUpdatesWalksAndBatches) {
   for (uint32_t key : k.persistent) ASSERT_EQ(update(key, 0, BPF_NOEXIST), 0);
 
   std::atomic<bool> stop{false};
-  std::atomic<uint64_t> writes{0}, lookups{0}, full_walks{0}, restarts{0}, batch_passes{0};
-  std::vector<std::string> failures[4];
+  std::atomic<uint64_t> writes{0}, lookups{0}, full_walks{0}, restarts{0}, batch_passes{0}, for_each_walks{0};
+  std::vector<std::string> failures[5];
 
   // Writers: volatile keys come and go, persistent keys are replaced.
   auto writer = [&](int id) {
@@ -303,6 +314,66 @@ TEST_P(StressHash, ConcurrentUpdatesWalksAndBatches) {
     }
   };
 
+  // For_each walker: the walk bpf_for_each_map_elem runs, one element at a
+  // time, reading each key as a program would (the element may be reused
+  // under it: an atomic load, the key area is 8-aligned).
+  userbpf::Map *map = nullptr;
+  {
+    userbpf::RcuReadGuard guard;
+    int err = 0;
+    const userbpf::Handle *h = userbpf::handle_get(fd, &err);
+    ASSERT_NE(h, nullptr) << err;
+    map = &h->obj->map; // valid while fd is open
+  }
+  auto for_each_walker = [&]() {
+    auto &fail = failures[4];
+    std::vector<uint32_t> stable_seen(k.stable.size());
+    const size_t universe = 1 + k.stable.size() + k.persistent.size() + k.volatile_keys.size();
+    while (!stop.load(std::memory_order_relaxed) && fail.size() < 5) {
+      std::fill(stable_seen.begin(), stable_seen.end(), 0);
+      uint32_t first_seen = 0, last_bucket = 0;
+      size_t visited = 0;
+      userbpf::RcuReadGuard guard;
+      userbpf::helpers::ForEachWalk walk;
+      if (userbpf::helpers::for_each_map_start(&walk, reinterpret_cast<uintptr_t>(map)) != 0) {
+        fail.push_back("for_each_map_start refused a hash");
+        break;
+      }
+      while (userbpf::helpers::for_each_map_step(&walk)) {
+        const uint32_t key = __atomic_load_n(static_cast<const uint32_t *>(walk.key), __ATOMIC_RELAXED);
+        const Kind kind = k.of(key);
+        const uint32_t bucket = bucket_of(key);
+        if (kind == Kind::kNone) {
+          fail.push_back("for_each visited key " + std::to_string(key) + ", never inserted");
+          break;
+        }
+        if (kind == Kind::kFirst || kind == Kind::kStable) { // elements that never move
+          if (bucket < last_bucket) {
+            fail.push_back("for_each went back from bucket " + std::to_string(last_bucket) + " to " +
+                           std::to_string(bucket));
+            break;
+          }
+          last_bucket = bucket;
+        }
+        if (kind == Kind::kFirst) ++first_seen;
+        if (kind == Kind::kStable) ++stable_seen[k.stable_index.at(key)];
+        if (++visited > 4 * universe) {
+          fail.push_back("for_each walk does not end");
+          break;
+        }
+      }
+      if (first_seen != 1) fail.push_back("first key seen " + std::to_string(first_seen) + " times by for_each");
+      for (size_t i = 0; i < stable_seen.size(); ++i) {
+        if (stable_seen[i] != 1) {
+          fail.push_back("stable key " + std::to_string(k.stable[i]) + " seen " + std::to_string(stable_seen[i]) +
+                         " times by for_each");
+          break;
+        }
+      }
+      for_each_walks.fetch_add(1, std::memory_order_relaxed);
+    }
+  };
+
   std::vector<std::string> batch_failures;
   std::vector<std::thread> threads;
   threads.emplace_back(writer, 0);
@@ -310,6 +381,7 @@ TEST_P(StressHash, ConcurrentUpdatesWalksAndBatches) {
   threads.emplace_back(reader);
   threads.emplace_back(walker);
   threads.emplace_back(batcher, std::ref(batch_failures));
+  threads.emplace_back(for_each_walker);
   const auto deadline = Clock::now() + std::chrono::duration<double>(seconds_per_variant());
   while (Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   stop.store(true);
@@ -324,10 +396,11 @@ TEST_P(StressHash, ConcurrentUpdatesWalksAndBatches) {
   EXPECT_GT(lookups.load(), 1000u);
   EXPECT_GT(full_walks.load(), 0u);
   EXPECT_GT(batch_passes.load(), 0u);
-  printf("  %s: %llu writes, %llu lookups, %llu full walks (%llu restarts), %llu batch passes\n", variant.name,
-         static_cast<unsigned long long>(writes.load()), static_cast<unsigned long long>(lookups.load()),
+  EXPECT_GT(for_each_walks.load(), 0u);
+  printf("  %s: %llu writes, %llu lookups, %llu full walks (%llu restarts), %llu batch passes, %llu for_each walks\n",
+         variant.name, static_cast<unsigned long long>(writes.load()), static_cast<unsigned long long>(lookups.load()),
          static_cast<unsigned long long>(full_walks.load()), static_cast<unsigned long long>(restarts.load()),
-         static_cast<unsigned long long>(batch_passes.load()));
+         static_cast<unsigned long long>(batch_passes.load()), static_cast<unsigned long long>(for_each_walks.load()));
   RecordProperty("writes", std::to_string(writes.load()));
   RecordProperty("full_walks", std::to_string(full_walks.load()));
   RecordProperty("restarts", std::to_string(restarts.load()));
