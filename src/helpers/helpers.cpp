@@ -45,6 +45,9 @@ enum : int32_t {
   kXdpAdjustHead = 44,
   kXdpAdjustMeta = 54,
   kSkbLoadBytesRelative = 68,
+  kMapPushElem = 87,
+  kMapPopElem = 88,
+  kMapPeekElem = 89,
   kKtimeGetBootNs = 125,
   kKtimeGetTaiNs = 208,
 };
@@ -67,6 +70,23 @@ uint64_t map_update_elem(uint64_t map, uint64_t key, uint64_t value, uint64_t fl
 uint64_t map_delete_elem(uint64_t map, uint64_t key, uint64_t, uint64_t, uint64_t) {
   Map &m = map_arg(map);
   return static_cast<uint64_t>(static_cast<int64_t>(m.ops->delete_elem(m, reinterpret_cast<const void *>(key))));
+}
+
+// The keyless maps' three (queue, stack: the verifier lets no other map
+// through, so the ops exist).
+uint64_t map_push_elem(uint64_t map, uint64_t value, uint64_t flags, uint64_t, uint64_t) {
+  Map &m = map_arg(map);
+  return static_cast<uint64_t>(static_cast<int64_t>(m.ops->push_elem(m, reinterpret_cast<const void *>(value), flags)));
+}
+
+uint64_t map_pop_elem(uint64_t map, uint64_t value, uint64_t, uint64_t, uint64_t) {
+  Map &m = map_arg(map);
+  return static_cast<uint64_t>(static_cast<int64_t>(m.ops->pop_elem(m, reinterpret_cast<void *>(value))));
+}
+
+uint64_t map_peek_elem(uint64_t map, uint64_t value, uint64_t, uint64_t, uint64_t) {
+  Map &m = map_arg(map);
+  return static_cast<uint64_t>(static_cast<int64_t>(m.ops->peek_elem(m, reinterpret_cast<void *>(value))));
 }
 
 
@@ -471,6 +491,12 @@ const HelperProto kHelpers[] = {
      {A::kPtrToCtx, A::kAnything, A::kDontCare, A::kDontCare, A::kDontCare}, false, false, true},
     {kSkbLoadBytesRelative, "skb_load_bytes_relative", skb_load_bytes_relative, R::kInteger,
      {A::kPtrToCtx, A::kAnything, A::kPtrToUninitMem, A::kConstSize, A::kAnything}, false},
+    {kMapPushElem, "map_push_elem", map_push_elem, R::kInteger,
+     {A::kConstMapPtr, A::kPtrToMapValue, A::kAnything, A::kDontCare, A::kDontCare}, false},
+    {kMapPopElem, "map_pop_elem", map_pop_elem, R::kInteger,
+     {A::kConstMapPtr, A::kPtrToUninitMapValue, A::kDontCare, A::kDontCare, A::kDontCare}, false},
+    {kMapPeekElem, "map_peek_elem", map_peek_elem, R::kInteger,
+     {A::kConstMapPtr, A::kPtrToUninitMapValue, A::kDontCare, A::kDontCare, A::kDontCare}, false},
     {kKtimeGetBootNs, "ktime_get_boot_ns", ktime_get_boot_ns, R::kInteger,
      {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
     // No function: it calls back into the program, so the VM runs it itself

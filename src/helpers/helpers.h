@@ -16,6 +16,7 @@ enum class ArgType : uint8_t {
   kConstMapPtr,     // ARG_CONST_MAP_PTR
   kPtrToMapKey,     // ARG_PTR_TO_MAP_KEY: key_size readable bytes
   kPtrToMapValue,   // ARG_PTR_TO_MAP_VALUE: value_size readable bytes
+  kPtrToUninitMapValue, // ARG_PTR_TO_MAP_VALUE | MEM_UNINIT: value_size bytes the helper writes
   kPtrToMemReadOnly,// ARG_PTR_TO_MEM | MEM_RDONLY, size in the next argument
   kPtrToMemReadOnlyOrNull, // the same, or NULL (only with a size of zero)
   kPtrToUninitMem,  // ARG_PTR_TO_MEM | MEM_UNINIT: the helper writes it, size next

@@ -153,7 +153,8 @@ enum : int32_t {
   kGetPrandomU32 = 7, kGetSmpProcessorId = 8, kSkbStoreBytes = 9, kL3CsumReplace = 10, kL4CsumReplace = 11,
   kTailCall = 12, kGetCurrentPidTgid = 14,
   kGetCurrentUidGid = 15, kGetCurrentComm = 16, kSkbLoadBytes = 26, kCsumDiff = 28, kSkbPullData = 39,
-  kGetNumaNodeId = 42, kXdpAdjustHead = 44, kXdpAdjustMeta = 54, kSkbLoadBytesRelative = 68,
+  kGetNumaNodeId = 42, kXdpAdjustHead = 44, kXdpAdjustMeta = 54, kSkbLoadBytesRelative = 68, kMapPushElem = 87,
+  kMapPopElem = 88, kMapPeekElem = 89,
   kKtimeGetBootNs = 125, kKtimeGetTaiNs = 208,
 };
 
@@ -194,6 +195,7 @@ bool helper_allowed(uint32_t prog_type, const helpers::HelperProto &proto, const
   case kMapLookupElem: case kMapUpdateElem: case kMapDeleteElem: case kKtimeGetNs:
   case kGetPrandomU32: case kGetSmpProcessorId: case kGetNumaNodeId: case kKtimeGetBootNs: case kKtimeGetTaiNs:
   case kGetCurrentPidTgid: case kGetCurrentUidGid: case kGetCurrentComm:
+  case kMapPushElem: case kMapPopElem: case kMapPeekElem:
     return true;
   case kTailCall: // the kernel's types all have it; the memory type has no context to pass on
     return prog_type != kProgTypeMemory;
