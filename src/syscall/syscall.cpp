@@ -372,6 +372,8 @@ int map_lookup_elem(const Attr &at) {
   if ((a.flags & BPF_F_LOCK) && !m.hdr->map.has_spin_lock) return -EINVAL;
   const void *key;
   if ((err = user_key(m, a.key, &key))) return err;
+  // A bloom filter's lookup reads the value it is asked about.
+  if (m.type == BPF_MAP_TYPE_BLOOM_FILTER && bad_user_ptr(a.value)) return -EFAULT;
   if (bad_user_ptr(a.value)) {
     // The kernel copies the value out only after a successful lookup.
     std::vector<uint8_t> scratch(user_value_size(m));

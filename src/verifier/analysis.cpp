@@ -1389,6 +1389,9 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
     case BPF_MAP_TYPE_QUEUE: case BPF_MAP_TYPE_STACK:
       compatible = keyless_helper;
       break;
+    case BPF_MAP_TYPE_BLOOM_FILTER:
+      compatible = id == kMapPushElem || id == kMapPeekElem;
+      break;
     default:
       break;
     }
