@@ -49,6 +49,9 @@ enum : int32_t {
   kXdpAdjustTail = 65,
   kSkbLoadBytesRelative = 68,
   kKtimeGetBootNs = 125,
+  kXdpGetBuffLen = 188,
+  kXdpLoadBytes = 189,
+  kXdpStoreBytes = 190,
   kKtimeGetTaiNs = 208,
 };
 
@@ -441,6 +444,47 @@ uint64_t xdp_adjust_tail(uint64_t ctx, uint64_t delta_arg, uint64_t, uint64_t, u
   return 0;
 }
 
+// bpf_xdp_get_buff_len(ctx): the packet's length (the test run's XDP buffer
+// has no fragments, so its linear part is all of it).
+uint64_t xdp_get_buff_len(uint64_t ctx, uint64_t, uint64_t, uint64_t, uint64_t) {
+  const CtxPacketPointers &p = packet_pointers<xdp_md>(ctx);
+  return p.data_end - p.data;
+}
+
+// Where bpf_xdp_load_bytes / bpf_xdp_store_bytes may copy len bytes at
+// offset (from data), or -errno: an offset or length above 0xffff is
+// -EFAULT, bytes past the packet's end -EINVAL (the kernel's
+// bpf_xdp_pointer).
+int64_t xdp_bytes_at(uint64_t ctx, uint64_t offset_arg, uint64_t len_arg, uint64_t *at) {
+  const CtxPacketPointers &p = packet_pointers<xdp_md>(ctx);
+  const uint32_t offset = static_cast<uint32_t>(offset_arg), len = static_cast<uint32_t>(len_arg);
+  if (offset > 0xffff || len > 0xffff) return -EFAULT;
+  if (uint64_t{offset} + len > p.data_end - p.data) return -EINVAL;
+  *at = p.data + offset;
+  return 0;
+}
+
+// bpf_xdp_load_bytes(ctx, offset, to, len): packet bytes into the program's
+// memory. On an error `to` is left as it was (the verifier counts it
+// written either way).
+uint64_t xdp_load_bytes(uint64_t ctx, uint64_t offset, uint64_t to, uint64_t len, uint64_t) {
+  uint64_t at = 0;
+  if (int64_t err = xdp_bytes_at(ctx, offset, len, &at)) return static_cast<uint64_t>(err);
+  memcpy(reinterpret_cast<void *>(static_cast<uintptr_t>(to)), reinterpret_cast<const void *>(static_cast<uintptr_t>(at)),
+         static_cast<uint32_t>(len));
+  return 0;
+}
+
+// bpf_xdp_store_bytes(ctx, offset, from, len): the program's bytes into the
+// packet, in place (the packet does not move).
+uint64_t xdp_store_bytes(uint64_t ctx, uint64_t offset, uint64_t from, uint64_t len, uint64_t) {
+  uint64_t at = 0;
+  if (int64_t err = xdp_bytes_at(ctx, offset, len, &at)) return static_cast<uint64_t>(err);
+  memcpy(reinterpret_cast<void *>(static_cast<uintptr_t>(at)), reinterpret_cast<const void *>(static_cast<uintptr_t>(from)),
+         static_cast<uint32_t>(len));
+  return 0;
+}
+
 // ---- redirects. The helper only records where the packet is to go (the
 // kernel's per-CPU bpf_redirect_info; here per thread) and returns the
 // verdict that tells the caller to send it there. The test run, like the
@@ -525,6 +569,12 @@ const HelperProto kHelpers[] = {
     // (the interpreter's loop frames, the JIT's inline loop; docs/VM.md).
     {kLoopHelper, "loop", nullptr, R::kInteger,
      {A::kAnything, A::kPtrToFunc, A::kPtrToStackOrNull, A::kAnything, A::kDontCare}, false},
+    {kXdpGetBuffLen, "xdp_get_buff_len", xdp_get_buff_len, R::kInteger,
+     {A::kPtrToCtx, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
+    {kXdpLoadBytes, "xdp_load_bytes", xdp_load_bytes, R::kInteger,
+     {A::kPtrToCtx, A::kAnything, A::kPtrToUninitMem, A::kConstSize, A::kDontCare}, false},
+    {kXdpStoreBytes, "xdp_store_bytes", xdp_store_bytes, R::kInteger,
+     {A::kPtrToCtx, A::kAnything, A::kPtrToMemReadOnly, A::kConstSize, A::kDontCare}, false},
     {kKtimeGetTaiNs, "ktime_get_tai_ns", ktime_get_tai_ns, R::kInteger,
      {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
 };

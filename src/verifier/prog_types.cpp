@@ -154,7 +154,7 @@ enum : int32_t {
   kTailCall = 12, kGetCurrentPidTgid = 14, kRedirect = 23,
   kGetCurrentUidGid = 15, kGetCurrentComm = 16, kSkbLoadBytes = 26, kCsumDiff = 28, kSkbPullData = 39,
   kGetNumaNodeId = 42, kXdpAdjustHead = 44, kXdpAdjustMeta = 54, kXdpAdjustTail = 65, kSkbLoadBytesRelative = 68,
-  kKtimeGetBootNs = 125, kKtimeGetTaiNs = 208,
+  kKtimeGetBootNs = 125, kXdpGetBuffLen = 188, kXdpLoadBytes = 189, kXdpStoreBytes = 190, kKtimeGetTaiNs = 208,
 };
 
 } // namespace
@@ -180,7 +180,8 @@ bool helper_allowed(uint32_t prog_type, const helpers::HelperProto &proto, const
   // Type-specific helpers first (sk_filter_func_proto, xdp_func_proto) ...
   if (proto.id == kCsumDiff)
     return prog_type == BPF_PROG_TYPE_XDP || prog_type == BPF_PROG_TYPE_SCHED_CLS || prog_type == BPF_PROG_TYPE_SCHED_ACT;
-  if (proto.id == kXdpAdjustHead || proto.id == kXdpAdjustMeta || proto.id == kXdpAdjustTail)
+  if (proto.id == kXdpAdjustHead || proto.id == kXdpAdjustMeta || proto.id == kXdpAdjustTail ||
+      proto.id == kXdpGetBuffLen || proto.id == kXdpLoadBytes || proto.id == kXdpStoreBytes)
     return prog_type == BPF_PROG_TYPE_XDP;
   if (proto.id == kRedirect) // xdp_func_proto and tc_cls_act_func_proto, each with its own function
     return prog_type == BPF_PROG_TYPE_XDP || prog_type == BPF_PROG_TYPE_SCHED_CLS || prog_type == BPF_PROG_TYPE_SCHED_ACT;

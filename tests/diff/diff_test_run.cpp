@@ -247,6 +247,10 @@ void transcript(FILE *out) {
   run_case(out, "tail grow INT_MAX", tail, with_args(f.tcp, two_deltas(INT32_MAX, 0)));
   run_case(out, "tail shrink 8 grow 8", tail, with_args(f.tcp, two_deltas(-8, 8)));
   run_case(out, "tail grow 100 shrink past", tail, with_args(f.tcp, two_deltas(100, -151)));
+  // bpf_xdp_get_buff_len / load_bytes / store_bytes: the packet comes back
+  // with its source MAC replaced and its last 4 bytes 0x22.
+  run_case(out, "xdp bytes tcp", prog_fd(obj, "xdp_bytes"), f.tcp);
+  run_case(out, "xdp bytes arp", prog_fd(obj, "xdp_bytes"), f.arp);
   bpf_object__close(obj);
 }
 
@@ -320,6 +324,7 @@ TEST(DiffTestRun, ClangProgramsGiveTheKernelsResults) {
   EXPECT_TRUE(has_line(ours, "tail grow 16: ret=0 retval=3 size=80")) << ours;
   EXPECT_TRUE(has_line(ours, "tail grow to the limit: ret=0 retval=3 size=3520")) << ours;
   EXPECT_TRUE(has_line(ours, "tail grow past the limit: ret=0 retval=122 size=64")) << ours;
+  EXPECT_TRUE(has_line(ours, "xdp bytes tcp: ret=0 retval=16511 size=64 data=020000000002020000000002")) << ours; // 64 << 8 | 0x7f
   std::string why;
   if (!ubt::kernel_bpf_available(&why)) GTEST_SKIP() << why;
   std::string kernel = child_transcript(false);

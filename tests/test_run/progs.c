@@ -382,3 +382,25 @@ int xdp_tail_args(struct xdp_md *ctx) {
   *last = 0x5a;
   return XDP_TX;
 }
+
+// bpf_xdp_get_buff_len, bpf_xdp_load_bytes and bpf_xdp_store_bytes: the
+// destination MAC copied over the source, the last 4 bytes read, then the
+// errors: bytes past the end (-EINVAL, the buffer left alone), an offset
+// past 0xffff (-EFAULT). Bit n of the low byte: case n did what the kernel
+// does; the length above it.
+SEC("xdp")
+int xdp_bytes(struct xdp_md *ctx) {
+  __u32 len = bpf_xdp_get_buff_len(ctx);
+  __u8 mac[6];
+  __u32 tail = 0x11111111, untouched = 0x22222222;
+  long load_ok = bpf_xdp_load_bytes(ctx, 0, mac, sizeof(mac));
+  long store_ok = bpf_xdp_store_bytes(ctx, 6, mac, sizeof(mac));
+  long tail_ok = bpf_xdp_load_bytes(ctx, len - 4, &tail, sizeof(tail));
+  long past = bpf_xdp_load_bytes(ctx, len - 3, &untouched, sizeof(untouched));
+  long far = bpf_xdp_store_bytes(ctx, 0x10000, &tail, sizeof(tail));
+  long store_past = bpf_xdp_store_bytes(ctx, len - 2, &tail, sizeof(tail));
+  long store_end = bpf_xdp_store_bytes(ctx, len - 4, &untouched, sizeof(untouched));
+  return (load_ok == 0) | (store_ok == 0) << 1 | (tail_ok == 0 && tail != 0x11111111) << 2 |
+         (past == -22 && untouched == 0x22222222) << 3 | (far == -14) << 4 | (store_past == -22) << 5 |
+         (store_end == 0) << 6 | len << 8;
+}

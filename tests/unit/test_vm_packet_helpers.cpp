@@ -200,6 +200,43 @@ TEST(VmPacketHelpers, XdpAdjustTailLimits) {
   }
 }
 
+// bpf_xdp_load_bytes / store_bytes / get_buff_len called directly on a
+// hand-built frame: the errors at their exact edges, and a refused copy
+// leaves both sides alone.
+TEST(VmPacketHelpers, XdpLoadAndStoreBytesEdges) {
+  using userbpf::helpers::find_helper;
+  const auto *get_len = find_helper(188), *load = find_helper(189), *store = find_helper(190);
+  ASSERT_TRUE(get_len && load && store);
+  XdpFrame f(64);
+  const uint64_t ctx = XdpFrame::addr(&f.ctx);
+  EXPECT_EQ(get_len->fn(ctx, 0, 0, 0, 0), 64u);
+  uint8_t buf[8];
+  const uint64_t b = XdpFrame::addr(buf);
+  auto call = [&](const userbpf::helpers::HelperProto *h, uint64_t offset, uint64_t len) {
+    return h->fn(ctx, offset, b, len, 0);
+  };
+  const uint8_t *data = f.page.data() + XdpFrame::kHeadroom;
+  // The last 8 bytes: fine; one further: -EINVAL, buffer untouched.
+  EXPECT_EQ(call(load, 56, 8), 0u);
+  EXPECT_TRUE(std::equal(buf, buf + 8, data + 56));
+  memset(buf, 0xab, sizeof(buf));
+  EXPECT_EQ(call(load, 57, 8), kEinval);
+  EXPECT_TRUE(std::all_of(buf, buf + 8, [](uint8_t v) { return v == 0xab; }));
+  // Offsets and lengths above 0xffff: -EFAULT, before the length check.
+  EXPECT_EQ(call(load, 0x10000, 1), static_cast<uint64_t>(-EFAULT));
+  EXPECT_EQ(call(load, 0, 0x10000), static_cast<uint64_t>(-EFAULT));
+  EXPECT_EQ(call(load, 0xffff, 1), kEinval);
+  EXPECT_EQ(call(load, 0xffffffff00000000ull, 4), 0u) << "offset is a u32: the high half is ignored";
+  // Stores: in place, same limits; a refused one leaves the packet alone.
+  EXPECT_EQ(call(store, 60, 4), 0u);
+  EXPECT_TRUE(std::equal(buf, buf + 4, data + 60));
+  const std::vector<uint8_t> before(data, data + 64);
+  EXPECT_EQ(call(store, 61, 4), kEinval);
+  EXPECT_EQ(call(store, 0x10000, 4), static_cast<uint64_t>(-EFAULT));
+  EXPECT_TRUE(std::equal(before.begin(), before.end(), data));
+  EXPECT_EQ(f.len(), 64u) << "the packet does not move";
+}
+
 // The loaded program's xlated form keeps `call bpf_redirect#23` (imm 23):
 // the per-type function is chosen when the run-time form is built.
 TEST(VmPacketHelpers, XlatedDumpNamesRedirectWhateverItRuns) {
