@@ -451,38 +451,34 @@ uint64_t xdp_get_buff_len(uint64_t ctx, uint64_t, uint64_t, uint64_t, uint64_t) 
   return p.data_end - p.data;
 }
 
-// Where bpf_xdp_load_bytes / bpf_xdp_store_bytes may copy len bytes at
-// offset (from data), or -errno: an offset or length above 0xffff is
-// -EFAULT, bytes past the packet's end -EINVAL (the kernel's
-// bpf_xdp_pointer).
-int64_t xdp_bytes_at(uint64_t ctx, uint64_t offset_arg, uint64_t len_arg, uint64_t *at) {
+// What bpf_xdp_load_bytes and bpf_xdp_store_bytes share: len bytes at
+// offset (from data) copied out of the packet into buf, or (store) from buf
+// into it, in place: the packet does not move. As the kernel's
+// bpf_xdp_pointer: an offset or length above 0xffff is -EFAULT, bytes past
+// the packet's end -EINVAL, and then nothing is copied (the verifier counts
+// a load's buffer written either way).
+uint64_t xdp_copy_bytes(uint64_t ctx, uint64_t offset_arg, uint64_t buf, uint64_t len_arg, bool store) {
   const CtxPacketPointers &p = packet_pointers<xdp_md>(ctx);
   const uint32_t offset = static_cast<uint32_t>(offset_arg), len = static_cast<uint32_t>(len_arg);
-  if (offset > 0xffff || len > 0xffff) return -EFAULT;
-  if (uint64_t{offset} + len > p.data_end - p.data) return -EINVAL;
-  *at = p.data + offset;
+  if (offset > 0xffff || len > 0xffff) return neg_errno(EFAULT);
+  if (uint64_t{offset} + len > p.data_end - p.data) return neg_errno(EINVAL);
+  void *packet = reinterpret_cast<void *>(static_cast<uintptr_t>(p.data + offset));
+  void *mem = reinterpret_cast<void *>(static_cast<uintptr_t>(buf));
+  if (store)
+    memcpy(packet, mem, len);
+  else
+    memcpy(mem, packet, len);
   return 0;
 }
 
-// bpf_xdp_load_bytes(ctx, offset, to, len): packet bytes into the program's
-// memory. On an error `to` is left as it was (the verifier counts it
-// written either way).
+// bpf_xdp_load_bytes(ctx, offset, to, len)
 uint64_t xdp_load_bytes(uint64_t ctx, uint64_t offset, uint64_t to, uint64_t len, uint64_t) {
-  uint64_t at = 0;
-  if (int64_t err = xdp_bytes_at(ctx, offset, len, &at)) return static_cast<uint64_t>(err);
-  memcpy(reinterpret_cast<void *>(static_cast<uintptr_t>(to)), reinterpret_cast<const void *>(static_cast<uintptr_t>(at)),
-         static_cast<uint32_t>(len));
-  return 0;
+  return xdp_copy_bytes(ctx, offset, to, len, false);
 }
 
-// bpf_xdp_store_bytes(ctx, offset, from, len): the program's bytes into the
-// packet, in place (the packet does not move).
+// bpf_xdp_store_bytes(ctx, offset, from, len)
 uint64_t xdp_store_bytes(uint64_t ctx, uint64_t offset, uint64_t from, uint64_t len, uint64_t) {
-  uint64_t at = 0;
-  if (int64_t err = xdp_bytes_at(ctx, offset, len, &at)) return static_cast<uint64_t>(err);
-  memcpy(reinterpret_cast<void *>(static_cast<uintptr_t>(at)), reinterpret_cast<const void *>(static_cast<uintptr_t>(from)),
-         static_cast<uint32_t>(len));
-  return 0;
+  return xdp_copy_bytes(ctx, offset, from, len, true);
 }
 
 // ---- redirects. The helper only records where the packet is to go (the
