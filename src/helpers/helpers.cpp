@@ -582,6 +582,7 @@ const HelperProto *find_helper(int32_t id) {
     if (h.id == id) return &h;
   return nullptr;
 }
+
 HelperFn helper_function(const HelperProto &proto, uint32_t prog_type) {
   if (proto.id == kRedirect && prog_type == BPF_PROG_TYPE_XDP) return xdp_redirect;
   return proto.fn;

@@ -151,8 +151,8 @@ const ProgTypeInfo kMemory{"memory", memory_access, false};
 enum : int32_t {
   kMapLookupElem = 1, kMapUpdateElem = 2, kMapDeleteElem = 3, kKtimeGetNs = 5, kTracePrintk = 6,
   kGetPrandomU32 = 7, kGetSmpProcessorId = 8, kSkbStoreBytes = 9, kL3CsumReplace = 10, kL4CsumReplace = 11,
-  kTailCall = 12, kGetCurrentPidTgid = 14, kRedirect = 23,
-  kGetCurrentUidGid = 15, kGetCurrentComm = 16, kSkbLoadBytes = 26, kCsumDiff = 28, kSkbPullData = 39,
+  kTailCall = 12, kGetCurrentPidTgid = 14,
+  kGetCurrentUidGid = 15, kGetCurrentComm = 16, kRedirect = 23, kSkbLoadBytes = 26, kCsumDiff = 28, kSkbPullData = 39,
   kGetNumaNodeId = 42, kXdpAdjustHead = 44, kXdpAdjustMeta = 54, kXdpAdjustTail = 65, kSkbLoadBytesRelative = 68,
   kKtimeGetBootNs = 125, kXdpGetBuffLen = 188, kXdpLoadBytes = 189, kXdpStoreBytes = 190, kKtimeGetTaiNs = 208,
 };
