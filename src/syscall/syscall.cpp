@@ -1109,7 +1109,7 @@ int prog_load(const Attr &at) {
       return -EINVAL;
     }
   }
-  {
+  if (!used.empty()) { // a program without maps takes no lock
     StoreLock lock;
     for (size_t i = 0; i < used.size(); i++) {
       if (int err = object_ref_get(*used[i].obj)) { // a map released since (its last fd closed meanwhile)
