@@ -1022,6 +1022,7 @@ private:
       ret = static_cast<uint64_t>(-EINVAL);
       break;
     case BPF_FUNC_ktime_get_ns:
+    case BPF_FUNC_ktime_get_coarse_ns:
     case BPF_FUNC_ktime_get_boot_ns:
     case BPF_FUNC_ktime_get_tai_ns: ret = 1000000000ull + 1000 * ++calls_; break;
     case BPF_FUNC_get_prandom_u32: ret = next_random(); break;
@@ -1463,6 +1464,7 @@ std::string describe_config(const Config &cfg) {
 // checker does not know would make its first accepted call a false alarm.
 constexpr int32_t kEmulatedHelpers[] = {
     BPF_FUNC_map_lookup_elem, BPF_FUNC_map_update_elem, BPF_FUNC_map_delete_elem, BPF_FUNC_ktime_get_ns,
+    BPF_FUNC_ktime_get_coarse_ns,
     BPF_FUNC_ktime_get_boot_ns, BPF_FUNC_ktime_get_tai_ns, BPF_FUNC_get_prandom_u32, BPF_FUNC_get_smp_processor_id,
     BPF_FUNC_get_numa_node_id, BPF_FUNC_get_current_pid_tgid, BPF_FUNC_get_current_uid_gid,
     BPF_FUNC_get_current_comm, BPF_FUNC_skb_load_bytes, BPF_FUNC_skb_load_bytes_relative, BPF_FUNC_trace_printk,
@@ -1474,6 +1476,7 @@ constexpr int32_t kEmulatedHelpers[] = {
 constexpr int32_t kNeedAnotherMapType[] = {
     BPF_FUNC_tail_call,                                                // a PROG_ARRAY
     BPF_FUNC_map_push_elem, BPF_FUNC_map_pop_elem, BPF_FUNC_map_peek_elem, // a QUEUE or a STACK
+    BPF_FUNC_map_lookup_percpu_elem,                                       // a per-CPU map
 };
 
 void check_helper_emulation() {

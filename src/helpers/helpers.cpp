@@ -51,6 +51,8 @@ enum : int32_t {
   kMapPushElem = 87,
   kMapPopElem = 88,
   kMapPeekElem = 89,
+  kKtimeGetCoarseNs = 160,
+  kMapLookupPercpuElem = 195,
   kKtimeGetBootNs = 125,
   kXdpGetBuffLen = 188,
   kXdpLoadBytes = 189,
@@ -76,6 +78,14 @@ uint64_t map_update_elem(uint64_t map, uint64_t key, uint64_t value, uint64_t fl
 uint64_t map_delete_elem(uint64_t map, uint64_t key, uint64_t, uint64_t, uint64_t) {
   Map &m = map_arg(map);
   return static_cast<uint64_t>(static_cast<int64_t>(m.ops->delete_elem(m, reinterpret_cast<const void *>(key))));
+}
+
+// bpf_map_lookup_percpu_elem(map, key, cpu): per-CPU maps only (the verifier).
+uint64_t map_lookup_percpu_elem(uint64_t map, uint64_t key, uint64_t cpu, uint64_t, uint64_t) {
+  Map &m = map_arg(map);
+  if (cpu > UINT32_MAX) return 0;
+  return reinterpret_cast<uintptr_t>(
+      m.ops->lookup_percpu_elem(m, reinterpret_cast<const void *>(key), static_cast<uint32_t>(cpu)));
 }
 
 // The keyless maps' three (queue, stack: the verifier lets no other map
@@ -107,6 +117,10 @@ uint64_t clock_ns(clockid_t clock) {
 uint64_t ktime_get_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) { return clock_ns(CLOCK_MONOTONIC); }
 uint64_t ktime_get_boot_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) { return clock_ns(CLOCK_BOOTTIME); }
 uint64_t ktime_get_tai_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) { return clock_ns(CLOCK_TAI); }
+// bpf_ktime_get_coarse_ns: the kernel's ktime_get_coarse_ns, CLOCK_MONOTONIC_COARSE (the last tick's time).
+uint64_t ktime_get_coarse_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return clock_ns(CLOCK_MONOTONIC_COARSE);
+}
 
 // bpf_get_numa_node_id: the NUMA node of the CPU running the program.
 uint64_t get_numa_node_id(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
@@ -587,6 +601,8 @@ const HelperProto kHelpers[] = {
      {A::kConstMapPtr, A::kPtrToUninitMapValue, A::kDontCare, A::kDontCare, A::kDontCare}, false},
     {kKtimeGetBootNs, "ktime_get_boot_ns", ktime_get_boot_ns, R::kInteger,
      {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
+    {kKtimeGetCoarseNs, "ktime_get_coarse_ns", ktime_get_coarse_ns, R::kInteger,
+     {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
     // No function: it calls back into the program, so the VM runs it itself
     // (the interpreter's loop frames, the JIT's inline loop; docs/VM.md).
     {kLoopHelper, "loop", nullptr, R::kInteger,
@@ -597,6 +613,8 @@ const HelperProto kHelpers[] = {
      {A::kPtrToCtx, A::kAnything, A::kPtrToUninitMem, A::kConstSize, A::kDontCare}, false},
     {kXdpStoreBytes, "xdp_store_bytes", xdp_store_bytes, R::kInteger,
      {A::kPtrToCtx, A::kAnything, A::kPtrToMemReadOnly, A::kConstSize, A::kDontCare}, false},
+    {kMapLookupPercpuElem, "map_lookup_percpu_elem", map_lookup_percpu_elem, R::kPtrToMapValueOrNull,
+     {A::kConstMapPtr, A::kPtrToMapKey, A::kAnything, A::kDontCare, A::kDontCare}, false},
     {kKtimeGetTaiNs, "ktime_get_tai_ns", ktime_get_tai_ns, R::kInteger,
      {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
 };

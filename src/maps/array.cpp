@@ -167,6 +167,12 @@ void *percpu_array_lookup_elem(Map &map, const void *key) {
   return percpu_slot(map, current_cpu(map.ncpus), index);
 }
 
+void *percpu_array_lookup_percpu_elem(Map &map, const void *key, uint32_t cpu) {
+  const uint32_t index = read_index(key);
+  if (cpu >= map.ncpus || index >= map.max_entries) return nullptr;
+  return percpu_slot(map, cpu, index);
+}
+
 // Program side: this CPU's value only, value_size bytes.
 int percpu_array_update_elem(Map &map, const void *key, const void *value, uint64_t flags) {
   const uint32_t index = read_index(key);
@@ -257,6 +263,7 @@ const MapOps percpu_array_map_ops = {
     .mmapable = nullptr, // the kernel has no mmap for per-CPU arrays (ENOTSUPP)
     .attach = nullptr,
     .detach = nullptr,
+    .lookup_percpu_elem = percpu_array_lookup_percpu_elem,
 };
 
 } // namespace userbpf

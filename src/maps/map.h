@@ -113,6 +113,11 @@ struct MapOps {
   int (*push_elem)(Map &map, const void *value, uint64_t flags);
   int (*pop_elem)(Map &map, void *value);
   int (*peek_elem)(Map &map, void *value);
+
+  // ---- per-CPU maps: bpf_map_lookup_percpu_elem, the value of key on that
+  // CPU (nullptr past the last possible CPU or for a missing key); nullptr
+  // for the other families.
+  void *(*lookup_percpu_elem)(Map &map, const void *key, uint32_t cpu);
 };
 
 // The per-process view of a map: where its region is mapped here, and the

@@ -1359,8 +1359,8 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
     }
   }
   // record_func_map: a map programs may only read keeps its elements.
-  constexpr int32_t kMapUpdateElem = 2, kMapDeleteElem = 3, kMapPushElem = 87, kMapPopElem = 88,
-                    kMapPeekElem = 89;
+  constexpr int32_t kMapLookupElem = 1, kMapUpdateElem = 2, kMapDeleteElem = 3, kMapPushElem = 87, kMapPopElem = 88,
+                    kMapPeekElem = 89, kMapLookupPercpuElem = 195;
   if (map >= 0 && (env_.maps[static_cast<size_t>(map)].map_flags & BPF_F_RDONLY_PROG) &&
       (id == kMapDeleteElem || id == kMapUpdateElem || id == kMapPushElem || id == kMapPopElem))
     fail(-EACCES, "write into map forbidden\n");
@@ -1396,6 +1396,9 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
       break;
     }
     if (id == kMapPopElem) compatible &= keyless_map;
+    if (id == kMapLookupPercpuElem)
+      compatible &= m.type == BPF_MAP_TYPE_PERCPU_ARRAY || m.type == BPF_MAP_TYPE_PERCPU_HASH ||
+                    m.type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
     if (id == kMapPushElem || id == kMapPeekElem) compatible &= keyless_map || m.type == BPF_MAP_TYPE_BLOOM_FILTER;
     if (!compatible)
       fail(-EINVAL, "cannot pass map_type %u into func bpf_%s#%d\n", m.type, std::string(proto->name).c_str(), id);
@@ -1431,7 +1434,7 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
     r0.id = ++id_gen_;
     // An array looked up with a constant key inside it cannot miss
     // (can_elide_value_nullness).
-    if (map >= 0 && key_known) {
+    if (map >= 0 && key_known && id == kMapLookupElem) { // not bpf_map_lookup_percpu_elem: its CPU may be out of range
       const MapInfo &m = env_.maps[static_cast<size_t>(map)];
       if ((m.type == BPF_MAP_TYPE_ARRAY || m.type == BPF_MAP_TYPE_PERCPU_ARRAY) && key < m.max_entries) {
         r0.maybe_null = false;
