@@ -128,13 +128,15 @@ int push_elem(Map &map, const void *value, uint64_t flags) {
   return 0;
 }
 
-// __queue_map_get / __stack_map_get: an empty map zeroes the caller's
-// buffer (a program's pop leaves no stale bytes) and fails with ENOENT.
-int take(Map &map, void *value, bool stack, bool remove) {
+// __queue_map_get / __stack_map_get: ENOENT when empty. A program's buffer
+// is then zeroed (it leaves no stale bytes); a user's is left alone, as the
+// kernel copies a value out to user space only on success (the MapOps rule).
+enum class Caller { kProgram, kUser };
+int take(Map &map, void *value, bool stack, bool remove, Caller caller) {
   RingLock ring(map);
   if (int err = ring.error()) return err;
   if (ring.empty()) {
-    memset(value, 0, map.value_size);
+    if (caller == Caller::kProgram) memset(value, 0, map.value_size);
     return -ENOENT;
   }
   const uint32_t at = stack ? ring.prev(ring.head) : ring.tail;
@@ -147,10 +149,10 @@ int take(Map &map, void *value, bool stack, bool remove) {
   return 0;
 }
 
-int queue_pop(Map &map, void *value) { return take(map, value, false, true); }
-int queue_peek(Map &map, void *value) { return take(map, value, false, false); }
-int stack_pop(Map &map, void *value) { return take(map, value, true, true); }
-int stack_peek(Map &map, void *value) { return take(map, value, true, false); }
+int queue_pop(Map &map, void *value) { return take(map, value, false, true, Caller::kProgram); }
+int queue_peek(Map &map, void *value) { return take(map, value, false, false, Caller::kProgram); }
+int stack_pop(Map &map, void *value) { return take(map, value, true, true, Caller::kProgram); }
+int stack_peek(Map &map, void *value) { return take(map, value, true, false, Caller::kProgram); }
 
 // Keyed element commands have no meaning here: a program cannot look an
 // element up (the verifier refuses the call), update and delete by key fail
@@ -165,10 +167,14 @@ int no_next_key(Map &, const void *, void *) { return -EINVAL; }
 // map_lookup_and_delete_elem of kernel/bpf/syscall.c call peek, push and pop
 // for these two types, with no key).
 int sys_push(Map &map, const void *, const void *value, uint64_t flags) { return push_elem(map, value, flags); }
-int queue_sys_peek(Map &map, const void *, void *value, uint64_t) { return queue_peek(map, value); }
-int stack_sys_peek(Map &map, const void *, void *value, uint64_t) { return stack_peek(map, value); }
-int queue_sys_pop(Map &map, const void *, void *value, uint64_t) { return queue_pop(map, value); }
-int stack_sys_pop(Map &map, const void *, void *value, uint64_t) { return stack_pop(map, value); }
+int queue_sys_peek(Map &map, const void *, void *value, uint64_t) {
+  return take(map, value, false, false, Caller::kUser);
+}
+int stack_sys_peek(Map &map, const void *, void *value, uint64_t) {
+  return take(map, value, true, false, Caller::kUser);
+}
+int queue_sys_pop(Map &map, const void *, void *value, uint64_t) { return take(map, value, false, true, Caller::kUser); }
+int stack_sys_pop(Map &map, const void *, void *value, uint64_t) { return take(map, value, true, true, Caller::kUser); }
 
 } // namespace
 

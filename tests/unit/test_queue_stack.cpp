@@ -141,6 +141,10 @@ TEST_P(QueueStackTest, QueueIsFirstInFirstOut) {
   const int fd = create(BPF_MAP_TYPE_QUEUE, 4);
   EXPECT_EQ(take(fd, false), -ENOENT) << "peek on empty";
   EXPECT_EQ(take(fd, true), -ENOENT) << "pop on empty";
+  uint64_t untouched = 0x1122334455667788;
+  EXPECT_EQ(ubt::map_lookup_and_delete(fn, fd, nullptr, &untouched), -ENOENT);
+  EXPECT_EQ(ubt::map_lookup(fn, fd, nullptr, &untouched), -ENOENT);
+  EXPECT_EQ(untouched, 0x1122334455667788u) << "a failed pop or peek leaves the user's buffer alone";
   for (uint64_t v = 1; v <= 4; v++) EXPECT_EQ(push(fd, v), 0);
   EXPECT_EQ(push(fd, 5), -E2BIG) << "full";
   EXPECT_EQ(push(fd, 5, BPF_EXIST), 0) << "BPF_EXIST drops the oldest";
