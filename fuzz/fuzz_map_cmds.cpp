@@ -136,6 +136,8 @@ class Session {
   // contents. Valid until the next command.
   void *buffer(uint64_t size, bool maybe_null = true) {
     if ((maybe_null && fdp_.ConsumeIntegralInRange<int>(0, 31) == 0) || size > kMaxBuffer) return nullptr;
+    // Keyless maps (queue, stack) take no key: mostly give them none.
+    if (maybe_null && size == 0 && fdp_.ConsumeIntegralInRange<int>(0, 3) != 0) return nullptr;
     buffers_.emplace_back(std::max<uint64_t>(size, 8));
     std::vector<uint8_t> &b = buffers_.back();
     const std::vector<uint8_t> bytes = fdp_.ConsumeBytes<uint8_t>(std::min<size_t>(b.size(), 64));
@@ -203,7 +205,8 @@ class Session {
     memset(&a, 0, sizeof(a));
     a.map_type = pick({BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH,
                        BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH,
-                       BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_UNSPEC});
+                       BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK,
+                       BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_UNSPEC});
     a.key_size = pick({4, 4, 8, 8, 0, 1, 3, 16, 64, 512});
     a.value_size = pick({8, 8, 13, 4, 1, 0, 64, 256, 4096, 32768, 32769, 0x7fffffff, 0x80000000u, UINT32_MAX});
     a.max_entries = pick({1, 4, 16, 256, 1024, 0, 1u << 20, UINT32_MAX});
@@ -231,6 +234,9 @@ class Session {
       a.map_ifindex = pick({0, 0, 1});
       a.map_extra = fdp_.ConsumeBool() ? 0 : fdp_.ConsumeIntegral<uint64_t>();
     }
+    // A bloom filter's number of hash functions (the low 4 bits; more is EINVAL).
+    if (a.map_type == BPF_MAP_TYPE_BLOOM_FILTER && fdp_.ConsumeBool())
+      a.map_extra = fdp_.ConsumeIntegralInRange<uint64_t>(0, 16);
     long fd = call(BPF_MAP_CREATE, a, ATTR_END(map_extra));
     if (fd < 0) return;
     if (find(static_cast<int>(fd))) oracle_failed("create returned an fd already in use");
@@ -264,6 +270,8 @@ class Session {
     a.flags = pick({BPF_ANY, BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK, 3, 8});
     if (call(BPF_MAP_UPDATE_ELEM, a, ATTR_END(flags)) != 0 || !m) return;
     if (m->type == BPF_MAP_TYPE_LRU_HASH || m->type == BPF_MAP_TYPE_LRU_PERCPU_HASH) return;
+    if (m->type == BPF_MAP_TYPE_QUEUE) return; // a lookup peeks at the oldest element, not the one just pushed
+    if (m->type == BPF_MAP_TYPE_BLOOM_FILTER) return; // a lookup tests a value, writes nothing back
     // Oracle: what was just written reads back (no one else touches the map).
     const uint64_t size = value_size(m);
     std::vector<uint8_t> out(std::max<uint64_t>(size, 8));

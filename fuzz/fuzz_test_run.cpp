@@ -1,6 +1,7 @@
 // libFuzzer target: BPF_PROG_TEST_RUN with random attrs, packets and
 // contexts, against programs of every type that has a test run (loaded once:
-// XDP that moves its head and metadata and writes the packet, tc that writes
+// XDP that moves its head and metadata and writes the packet, XDP that moves
+// its tail by a delta from the packet, tc that writes
 // its context and packet, socket filter, cgroup skb, raw tracepoint, syscall,
 // and a kprobe, which has no test run).
 //
@@ -93,6 +94,16 @@ void load_programs() {
   auto tail = write_first_byte(0, 4, 2);
   xdp.insert(xdp.end(), tail.begin(), tail.end());
   load(BPF_PROG_TYPE_XDP, xdp, 2);
+  // XDP: adjust the tail by first byte * 16 - 2040 (every delta from -2040
+  // to 2040 by 16; the fuzzer picks the byte), then write the first byte.
+  constexpr uint8_t kLdxB = BPF_LDX | BPF_MEM | BPF_B, kLshK = BPF_ALU64 | BPF_LSH | BPF_K;
+  std::vector<struct bpf_insn> xdp_tail = {
+      insn(kMovX, 6, 1, 0, 0),   insn(kLdxW, 2, 1, 0, 0),   insn(kLdxW, 3, 1, 4, 0), insn(kMovX, 4, 2, 0, 0),
+      insn(kAddK, 4, 0, 0, 1),   insn(kJgtX, 4, 3, 5, 0),   insn(kLdxB, 2, 2, 0, 0), insn(kLshK, 2, 0, 0, 4),
+      insn(kAddK, 2, 0, 0, -2040), insn(kMovX, 1, 6, 0, 0), insn(kCall, 0, 0, 0, 65), insn(kMovX, 1, 6, 0, 0)};
+  tail = write_first_byte(0, 4, 3);
+  xdp_tail.insert(xdp_tail.end(), tail.begin(), tail.end());
+  load(BPF_PROG_TYPE_XDP, xdp_tail, 3);
   // tc: mark = len, cb[0] += 1, write the first byte.
   std::vector<struct bpf_insn> tc = {insn(kLdxW, 2, 1, 0, 0), insn(kStxW, 1, 2, 8, 0), insn(kLdxW, 2, 1, 48, 0),
                                      insn(kAddK, 2, 0, 0, 1), insn(kStxW, 1, 2, 48, 0)};

@@ -1107,6 +1107,7 @@ private:
       ret = static_cast<uint64_t>(-EINVAL);
       break;
     case BPF_FUNC_ktime_get_ns:
+    case BPF_FUNC_ktime_get_coarse_ns:
     case BPF_FUNC_ktime_get_boot_ns:
     case BPF_FUNC_ktime_get_tai_ns: ret = 1000000000ull + 1000 * ++calls_; break;
     case BPF_FUNC_get_prandom_u32: ret = next_random(); break;
@@ -1555,11 +1556,19 @@ std::string describe_config(const Config &cfg) {
 // checker does not know would make its first accepted call a false alarm.
 constexpr int32_t kEmulatedHelpers[] = {
     BPF_FUNC_map_lookup_elem, BPF_FUNC_map_update_elem, BPF_FUNC_map_delete_elem, BPF_FUNC_ktime_get_ns,
+    BPF_FUNC_ktime_get_coarse_ns,
     BPF_FUNC_ktime_get_boot_ns, BPF_FUNC_ktime_get_tai_ns, BPF_FUNC_get_prandom_u32, BPF_FUNC_get_smp_processor_id,
     BPF_FUNC_get_numa_node_id, BPF_FUNC_get_current_pid_tgid, BPF_FUNC_get_current_uid_gid,
     BPF_FUNC_get_current_comm, BPF_FUNC_skb_load_bytes, BPF_FUNC_skb_load_bytes_relative, BPF_FUNC_trace_printk,
     BPF_FUNC_loop, BPF_FUNC_for_each_map_elem,
-    BPF_FUNC_tail_call, // allowed for socket filters, but it needs a PROG_ARRAY and the fuzzer's map is an ARRAY
+};
+// Allowed for these types, but only with a map of another type than the
+// fuzzer's one ARRAY: the verifier must refuse each call, and call_helper
+// reports one that runs as a verifier bug.
+constexpr int32_t kNeedAnotherMapType[] = {
+    BPF_FUNC_tail_call,                                                // a PROG_ARRAY
+    BPF_FUNC_map_push_elem, BPF_FUNC_map_pop_elem, BPF_FUNC_map_peek_elem, // a QUEUE or a STACK
+    BPF_FUNC_map_lookup_percpu_elem,                                       // a per-CPU map
 };
 
 void check_helper_emulation() {
@@ -1568,6 +1577,7 @@ void check_helper_emulation() {
       if (!verifier::helper_allowed(type, *h, verifier::Privilege::privileged())) continue;
       bool emulated = false;
       for (int32_t id : kEmulatedHelpers) emulated |= id == h->id;
+      for (int32_t id : kNeedAnotherMapType) emulated |= id == h->id;
       if (!emulated) {
         fprintf(stderr, "fuzz_verifier self test: helper %s#%d is allowed for program type %#x but the checker "
                         "does not emulate it (Checker::call_helper)\n",

@@ -222,7 +222,16 @@ elif CC=clang CXX=clang++ build "$B-fuzz" -- -DCMAKE_BUILD_TYPE=RelWithDebInfo -
       echo "  ok: $(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?') runs"
       TESTS_PASSED=$((TESTS_PASSED + 1))
     else
-      echo "  FAILED: $fname; crash input saved as $LOG_DIR/fuzz-$fname-*; the last lines of $log:"
+      echo "  FAILED: $fname; crash input saved as $LOG_DIR/fuzz-$fname-*"
+      # What failed and the input that makes it fail come first: a report
+      # that is cut short still says what to fix and how to reproduce it.
+      grep -m3 -E '^==== |ERROR: (libFuzzer|AddressSanitizer|UndefinedBehaviorSanitizer)|runtime error:' "$log" |
+        sed 's/^/    /'
+      for crash in "$LOG_DIR/fuzz-$fname-"*; do
+        [ -f "$crash" ] && [ "$(stat -c %s "$crash")" -le 4096 ] || continue
+        echo "    reproduce: echo $(base64 -w0 "$crash") | base64 -d >in && $bin in"
+      done
+      echo "    the last lines of $log:"
       tail -n 40 "$log" | sed 's/^/    /'
       TESTS_FAILED=$((TESTS_FAILED + 1))
       fuzz_failed=$((fuzz_failed + 1))

@@ -17,6 +17,8 @@ struct CtxPacketPointers {
   uint64_t data_hard_start; // XDP: the buffer's start (headroom), for bpf_xdp_adjust_head/meta
   uint64_t mac_header;      // socket buffers: the frame's Ethernet header (0: none), for LD_ABS's
                             // SKF_LL_OFF / SKF_NET_OFF and bpf_skb_load_bytes_relative
+  uint64_t data_hard_end;   // XDP: how far data_end may grow (the frame's end less the
+                            // skb_shared_info tailroom), for bpf_xdp_adjust_tail
 
   // A socket buffer's network header: right after its Ethernet header, as
   // the test run's eth_type_trans leaves it. Only when mac_header is set.

@@ -11,6 +11,7 @@
 #include <string>
 
 #include <linux/bpf.h>
+#include <linux/pkt_cls.h>
 #include <sched.h>
 #include <unistd.h>
 #include <sys/prctl.h>
@@ -38,14 +39,24 @@ enum : int32_t {
   kGetCurrentUidGid = 15,
   kGetCurrentComm = 16,
   kTailCall = 12,
+  kRedirect = 23,
   kSkbLoadBytes = 26,
   kSkbPullData = 39,
   kCsumDiff = 28,
   kGetNumaNodeId = 42,
   kXdpAdjustHead = 44,
   kXdpAdjustMeta = 54,
+  kXdpAdjustTail = 65,
   kSkbLoadBytesRelative = 68,
+  kMapPushElem = 87,
+  kMapPopElem = 88,
+  kMapPeekElem = 89,
+  kKtimeGetCoarseNs = 160,
+  kMapLookupPercpuElem = 195,
   kKtimeGetBootNs = 125,
+  kXdpGetBuffLen = 188,
+  kXdpLoadBytes = 189,
+  kXdpStoreBytes = 190,
   kKtimeGetTaiNs = 208,
 };
 
@@ -69,6 +80,31 @@ uint64_t map_delete_elem(uint64_t map, uint64_t key, uint64_t, uint64_t, uint64_
   return static_cast<uint64_t>(static_cast<int64_t>(m.ops->delete_elem(m, reinterpret_cast<const void *>(key))));
 }
 
+// bpf_map_lookup_percpu_elem(map, key, cpu): per-CPU maps only (the verifier).
+uint64_t map_lookup_percpu_elem(uint64_t map, uint64_t key, uint64_t cpu, uint64_t, uint64_t) {
+  Map &m = map_arg(map);
+  if (cpu > UINT32_MAX) return 0;
+  return reinterpret_cast<uintptr_t>(
+      m.ops->lookup_percpu_elem(m, reinterpret_cast<const void *>(key), static_cast<uint32_t>(cpu)));
+}
+
+// The keyless maps' three (queue, stack: the verifier lets no other map
+// through, so the ops exist).
+uint64_t map_push_elem(uint64_t map, uint64_t value, uint64_t flags, uint64_t, uint64_t) {
+  Map &m = map_arg(map);
+  return static_cast<uint64_t>(static_cast<int64_t>(m.ops->push_elem(m, reinterpret_cast<const void *>(value), flags)));
+}
+
+uint64_t map_pop_elem(uint64_t map, uint64_t value, uint64_t, uint64_t, uint64_t) {
+  Map &m = map_arg(map);
+  return static_cast<uint64_t>(static_cast<int64_t>(m.ops->pop_elem(m, reinterpret_cast<void *>(value))));
+}
+
+uint64_t map_peek_elem(uint64_t map, uint64_t value, uint64_t, uint64_t, uint64_t) {
+  Map &m = map_arg(map);
+  return static_cast<uint64_t>(static_cast<int64_t>(m.ops->peek_elem(m, reinterpret_cast<void *>(value))));
+}
+
 
 uint64_t clock_ns(clockid_t clock) {
   timespec ts;
@@ -81,6 +117,10 @@ uint64_t clock_ns(clockid_t clock) {
 uint64_t ktime_get_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) { return clock_ns(CLOCK_MONOTONIC); }
 uint64_t ktime_get_boot_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) { return clock_ns(CLOCK_BOOTTIME); }
 uint64_t ktime_get_tai_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) { return clock_ns(CLOCK_TAI); }
+// bpf_ktime_get_coarse_ns: the kernel's ktime_get_coarse_ns, CLOCK_MONOTONIC_COARSE (the last tick's time).
+uint64_t ktime_get_coarse_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return clock_ns(CLOCK_MONOTONIC_COARSE);
+}
 
 // bpf_get_numa_node_id: the NUMA node of the CPU running the program.
 uint64_t get_numa_node_id(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
@@ -421,6 +461,83 @@ uint64_t xdp_adjust_meta(uint64_t ctx, uint64_t delta_arg, uint64_t, uint64_t, u
   return 0;
 }
 
+// bpf_xdp_adjust_tail(ctx, delta): move the packet's end by delta bytes
+// (positive: grow into the tailroom, which is zeroed first). The end stays
+// within the buffer's room (data_hard_end) and at least an Ethernet header
+// after the start; else -EINVAL. (The kernel's multi-buffer path, for frames
+// with fragments, does not arise: the test run's XDP buffer is linear.)
+uint64_t xdp_adjust_tail(uint64_t ctx, uint64_t delta_arg, uint64_t, uint64_t, uint64_t) {
+  CtxPacketPointers &p = packet_pointers<xdp_md>(ctx);
+  const int64_t delta = static_cast<int32_t>(delta_arg);
+  const uint64_t data_end = p.data_end + static_cast<uint64_t>(delta);
+  if (static_cast<int64_t>(p.data_hard_end - data_end) < 0 ||
+      static_cast<int64_t>(data_end - (p.data + CtxPacketPointers::kEthHeaderLen)) < 0)
+    return neg_errno(EINVAL);
+  if (delta > 0) memset(reinterpret_cast<void *>(static_cast<uintptr_t>(p.data_end)), 0, static_cast<size_t>(delta));
+  p.data_end = data_end;
+  return 0;
+}
+
+// bpf_xdp_get_buff_len(ctx): the packet's length (the test run's XDP buffer
+// has no fragments, so its linear part is all of it).
+uint64_t xdp_get_buff_len(uint64_t ctx, uint64_t, uint64_t, uint64_t, uint64_t) {
+  const CtxPacketPointers &p = packet_pointers<xdp_md>(ctx);
+  return p.data_end - p.data;
+}
+
+// What bpf_xdp_load_bytes and bpf_xdp_store_bytes share: len bytes at
+// offset (from data) copied out of the packet into buf, or (store) from buf
+// into it, in place: the packet does not move. As the kernel's
+// bpf_xdp_pointer: an offset or length above 0xffff is -EFAULT, bytes past
+// the packet's end -EINVAL, and then nothing is copied (the verifier counts
+// a load's buffer written either way).
+uint64_t xdp_copy_bytes(uint64_t ctx, uint64_t offset_arg, uint64_t buf, uint64_t len_arg, bool store) {
+  const CtxPacketPointers &p = packet_pointers<xdp_md>(ctx);
+  const uint32_t offset = static_cast<uint32_t>(offset_arg), len = static_cast<uint32_t>(len_arg);
+  if (offset > 0xffff || len > 0xffff) return neg_errno(EFAULT);
+  if (uint64_t{offset} + len > p.data_end - p.data) return neg_errno(EINVAL);
+  void *packet = reinterpret_cast<void *>(static_cast<uintptr_t>(p.data + offset));
+  void *mem = reinterpret_cast<void *>(static_cast<uintptr_t>(buf));
+  if (store)
+    memcpy(packet, mem, len);
+  else
+    memcpy(mem, packet, len);
+  return 0;
+}
+
+// bpf_xdp_load_bytes(ctx, offset, to, len)
+uint64_t xdp_load_bytes(uint64_t ctx, uint64_t offset, uint64_t to, uint64_t len, uint64_t) {
+  return xdp_copy_bytes(ctx, offset, to, len, false);
+}
+
+// bpf_xdp_store_bytes(ctx, offset, from, len)
+uint64_t xdp_store_bytes(uint64_t ctx, uint64_t offset, uint64_t from, uint64_t len, uint64_t) {
+  return xdp_copy_bytes(ctx, offset, from, len, true);
+}
+
+// ---- redirects. The helper only records where the packet is to go (the
+// kernel's per-CPU bpf_redirect_info; here per thread) and returns the
+// verdict that tells the caller to send it there. The test run, like the
+// kernel's without live frames, reports that verdict and sends nothing.
+
+thread_local RedirectTarget t_redirect_target;
+
+// bpf_redirect for tc (bpf_redirect_proto): flags other than BPF_F_INGRESS
+// give TC_ACT_SHOT, else TC_ACT_REDIRECT.
+uint64_t skb_redirect(uint64_t ifindex, uint64_t flags, uint64_t, uint64_t, uint64_t) {
+  if (flags & ~uint64_t{BPF_F_INGRESS}) return TC_ACT_SHOT;
+  t_redirect_target = {static_cast<uint32_t>(ifindex), flags};
+  return TC_ACT_REDIRECT;
+}
+
+// bpf_redirect for XDP (bpf_xdp_redirect_proto, the same id): any flag gives
+// XDP_ABORTED, else XDP_REDIRECT.
+uint64_t xdp_redirect(uint64_t ifindex, uint64_t flags, uint64_t, uint64_t, uint64_t) {
+  if (flags) return XDP_ABORTED;
+  t_redirect_target = {static_cast<uint32_t>(ifindex), 0};
+  return XDP_REDIRECT;
+}
+
 using A = ArgType;
 using R = RetType;
 
@@ -456,6 +573,9 @@ const HelperProto kHelpers[] = {
      {A::kPtrToUninitMem, A::kConstSize, A::kDontCare, A::kDontCare, A::kDontCare}, false, true},
     {kTailCall, "tail_call", nullptr, R::kVoid,
      {A::kPtrToCtx, A::kConstMapPtr, A::kAnything, A::kDontCare, A::kDontCare}, false},
+    // tc's implementation; XDP programs call xdp_redirect (helper_function()).
+    {kRedirect, "redirect", skb_redirect, R::kInteger,
+     {A::kAnything, A::kAnything, A::kDontCare, A::kDontCare, A::kDontCare}, false},
     {kSkbLoadBytes, "skb_load_bytes", skb_load_bytes, R::kInteger,
      {A::kPtrToCtx, A::kAnything, A::kPtrToUninitMem, A::kConstSize, A::kDontCare}, false},
     {kCsumDiff, "csum_diff", csum_diff, R::kInteger,
@@ -469,9 +589,19 @@ const HelperProto kHelpers[] = {
      {A::kPtrToCtx, A::kAnything, A::kDontCare, A::kDontCare, A::kDontCare}, false, false, true},
     {kXdpAdjustMeta, "xdp_adjust_meta", xdp_adjust_meta, R::kInteger,
      {A::kPtrToCtx, A::kAnything, A::kDontCare, A::kDontCare, A::kDontCare}, false, false, true},
+    {kXdpAdjustTail, "xdp_adjust_tail", xdp_adjust_tail, R::kInteger,
+     {A::kPtrToCtx, A::kAnything, A::kDontCare, A::kDontCare, A::kDontCare}, false, false, true},
     {kSkbLoadBytesRelative, "skb_load_bytes_relative", skb_load_bytes_relative, R::kInteger,
      {A::kPtrToCtx, A::kAnything, A::kPtrToUninitMem, A::kConstSize, A::kAnything}, false},
+    {kMapPushElem, "map_push_elem", map_push_elem, R::kInteger,
+     {A::kConstMapPtr, A::kPtrToMapValue, A::kAnything, A::kDontCare, A::kDontCare}, false},
+    {kMapPopElem, "map_pop_elem", map_pop_elem, R::kInteger,
+     {A::kConstMapPtr, A::kPtrToUninitMapValue, A::kDontCare, A::kDontCare, A::kDontCare}, false},
+    {kMapPeekElem, "map_peek_elem", map_peek_elem, R::kInteger,
+     {A::kConstMapPtr, A::kPtrToUninitMapValue, A::kDontCare, A::kDontCare, A::kDontCare}, false},
     {kKtimeGetBootNs, "ktime_get_boot_ns", ktime_get_boot_ns, R::kInteger,
+     {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
+    {kKtimeGetCoarseNs, "ktime_get_coarse_ns", ktime_get_coarse_ns, R::kInteger,
      {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
     // No function: it calls back into the program, so the VM runs it itself
     // (the interpreter's loop frames, the JIT's inline loop; docs/VM.md).
@@ -479,6 +609,14 @@ const HelperProto kHelpers[] = {
      {A::kAnything, A::kPtrToFunc, A::kPtrToStackOrNull, A::kAnything, A::kDontCare}, false},
     {kForEachMapElemHelper, "for_each_map_elem", nullptr, R::kInteger,
      {A::kConstMapPtr, A::kPtrToFunc, A::kPtrToStackOrNull, A::kAnything, A::kDontCare}, false},
+    {kXdpGetBuffLen, "xdp_get_buff_len", xdp_get_buff_len, R::kInteger,
+     {A::kPtrToCtx, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
+    {kXdpLoadBytes, "xdp_load_bytes", xdp_load_bytes, R::kInteger,
+     {A::kPtrToCtx, A::kAnything, A::kPtrToUninitMem, A::kConstSize, A::kDontCare}, false},
+    {kXdpStoreBytes, "xdp_store_bytes", xdp_store_bytes, R::kInteger,
+     {A::kPtrToCtx, A::kAnything, A::kPtrToMemReadOnly, A::kConstSize, A::kDontCare}, false},
+    {kMapLookupPercpuElem, "map_lookup_percpu_elem", map_lookup_percpu_elem, R::kPtrToMapValueOrNull,
+     {A::kConstMapPtr, A::kPtrToMapKey, A::kAnything, A::kDontCare, A::kDontCare}, false},
     {kKtimeGetTaiNs, "ktime_get_tai_ns", ktime_get_tai_ns, R::kInteger,
      {A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
 };
@@ -490,6 +628,14 @@ const HelperProto *find_helper(int32_t id) {
     if (h.id == id) return &h;
   return nullptr;
 }
+
+HelperFn helper_function(const HelperProto &proto, uint32_t prog_type) {
+  if (proto.id == kRedirect && prog_type == BPF_PROG_TYPE_XDP) return xdp_redirect;
+  return proto.fn;
+}
+
+const RedirectTarget &redirect_target() { return t_redirect_target; }
+
 const HelperProto *helpers_begin() { return kHelpers; }
 const HelperProto *helpers_end() { return kHelpers + sizeof(kHelpers) / sizeof(kHelpers[0]); }
 

@@ -18,6 +18,7 @@ enum class ArgType : uint8_t {
   kConstMapPtr,     // ARG_CONST_MAP_PTR
   kPtrToMapKey,     // ARG_PTR_TO_MAP_KEY: key_size readable bytes
   kPtrToMapValue,   // ARG_PTR_TO_MAP_VALUE: value_size readable bytes
+  kPtrToUninitMapValue, // ARG_PTR_TO_MAP_VALUE | MEM_UNINIT: value_size bytes the helper writes
   kPtrToMemReadOnly,// ARG_PTR_TO_MEM | MEM_RDONLY, size in the next argument
   kPtrToMemReadOnlyOrNull, // the same, or NULL (only with a size of zero)
   kPtrToUninitMem,  // ARG_PTR_TO_MEM | MEM_UNINIT: the helper writes it, size next
@@ -84,6 +85,24 @@ struct HelperProto {
 
 // The helper with this id, or nullptr.
 const HelperProto *find_helper(int32_t id);
+// The function a call of `proto` runs in a program of type prog_type
+// (BPF_PROG_TYPE_*; 0 for none). Usually proto.fn; but the kernel gives some
+// ids a different implementation per program type (its get_func_proto
+// returns another bpf_func_proto for the same id), and the VM, translating a
+// program of a known type, calls the one its type gets, as the kernel's
+// fixup patches the call's address: bpf_redirect (23) returns tc's verdicts
+// (TC_ACT_*) in proto.fn and XDP's (XDP_*) in XDP programs.
+HelperFn helper_function(const HelperProto &proto, uint32_t prog_type);
+
+// Where the last bpf_redirect on this thread sent the packet (the kernel's
+// bpf_redirect_info): the interface index and flags. Read it after a run
+// whose verdict is TC_ACT_REDIRECT / XDP_REDIRECT.
+struct RedirectTarget {
+  uint32_t ifindex = 0;
+  uint64_t flags = 0;
+};
+const RedirectTarget &redirect_target();
+
 // Every helper, in id order.
 const HelperProto *helpers_begin();
 const HelperProto *helpers_end();

@@ -167,6 +167,12 @@ void *percpu_array_lookup_elem(Map &map, const void *key) {
   return percpu_slot(map, current_cpu(map.ncpus), index);
 }
 
+void *percpu_array_lookup_percpu_elem(Map &map, const void *key, uint32_t cpu) {
+  const uint32_t index = read_index(key);
+  if (cpu >= map.ncpus || index >= map.max_entries) return nullptr;
+  return percpu_slot(map, cpu, index);
+}
+
 // bpf_for_each_map_elem over an array (bpf_for_each_array_elem): index
 // order, every element. The key the callback gets points at the cursor's
 // copy of the index, as the kernel's points at its loop variable.
@@ -271,6 +277,7 @@ const MapOps percpu_array_map_ops = {
     .mmapable = nullptr, // the kernel has no mmap for per-CPU arrays (ENOTSUPP)
     .attach = nullptr,
     .detach = nullptr,
+    .lookup_percpu_elem = percpu_array_lookup_percpu_elem,
 };
 
 } // namespace userbpf

@@ -822,6 +822,22 @@ void *htab_lru_percpu_lookup_elem(Map &map, const void *key) {
   return t.pcpu_value(t.elem(elem).index, current_cpu(t.h.ncpus));
 }
 
+void *htab_percpu_lookup_percpu_elem(Map &map, const void *key, uint32_t cpu) {
+  Htab t(map);
+  if (cpu >= t.h.ncpus) return nullptr;
+  uint64_t elem = lookup_nulls(t, t.hash(key), key);
+  return elem ? t.pcpu_value(t.elem(elem).index, cpu) : nullptr;
+}
+
+void *htab_lru_percpu_lookup_percpu_elem(Map &map, const void *key, uint32_t cpu) {
+  Htab t(map);
+  if (cpu >= t.h.ncpus) return nullptr;
+  uint64_t elem = lookup_nulls(t, t.hash(key), key);
+  if (!elem) return nullptr;
+  bpf_lru_node_set_ref(lru_node_at(t.base, t.lru_node_of(elem)));
+  return t.pcpu_value(t.elem(elem).index, cpu);
+}
+
 // htab_map_update_elem(): HASH, program and syscall alike.
 int htab_update_elem(Map &map, const void *key, const void *value, uint64_t flags) {
   if ((flags & ~uint64_t{BPF_F_LOCK}) > BPF_EXIST) return -EINVAL;
@@ -1393,6 +1409,7 @@ const MapOps htab_percpu_map_ops = {
     .mmapable = nullptr,
     .attach = nullptr,
     .detach = nullptr,
+    .lookup_percpu_elem = htab_percpu_lookup_percpu_elem,
 };
 
 const MapOps htab_lru_map_ops = {
@@ -1437,6 +1454,7 @@ const MapOps htab_lru_percpu_map_ops = {
     .mmapable = nullptr,
     .attach = nullptr,
     .detach = nullptr,
+    .lookup_percpu_elem = htab_lru_percpu_lookup_percpu_elem,
 };
 
 } // namespace userbpf

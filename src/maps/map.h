@@ -125,6 +125,18 @@ struct MapOps {
   // dropped when it unmaps it (e.g. allocator caches). May be nullptr.
   int (*attach)(Map &map);
   void (*detach)(Map &map);
+
+  // ---- keyless maps (queue, stack): bpf_map_push_elem, bpf_map_pop_elem and
+  // bpf_map_peek_elem; nullptr for the keyed families (the verifier never
+  // lets a program call them on one). value is value_size bytes.
+  int (*push_elem)(Map &map, const void *value, uint64_t flags);
+  int (*pop_elem)(Map &map, void *value);
+  int (*peek_elem)(Map &map, void *value);
+
+  // ---- per-CPU maps: bpf_map_lookup_percpu_elem, the value of key on that
+  // CPU (nullptr past the last possible CPU or for a missing key); nullptr
+  // for the other families.
+  void *(*lookup_percpu_elem)(Map &map, const void *key, uint32_t cpu);
 };
 
 // The per-process view of a map: where its region is mapped here, and the

@@ -293,7 +293,9 @@ int build_runtime(const Object &obj, std::unique_ptr<ProgRuntime> *out) {
     }
     vm::resolve_ld_imm64(insn, value);
   }
-  if (int err = vm::Program::create(decoded, &rt->program, &error, runtime_program_options())) return err;
+  vm::ProgramOptions options = runtime_program_options();
+  options.prog_type = obj.hdr->prog.prog_type; // the helpers its type calls (bpf_redirect's two)
+  if (int err = vm::Program::create(decoded, &rt->program, &error, options)) return err;
   *out = std::move(rt);
   return 0;
 }

@@ -369,7 +369,9 @@ int test_run_xdp(const vm::Program &program, uint32_t expected_attach_type, cons
   // does not have yet.
   const uint32_t max_linear = kPageSize - headroom - kSkbSharedInfoSize;
   if (linear_size > max_linear || linear_size < size) return -EOPNOTSUPP;
-  std::vector<uint8_t> buffer(headroom + size);
+  // The kernel's frame is one page (frame_sz): headroom, the packet, room
+  // for bpf_xdp_adjust_tail to grow it, and the skb_shared_info tailroom.
+  std::vector<uint8_t> buffer(kPageSize);
   uint8_t *data = buffer.data() + headroom;
   if (user.read(data, req.data_in, size)) return -EFAULT;
 
@@ -384,6 +386,7 @@ int test_run_xdp(const vm::Program &program, uint32_t expected_attach_type, cons
   ctx.uapi.ingress_ifindex = given.ingress_ifindex ? given.ingress_ifindex : kLoopbackIfindex;
   ctx.uapi.rx_queue_index = given.rx_queue_index;
   ctx.ptrs.data_hard_start = addr(buffer.data());
+  ctx.ptrs.data_hard_end = addr(buffer.data()) + kPageSize - kSkbSharedInfoSize;
   ctx.ptrs.data_meta = addr(data);
   ctx.ptrs.data = addr(data) + given.data;
   ctx.ptrs.data_end = addr(data) + size;

@@ -349,6 +349,17 @@ int map_create(const Attr &at) {
 
 // ---- element commands
 
+// The key argument of an element command (the kernel's __bpf_copy_key): a
+// map with keys needs a readable one (EFAULT), a keyless map (queue, stack:
+// key_size 0) takes none, and a key given to it is EINVAL.
+int user_key(const Map &m, uint64_t ukey, const void **key) {
+  *key = nullptr;
+  if (m.key_size == 0) return ukey ? -EINVAL : 0;
+  if (bad_user_ptr(ukey)) return -EFAULT;
+  *key = uptr<const void>(ukey);
+  return 0;
+}
+
 int map_lookup_elem(const Attr &at) {
   const union bpf_attr &a = *at.a;
   if (at.tail_dirty(ATTR_END(flags))) return -EINVAL;
@@ -359,14 +370,17 @@ int map_lookup_elem(const Attr &at) {
   if (!h) return err;
   Map &m = h->obj->map;
   if ((a.flags & BPF_F_LOCK) && !m.hdr->map.has_spin_lock) return -EINVAL;
-  if (bad_user_ptr(a.key)) return -EFAULT;
+  const void *key;
+  if ((err = user_key(m, a.key, &key))) return err;
+  // A bloom filter's lookup reads the value it is asked about.
+  if (m.type == BPF_MAP_TYPE_BLOOM_FILTER && bad_user_ptr(a.value)) return -EFAULT;
   if (bad_user_ptr(a.value)) {
     // The kernel copies the value out only after a successful lookup.
     std::vector<uint8_t> scratch(user_value_size(m));
-    int r = m.ops->sys_lookup(m, uptr<const void>(a.key), scratch.data(), a.flags);
+    int r = m.ops->sys_lookup(m, key, scratch.data(), a.flags);
     return r ? r : -EFAULT;
   }
-  return m.ops->sys_lookup(m, uptr<const void>(a.key), uptr<void>(a.value), a.flags);
+  return m.ops->sys_lookup(m, key, uptr<void>(a.value), a.flags);
 }
 
 int map_update_elem(const Attr &at) {
@@ -378,8 +392,10 @@ int map_update_elem(const Attr &at) {
   if (!h) return err;
   Map &m = h->obj->map;
   if ((a.flags & BPF_F_LOCK) && !m.hdr->map.has_spin_lock) return -EINVAL;
-  if (bad_user_ptr(a.key) || bad_user_ptr(a.value)) return -EFAULT;
-  return m.ops->sys_update(m, uptr<const void>(a.key), uptr<const void>(a.value), a.flags);
+  const void *key;
+  if ((err = user_key(m, a.key, &key))) return err;
+  if (bad_user_ptr(a.value)) return -EFAULT;
+  return m.ops->sys_update(m, key, uptr<const void>(a.value), a.flags);
 }
 
 int map_delete_elem(const Attr &at) {
@@ -390,8 +406,9 @@ int map_delete_elem(const Attr &at) {
   const Handle *h = map_for(a.map_fd, kModeWrite, &err);
   if (!h) return err;
   Map &m = h->obj->map;
-  if (bad_user_ptr(a.key)) return -EFAULT;
-  return m.ops->delete_elem(m, uptr<const void>(a.key));
+  const void *key;
+  if ((err = user_key(m, a.key, &key))) return err;
+  return m.ops->delete_elem(m, key);
 }
 
 int map_get_next_key(const Attr &at) {
@@ -402,13 +419,14 @@ int map_get_next_key(const Attr &at) {
   const Handle *h = map_for(a.map_fd, kModeRead, &err);
   if (!h) return err;
   Map &m = h->obj->map;
-  if (a.key && bad_user_ptr(a.key)) return -EFAULT;
-  if (bad_user_ptr(a.next_key)) {
+  const void *key = nullptr; // no key: the first one
+  if (a.key && (err = user_key(m, a.key, &key))) return err;
+  if (m.key_size == 0 || bad_user_ptr(a.next_key)) { // keyless maps fail in the op (no key to write)
     std::vector<uint8_t> scratch(m.key_size);
-    int r = m.ops->get_next_key(m, a.key ? uptr<const void>(a.key) : nullptr, scratch.data());
+    int r = m.ops->get_next_key(m, key, scratch.data());
     return r ? r : -EFAULT;
   }
-  return m.ops->get_next_key(m, a.key ? uptr<const void>(a.key) : nullptr, uptr<void>(a.next_key));
+  return m.ops->get_next_key(m, key, uptr<void>(a.next_key));
 }
 
 int map_lookup_and_delete_elem(const Attr &at) {
@@ -420,10 +438,19 @@ int map_lookup_and_delete_elem(const Attr &at) {
   const Handle *h = map_for(a.map_fd, kModeRead | kModeWrite, &err);
   if (!h) return err;
   Map &m = h->obj->map;
+  // Queues and stacks take no flags at all (before BPF_F_LOCK's own check).
+  if (a.flags && (m.type == BPF_MAP_TYPE_QUEUE || m.type == BPF_MAP_TYPE_STACK)) return -EINVAL;
   if ((a.flags & BPF_F_LOCK) && !m.hdr->map.has_spin_lock) return -EINVAL;
-  if (bad_user_ptr(a.key) || bad_user_ptr(a.value)) return -EFAULT;
+  const void *key;
+  if ((err = user_key(m, a.key, &key))) return err;
   if (!m.ops->sys_lookup_and_delete) return -kENOTSUPP;
-  return m.ops->sys_lookup_and_delete(m, uptr<const void>(a.key), uptr<void>(a.value), a.flags);
+  if (bad_user_ptr(a.value)) {
+    // The kernel copies the value out after the element is gone.
+    std::vector<uint8_t> scratch(user_value_size(m));
+    int r = m.ops->sys_lookup_and_delete(m, key, scratch.data(), a.flags);
+    return r ? r : -EFAULT;
+  }
+  return m.ops->sys_lookup_and_delete(m, key, uptr<void>(a.value), a.flags);
 }
 
 int map_freeze(const Attr &at) {
@@ -1082,7 +1109,7 @@ int prog_load(const Attr &at) {
       return -EINVAL;
     }
   }
-  {
+  if (!used.empty()) { // a program without maps takes no lock
     StoreLock lock;
     for (size_t i = 0; i < used.size(); i++) {
       if (int err = object_ref_get(*used[i].obj)) { // a map released since (its last fd closed meanwhile)

@@ -696,6 +696,8 @@ void Checker::check_helper_mem(int regno, int64_t size, bool write, bool zero_si
   Reg ptr = reg(regno);
   switch (ptr.type) {
   case RegType::kStack:
+    // check_stack_range_initialized (a map key of a keyless map, say).
+    if (size == 0 && !zero_size_ok) fail(-EACCES, "invalid zero-sized read\n");
     check_stack_range(regno, ptr, ptr.off, size, write);
     return;
   case RegType::kMapValue: {
@@ -1320,14 +1322,16 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
       map = r.map;
       break;
     case ArgType::kPtrToMapKey:
-    case ArgType::kPtrToMapValue: {
+    case ArgType::kPtrToMapValue:
+    case ArgType::kPtrToUninitMapValue: {
       bool ok = !r.maybe_null && (r.type == RegType::kStack || r.is_packet() || r.type == RegType::kMapValue ||
                                   r.type == RegType::kMapKey);
       if (!ok) fail(-EACCES, "R%d type=%s expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_\n", regno, reg_type_name(r));
       if (r.is_packet() && !env_.type->packet_writes) fail(-EACCES, "helper access to the packet is not allowed\n");
       if (map < 0) fail(-EACCES, "invalid map_ptr to access map->%s\n", t == ArgType::kPtrToMapKey ? "key" : "value");
       const MapInfo &m = env_.maps[static_cast<size_t>(map)];
-      check_helper_mem(regno, t == ArgType::kPtrToMapKey ? m.key_size : m.value_size, false, false);
+      check_helper_mem(regno, t == ArgType::kPtrToMapKey ? m.key_size : m.value_size,
+                       t == ArgType::kPtrToUninitMapValue, false);
       if (t == ArgType::kPtrToMapKey && r.type == RegType::kStack) key_known = const_stack_key(r, static_cast<int>(m.key_size), &key);
       break;
     }
@@ -1375,6 +1379,12 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
       break;
     }
   }
+  // record_func_map: a map programs may only read keeps its elements.
+  constexpr int32_t kMapLookupElem = 1, kMapUpdateElem = 2, kMapDeleteElem = 3, kMapPushElem = 87, kMapPopElem = 88,
+                    kMapPeekElem = 89, kMapLookupPercpuElem = 195;
+  if (map >= 0 && (env_.maps[static_cast<size_t>(map)].map_flags & BPF_F_RDONLY_PROG) &&
+      (id == kMapDeleteElem || id == kMapUpdateElem || id == kMapPushElem || id == kMapPopElem))
+    fail(-EACCES, "write into map forbidden\n");
   // record_func_key: a tail call goes through a program array.
   if (id == vm::kTailCallHelper && (map < 0 || env_.maps[static_cast<size_t>(map)].type != BPF_MAP_TYPE_PROG_ARRAY))
     fail(-EINVAL, "expected prog array map for tail call\n");
@@ -1398,16 +1408,35 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
     if (!ops || !ops->for_each_next) fail(-kENOTSUPP, "callback function not allowed for map\n");
     push_callback(pc, static_cast<uint32_t>(callback), map);
   }
-  // The map helpers take data maps only (check_map_func_compatibility).
+  // The map helpers take data maps only, and the keyless maps take their
+  // own three helpers only (check_map_func_compatibility: first by map type,
+  // then by helper).
   if (map >= 0 && id != vm::kTailCallHelper) {
     const MapInfo &m = env_.maps[static_cast<size_t>(map)];
+    const bool keyless_helper = id == kMapPushElem || id == kMapPopElem || id == kMapPeekElem;
+    const bool keyless_map = m.type == BPF_MAP_TYPE_QUEUE || m.type == BPF_MAP_TYPE_STACK;
+    bool compatible = true;
     switch (m.type) {
     case BPF_MAP_TYPE_PROG_ARRAY: case BPF_MAP_TYPE_PERF_EVENT_ARRAY: case BPF_MAP_TYPE_STACK_TRACE:
     case BPF_MAP_TYPE_CGROUP_ARRAY: case BPF_MAP_TYPE_RINGBUF: case BPF_MAP_TYPE_STRUCT_OPS:
-      fail(-EINVAL, "cannot pass map_type %u into func bpf_%s#%d\n", m.type, std::string(proto->name).c_str(), id);
+      compatible = false;
+      break;
+    case BPF_MAP_TYPE_QUEUE: case BPF_MAP_TYPE_STACK:
+      compatible = keyless_helper;
+      break;
+    case BPF_MAP_TYPE_BLOOM_FILTER:
+      compatible = id == kMapPushElem || id == kMapPeekElem;
+      break;
     default:
       break;
     }
+    if (id == kMapPopElem) compatible &= keyless_map;
+    if (id == kMapLookupPercpuElem)
+      compatible &= m.type == BPF_MAP_TYPE_PERCPU_ARRAY || m.type == BPF_MAP_TYPE_PERCPU_HASH ||
+                    m.type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+    if (id == kMapPushElem || id == kMapPeekElem) compatible &= keyless_map || m.type == BPF_MAP_TYPE_BLOOM_FILTER;
+    if (!compatible)
+      fail(-EINVAL, "cannot pass map_type %u into func bpf_%s#%d\n", m.type, std::string(proto->name).c_str(), id);
   }
   if (id == helpers::kLoopHelper && callback >= 0) {
     // The callback may run 0..nr_loops times: one more iteration is
@@ -1440,7 +1469,7 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
     r0.id = ++id_gen_;
     // An array looked up with a constant key inside it cannot miss
     // (can_elide_value_nullness).
-    if (map >= 0 && key_known) {
+    if (map >= 0 && key_known && id == kMapLookupElem) { // not bpf_map_lookup_percpu_elem: its CPU may be out of range
       const MapInfo &m = env_.maps[static_cast<size_t>(map)];
       if ((m.type == BPF_MAP_TYPE_ARRAY || m.type == BPF_MAP_TYPE_PERCPU_ARRAY) && key < m.max_entries) {
         r0.maybe_null = false;

@@ -152,9 +152,11 @@ enum : int32_t {
   kMapLookupElem = 1, kMapUpdateElem = 2, kMapDeleteElem = 3, kKtimeGetNs = 5, kTracePrintk = 6,
   kGetPrandomU32 = 7, kGetSmpProcessorId = 8, kSkbStoreBytes = 9, kL3CsumReplace = 10, kL4CsumReplace = 11,
   kTailCall = 12, kGetCurrentPidTgid = 14,
-  kGetCurrentUidGid = 15, kGetCurrentComm = 16, kSkbLoadBytes = 26, kCsumDiff = 28, kSkbPullData = 39,
-  kGetNumaNodeId = 42, kXdpAdjustHead = 44, kXdpAdjustMeta = 54, kSkbLoadBytesRelative = 68,
-  kKtimeGetBootNs = 125, kKtimeGetTaiNs = 208,
+  kGetCurrentUidGid = 15, kGetCurrentComm = 16, kRedirect = 23, kSkbLoadBytes = 26, kCsumDiff = 28, kSkbPullData = 39,
+  kGetNumaNodeId = 42, kXdpAdjustHead = 44, kXdpAdjustMeta = 54, kXdpAdjustTail = 65, kSkbLoadBytesRelative = 68,
+  kMapPushElem = 87, kMapPopElem = 88, kMapPeekElem = 89, kKtimeGetBootNs = 125, kKtimeGetCoarseNs = 160,
+  kXdpGetBuffLen = 188,
+  kXdpLoadBytes = 189, kXdpStoreBytes = 190, kMapLookupPercpuElem = 195, kKtimeGetTaiNs = 208,
 };
 
 } // namespace
@@ -180,7 +182,11 @@ bool helper_allowed(uint32_t prog_type, const helpers::HelperProto &proto, const
   // Type-specific helpers first (sk_filter_func_proto, xdp_func_proto) ...
   if (proto.id == kCsumDiff)
     return prog_type == BPF_PROG_TYPE_XDP || prog_type == BPF_PROG_TYPE_SCHED_CLS || prog_type == BPF_PROG_TYPE_SCHED_ACT;
-  if (proto.id == kXdpAdjustHead || proto.id == kXdpAdjustMeta) return prog_type == BPF_PROG_TYPE_XDP;
+  if (proto.id == kXdpAdjustHead || proto.id == kXdpAdjustMeta || proto.id == kXdpAdjustTail ||
+      proto.id == kXdpGetBuffLen || proto.id == kXdpLoadBytes || proto.id == kXdpStoreBytes)
+    return prog_type == BPF_PROG_TYPE_XDP;
+  if (proto.id == kRedirect) // xdp_func_proto and tc_cls_act_func_proto, each with its own function
+    return prog_type == BPF_PROG_TYPE_XDP || prog_type == BPF_PROG_TYPE_SCHED_CLS || prog_type == BPF_PROG_TYPE_SCHED_ACT;
   if (proto.id == kSkbStoreBytes || proto.id == kSkbPullData || proto.id == kL3CsumReplace ||
       proto.id == kL4CsumReplace) // tc_cls_act_func_proto
     return prog_type == BPF_PROG_TYPE_SCHED_CLS || prog_type == BPF_PROG_TYPE_SCHED_ACT;
@@ -194,6 +200,7 @@ bool helper_allowed(uint32_t prog_type, const helpers::HelperProto &proto, const
   case kMapLookupElem: case kMapUpdateElem: case kMapDeleteElem: case kKtimeGetNs:
   case kGetPrandomU32: case kGetSmpProcessorId: case kGetNumaNodeId: case kKtimeGetBootNs: case kKtimeGetTaiNs:
   case kGetCurrentPidTgid: case kGetCurrentUidGid: case kGetCurrentComm:
+  case kMapPushElem: case kMapPopElem: case kMapPeekElem: case kMapLookupPercpuElem: case kKtimeGetCoarseNs:
     return true;
   case kTailCall: // the kernel's types all have it; the memory type has no context to pass on
     return prog_type != kProgTypeMemory;

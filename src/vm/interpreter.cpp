@@ -623,7 +623,7 @@ int Program::create(const DecodedProgram &decoded, std::unique_ptr<Program> *out
       }
       const helpers::HelperProto *h = helpers::find_helper(d.imm);
       if (!h) return fail("invalid func unknown#" + std::to_string(d.imm));
-      s.imm = reinterpret_cast<uintptr_t>(h->fn);
+      s.imm = reinterpret_cast<uintptr_t>(helpers::helper_function(*h, options.prog_type));
       break;
     }
     case Shape::kAluImm:
@@ -653,7 +653,9 @@ int Program::create(const DecodedProgram &decoded, std::unique_ptr<Program> *out
   // The interpreter's form stays even with the JIT: budgeted runs use it,
   // and so does a tail call from the interpreter into a JITed program.
   if (options.engine == Engine::kJit) {
-    if (int err = JitImage::compile(decoded, options.jit, &prog->jit_, error)) return err;
+    JitOptions jit = options.jit;
+    jit.prog_type = options.prog_type;
+    if (int err = JitImage::compile(decoded, jit, &prog->jit_, error)) return err;
   }
   *out = std::move(prog);
   return 0;

@@ -47,7 +47,11 @@ enum class Engine : uint8_t {
 
 struct ProgramOptions {
   Engine engine = Engine::kInterpreter;
-  JitOptions jit;
+  JitOptions jit; // its prog_type is set from the one below
+  // The program's type (BPF_PROG_TYPE_*; 0: none, as the conformance plugin's
+  // programs): the few helper ids whose implementation depends on it (see
+  // helpers::helper_function) call the one of this type.
+  uint32_t prog_type = 0;
 };
 
 // The engine a CPU runs programs with by default: the JIT where there is one.

@@ -205,7 +205,7 @@ public:
     for (const Insn &d : prog_.insns)
       if (!d.ld_imm64_tail && d.op == Op::CALL)
         if (const helpers::HelperProto *h = helpers::find_helper(d.imm); h && h->fn)
-          out.push_back(reinterpret_cast<uintptr_t>(h->fn));
+          out.push_back(reinterpret_cast<uintptr_t>(helpers::helper_function(*h, options_.prog_type)));
     out.push_back(reinterpret_cast<uintptr_t>(&helpers::for_each_map_start));
     out.push_back(reinterpret_cast<uintptr_t>(&helpers::for_each_map_step));
     return out;
@@ -819,6 +819,8 @@ private:
   }
   void call_helper(const Insn &d) {
     const helpers::HelperProto *h = helpers::find_helper(d.imm);
+    // The implementation this program's type calls (bpf_redirect differs for XDP).
+    const uint64_t fn = h ? reinterpret_cast<uintptr_t>(helpers::helper_function(*h, options_.prog_type)) : 0;
     int32_t cpu_offset = 0;
     if (d.imm == kGetSmpProcessorIdHelper && current_cpu_thread_offset(&cpu_offset)) {
       // bpf_get_smp_processor_id inline, as the kernel's verifier does: the
@@ -831,11 +833,10 @@ private:
       e_.byte(0x25);
       e_.imm32(static_cast<uint32_t>(cpu_offset));
       e_.alu_ri(AluOp::kCmp, false, RAX, static_cast<int32_t>(possible_cpus()));
-      const uint64_t fn = h ? reinterpret_cast<uintptr_t>(h->fn) : 0;
       jcc_cold(kAboveEqual, [this, fn] { call_absolute(fn); });
       return;
     }
-    call_absolute(h ? reinterpret_cast<uintptr_t>(h->fn) : 0);
+    call_absolute(fn);
   }
   // bpf_tail_call(ctx = r1, map = r2, index = r3): r2 and r3 are already
   // the bridge's second and third arguments. r0 and r1 are kept for the

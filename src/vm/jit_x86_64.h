@@ -73,6 +73,9 @@ struct JitOptions {
   // Place the code next to the helpers so they are called with call rel32
   // (else, or when no room is found there, through a register).
   bool near_helpers = true;
+  // The program's type, for helpers with a per-type implementation
+  // (helpers::helper_function); Program::create sets it from ProgramOptions.
+  uint32_t prog_type = 0;
 };
 
 // True on CPUs this JIT generates code for.

@@ -176,7 +176,8 @@ TEST_P(DiffLibbpf, SameObjectSameAnswers) {
   EXPECT_EQ(k.btf, u.btf);
 }
 
-INSTANTIATE_TEST_SUITE_P(Objects, DiffLibbpf, ::testing::Values("globals", "typed_maps", "calls", "unknown_section", "rodata_write", "global_func", "bind_rodata"));
+INSTANTIATE_TEST_SUITE_P(Objects, DiffLibbpf, ::testing::Values("globals", "typed_maps", "calls", "unknown_section", "rodata_write", "global_func", "bind_rodata",
+                                                               "queue_stack"));
 #endif
 
 } // namespace

@@ -73,9 +73,23 @@ struct Frames {
   std::vector<uint8_t> arp = frame(ETH_P_ARP, 0, 0, 42);
 };
 
+// A frame carrying the redirect and tail programs' arguments (progs.c,
+// packet_args): a u64 at offset 34 and a u32 at offset 42, little-endian.
+std::vector<uint8_t> with_args(std::vector<uint8_t> f, uint64_t a, uint32_t b = 0) {
+  memcpy(f.data() + 34, &a, sizeof(a));
+  memcpy(f.data() + 42, &b, sizeof(b));
+  return f;
+}
+// Two s32 for xdp_tail_args: the first adjustment, then the second.
+uint64_t two_deltas(int32_t first, int32_t second) {
+  return static_cast<uint32_t>(first) | static_cast<uint64_t>(static_cast<uint32_t>(second)) << 32;
+}
+
 // One test run; prints "NAME: ret=.. retval=.. size=.. data=.." (and ctx).
-void run_case(FILE *out, const char *name, int prog_fd, const std::vector<uint8_t> &in, __sk_buff *skb_ctx = nullptr) {
-  std::vector<uint8_t> data_out(in.size() + 64);
+// data_out has room for the input and out_room more bytes.
+void run_case(FILE *out, const char *name, int prog_fd, const std::vector<uint8_t> &in, __sk_buff *skb_ctx = nullptr,
+              size_t out_room = 64) {
+  std::vector<uint8_t> data_out(in.size() + out_room);
   __sk_buff ctx_out{};
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = data_out.data(),
               .data_size_in = static_cast<__u32>(in.size()), .data_size_out = static_cast<__u32>(data_out.size()),
@@ -205,6 +219,38 @@ void transcript(FILE *out) {
   run_case(out, "loops tcp", loops, f.tcp);
   run_case(out, "loops arp", loops, f.arp);
   dump_map(out, obj, "proto_packets");
+  // bpf_redirect: XDP's verdicts (XDP_REDIRECT; XDP_ABORTED for any flag)
+  // and tc's (TC_ACT_REDIRECT; TC_ACT_SHOT for flags past BPF_F_INGRESS).
+  int xdp_redirect = prog_fd(obj, "xdp_redirect_args");
+  run_case(out, "xdp redirect", xdp_redirect, with_args(f.tcp, 0, 1));
+  run_case(out, "xdp redirect no such ifindex", xdp_redirect, with_args(f.tcp, 0, 0xfffffff0));
+  run_case(out, "xdp redirect ingress flag", xdp_redirect, with_args(f.tcp, BPF_F_INGRESS, 1));
+  run_case(out, "xdp redirect high flag", xdp_redirect, with_args(f.tcp, 1ull << 32, 1));
+  int tc_redirect = prog_fd(obj, "tc_redirect_args");
+  __sk_buff tc_ctx{};
+  run_case(out, "tc redirect", tc_redirect, with_args(f.tcp, 0, 1), &tc_ctx);
+  run_case(out, "tc redirect ingress", tc_redirect, with_args(f.tcp, BPF_F_INGRESS, 1), &tc_ctx);
+  run_case(out, "tc redirect flag 2", tc_redirect, with_args(f.tcp, 2, 1), &tc_ctx);
+  run_case(out, "tc redirect high flag", tc_redirect, with_args(f.tcp, 1ull << 32, 1), &tc_ctx);
+  // bpf_xdp_adjust_tail on a 64-byte frame in the test run's one-page buffer
+  // (256 bytes of headroom, 320 of skb_shared_info tailroom: at most 3520
+  // bytes): shrink, grow, both limits and one past each, shrink then grow.
+  int tail = prog_fd(obj, "xdp_tail_args");
+  run_case(out, "tail shrink 4", tail, with_args(f.tcp, two_deltas(-4, 0)));
+  run_case(out, "tail shrink to ETH_HLEN", tail, with_args(f.tcp, two_deltas(-50, 0)));
+  run_case(out, "tail shrink past ETH_HLEN", tail, with_args(f.tcp, two_deltas(-51, 0)));
+  run_case(out, "tail shrink INT_MIN", tail, with_args(f.tcp, two_deltas(INT32_MIN, 0)));
+  run_case(out, "tail grow 16", tail, with_args(f.tcp, two_deltas(16, 0)));
+  run_case(out, "tail grow 16 no room", tail, with_args(f.tcp, two_deltas(16, 0)), nullptr, 8);
+  run_case(out, "tail grow to the limit", tail, with_args(f.tcp, two_deltas(3456, 0)), nullptr, 3456);
+  run_case(out, "tail grow past the limit", tail, with_args(f.tcp, two_deltas(3457, 0)));
+  run_case(out, "tail grow INT_MAX", tail, with_args(f.tcp, two_deltas(INT32_MAX, 0)));
+  run_case(out, "tail shrink 8 grow 8", tail, with_args(f.tcp, two_deltas(-8, 8)));
+  run_case(out, "tail grow 100 shrink past", tail, with_args(f.tcp, two_deltas(100, -151)));
+  // bpf_xdp_get_buff_len / load_bytes / store_bytes: the packet comes back
+  // with its source MAC replaced and its last 4 bytes 0x22.
+  run_case(out, "xdp bytes tcp", prog_fd(obj, "xdp_bytes"), f.tcp);
+  run_case(out, "xdp bytes arp", prog_fd(obj, "xdp_bytes"), f.arp);
   run_case(out, "for_each tcp", prog_fd(obj, "xdp_for_each"), f.tcp);
   dump_map(out, obj, "for_each_scratch");
   bpf_object__close(obj);
@@ -271,6 +317,16 @@ TEST(DiffTestRun, ClangProgramsGiveTheKernelsResults) {
   EXPECT_TRUE(has_line(ours, "loops tcp: ret=0 retval=2 size=64 data=c90c00001f00000008000000eaffffff"
                              "f9ffffff08000000040c0000")) << ours;
   EXPECT_TRUE(has_line(ours, "map proto_packets[6] = 802")) << ours; // 2 + 2 runs x 4 outer iterations x 100
+  EXPECT_TRUE(has_line(ours, "xdp redirect: ret=0 retval=4 size=64")) << ours;                  // XDP_REDIRECT
+  EXPECT_TRUE(has_line(ours, "xdp redirect ingress flag: ret=0 retval=0 size=64")) << ours;     // XDP_ABORTED
+  EXPECT_TRUE(has_line(ours, "tc redirect ingress: ret=0 retval=7 size=64")) << ours;           // TC_ACT_REDIRECT
+  EXPECT_TRUE(has_line(ours, "tc redirect flag 2: ret=0 retval=2 size=64")) << ours;            // TC_ACT_SHOT
+  EXPECT_TRUE(has_line(ours, "tail shrink 4: ret=0 retval=3 size=60")) << ours;
+  EXPECT_TRUE(has_line(ours, "tail shrink past ETH_HLEN: ret=0 retval=122 size=64")) << ours;   // 100 + EINVAL
+  EXPECT_TRUE(has_line(ours, "tail grow 16: ret=0 retval=3 size=80")) << ours;
+  EXPECT_TRUE(has_line(ours, "tail grow to the limit: ret=0 retval=3 size=3520")) << ours;
+  EXPECT_TRUE(has_line(ours, "tail grow past the limit: ret=0 retval=122 size=64")) << ours;
+  EXPECT_TRUE(has_line(ours, "xdp bytes tcp: ret=0 retval=16511 size=64 data=020000000002020000000002")) << ours; // 64 << 8 | 0x7f
   // bpf_for_each_map_elem: 256 array elements (keys 0..255 sum to 0x7f80,
   // values to 804), stopped at key 5 (6), -EINVAL, the 2 hash elements
   // (268 bytes), 10 scratch elements (squares: 385) of which 5 are left

@@ -241,6 +241,9 @@ std::optional<uint32_t> map_type_from_name(const std::string &s) {
       {"stack_trace", BPF_MAP_TYPE_STACK_TRACE},
       {"ringbuf", BPF_MAP_TYPE_RINGBUF},
       {"perf_event_array", BPF_MAP_TYPE_PERF_EVENT_ARRAY},
+      {"queue", BPF_MAP_TYPE_QUEUE},
+      {"stack", BPF_MAP_TYPE_STACK},
+      {"bloom_filter", BPF_MAP_TYPE_BLOOM_FILTER},
   };
   auto it = kTypes.find(s);
   if (it == kTypes.end()) return std::nullopt;

@@ -402,6 +402,38 @@ TEST_F(LibbpfTest, WriteIntoRodataRefused) {
   bpf_object__close(obj);
 }
 
+// A queue and a stack through libbpf: the program's pushes, pops and peeks
+// over a few test runs, then what user space pops (queue: oldest first,
+// the oldest dropped when full; stack: newest first).
+TEST_F(LibbpfTest, QueueAndStack) {
+  struct bpf_object *obj = bpf_object__open_file(obj_path("queue_stack").c_str(), nullptr);
+  ASSERT_NE(obj, nullptr) << strerror(errno);
+  ASSERT_EQ(bpf_object__load(obj), 0);
+  struct bpf_map *lengths = bpf_object__find_map_by_name(obj, "lengths");
+  struct bpf_map *seen = bpf_object__find_map_by_name(obj, "seen");
+  struct bpf_program *prog = bpf_object__find_program_by_name(obj, "queue_lengths");
+  ASSERT_TRUE(lengths && seen && prog);
+  EXPECT_EQ(map_info(bpf_map__fd(lengths)).type, static_cast<uint32_t>(BPF_MAP_TYPE_QUEUE));
+  EXPECT_EQ(map_info(bpf_map__fd(lengths)).key_size, 0u);
+  EXPECT_EQ(map_info(bpf_map__fd(seen)).btf_value_type_id, 0u) << "libbpf strips BTF from stacks";
+  std::vector<uint32_t> verdicts;
+  for (uint32_t len : {60u, 61u, 61u, 62u, 63u, 63u}) {
+    std::vector<uint8_t> packet(len, 0xab);
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet.data(), .data_size_in = len);
+    ASSERT_EQ(bpf_prog_test_run_opts(bpf_program__fd(prog), &opts), 0) << strerror(errno);
+    verdicts.push_back(opts.retval);
+  }
+  EXPECT_EQ(verdicts, (std::vector<uint32_t>{XDP_PASS, XDP_PASS, XDP_DROP, XDP_PASS, XDP_PASS, XDP_DROP}));
+  std::vector<uint32_t> queued;
+  for (uint32_t v; bpf_map_lookup_and_delete_elem(bpf_map__fd(lengths), nullptr, &v) == 0;) queued.push_back(v);
+  EXPECT_EQ(errno, ENOENT);
+  EXPECT_EQ(queued, (std::vector<uint32_t>{61, 62, 63, 63})) << "the two oldest of six gave way";
+  std::vector<uint64_t> stacked;
+  for (uint64_t v; bpf_map__lookup_and_delete_elem(seen, nullptr, 0, &v, sizeof(v), 0) == 0;) stacked.push_back(v);
+  EXPECT_EQ(stacked, (std::vector<uint64_t>{62, 60}));
+  bpf_object__close(obj);
+}
+
 TEST_F(LibbpfTest, UnknownSection) {
   std::string path = obj_path("unknown_section");
   struct bpf_object *obj = bpf_object__open_file(path.c_str(), nullptr);

@@ -1,7 +1,7 @@
 // Programs the test-run differential test (tests/diff/diff_test_run.cpp)
 // loads with libbpf into userbpf and into the kernel and runs on the same
-// packets: packet parsing and rewriting, context fields, maps, tail calls and
-// the XDP head/metadata helpers.
+// packets: packet parsing and rewriting, context fields, maps, tail calls,
+// the XDP head/metadata/tail helpers and redirects.
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -325,6 +325,84 @@ int tc_index_width(struct __sk_buff *skb) {
   skb->tc_index = skb->len | 0x70000;
   asm volatile("" ::: "memory");
   return (first & 0xfffff) << 12 | (skb->tc_index & 0xfff);
+}
+
+// The arguments of the redirect and tail programs below come from the
+// packet, so one program covers every case: a little-endian u64 at offset
+// 34 (right after the IPv4 header), a u32 at offset 42.
+static __always_inline int packet_args(void *data, void *data_end, __u64 *a, __u32 *b) {
+  if (data + 46 > data_end) return -1;
+  *a = *(__u64 *)(data + 34);
+  *b = *(__u32 *)(data + 42);
+  return 0;
+}
+
+// bpf_redirect from XDP: flags (offset 34) and ifindex (offset 42) from the
+// packet; the verdict is the helper's (XDP_REDIRECT, or XDP_ABORTED for any
+// flag). The test run reports it and sends nothing.
+SEC("xdp")
+int xdp_redirect_args(struct xdp_md *ctx) {
+  __u64 flags;
+  __u32 ifindex;
+  if (packet_args((void *)(long)ctx->data, (void *)(long)ctx->data_end, &flags, &ifindex)) return XDP_DROP;
+  return bpf_redirect(ifindex, flags);
+}
+
+// bpf_redirect from tc: TC_ACT_REDIRECT (flags 0 or BPF_F_INGRESS), else TC_ACT_SHOT.
+SEC("tc")
+int tc_redirect_args(struct __sk_buff *skb) {
+  __u64 flags;
+  __u32 ifindex;
+  if (packet_args((void *)(long)skb->data, (void *)(long)skb->data_end, &flags, &ifindex)) return TC_ACT_OK;
+  return bpf_redirect(ifindex, flags);
+}
+
+// bpf_xdp_adjust_tail by the s32 at offset 34, then (when not 0) by the
+// s32 at offset 38: XDP_TX when it worked, with 0x5a written into the new
+// last byte (a grown tail is zeroed: shrinking then growing back clears
+// what was there); 100 + errno when the first failed, 200 + errno the second.
+SEC("xdp")
+int xdp_tail_args(struct xdp_md *ctx) {
+  __u64 arg;
+  __u32 unused;
+  if (packet_args((void *)(long)ctx->data, (void *)(long)ctx->data_end, &arg, &unused)) return XDP_DROP;
+  long err = bpf_xdp_adjust_tail(ctx, (int)arg);
+  if (err) return 100 - (int)err;
+  int second = (int)(arg >> 32);
+  if (second) {
+    err = bpf_xdp_adjust_tail(ctx, second);
+    if (err) return 200 - (int)err;
+  }
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  __u32 len = (__u32)(data_end - data) & 0xfff;
+  if (len == 0) return XDP_ABORTED;
+  __u8 *last = data + (len - 1);
+  if ((void *)(last + 1) > data_end) return XDP_ABORTED;
+  *last = 0x5a;
+  return XDP_TX;
+}
+
+// bpf_xdp_get_buff_len, bpf_xdp_load_bytes and bpf_xdp_store_bytes: the
+// destination MAC copied over the source, the last 4 bytes read, then the
+// errors: bytes past the end (-EINVAL, the buffer left alone), an offset
+// past 0xffff (-EFAULT). Bit n of the low byte: case n did what the kernel
+// does; the length above it.
+SEC("xdp")
+int xdp_bytes(struct xdp_md *ctx) {
+  __u32 len = bpf_xdp_get_buff_len(ctx);
+  __u8 mac[6];
+  __u32 tail = 0x11111111, untouched = 0x22222222;
+  long load_ok = bpf_xdp_load_bytes(ctx, 0, mac, sizeof(mac));
+  long store_ok = bpf_xdp_store_bytes(ctx, 6, mac, sizeof(mac));
+  long tail_ok = bpf_xdp_load_bytes(ctx, len - 4, &tail, sizeof(tail));
+  long past = bpf_xdp_load_bytes(ctx, len - 3, &untouched, sizeof(untouched));
+  long far = bpf_xdp_store_bytes(ctx, 0x10000, &tail, sizeof(tail));
+  long store_past = bpf_xdp_store_bytes(ctx, len - 2, &tail, sizeof(tail));
+  long store_end = bpf_xdp_store_bytes(ctx, len - 4, &untouched, sizeof(untouched));
+  return (load_ok == 0) | (store_ok == 0) << 1 | (tail_ok == 0 && tail != 0x11111111) << 2 |
+         (past == -22 && untouched == 0x22222222) << 3 | (far == -14) << 4 | (store_past == -22) << 5 |
+         (store_end == 0) << 6 | len << 8;
 }
 
 // bpf_for_each_map_elem (helper 164): walks of the array and hash maps the

@@ -696,6 +696,50 @@ TEST(ArrayOps, RacingUpdatesAndLookupsAreClean) {
   writer.join();
 }
 
+// bpf_map_lookup_percpu_elem from a program: another CPU's value of a
+// per-CPU array (and NULL for a CPU past the last one), in a test run.
+TEST_P(ArrayTest, ProgramLooksUpAnotherCpusValue) {
+  const int fd = create(kPercpuArray, 8, 2);
+  ASSERT_GE(fd, 0);
+  std::vector<uint64_t> values(ncpus);
+  for (uint32_t cpu = 0; cpu < ncpus; cpu++) values[cpu] = 100 + cpu;
+  const uint32_t k = 1;
+  ASSERT_EQ(ubt::map_update(fn, fd, &k, values.data()), 0);
+  for (uint32_t cpu : {0u, ncpus - 1, ncpus, 1000u}) {
+    SCOPED_TRACE("cpu " + std::to_string(cpu));
+    const struct bpf_insn insns[] = {
+        {BPF_ST | BPF_W | BPF_MEM, 10, 0, -4, 1},
+        {BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, fd},
+        {0, 0, 0, 0, 0},
+        {BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0},
+        {BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -4},
+        {BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, static_cast<int32_t>(cpu)},
+        {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_percpu_elem},
+        {BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2, 0},
+        {BPF_LDX | BPF_DW | BPF_MEM, 0, 0, 0, 0},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+        {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, -1}, // NULL
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+    a.insns = reinterpret_cast<uintptr_t>(insns);
+    a.insn_cnt = sizeof(insns) / sizeof(insns[0]);
+    a.license = reinterpret_cast<uintptr_t>("GPL");
+    const long prog = ubt::call(fn, BPF_PROG_LOAD, a);
+    ASSERT_GE(prog, 0) << strerror(static_cast<int>(-prog));
+    unsigned char packet[64] = {};
+    memset(&a, 0, sizeof(a));
+    a.test.prog_fd = static_cast<uint32_t>(prog);
+    a.test.data_in = reinterpret_cast<uintptr_t>(packet);
+    a.test.data_size_in = sizeof(packet);
+    EXPECT_EQ(ubt::call(fn, BPF_PROG_TEST_RUN, a), 0);
+    EXPECT_EQ(static_cast<int32_t>(a.test.retval), cpu < ncpus ? static_cast<int32_t>(100 + cpu) : -1);
+    close(static_cast<int>(prog));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ArrayTest,
                          ::testing::Values(Backend{"userbpf", ubt::userbpf_call}, Backend{"kernel", ubt::kernel_call}),
                          [](const ::testing::TestParamInfo<Backend> &info) { return std::string(info.param.name); });

@@ -384,6 +384,58 @@ TEST_P(ProgTestRunTest, XdpAdjustMeta) {
             static_cast<uint32_t>(-EINVAL));
 }
 
+constexpr int32_t kXdpAdjustTail = 65;
+
+// The frame is one page: 256 bytes of headroom (metadata from ctx_in comes
+// out of it), the packet, room to grow, 320 bytes of skb_shared_info.
+TEST_P(ProgTestRunTest, XdpAdjustTail) {
+  auto frame = ipv4_frame(64);
+  std::vector<uint8_t> out;
+  Ran r = run_frame(load(BPF_PROG_TYPE_XDP, calls_with_delta(kXdpAdjustTail, -4)), frame, &out);
+  ASSERT_EQ(r.ret, 0);
+  EXPECT_EQ(r.retval, 0u);
+  ASSERT_EQ(r.data_size_out, 60u);
+  EXPECT_TRUE(std::equal(frame.begin(), frame.begin() + 60, out.begin()));
+  r = run_frame(load(BPF_PROG_TYPE_XDP, calls_with_delta(kXdpAdjustTail, 12)), frame, &out);
+  EXPECT_EQ(r.retval, 0u);
+  ASSERT_EQ(r.data_size_out, 76u);
+  EXPECT_TRUE(std::equal(frame.begin(), frame.end(), out.begin()));
+  EXPECT_TRUE(std::all_of(out.begin() + 64, out.begin() + 76, [](uint8_t b) { return b == 0; }));
+  // 4096 - 256 - 320 - 64 = 3456 bytes to grow into; a refusal leaves the packet as it was.
+  r = run_frame(load(BPF_PROG_TYPE_XDP, calls_with_delta(kXdpAdjustTail, 3457)), frame, &out);
+  EXPECT_EQ(r.retval, static_cast<uint32_t>(-EINVAL));
+  EXPECT_EQ(r.data_size_out, 64u);
+  r = run_frame(load(BPF_PROG_TYPE_XDP, calls_with_delta(kXdpAdjustTail, 3456)), frame, &out);
+  EXPECT_EQ(r.ret, -ENOSPC) << "3520 bytes do not fit data_out's 128";
+  EXPECT_EQ(r.retval, 0u);
+  EXPECT_EQ(r.data_size_out, 3520u);
+  r = run_frame(load(BPF_PROG_TYPE_XDP, calls_with_delta(kXdpAdjustTail, -51)), frame, &out);
+  EXPECT_EQ(r.retval, static_cast<uint32_t>(-EINVAL));
+
+  // With 8 bytes of metadata (taken from the headroom) the packet proper
+  // is 56 bytes at the same place: 3464 bytes of room past its end.
+  const int grow_to_limit = load(BPF_PROG_TYPE_XDP, calls_with_delta(kXdpAdjustTail, 3464));
+  const int grow_past = load(BPF_PROG_TYPE_XDP, calls_with_delta(kXdpAdjustTail, 3465));
+  std::vector<uint8_t> big_out(4096);
+  xdp_md ctx{};
+  ctx.data = 8;
+  ctx.data_end = static_cast<uint32_t>(frame.size());
+  TestRun t;
+  t.data_in = frame.data();
+  t.data_size_in = static_cast<uint32_t>(frame.size());
+  t.data_out = big_out.data();
+  t.data_size_out = static_cast<uint32_t>(big_out.size());
+  t.ctx_in = &ctx;
+  t.ctx_size_in = sizeof(ctx);
+  r = run(grow_to_limit, t);
+  ASSERT_EQ(r.ret, 0);
+  EXPECT_EQ(r.retval, 0u);
+  EXPECT_EQ(r.data_size_out, 64u + 3464u) << "data_out starts at the metadata";
+  r = run(grow_past, t);
+  EXPECT_EQ(r.retval, static_cast<uint32_t>(-EINVAL));
+  EXPECT_EQ(r.data_size_out, 64u);
+}
+
 // ---------------------------------------------------------------- skb types
 
 TEST_P(ProgTestRunTest, SocketFilterSeesTheNetworkLayer) {

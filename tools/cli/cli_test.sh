@@ -163,6 +163,19 @@ Found 4 elements" "$U" map dump pinned $A
   expect "hash dump" $'key: 02 00 00 00  value: 04 00 00 00\nFound 1 element' "$U" map dump pinned $H
   rm "$USERBPF_FS/t_hash"
 
+  # Queues and stacks: no keys; push, pop and peek (bpftool's verbs).
+  local Q="$USERBPF_FS/t_queue"
+  expect "create queue" "" "$U" map create $Q type queue key 0 value 4 entries 2
+  expect "queue push" "" "$U" map push pinned $Q value 1 0 0 0
+  expect "queue enqueue" "" "$U" map enqueue pinned $Q value 2 0 0 0
+  expect_error "queue full" "update failed: Argument list too long" "$U" map push pinned $Q value 3 0 0 0
+  expect "queue full, exist" "" "$U" map push pinned $Q value 3 0 0 0 exist
+  expect "queue peek" "value: 02 00 00 00" "$U" map peek pinned $Q
+  expect "queue pop -j" '{"key":[],"value":["0x02","0x00","0x00","0x00"]}' "$U" -j map pop pinned $Q
+  expect "queue dequeue" "value: 03 00 00 00" "$U" map dequeue pinned $Q
+  expect_error "queue pop, empty" "pop failed (the map is empty)" "$U" map pop pinned $Q
+  rm "$Q"
+
   # Long values get blocks of 16 bytes, as in bpftool.
   expect "create wide array" "" "$U" map create /sys/fs/bpf/t_wide type array key 4 value 20 entries 1
   expect "update wide" "" "$U" map update pinned /sys/fs/bpf/t_wide key 0 0 0 0 value $(seq 1 20)
@@ -758,6 +771,19 @@ diff_tests() {
   compare "percpu_hash delete" map delete pinned @phash key 7 0 0 0
   compare "percpu_hash delete again" map delete pinned @phash key 7 0 0 0
   compare "percpu_hash dump, empty" map dump pinned @phash
+  compare "create queue" map create @queue type queue key 0 value 4 entries 2 name d_queue
+  compare "queue push" map push pinned @queue value 1 0 0 0
+  compare "queue enqueue" map enqueue pinned @queue value 2 0 0 0
+  compare "queue full" map push pinned @queue value 3 0 0 0
+  compare "queue peek" map peek pinned @queue
+  compare "queue peek -j" -j map peek pinned @queue
+  compare "queue pop" map pop pinned @queue
+  compare "queue dequeue -j" -j map dequeue pinned @queue
+  compare "queue pop, empty" map pop pinned @queue
+  compare "create stack" map create @stack type stack key 0 value 8 entries 2 name d_stack
+  compare "stack push" map push pinned @stack value 1 0 0 0 0 0 0 0
+  compare "stack push 2" map push pinned @stack value 2 0 0 0 0 0 0 0
+  compare "stack pop" map pop pinned @stack
   compare "freeze" map freeze pinned @arr
   compare "update after freeze" map update pinned @arr key 1 0 0 0 value 0 0 0 0 0 0 0 0
   btf_diff_tests

@@ -1,7 +1,8 @@
 // userbpf: a bpftool-like command line over userbpf's C ABI.
 //
 //   userbpf [-j|-p] [-f] map { show | list | create | dump | lookup | update |
-//                              delete | getnext | freeze | pin } ...
+//                              delete | getnext | push | enqueue | pop | dequeue |
+//                              peek | freeze | pin } ...
 //   userbpf [-j|-p] prog dump xlated { file PATH | id ID | pinned FILE }
 //   userbpf [-j|-p] [--interpret] prog dump jited { file PATH | id ID | pinned FILE }
 //   userbpf [-j|-p] prog show [id ID | pinned FILE]

@@ -390,7 +390,9 @@ void verb_dump(std::vector<std::string> args, const OutputMode &mode, Json *out)
   if (failed) std::cerr << "Warning: " << failed << " element(s) could not be read\n";
 }
 
-void verb_lookup(std::vector<std::string> args, const OutputMode &mode, Json *out) {
+// lookup (cmd BPF_MAP_LOOKUP_ELEM; a queue's or stack's peek) or pop
+// (BPF_MAP_LOOKUP_AND_DELETE_ELEM), printing the element.
+void print_one_element(std::vector<std::string> args, const OutputMode &mode, Json *out, int cmd) {
   Words words(std::move(args));
   OpenMap m = open_one_map(words);
   std::vector<uint8_t> key = parse_key(words, m.info);
@@ -401,9 +403,11 @@ void verb_lookup(std::vector<std::string> args, const OutputMode &mode, Json *ou
   attr.map_fd = static_cast<uint32_t>(m.fd.get());
   attr.key = reinterpret_cast<uintptr_t>(ptr_or_null(key));
   attr.value = reinterpret_cast<uintptr_t>(value.data());
-  if (bpf_call(BPF_MAP_LOOKUP_ELEM, attr) < 0) {
+  const char *what = cmd == BPF_MAP_LOOKUP_ELEM ? "lookup" : "pop";
+  if (bpf_call(cmd, attr) < 0) {
     if (errno == ENOENT && !key.empty()) fail_errno("key " + hex_string(key.data(), key.size()) + " not found");
-    fail_errno("lookup failed");
+    if (errno == ENOENT && key.empty()) fail_errno(std::string(what) + " failed (the map is empty)");
+    fail_errno(std::string(what) + " failed");
   }
   std::unique_ptr<MapBtf> btf = MapBtf::for_map(m.info);
   if (mode.json) {
@@ -415,6 +419,15 @@ void verb_lookup(std::vector<std::string> args, const OutputMode &mode, Json *ou
   } else {
     print_element(m.info, key.data(), value.data());
   }
+}
+
+void verb_lookup(std::vector<std::string> args, const OutputMode &mode, Json *out) {
+  print_one_element(std::move(args), mode, out, BPF_MAP_LOOKUP_ELEM);
+}
+
+// bpftool's verbs for queues and stacks: pop/dequeue take the element.
+void verb_pop(std::vector<std::string> args, const OutputMode &mode, Json *out) {
+  print_one_element(std::move(args), mode, out, BPF_MAP_LOOKUP_AND_DELETE_ELEM);
 }
 
 void verb_update(std::vector<std::string> args, const OutputMode &mode, Json *out) {
@@ -587,6 +600,11 @@ const std::vector<MapVerbInfo> &map_verbs() {
       {"lookup", "MAP key BYTES", "print the value of one key", verb_lookup},
       {"update", "MAP key BYTES value BYTES [any | noexist | exist]", "set the value of a key", verb_update},
       {"delete", "MAP key BYTES", "delete a key", verb_delete},
+      {"push", "MAP value BYTES [exist]", "push onto a queue or stack ('exist': drop the oldest if full)", verb_update},
+      {"enqueue", "MAP value BYTES [exist]", "same as push", verb_update},
+      {"peek", "MAP", "print the element a pop would take, leaving it", verb_lookup},
+      {"pop", "MAP", "take and print the oldest (queue) or newest (stack) element", verb_pop},
+      {"dequeue", "MAP", "same as pop", verb_pop},
       {"getnext", "MAP [key BYTES]", "print the key after KEY (the first key without one)", verb_getnext},
       {"freeze", "MAP", "make the map read-only for user space", verb_freeze},
       {"pin", "MAP FILE", "pin the map at FILE", verb_pin},
