@@ -119,6 +119,40 @@ inline long map_batch(BpfFn fn, int cmd, int fd, const void *in_batch, void *out
 
 // Is the kernel's bpf() usable here (root, BPF enabled)? Differential tests
 // skip with this reason when it is not.
+// Load a GPL socket filter made of raw instructions (log level 1): its fd,
+// or the negative errno; the verifier's log in *log when given.
+inline long load_socket_filter(BpfFn fn, const struct bpf_insn *insns, size_t count, std::string *log = nullptr) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+  a.insns = reinterpret_cast<uintptr_t>(insns);
+  a.insn_cnt = static_cast<uint32_t>(count);
+  a.license = reinterpret_cast<uintptr_t>("GPL");
+  static char buf[16384];
+  buf[0] = 0;
+  a.log_buf = reinterpret_cast<uintptr_t>(buf);
+  a.log_size = sizeof(buf);
+  a.log_level = 1;
+  long fd = call(fn, BPF_PROG_LOAD, a);
+  if (log) *log = buf;
+  return fd;
+}
+
+// Test-run a program once on a zeroed 64-byte packet: its return value as
+// the kernel reports it (retval, the low 32 bits, signed), or the negative
+// errno of the command with *ok false.
+inline long long test_run_retval(BpfFn fn, int prog_fd, bool *ok = nullptr) {
+  unsigned char packet[64] = {};
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.test.prog_fd = static_cast<uint32_t>(prog_fd);
+  a.test.data_in = reinterpret_cast<uintptr_t>(packet);
+  a.test.data_size_in = sizeof(packet);
+  long r = call(fn, BPF_PROG_TEST_RUN, a);
+  if (ok) *ok = r == 0;
+  return r == 0 ? static_cast<int32_t>(a.test.retval) : r;
+}
+
 inline bool kernel_bpf_available(std::string *why) {
   long fd = map_create(kernel_call, BPF_MAP_TYPE_ARRAY, 4, 4, 1);
   if (fd < 0) {

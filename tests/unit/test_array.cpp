@@ -721,21 +721,11 @@ TEST_P(ArrayTest, ProgramLooksUpAnotherCpusValue) {
         {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, -1}, // NULL
         {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
     };
-    union bpf_attr a;
-    memset(&a, 0, sizeof(a));
-    a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
-    a.insns = reinterpret_cast<uintptr_t>(insns);
-    a.insn_cnt = sizeof(insns) / sizeof(insns[0]);
-    a.license = reinterpret_cast<uintptr_t>("GPL");
-    const long prog = ubt::call(fn, BPF_PROG_LOAD, a);
+    const long prog = ubt::load_socket_filter(fn, insns, sizeof(insns) / sizeof(insns[0]));
     ASSERT_GE(prog, 0) << strerror(static_cast<int>(-prog));
-    unsigned char packet[64] = {};
-    memset(&a, 0, sizeof(a));
-    a.test.prog_fd = static_cast<uint32_t>(prog);
-    a.test.data_in = reinterpret_cast<uintptr_t>(packet);
-    a.test.data_size_in = sizeof(packet);
-    EXPECT_EQ(ubt::call(fn, BPF_PROG_TEST_RUN, a), 0);
-    EXPECT_EQ(static_cast<int32_t>(a.test.retval), cpu < ncpus ? static_cast<int32_t>(100 + cpu) : -1);
+    bool ran = false;
+    EXPECT_EQ(ubt::test_run_retval(fn, static_cast<int>(prog), &ran), cpu < ncpus ? 100LL + cpu : -1LL);
+    EXPECT_TRUE(ran);
     close(static_cast<int>(prog));
   }
 }

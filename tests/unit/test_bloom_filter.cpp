@@ -150,23 +150,14 @@ long long push_then_peek(BpfFn fn, int map_fd, uint32_t added, uint32_t asked) {
       {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_peek_elem},
       {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
   };
-  union bpf_attr a;
-  memset(&a, 0, sizeof(a));
-  a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
-  a.insns = reinterpret_cast<uintptr_t>(insns);
-  a.insn_cnt = sizeof(insns) / sizeof(insns[0]);
-  a.license = reinterpret_cast<uintptr_t>("GPL");
-  const long prog = ubt::call(fn, BPF_PROG_LOAD, a);
+  const long prog = ubt::load_socket_filter(fn, insns, sizeof(insns) / sizeof(insns[0]));
   EXPECT_GE(prog, 0) << strerror(static_cast<int>(-prog));
   if (prog < 0) return prog;
-  unsigned char packet[64] = {};
-  memset(&a, 0, sizeof(a));
-  a.test.prog_fd = static_cast<uint32_t>(prog);
-  a.test.data_in = reinterpret_cast<uintptr_t>(packet);
-  a.test.data_size_in = sizeof(packet);
-  EXPECT_EQ(ubt::call(fn, BPF_PROG_TEST_RUN, a), 0);
+  bool ran = false;
+  const long long ret = ubt::test_run_retval(fn, static_cast<int>(prog), &ran);
+  EXPECT_TRUE(ran);
   close(static_cast<int>(prog));
-  return static_cast<int32_t>(a.test.retval);
+  return ret;
 }
 
 TEST_P(BloomTest, ProgramsPushAndPeek) {

@@ -88,33 +88,16 @@ class QueueStackTest : public ::testing::TestWithParam<Backend> {
       I(BPF_LDX | BPF_DW | BPF_MEM, 0, 10, -8, 0);
     }
     I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
-    union bpf_attr a;
-    memset(&a, 0, sizeof(a));
-    a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
-    a.insns = reinterpret_cast<uintptr_t>(p.data());
-    a.insn_cnt = static_cast<uint32_t>(p.size());
-    a.license = reinterpret_cast<uintptr_t>("GPL");
-    char log[4096] = "";
-    a.log_buf = reinterpret_cast<uintptr_t>(log);
-    a.log_size = sizeof(log);
-    a.log_level = 1;
-    long fd = ubt::call(fn, BPF_PROG_LOAD, a);
+    const long fd = ubt::load_socket_filter(fn, p.data(), p.size(), &last_log);
     if (fd >= 0) fds.push_back(static_cast<int>(fd));
-    last_log = log;
     return fd;
   }
-  // One test run of prog_fd: its return value (as the signed 32 bits the
-  // kernel reports in retval).
+  // One test run of prog_fd: its return value.
   long long run(int prog_fd) {
-    unsigned char packet[64] = {};
-    union bpf_attr a;
-    memset(&a, 0, sizeof(a));
-    a.test.prog_fd = static_cast<uint32_t>(prog_fd);
-    a.test.data_in = reinterpret_cast<uintptr_t>(packet);
-    a.test.data_size_in = sizeof(packet);
-    long r = ubt::call(fn, BPF_PROG_TEST_RUN, a);
-    EXPECT_EQ(r, 0) << strerror(static_cast<int>(-r));
-    return static_cast<int32_t>(a.test.retval);
+    bool ran = false;
+    const long long ret = ubt::test_run_retval(fn, prog_fd, &ran);
+    EXPECT_TRUE(ran) << strerror(static_cast<int>(-ret));
+    return ret;
   }
 
   BpfFn fn = nullptr;
