@@ -1569,6 +1569,7 @@ constexpr int32_t kNeedAnotherMapType[] = {
     BPF_FUNC_tail_call,                                                // a PROG_ARRAY
     BPF_FUNC_map_push_elem, BPF_FUNC_map_pop_elem, BPF_FUNC_map_peek_elem, // a QUEUE or a STACK
     BPF_FUNC_map_lookup_percpu_elem,                                       // a per-CPU map
+    BPF_FUNC_strncmp, // its string in a frozen BPF_F_RDONLY_PROG array
 };
 
 void check_helper_emulation() {

@@ -52,6 +52,7 @@ enum : int32_t {
   kMapPopElem = 88,
   kMapPeekElem = 89,
   kKtimeGetCoarseNs = 160,
+  kStrncmp = 182,
   kMapLookupPercpuElem = 195,
   kKtimeGetBootNs = 125,
   kXdpGetBuffLen = 188,
@@ -78,6 +79,19 @@ uint64_t map_update_elem(uint64_t map, uint64_t key, uint64_t value, uint64_t fl
 uint64_t map_delete_elem(uint64_t map, uint64_t key, uint64_t, uint64_t, uint64_t) {
   Map &m = map_arg(map);
   return static_cast<uint64_t>(static_cast<int64_t>(m.ops->delete_elem(m, reinterpret_cast<const void *>(key))));
+}
+
+// bpf_strncmp(s1, s1_sz, s2): the kernel's strncmp (lib/string.c), whose
+// answer is -1, 0 or 1. s2 is a string the verifier found NUL-terminated in
+// a frozen read-only map, so the walk ends inside it or after s1_sz bytes.
+uint64_t strncmp_helper(uint64_t s1, uint64_t s1_sz, uint64_t s2, uint64_t, uint64_t) {
+  const auto *a = reinterpret_cast<const unsigned char *>(s1);
+  const auto *b = reinterpret_cast<const unsigned char *>(s2);
+  for (uint64_t i = 0; i < static_cast<uint32_t>(s1_sz); i++) {
+    if (a[i] != b[i]) return a[i] < b[i] ? static_cast<uint64_t>(-1) : 1;
+    if (!a[i]) break;
+  }
+  return 0;
 }
 
 // bpf_map_lookup_percpu_elem(map, key, cpu): per-CPU maps only (the verifier).
@@ -609,6 +623,8 @@ const HelperProto kHelpers[] = {
      {A::kAnything, A::kPtrToFunc, A::kPtrToStackOrNull, A::kAnything, A::kDontCare}, false},
     {kForEachMapElemHelper, "for_each_map_elem", nullptr, R::kInteger,
      {A::kConstMapPtr, A::kPtrToFunc, A::kPtrToStackOrNull, A::kAnything, A::kDontCare}, false},
+    {kStrncmp, "strncmp", strncmp_helper, R::kInteger,
+     {A::kPtrToMemReadOnly, A::kConstSize, A::kPtrToConstStr, A::kDontCare, A::kDontCare}, false},
     {kXdpGetBuffLen, "xdp_get_buff_len", xdp_get_buff_len, R::kInteger,
      {A::kPtrToCtx, A::kDontCare, A::kDontCare, A::kDontCare, A::kDontCare}, false},
     {kXdpLoadBytes, "xdp_load_bytes", xdp_load_bytes, R::kInteger,

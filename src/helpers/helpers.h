@@ -27,6 +27,7 @@ enum class ArgType : uint8_t {
   kPtrToCtx,        // ARG_PTR_TO_CTX: the program's context, unmodified
   kPtrToFunc,       // ARG_PTR_TO_FUNC: a static subprogram (LD_IMM64 BPF_PSEUDO_FUNC), the callback
   kPtrToStackOrNull,// ARG_PTR_TO_STACK_OR_NULL: the caller's stack (the callback's context), or NULL
+  kPtrToConstStr,   // ARG_PTR_TO_CONST_STR: a NUL-terminated string in a frozen, program-read-only array
 };
 
 inline constexpr int32_t kLoopHelper = 181;   // BPF_FUNC_loop

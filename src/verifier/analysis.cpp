@@ -137,6 +137,7 @@ private:
   bool const_stack_key(const Reg &ptr, int size, uint64_t *key);
   void check_stack_access(int regno, const Reg &ptr, int off, int size, bool write, int value_regno);
   void check_map_value_access(int regno, const Reg &ptr, int off, int size, bool zero_size_ok);
+  void check_const_str(int regno, const Reg &r);
   void check_packet_access(int regno, const Reg &ptr, int off, int size, bool zero_size_ok);
   void check_mem_region(int regno, const Reg &ptr, int off, int size, uint32_t mem_size, bool zero_size_ok);
   void check_helper_mem(int regno, int64_t size, bool write, bool zero_size_ok);
@@ -506,6 +507,25 @@ void Checker::check_mem_region(int regno, const Reg &ptr, int off, int size, uin
     log_.printf("invalid access to %s, %s=%u off=%lld size=%d\n", region, size_name, mem_size, static_cast<long long>(hi), size);
     fail(-EACCES, "R%d max value is outside of the allowed memory range\n", regno);
   }
+}
+
+// check_reg_const_str: a string the program cannot change and user space
+// no longer can (a frozen map programs may only read: .rodata), at a known
+// place in a direct-value array, with its NUL inside the value. The verifier
+// reads it now; the helper may then trust it at run time.
+void Checker::check_const_str(int regno, const Reg &r) {
+  if (r.type != RegType::kMapValue || r.maybe_null)
+    fail(-EACCES, "R%d type=%s expected=map_value\n", regno, reg_type_name(r));
+  const MapInfo &m = env_.maps[static_cast<size_t>(r.map)];
+  if (!(m.map_flags & BPF_F_RDONLY_PROG) || !m.frozen) fail(-EACCES, "R%d does not point to a readonly map'\n", regno);
+  if (!r.s.is_const()) fail(-EACCES, "R%d is not a constant address'\n", regno);
+  if (!m.value_base) fail(-EACCES, "no direct value access support for this map type\n");
+  check_map_value_access(regno, r, 0, static_cast<int>(m.value_size) - r.off, false);
+  if (m.max_entries != 1) fail(-kENOTSUPP, "direct value access on string failed\n"); // array_map_direct_value_addr
+  const uint64_t at = static_cast<uint64_t>(static_cast<int64_t>(r.off) + static_cast<int64_t>(r.s.const_value()));
+  const auto *value = reinterpret_cast<const char *>(static_cast<uintptr_t>(m.value_base));
+  if (at >= m.value_size || !memchr(value + at, 0, m.value_size - at))
+    fail(-EINVAL, "string is not zero-terminated\n");
 }
 
 void Checker::check_map_value_access(int regno, const Reg &ptr, int off, int size, bool zero_size_ok) {
@@ -1376,6 +1396,9 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
       // variable offset, as check_func_arg_reg_off allows), or NULL.
       if (r.type == RegType::kScalar && r.s.is_const() && r.s.const_value() == 0) break;
       if (r.type != RegType::kStack) fail(-EACCES, "R%d type=%s expected=fp\n", regno, reg_type_name(r));
+      break;
+    case ArgType::kPtrToConstStr:
+      check_const_str(regno, r);
       break;
     }
   }

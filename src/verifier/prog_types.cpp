@@ -155,7 +155,7 @@ enum : int32_t {
   kGetCurrentUidGid = 15, kGetCurrentComm = 16, kRedirect = 23, kSkbLoadBytes = 26, kCsumDiff = 28, kSkbPullData = 39,
   kGetNumaNodeId = 42, kXdpAdjustHead = 44, kXdpAdjustMeta = 54, kXdpAdjustTail = 65, kSkbLoadBytesRelative = 68,
   kMapPushElem = 87, kMapPopElem = 88, kMapPeekElem = 89, kKtimeGetBootNs = 125, kKtimeGetCoarseNs = 160,
-  kXdpGetBuffLen = 188,
+  kStrncmp = 182, kXdpGetBuffLen = 188,
   kXdpLoadBytes = 189, kXdpStoreBytes = 190, kMapLookupPercpuElem = 195, kKtimeGetTaiNs = 208,
 };
 
@@ -201,6 +201,7 @@ bool helper_allowed(uint32_t prog_type, const helpers::HelperProto &proto, const
   case kGetPrandomU32: case kGetSmpProcessorId: case kGetNumaNodeId: case kKtimeGetBootNs: case kKtimeGetTaiNs:
   case kGetCurrentPidTgid: case kGetCurrentUidGid: case kGetCurrentComm:
   case kMapPushElem: case kMapPopElem: case kMapPeekElem: case kMapLookupPercpuElem: case kKtimeGetCoarseNs:
+  case kStrncmp:
     return true;
   case kTailCall: // the kernel's types all have it; the memory type has no context to pass on
     return prog_type != kProgTypeMemory;

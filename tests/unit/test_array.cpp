@@ -730,6 +730,56 @@ TEST_P(ArrayTest, ProgramLooksUpAnotherCpusValue) {
   }
 }
 
+// bpf_strncmp against a string in a frozen, program-read-only array (what
+// libbpf makes of .rodata): the kernel's -1/0/1 answers, and the verifier's
+// refusals of a map that is not frozen and of a string without its NUL.
+TEST_P(ArrayTest, StrncmpWithAFrozenString) {
+  auto make_map = [&](const char *text, bool freeze) {
+    const int fd = create(kArray, 16, 1, BPF_F_RDONLY_PROG);
+    char value[16];
+    memset(value, 'x', sizeof(value));
+    memcpy(value, text, std::min(strlen(text) + 1, sizeof(value)));
+    const uint32_t k = 0;
+    EXPECT_EQ(ubt::map_update(fn, fd, &k, value), 0);
+    if (freeze) {
+      EXPECT_EQ(ubt::map_freeze(fn, fd), 0);
+    }
+    return fd;
+  };
+  // The program: s1 = 8 bytes on the stack, strncmp(s1, n, the map's value).
+  auto run = [&](int map_fd, const char (&s1)[9], int32_t n, std::string *log) -> long long {
+    int32_t lo, hi;
+    memcpy(&lo, s1, 4);
+    memcpy(&hi, s1 + 4, 4);
+    const struct bpf_insn insns[] = {
+        {BPF_ST | BPF_W | BPF_MEM, 10, 0, -8, lo},
+        {BPF_ST | BPF_W | BPF_MEM, 10, 0, -4, hi},
+        {BPF_ALU64 | BPF_MOV | BPF_X, 1, 10, 0, 0},
+        {BPF_ALU64 | BPF_ADD | BPF_K, 1, 0, 0, -8},
+        {BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, n},
+        {BPF_LD | BPF_DW | BPF_IMM, 3, BPF_PSEUDO_MAP_VALUE, 0, map_fd},
+        {0, 0, 0, 0, 0},
+        {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_strncmp},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    const long prog = ubt::load_socket_filter(fn, insns, sizeof(insns) / sizeof(insns[0]), log);
+    if (prog < 0) return prog;
+    const long long ret = ubt::test_run_retval(fn, static_cast<int>(prog));
+    close(static_cast<int>(prog));
+    return ret;
+  };
+  std::string log;
+  const int hello = make_map("hello", true);
+  EXPECT_EQ(run(hello, "hello\0\0\0", 8, &log), 0) << log;
+  EXPECT_EQ(run(hello, "help\0\0\0\0", 8, &log), 1);
+  EXPECT_EQ(run(hello, "hella\0\0\0", 4, &log), 0) << "only the first 4 bytes";
+  EXPECT_EQ(run(hello, "hella\0\0\0", 5, &log), -1);
+  EXPECT_EQ(run(make_map("hello", false), "hello\0\0\0", 8, &log), -EACCES) << "not frozen";
+  EXPECT_NE(log.find("does not point to a readonly map"), std::string::npos) << log;
+  EXPECT_EQ(run(make_map("0123456789abcdefXYZ", true), "hello\0\0\0", 8, &log), -EINVAL) << "no NUL in the value";
+  EXPECT_NE(log.find("string is not zero-terminated"), std::string::npos) << log;
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ArrayTest,
                          ::testing::Values(Backend{"userbpf", ubt::userbpf_call}, Backend{"kernel", ubt::kernel_call}),
                          [](const ::testing::TestParamInfo<Backend> &info) { return std::string(info.param.name); });
