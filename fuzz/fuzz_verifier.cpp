@@ -379,6 +379,24 @@ private:
     f.closed = true;
   }
 
+  // The rest of a callback helper's call, r1 already set: r2 = a later
+  // subprogram, r3 = the callback's context (NULL, any pointer register or a
+  // stack slot, as b says), r4 = flags (mostly 0), then the call.
+  void emit_callback_call(uint8_t b, int32_t helper) {
+    funcs_.back().fix.push_back({funcs_.back().code.size(), Fix::kFunc, in_.u8(), true});
+    emit_ld_imm64(2, static_cast<int>(vm::Pseudo::kFunc), 0, 0);
+    switch ((b >> 1) & 3) {
+    case 0: emit(mk(0xb7, 3, 0, 0, 0)); break;
+    case 3: emit(mk(0xbf, 3, ptr_reg(), 0, 0)); break;
+    default:
+      emit(mk(0xbf, 3, 10, 0, 0));
+      emit(mk(0x07, 3, 0, 0, -8 * (1 + in_.u8() % 8)));
+      break;
+    }
+    emit(mk(0xb7, 4, 0, 0, (b & 0x80) && (in_.u8() & 1) ? 1 : 0));
+    emit(mk(0x85, 0, 0, 0, helper));
+  }
+
   void cond_jump(bool reg_form) {
     const vm::OpInfo &o = *ops_by_shape().pick(reg_form ? Shape::kJumpReg : Shape::kJumpImm, in_.u8());
     RawInsn r = mk(o, reg(), reg_form ? any_reg() : 0, 0, reg_form ? 0 : imm());
@@ -603,35 +621,13 @@ private:
       uint8_t b = in_.u8();
       if (b & 1) emit(mk(0xbf, 1, reg(), 0, 0));
       else emit(mk(0xb7, 1, 0, 0, b >> 4));
-      funcs_.back().fix.push_back({funcs_.back().code.size(), Fix::kFunc, in_.u8(), true});
-      emit_ld_imm64(2, static_cast<int>(vm::Pseudo::kFunc), 0, 0);
-      switch ((b >> 1) & 3) {
-      case 0: emit(mk(0xb7, 3, 0, 0, 0)); break;
-      case 3: emit(mk(0xbf, 3, ptr_reg(), 0, 0)); break;
-      default:
-        emit(mk(0xbf, 3, 10, 0, 0));
-        emit(mk(0x07, 3, 0, 0, -8 * (1 + in_.u8() % 8)));
-        break;
-      }
-      emit(mk(0xb7, 4, 0, 0, (b & 0x80) && (in_.u8() & 1) ? 1 : 0));
-      emit(mk(0x85, 0, 0, 0, BPF_FUNC_loop));
+      emit_callback_call(b, BPF_FUNC_loop);
       break;
     }
     case 30: { // bpf_for_each_map_elem(map, a later subprogram, ctx, flags)
       uint8_t b = in_.u8();
       emit_map(1);
-      funcs_.back().fix.push_back({funcs_.back().code.size(), Fix::kFunc, in_.u8(), true});
-      emit_ld_imm64(2, static_cast<int>(vm::Pseudo::kFunc), 0, 0);
-      switch ((b >> 1) & 3) {
-      case 0: emit(mk(0xb7, 3, 0, 0, 0)); break;
-      case 3: emit(mk(0xbf, 3, ptr_reg(), 0, 0)); break;
-      default:
-        emit(mk(0xbf, 3, 10, 0, 0));
-        emit(mk(0x07, 3, 0, 0, -8 * (1 + in_.u8() % 8)));
-        break;
-      }
-      emit(mk(0xb7, 4, 0, 0, (b & 0x80) && (in_.u8() & 1) ? 1 : 0));
-      emit(mk(0x85, 0, 0, 0, BPF_FUNC_for_each_map_elem));
+      emit_callback_call(b, BPF_FUNC_for_each_map_elem);
       break;
     }
     case 25: { // spill and fill through the stack

@@ -64,8 +64,8 @@ Geometry geometry(uint32_t max_entries, uint64_t map_extra) {
     g.bitset_mask = UINT32_MAX; // 2^32 bits
     g.bitset_bytes = (uint64_t{UINT32_MAX} + 7) / 8;
   } else {
-    uint64_t bits = 64;
-    while (bits < nr_bits) bits <<= 1;
+    // roundup_pow_of_two, at least BITS_PER_LONG (nr_bits <= 2^31 here).
+    const uint64_t bits = nr_bits <= 64 ? 64 : uint64_t{1} << (64 - __builtin_clzll(uint64_t{nr_bits} - 1));
     g.bitset_mask = static_cast<uint32_t>(bits - 1);
     g.bitset_bytes = bits / 8;
   }

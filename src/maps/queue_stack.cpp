@@ -128,17 +128,19 @@ int push_elem(Map &map, const void *value, uint64_t flags) {
   return 0;
 }
 
-// __queue_map_get / __stack_map_get: ENOENT when empty. A program's buffer
-// is then zeroed (it leaves no stale bytes); a user's is left alone, as the
-// kernel copies a value out to user space only on success (the MapOps rule).
+// __queue_map_get / __stack_map_get: a queue takes its oldest element, a
+// stack its newest. ENOENT when empty. A program's buffer is then zeroed (it
+// leaves no stale bytes); a user's is left alone, as the kernel copies a value
+// out to user space only on success (the MapOps rule).
 enum class Caller { kProgram, kUser };
-int take(Map &map, void *value, bool stack, bool remove, Caller caller) {
+int take(Map &map, void *value, bool remove, Caller caller) {
   RingLock ring(map);
   if (int err = ring.error()) return err;
   if (ring.empty()) {
     if (caller == Caller::kProgram) memset(value, 0, map.value_size);
     return -ENOENT;
   }
+  const bool stack = map.type == BPF_MAP_TYPE_STACK;
   const uint32_t at = stack ? ring.prev(ring.head) : ring.tail;
   racy_copy(value, slot(map, at), map.value_size);
   if (remove) {
@@ -149,10 +151,8 @@ int take(Map &map, void *value, bool stack, bool remove, Caller caller) {
   return 0;
 }
 
-int queue_pop(Map &map, void *value) { return take(map, value, false, true, Caller::kProgram); }
-int queue_peek(Map &map, void *value) { return take(map, value, false, false, Caller::kProgram); }
-int stack_pop(Map &map, void *value) { return take(map, value, true, true, Caller::kProgram); }
-int stack_peek(Map &map, void *value) { return take(map, value, true, false, Caller::kProgram); }
+int pop_elem(Map &map, void *value) { return take(map, value, true, Caller::kProgram); }
+int peek_elem(Map &map, void *value) { return take(map, value, false, Caller::kProgram); }
 
 // Keyed element commands have no meaning here: a program cannot look an
 // element up (the verifier refuses the call), update and delete by key fail
@@ -167,66 +167,41 @@ int no_next_key(Map &, const void *, void *) { return -EINVAL; }
 // map_lookup_and_delete_elem of kernel/bpf/syscall.c call peek, push and pop
 // for these two types, with no key).
 int sys_push(Map &map, const void *, const void *value, uint64_t flags) { return push_elem(map, value, flags); }
-int queue_sys_peek(Map &map, const void *, void *value, uint64_t) {
-  return take(map, value, false, false, Caller::kUser);
+int sys_peek(Map &map, const void *, void *value, uint64_t) { return take(map, value, false, Caller::kUser); }
+int sys_pop(Map &map, const void *, void *value, uint64_t) { return take(map, value, true, Caller::kUser); }
+
+// The two types share every op (take() asks the map which end to use). No
+// batch commands and no mmap: the kernel's ops lack them (ENOTSUPP).
+constexpr MapOps keyless_ops(const char *name) {
+  return MapOps{
+      .name = name,
+      .alloc_check = queue_stack_alloc_check,
+      .layout = queue_stack_layout,
+      .init = queue_stack_init,
+      .lookup_elem = no_lookup,
+      .update_elem = no_update,
+      .delete_elem = no_delete,
+      .sys_lookup = sys_peek,
+      .sys_update = sys_push,
+      .get_next_key = no_next_key,
+      .sys_lookup_and_delete = sys_pop,
+      .lookup_batch = nullptr,
+      .lookup_and_delete_batch = nullptr,
+      .update_batch = nullptr,
+      .delete_batch = nullptr,
+      .for_each_next = nullptr, // no map_for_each_callback in the kernel: for_each gets ENOTSUPP
+      .mmapable = nullptr,
+      .attach = nullptr,
+      .detach = nullptr,
+      .push_elem = push_elem,
+      .pop_elem = pop_elem,
+      .peek_elem = peek_elem,
+  };
 }
-int stack_sys_peek(Map &map, const void *, void *value, uint64_t) {
-  return take(map, value, true, false, Caller::kUser);
-}
-int queue_sys_pop(Map &map, const void *, void *value, uint64_t) { return take(map, value, false, true, Caller::kUser); }
-int stack_sys_pop(Map &map, const void *, void *value, uint64_t) { return take(map, value, true, true, Caller::kUser); }
 
 } // namespace
 
-// No batch commands and no mmap: the kernel's ops lack them (ENOTSUPP).
-const MapOps queue_map_ops = {
-    .name = "queue",
-    .alloc_check = queue_stack_alloc_check,
-    .layout = queue_stack_layout,
-    .init = queue_stack_init,
-    .lookup_elem = no_lookup,
-    .update_elem = no_update,
-    .delete_elem = no_delete,
-    .sys_lookup = queue_sys_peek,
-    .sys_update = sys_push,
-    .get_next_key = no_next_key,
-    .sys_lookup_and_delete = queue_sys_pop,
-    .lookup_batch = nullptr,
-    .lookup_and_delete_batch = nullptr,
-    .update_batch = nullptr,
-    .delete_batch = nullptr,
-    .for_each_next = nullptr, // no map_for_each_callback in the kernel: for_each gets ENOTSUPP
-    .mmapable = nullptr,
-    .attach = nullptr,
-    .detach = nullptr,
-    .push_elem = push_elem,
-    .pop_elem = queue_pop,
-    .peek_elem = queue_peek,
-};
-
-const MapOps stack_map_ops = {
-    .name = "stack",
-    .alloc_check = queue_stack_alloc_check,
-    .layout = queue_stack_layout,
-    .init = queue_stack_init,
-    .lookup_elem = no_lookup,
-    .update_elem = no_update,
-    .delete_elem = no_delete,
-    .sys_lookup = stack_sys_peek,
-    .sys_update = sys_push,
-    .get_next_key = no_next_key,
-    .sys_lookup_and_delete = stack_sys_pop,
-    .lookup_batch = nullptr,
-    .lookup_and_delete_batch = nullptr,
-    .update_batch = nullptr,
-    .delete_batch = nullptr,
-    .for_each_next = nullptr, // no map_for_each_callback in the kernel: for_each gets ENOTSUPP
-    .mmapable = nullptr,
-    .attach = nullptr,
-    .detach = nullptr,
-    .push_elem = push_elem,
-    .pop_elem = stack_pop,
-    .peek_elem = stack_peek,
-};
+const MapOps queue_map_ops = keyless_ops("queue");
+const MapOps stack_map_ops = keyless_ops("stack");
 
 } // namespace userbpf

@@ -421,7 +421,7 @@ int map_get_next_key(const Attr &at) {
   Map &m = h->obj->map;
   const void *key = nullptr; // no key: the first one
   if (a.key && (err = user_key(m, a.key, &key))) return err;
-  if (m.key_size == 0 || bad_user_ptr(a.next_key)) { // keyless maps fail in the op (no key to write)
+  if (bad_user_ptr(a.next_key)) {
     std::vector<uint8_t> scratch(m.key_size);
     int r = m.ops->get_next_key(m, key, scratch.data());
     return r ? r : -EFAULT;

@@ -1403,10 +1403,9 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
     }
   }
   // record_func_map: a map programs may only read keeps its elements.
-  constexpr int32_t kMapLookupElem = 1, kMapUpdateElem = 2, kMapDeleteElem = 3, kMapPushElem = 87, kMapPopElem = 88,
-                    kMapPeekElem = 89, kMapLookupPercpuElem = 195;
   if (map >= 0 && (env_.maps[static_cast<size_t>(map)].map_flags & BPF_F_RDONLY_PROG) &&
-      (id == kMapDeleteElem || id == kMapUpdateElem || id == kMapPushElem || id == kMapPopElem))
+      (id == BPF_FUNC_map_delete_elem || id == BPF_FUNC_map_update_elem || id == BPF_FUNC_map_push_elem ||
+       id == BPF_FUNC_map_pop_elem))
     fail(-EACCES, "write into map forbidden\n");
   // record_func_key: a tail call goes through a program array.
   if (id == vm::kTailCallHelper && (map < 0 || env_.maps[static_cast<size_t>(map)].type != BPF_MAP_TYPE_PROG_ARRAY))
@@ -1436,7 +1435,7 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
   // then by helper).
   if (map >= 0 && id != vm::kTailCallHelper) {
     const MapInfo &m = env_.maps[static_cast<size_t>(map)];
-    const bool keyless_helper = id == kMapPushElem || id == kMapPopElem || id == kMapPeekElem;
+    const bool keyless_helper = id == BPF_FUNC_map_push_elem || id == BPF_FUNC_map_pop_elem || id == BPF_FUNC_map_peek_elem;
     const bool keyless_map = m.type == BPF_MAP_TYPE_QUEUE || m.type == BPF_MAP_TYPE_STACK;
     bool compatible = true;
     switch (m.type) {
@@ -1448,16 +1447,16 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
       compatible = keyless_helper;
       break;
     case BPF_MAP_TYPE_BLOOM_FILTER:
-      compatible = id == kMapPushElem || id == kMapPeekElem;
+      compatible = id == BPF_FUNC_map_push_elem || id == BPF_FUNC_map_peek_elem;
       break;
     default:
       break;
     }
-    if (id == kMapPopElem) compatible &= keyless_map;
-    if (id == kMapLookupPercpuElem)
+    if (id == BPF_FUNC_map_pop_elem) compatible &= keyless_map;
+    if (id == BPF_FUNC_map_lookup_percpu_elem)
       compatible &= m.type == BPF_MAP_TYPE_PERCPU_ARRAY || m.type == BPF_MAP_TYPE_PERCPU_HASH ||
                     m.type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
-    if (id == kMapPushElem || id == kMapPeekElem) compatible &= keyless_map || m.type == BPF_MAP_TYPE_BLOOM_FILTER;
+    if (id == BPF_FUNC_map_push_elem || id == BPF_FUNC_map_peek_elem) compatible &= keyless_map || m.type == BPF_MAP_TYPE_BLOOM_FILTER;
     if (!compatible)
       fail(-EINVAL, "cannot pass map_type %u into func bpf_%s#%d\n", m.type, std::string(proto->name).c_str(), id);
   }
@@ -1492,7 +1491,7 @@ void Checker::check_helper_call(uint32_t pc, const vm::Insn &insn) {
     r0.id = ++id_gen_;
     // An array looked up with a constant key inside it cannot miss
     // (can_elide_value_nullness).
-    if (map >= 0 && key_known && id == kMapLookupElem) { // not bpf_map_lookup_percpu_elem: its CPU may be out of range
+    if (map >= 0 && key_known && id == BPF_FUNC_map_lookup_elem) { // not bpf_map_lookup_percpu_elem: its CPU may be out of range
       const MapInfo &m = env_.maps[static_cast<size_t>(map)];
       if ((m.type == BPF_MAP_TYPE_ARRAY || m.type == BPF_MAP_TYPE_PERCPU_ARRAY) && key < m.max_entries) {
         r0.maybe_null = false;
