@@ -140,8 +140,11 @@ void release_region(ObjectHeader *hdr, size_t mapped_len) {
   raw_munmap(hdr, mapped_len);
 }
 
+void put_object(Object *obj);
+
 void free_object(Object *obj) {
   if (obj->prog_runtime && obj->prog_runtime_free) obj->prog_runtime_free(obj->prog_runtime);
+  for (Object *held : obj->held_views) put_object(held);
   if (obj->kind == ObjectKind::kMap && obj->map.ops && obj->map.ops->detach) obj->map.ops->detach(obj->map);
   if (obj->hdr) release_region(obj->hdr, obj->mapped_len);
   // The program may have closed our fd behind our back (close_range) and
@@ -276,16 +279,23 @@ void put_object(Object *obj) {
     if (obj->local_refs.fetch_sub(1) != 1) return;
     unregister_view(obj);
   }
+  // A map another object holds (a program's) stays: nothing to judge, and no
+  // lock needed to know it. Whoever drops the last reference does so under
+  // the store lock and then looks for handles, after our close.
+  // A program array is judged all the same (its last handle empties it).
+  const bool held_by_another = obj->mapped_len && obj->kind == ObjectKind::kMap &&
+                               obj->map.type != BPF_MAP_TYPE_PROG_ARRAY && obj->hdr->refs.load() > 0;
   // Judge the object through our own description rather than opening its
   // file again; a description opened for this is closed with the view after
   // the grace period (its last close frees the file's memory: better on
   // liburcu's thread than on the caller's).
-  {
+  if (!held_by_another) {
     StoreLock lock;
     struct stat sb;
     ObjectHeader scratch;
     const int fd = live_own_description(*obj, &sb);
-    collect_view_if_dead_locked(obj->kind, obj->id, fd, sb, fd >= 0 ? view_current_header(*obj, sb, &scratch) : nullptr);
+    collect_view_if_dead_locked(obj->kind, obj->id, fd, sb, fd >= 0 ? view_current_header(*obj, sb, &scratch) : nullptr,
+                                fd >= 0 && obj->mapped_len ? obj->hdr : nullptr);
   }
   rcu_defer([obj] { free_object(obj); });
 }
@@ -469,6 +479,7 @@ int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uin
   bool attached = false;
   auto fail = [&](int e) {
     if (attached && obj->map.ops && obj->map.ops->detach) obj->map.ops->detach(obj->map);
+    for (Object *held : obj->held_views) put_object(held);
     delete obj;
     f.discard();
     memlock_uncharge(charge_size);
@@ -635,6 +646,17 @@ uint32_t prog_used_maps(Object &prog, uint32_t ids[kMaxUsedMaps]) {
 }
 
 void object_view_put(Object *obj) { put_object(obj); }
+
+void object_view_hold(Object &holder, Object &view) {
+  // A close racing with the caller may have dropped the view's last local
+  // reference (it is then only kept for the caller's grace period): hold
+  // live views only. Without one, a release finds the object by its name.
+  // (Local references drop to zero only under registry_mu.)
+  std::lock_guard<std::mutex> g(registry_mu);
+  if (view.local_refs.load() == 0) return;
+  view.local_refs.fetch_add(1);
+  holder.held_views.push_back(&view);
+}
 
 const ObjectHeader *view_current_header(const Object &obj, const struct stat &sb, ObjectHeader *scratch) {
   if (obj.mapped_len) return obj.hdr;

@@ -29,6 +29,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "maps/map.h"
 #include "object/object.h"
@@ -59,6 +60,11 @@ struct Object {
   std::mutex runtime_mu;
   void *prog_runtime = nullptr;
   void (*prog_runtime_free)(void *) = nullptr;
+
+  // Views this view keeps until it is freed (a program's maps, from its
+  // load): their release by the program's finds them here, without opening
+  // their files again. Set before the object is published; then constant.
+  std::vector<Object *> held_views;
 };
 
 struct Handle {
@@ -98,6 +104,11 @@ void object_view_put(Object *obj);
 // *view is that view with one more local reference (object_view_put it), or
 // nullptr. *sb: that description's fstat.
 int local_view_fd(ObjectKind kind, uint32_t id, Object **view, struct stat *sb);
+
+// holder keeps view (one more local reference) until holder's view is freed,
+// unless a close racing with the caller already dropped the view's last one.
+// Call inside an RcuReadGuard, before holder is published.
+void object_view_hold(Object &holder, Object &view);
 
 // The object's header as the store has it now, known without reading the
 // file where the view can tell: a map's mapping is the shared header itself;

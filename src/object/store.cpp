@@ -267,17 +267,37 @@ bool header_read(int fd, ObjectHeader *out, const struct stat *sb) {
 }
 
 namespace {
-template <typename T> int header_store(int fd, const ObjectHeader &hdr, size_t offset, T value) {
-  if (!hdr.region_in_xattr)
-    return pwrite(fd, &value, sizeof(value), static_cast<off_t>(offset)) == static_cast<ssize_t>(sizeof(value))
-               ? 0
-               : -EIO;
-  // The attribute is replaced whole (the caller holds the store lock).
+// One field of the header to write: offset and bytes.
+struct HeaderPatch {
+  size_t offset;
+  const void *bytes;
+  size_t len;
+};
+
+// Write fields of the header, in order: to the file's data, or, for a region
+// kept in the attribute, in one read-modify-write of the attribute (the
+// caller holds the store lock).
+int header_write(int fd, const ObjectHeader &hdr, const HeaderPatch *patches, size_t n) {
+  if (!hdr.region_in_xattr) {
+    for (size_t i = 0; i < n; i++)
+      if (pwrite(fd, patches[i].bytes, patches[i].len, static_cast<off_t>(patches[i].offset)) !=
+          static_cast<ssize_t>(patches[i].len))
+        return -EIO;
+    return 0;
+  }
   size_t size = 0;
   uint8_t *region = const_cast<uint8_t *>(xattr_region(fd, &size));
-  if (!region || size < offset + sizeof(value)) return -EIO;
-  memcpy(region + offset, &value, sizeof(value));
+  if (!region) return -EIO;
+  for (size_t i = 0; i < n; i++) {
+    if (size < patches[i].offset + patches[i].len) return -EIO;
+    memcpy(region + patches[i].offset, patches[i].bytes, patches[i].len);
+  }
   return fsetxattr(fd, kRegionXattr, region, size, XATTR_REPLACE) == 0 ? 0 : -EIO;
+}
+
+template <typename T> int header_store(int fd, const ObjectHeader &hdr, size_t offset, T value) {
+  const HeaderPatch patch{offset, &value, sizeof(value)};
+  return header_write(fd, hdr, &patch, 1);
 }
 } // namespace
 
@@ -291,9 +311,12 @@ int header_store_next_handle(int fd, const ObjectHeader &hdr, uint64_t next_hand
 int header_store_prog_map(int fd, const ObjectHeader &hdr, uint32_t slot, uint32_t map_id) {
   if (slot >= kMaxUsedMaps) return -E2BIG;
   const size_t prog = offsetof(ObjectHeader, prog);
-  if (int err = header_store(fd, hdr, prog + offsetof(ProgHeader, map_ids) + slot * sizeof(uint32_t), map_id))
-    return err;
-  return header_store(fd, hdr, prog + offsetof(ProgHeader, nr_map_ids), slot + 1);
+  const uint32_t count = slot + 1;
+  // The id before the count (see store.h), in one write of the attribute.
+  const HeaderPatch patches[2] = {
+      {prog + offsetof(ProgHeader, map_ids) + slot * sizeof(uint32_t), &map_id, sizeof(map_id)},
+      {prog + offsetof(ProgHeader, nr_map_ids), &count, sizeof(count)}};
+  return header_write(fd, hdr, patches, 2);
 }
 
 uint64_t max_region_bytes() {
@@ -374,10 +397,15 @@ enum class Referrers { kCollect, kTrust };
 
 // Release the object at `path`, which nothing holds any more. fd: an open
 // file description on it; hdr: its header. Caller holds the store lock.
-bool release_locked(const std::string &path, int fd, const ObjectHeader &hdr) {
+// mapping: the caller's mapping of the shared header, if it has one (a store
+// through it is a store to the file, without a system call).
+bool release_locked(const std::string &path, int fd, const ObjectHeader &hdr, ObjectHeader *mapping) {
   // Mapped views read `dead`; a region in an attribute is only ever read
   // through a description, whose st_nlink 0 says the same (object_ref_get).
-  if (!hdr.region_in_xattr && header_store(fd, hdr, offsetof(ObjectHeader, dead), uint32_t{1}) != 0) return false;
+  if (mapping)
+    mapping->dead.store(1);
+  else if (!hdr.region_in_xattr && header_store(fd, hdr, offsetof(ObjectHeader, dead), uint32_t{1}) != 0)
+    return false;
   if (unlink(path.c_str()) != 0) return false;
   memlock_uncharge(hdr.charged_bytes);
   // A released program drops its references on its maps (the kernel's
@@ -445,11 +473,12 @@ enum class Verdict { kAlive, kReleased, kAbsent };
 // Judge the object (kind, id) through fd, a description on its file that
 // holds no handle lock: released now, alive, or absent (not yet published).
 // known_sb, known_hdr: fd's fstat and header if the caller read them under
-// the store lock it still holds (else they are read here).
+// the store lock it still holds (else they are read here); mapping: the
+// caller's mapping of the shared header, if it has one.
 // Caller holds the store lock.
 Verdict judge_fd_locked(ObjectKind kind, uint32_t id, const std::string &path, int fd,
                         Referrers referrers = Referrers::kCollect, const struct stat *known_sb = nullptr,
-                        const ObjectHeader *known_hdr = nullptr) {
+                        const ObjectHeader *known_hdr = nullptr, ObjectHeader *mapping = nullptr) {
   struct stat sb;
   if (known_sb)
     sb = *known_sb;
@@ -475,7 +504,7 @@ Verdict judge_fd_locked(ObjectKind kind, uint32_t id, const std::string &path, i
       (fstat(fd, &sb) != 0 || !header_read(fd, &hdr, &sb)))
     return Verdict::kAlive;
   if (hdr.refs.load() > 0) return Verdict::kAlive; // held by another object
-  return release_locked(path, fd, hdr) ? Verdict::kReleased : Verdict::kAlive;
+  return release_locked(path, fd, hdr, mapping) ? Verdict::kReleased : Verdict::kAlive;
 }
 
 // The same, by name. Caller holds the store lock.
@@ -500,10 +529,10 @@ bool fd_refers_to(int fd, dev_t dev, ino_t ino) {
 }
 
 bool collect_view_if_dead_locked(ObjectKind kind, uint32_t id, int own_fd, const struct stat &own_sb,
-                                 const ObjectHeader *mapped_hdr) {
+                                 const ObjectHeader *known_hdr, ObjectHeader *mapping) {
   if (own_fd < 0) return judge_locked(kind, id, Referrers::kTrust) == Verdict::kReleased;
-  return judge_fd_locked(kind, id, object_path(kind, id), own_fd, Referrers::kTrust, &own_sb, mapped_hdr) ==
-         Verdict::kReleased;
+  return judge_fd_locked(kind, id, object_path(kind, id), own_fd, Referrers::kTrust, &own_sb, known_hdr,
+                         mapping) == Verdict::kReleased;
 }
 
 // Dropping a reference trusts the other referrers, as a close does; lookups
@@ -524,9 +553,10 @@ void object_ref_put(ObjectKind kind, uint32_t id) {
     }
   }
   // The header as the view knows it (no read: a dropped BTF reference is
-  // one ftruncate), else as the file has it.
+  // one ftruncate; a map's is a store to its mapping), else as the file has it.
   ObjectHeader hdr, scratch;
   const ObjectHeader *known = own ? view_current_header(*view, sb, &scratch) : nullptr;
+  ObjectHeader *mapping = own && view->mapped_len ? view->hdr : nullptr;
   bool have_hdr = false;
   if (known) {
     memcpy(static_cast<void *>(&hdr), known, sizeof(hdr));
@@ -536,11 +566,14 @@ void object_ref_put(ObjectKind kind, uint32_t id) {
   }
   if (have_hdr) {
     const uint32_t refs = hdr.refs.load();
-    if (refs > 0 && header_store_refs(fd, hdr, refs - 1) == 0) {
+    if (refs > 0 && mapping) {
+      mapping->refs.store(refs - 1); // every change of refs is made under the store lock
+      hdr.refs.store(refs - 1);
+    } else if (refs > 0 && header_store_refs(fd, hdr, refs - 1) == 0) {
       hdr.refs.store(refs - 1);
       if (hdr.region_in_xattr) sb.st_size = refs - 1;
     }
-    judge_fd_locked(kind, id, path, fd, Referrers::kTrust, &sb, &hdr);
+    judge_fd_locked(kind, id, path, fd, Referrers::kTrust, &sb, &hdr, mapping);
   }
   if (fd >= 0 && !own) syscall(SYS_close, fd);
   if (view) object_view_put(view);

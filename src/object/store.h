@@ -103,13 +103,15 @@ bool fd_refers_to(int fd, dev_t dev, ino_t ino);
 // Called under the StoreLock: release the object behind this process's view
 // if nothing holds it any more. own_fd is the view's own description (no
 // handle lock) and own_sb its fstat, taken under the same lock
-// (live_own_description); mapped_hdr: the view's mapping of the shared
-// header, if it has one (else it is read). If own_fd is -1 (the object's file has no name
-// left, or the program closed our description behind our back and reused the
-// number) the object is judged by its path instead.
+// (live_own_description); known_hdr: the header as the view knows it now
+// (view_current_header), or nullptr to read it; mapping: the view's mapping
+// of the shared header, if it has one (the release's store of `dead` goes
+// through it). If own_fd is -1 (the object's file has no name left, or the
+// program closed our description behind our back and reused the number) the
+// object is judged by its path instead.
 // Returns true if released.
 bool collect_view_if_dead_locked(ObjectKind kind, uint32_t id, int own_fd, const struct stat &own_sb,
-                                 const ObjectHeader *mapped_hdr);
+                                 const ObjectHeader *known_hdr, ObjectHeader *mapping);
 
 // RLIMIT_MEMLOCK accounting, as kernels before memory-cgroup accounting:
 // charge the region's pages to the user; -EPERM over the limit.

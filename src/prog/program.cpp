@@ -227,6 +227,7 @@ int prog_create(const ProgSpec &spec) {
                          ph.nr_map_ids = static_cast<uint32_t>(spec.map_ids.size());
                          std::copy(spec.map_ids.begin(), spec.map_ids.end(), ph.map_ids);
                          ph.btf_id = spec.btf_id;
+                         for (Object *view : spec.map_views) object_view_hold(obj, *view);
                          ph.nr_func_info = static_cast<uint32_t>(spec.func_info.size());
                          ph.nr_line_info = static_cast<uint32_t>(spec.line_info.size());
                          uint8_t *data = reinterpret_cast<uint8_t *>(obj.hdr) + obj.hdr->data_offset;

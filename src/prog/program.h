@@ -49,6 +49,9 @@ struct ProgSpec {
   // Maps the program uses, each once. The caller took one reference on each
   // (ObjectHeader::refs); a created program owns them from then on.
   std::vector<uint32_t> map_ids;
+  // This process's views of those maps (the loader's handles keep them):
+  // the program's view keeps them until it is freed (object_view_hold).
+  std::vector<Object *> map_views;
   // prog_btf_fd's BTF object (0: none; referenced as the maps are) and the
   // checked func_info / line_info records.
   uint32_t btf_id = 0;
