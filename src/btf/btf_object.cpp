@@ -70,7 +70,7 @@ int btf_object_create(std::shared_ptr<const btf::Btf> parsed) {
   const btf::Btf &b = *parsed;
   uint32_t size = b.size();
   // The kernel does not charge BTF to RLIMIT_MEMLOCK (charge 0).
-  int fd = object_create(ObjectKind::kBtf, size, size, 0, kModeRead, [&](Object &obj) {
+  int fd = object_create(ObjectKind::kBtf, size, size, 0, DataPlacement::kAfterHeader, kModeRead, [&](Object &obj) {
     obj.hdr->btf.btf_size = size;
     obj.hdr->btf.kernel_btf = 0;
     if (size) memcpy(reinterpret_cast<uint8_t *>(obj.hdr) + obj.hdr->data_offset, b.data(), size);

@@ -279,17 +279,20 @@ void put_object(Object *obj) {
     if (obj->local_refs.fetch_sub(1) != 1) return;
     unregister_view(obj);
   }
-  // A map another object holds (a program's) stays: nothing to judge, and no
-  // lock needed to know it. Whoever drops the last reference does so under
-  // the store lock and then looks for handles, after our close.
-  // A program array is judged all the same (its last handle empties it).
-  const bool held_by_another = obj->mapped_len && obj->kind == ObjectKind::kMap &&
-                               obj->map.type != BPF_MAP_TYPE_PROG_ARRAY && obj->hdr->refs.load() > 0;
+  // Nothing to judge, and no lock needed to know it, for a map already
+  // released (its view outlived it: a program's, freed after the program),
+  // or one another object holds (a program's): whoever drops the last
+  // reference does so under the store lock and then looks for handles, after
+  // our close. A program array is judged all the same (its last handle
+  // empties it).
+  const bool nothing_to_judge =
+      obj->mapped_len && obj->kind == ObjectKind::kMap &&
+      (obj->hdr->dead.load() || (obj->map.type != BPF_MAP_TYPE_PROG_ARRAY && obj->hdr->refs.load() > 0));
   // Judge the object through our own description rather than opening its
   // file again; a description opened for this is closed with the view after
   // the grace period (its last close frees the file's memory: better on
   // liburcu's thread than on the caller's).
-  if (!held_by_another) {
+  if (!nothing_to_judge) {
     StoreLock lock;
     struct stat sb;
     ObjectHeader scratch;
@@ -401,8 +404,7 @@ struct NewObjectFile {
 
 constexpr uint64_t kFirstHandleId = 1;
 
-int open_new_object_file(ObjectKind kind, uint64_t region, uint64_t commit_size, uint32_t mode,
-                         NewObjectFile *f) {
+int open_new_object_file(ObjectKind kind, uint64_t region, uint64_t backed, uint32_t mode, NewObjectFile *f) {
   int fd = object_file_create(kind, &f->id, &f->path);
   if (fd < 0) return fd;
   f->user_fd = fd;
@@ -423,10 +425,10 @@ int open_new_object_file(ObjectKind kind, uint64_t region, uint64_t commit_size,
   if (f->internal_fd < 0) return -errno;
   if (fstat(f->internal_fd, &sb) != 0) return -errno;
   f->ino = sb.st_ino;
-  // Back the header and the committed data now: a full tmpfs must fail here
-  // with ENOMEM, not with SIGBUS on first touch. fallocate() sets the file's
-  // size too; a region only partly committed is sized first.
-  const uint64_t backed = kHeaderSize + round_up(commit_size, kPageSize);
+  // Back the header and the committed data (`backed` bytes from the start)
+  // now: a full tmpfs must fail here with ENOMEM, not with SIGBUS on first
+  // touch. fallocate() sets the file's size too; a region only partly
+  // committed is sized first.
   if (backed < region && ftruncate(f->internal_fd, static_cast<off_t>(region)) != 0) return -ENOMEM;
   if (fallocate(f->internal_fd, 0, 0, static_cast<off_t>(backed)) != 0)
     return errno == ENOSPC || errno == EFBIG ? -ENOMEM : -errno;
@@ -463,15 +465,23 @@ int publish(NewObjectFile &f) {
 } // namespace
 
 int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uint64_t charge_size,
-                  uint32_t mode, const std::function<int(Object &)> &init) {
+                  DataPlacement placement, uint32_t mode, const std::function<int(Object &)> &init) {
   uint64_t data_pages = round_up(data_size, kPageSize);
   if (data_pages < data_size || data_pages > max_region_bytes() ||
       kHeaderSize + data_pages > max_region_bytes())
     return -ENOMEM;
   const bool mapped = kind_is_mapped(kind);
-  const uint64_t data_offset = mapped ? kHeaderSize : kCopiedDataOffset;
-  const uint64_t region = mapped ? kHeaderSize + data_pages : kCopiedDataOffset + data_size;
   if (commit_size > data_pages) commit_size = data_pages;
+  // A mapped region is whole pages. Its data shares page 0 with the header
+  // unless users map the data (it must start a page) or only part of it is
+  // backed now (map_commit() backs whole pages of data later): a small map
+  // is then one page, not two, to back, fault in and free.
+  const bool own_pages = placement == DataPlacement::kOwnPages || commit_size < data_size;
+  const uint64_t data_offset = mapped && own_pages ? kHeaderSize : kCopiedDataOffset;
+  const uint64_t region = !mapped ? kCopiedDataOffset + data_size
+                          : own_pages ? kHeaderSize + data_pages
+                                      : round_up(kCopiedDataOffset + data_size, kPageSize);
+  const uint64_t backed = own_pages ? kHeaderSize + round_up(commit_size, kPageSize) : region;
   int err = memlock_charge(charge_size);
   if (err) return err;
   NewObjectFile f;
@@ -485,7 +495,7 @@ int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uin
     memlock_uncharge(charge_size);
     return e;
   };
-  err = open_new_object_file(kind, region, commit_size, mode, &f);
+  err = open_new_object_file(kind, region, backed, mode, &f);
   if (err) return fail(err);
   ObjectHeader *hdr = f.hdr;
   hdr->version = kObjectVersion;
@@ -824,15 +834,21 @@ void handle_munmap(void *addr, size_t len) {
   }
 }
 
-bool handle_has_writable_mmaps(const Object &obj) {
+bool handle_has_writable_mmaps(const Object &obj, int handle_fd) {
+  if (obj.writable_mmaps > 0) return true; // ours (the caller holds mmap_mu)
   struct flock fl = {};
   fl.l_type = F_WRLCK;
   fl.l_whence = SEEK_SET;
   fl.l_start = kMmapWriterLockByte;
   fl.l_len = 1;
-  // Our internal description would not see its own lock, nor that of a
-  // child that inherited it by fork and mapped through it: ask with a fresh
-  // one (Mmap.WritableMappingInAnotherProcessBlocksFreeze).
+  // Writer locks are taken through internal descriptions only (writer_lock),
+  // so the handle's description sees them all: every process's, and that of
+  // a child that inherited ours by fork and mapped through it
+  // (Mmap.WritableMappingInAnotherProcessBlocksFreeze). Our internal
+  // description would not see its own. If the fd no longer refers to the
+  // map (closed by another thread), ask with a fresh description.
+  if (fd_refers_to(handle_fd, obj.dev, obj.ino))
+    return fcntl(handle_fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
   int fd = open(object_path(obj.kind, obj.id).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   bool held = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;

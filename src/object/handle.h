@@ -78,13 +78,19 @@ struct Handle {
 // handle stays valid until the guard ends, even if another thread closes fd.
 const Handle *handle_get(int fd, int *err);
 
+// Where a mapped object's data area starts: right after the header (cache-line
+// aligned, in page 0), or on its own pages (page-aligned: a map whose data
+// users mmap()). Objects only partly backed at creation always get their own
+// pages; copied objects (programs, BTF) ignore it.
+enum class DataPlacement { kAfterHeader, kOwnPages };
+
 // Create an object of `kind` whose data area is data_size bytes (commit_size
 // of them backed by memory now), charging charge_size to RLIMIT_MEMLOCK.
 // `init` fills in the header's kind-specific part and formats the data area;
 // it sees the new Object (mapped, id not yet assigned). Returns the first
 // handle's fd (with `mode`), or -errno.
 int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uint64_t charge_size,
-                  uint32_t mode, const std::function<int(Object &)> &init);
+                  DataPlacement placement, uint32_t mode, const std::function<int(Object &)> &init);
 
 // A new handle (new open file description) on an existing object, by id or by
 // a path in the store/pin tree. Returns fd or -errno (-ENOENT if gone,
@@ -144,7 +150,9 @@ int object_pin(const Handle &h, const std::string &real_path);
 // Fill obj.map (the per-process map view) from the shared header.
 void map_view_setup(Object &obj);
 // Is some process holding a writable mmap of this map (the kernel's writecnt)?
-bool handle_has_writable_mmaps(const Object &obj);
+// handle_fd: the fd the caller was given for it (asked first: no open()).
+// The caller holds obj.mmap_mu.
+bool handle_has_writable_mmaps(const Object &obj, int handle_fd);
 
 // Back more of an object's data area with memory (fallocate). 0 or -ENOMEM.
 int object_commit(Object &obj, uint64_t data_offset, uint64_t len);

@@ -211,7 +211,8 @@ int prog_create(const ProgSpec &spec) {
   uint64_t func_size = spec.func_info.size() * sizeof(struct bpf_func_info);
   uint64_t line_size = spec.line_info.size() * sizeof(struct bpf_line_info);
   uint64_t data_size = insns_size + func_size + line_size;
-  return object_create(ObjectKind::kProg, data_size, data_size, kHeaderSize + data_size, kModeRead | kModeWrite,
+  return object_create(ObjectKind::kProg, data_size, data_size, kHeaderSize + data_size, DataPlacement::kAfterHeader,
+                       kModeRead | kModeWrite,
                        [&](Object &obj) {
                          ProgHeader &ph = obj.hdr->prog;
                          ph.prog_type = spec.prog_type;

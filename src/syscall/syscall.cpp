@@ -323,8 +323,11 @@ int map_create(const Attr &at) {
   }
 
   uint32_t stored_flags = a.map_flags & ~(BPF_F_RDONLY | BPF_F_WRONLY);
+  // Only BPF_F_MMAPABLE arrays are mapped by users (page-aligned data).
+  const DataPlacement placement =
+      (a.map_flags & BPF_F_MMAPABLE) ? DataPlacement::kOwnPages : DataPlacement::kAfterHeader;
   int fd = object_create(ObjectKind::kMap, layout.data_size, layout.commit_size,
-                       layout.charge_size + kHeaderSize, mode, [&](Object &obj) {
+                       layout.charge_size + kHeaderSize, placement, mode, [&](Object &obj) {
                          MapHeader &mh = obj.hdr->map;
                          mh.map_type = ca.map_type;
                          mh.key_size = ca.key_size;
@@ -464,7 +467,7 @@ int map_freeze(const Attr &at) {
   if (obj.hdr->map.has_spin_lock) return -kENOTSUPP; // maps with BTF special fields
   if (!(sys_perms(*h) & kModeWrite)) return -EPERM;
   std::lock_guard<std::mutex> g(obj.mmap_mu);
-  if (handle_has_writable_mmaps(obj)) return -EBUSY;
+  if (handle_has_writable_mmaps(obj, static_cast<int>(a.map_fd))) return -EBUSY;
   uint32_t expected = 0;
   if (!obj.hdr->frozen.compare_exchange_strong(expected, 1)) return -EBUSY;
   return 0;
