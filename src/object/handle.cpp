@@ -621,6 +621,11 @@ int object_ref_get(Object &obj) {
 }
 
 int prog_bind_map(Object &prog, Object &map) {
+  // The list only grows: a map in our copy of it (the program's maps at its
+  // load, libbpf's .rodata among them) is used still, and nothing changes.
+  const ProgHeader &loaded = prog.hdr->prog;
+  const uint32_t n = std::min(loaded.nr_map_ids, kMaxUsedMaps);
+  if (std::find(loaded.map_ids, loaded.map_ids + n, map.id) != loaded.map_ids + n) return 0;
   StoreLock lock;
   // The program's header as it is now, through our own description.
   struct stat sb;
