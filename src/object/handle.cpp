@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/falloc.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iterator>
 #include <unordered_map>
 #include <vector>
 
@@ -140,12 +142,161 @@ void release_region(ObjectHeader *hdr, size_t mapped_len) {
   raw_munmap(hdr, mapped_len);
 }
 
+// ---- Recycling released maps' files (DESIGN-NOTES "What an object still costs")
+//
+// A map's own file costs about three times the kernel's whole MAP_CREATE
+// (bench/store_floor_bench): creating, backing, mapping and faulting in a
+// file, then unmapping and freeing it. A map this process made and released
+// itself, whose file no other process ever mapped (ObjectHeader::
+// mapped_elsewhere) and that no fork() shared, keeps its file instead: the
+// release renames it to a spare (keep_file_for_recycling), the view's free
+// keeps its description and mapping here once the grace period is over (no
+// thread of ours still uses it), and the next map of the same region size is
+// renamed in under its new name, zeroed (open_new_object_file). A spare's
+// description holds the owner lock byte; live_ids() removes spares whose
+// owner died, and a normal exit unlinks its own.
+constexpr size_t kSpareMaxRegion = 256 * 1024;
+constexpr size_t kSpareTotalBytes = 2 * 1024 * 1024;
+struct Spare {
+  int fd = -1; // our own description (owner lock held)
+  ObjectHeader *hdr = nullptr;
+  size_t len = 0;
+  ino_t ino = 0;
+  std::string path;
+};
+std::mutex spare_mu;
+std::vector<Spare> &spares() {
+  static auto *v = new std::vector<Spare>;
+  return *v;
+}
+size_t spare_bytes = 0;                     // guarded by spare_mu
+// Spares renamed at release whose views are not freed yet. Guarded by spare_mu.
+std::vector<std::string> &pending_spares() {
+  static auto *v = new std::vector<std::string>;
+  return *v;
+}
+// Off in a fork() child that could not take over the pool (another thread
+// held it at the fork).
+std::atomic<bool> recycling_enabled{true};
+// A fork() child's views may carry spares its parent renamed: they stay the
+// parent's. Spare paths carry the owner's pid; the generation tells a view's
+// spare from an inherited one.
+std::atomic<pid_t> recycling_pid{0};
+std::atomic<uint32_t> recycling_generation{0};
+pid_t spare_owner_pid() {
+  pid_t pid = recycling_pid.load();
+  if (pid == 0) {
+    pid = getpid();
+    recycling_pid.store(pid);
+  }
+  return pid;
+}
+
+void unlink_spares_at_exit() {
+  if (!recycling_enabled.load()) return;
+  std::lock_guard<std::mutex> g(spare_mu);
+  for (const Spare &sp : spares()) unlink(sp.path.c_str());
+  for (const std::string &path : pending_spares()) unlink(path.c_str());
+  spares().clear();
+  pending_spares().clear();
+  spare_bytes = 0;
+}
+
+// A spare's path is no longer pending (pooled or unlinked). Caller holds spare_mu.
+void forget_pending_locked(const std::string &path) {
+  auto &v = pending_spares();
+  auto it = std::find(v.begin(), v.end(), path);
+  if (it != v.end()) {
+    *it = std::move(v.back());
+    v.pop_back();
+  }
+}
+
+// Keep a freed view's file (its release made it a spare). false: the caller
+// frees it as any view.
+void discard_spare(Spare &sp);
+
+// Keep a freed view's file (its release made it a spare), making room by
+// dropping the spares kept longest ago. false: the caller frees it as any view.
+bool pool_spare(Object &obj) {
+  std::vector<Spare> dropped;
+  {
+    std::lock_guard<std::mutex> g(spare_mu);
+    forget_pending_locked(obj.spare_path);
+    if (!obj.mapped_len || obj.internal_fd < 0 || !fd_refers_to(obj.internal_fd, obj.dev, obj.ino)) return false;
+    auto &v = spares();
+    size_t drop = 0;
+    while (drop < v.size() && spare_bytes + obj.mapped_len > kSpareTotalBytes) spare_bytes -= v[drop++].len;
+    std::move(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(drop), std::back_inserter(dropped));
+    v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(drop));
+    v.push_back({obj.internal_fd, obj.hdr, obj.mapped_len, obj.ino, obj.spare_path});
+    spare_bytes += obj.mapped_len;
+  }
+  for (Spare &sp : dropped) discard_spare(sp);
+  return true;
+}
+
+// The most recently kept spare of exactly `len` bytes, out of the pool (its
+// pages are the likeliest to be in the caches).
+bool take_spare(size_t len, Spare *out) {
+  std::lock_guard<std::mutex> g(spare_mu);
+  auto &v = spares();
+  for (size_t i = v.size(); i-- > 0;)
+    if (v[i].len == len) {
+      *out = std::move(v[i]);
+      v.erase(v.begin() + static_cast<std::ptrdiff_t>(i));
+      spare_bytes -= len;
+      return true;
+    }
+  return false;
+}
+
+void discard_spare(Spare &sp) {
+  unlink(sp.path.c_str());
+  raw_munmap(sp.hdr, sp.len);
+  raw_close(sp.fd);
+}
+
+// fork(): every view that exists now is mapped in the child too, so none may
+// be recycled by either process. The child's copies of the spares and of
+// views its parent made spares of are the parent's files, which the child
+// leaves alone; its own new maps recycle as anyone's.
+void recycling_before_fork() {
+  std::lock_guard<std::mutex> g(registry_mu);
+  for (auto &entry : objects_by_ino()) entry.second->made_here = false;
+}
+void recycling_after_fork_child() {
+  recycling_pid.store(getpid());
+  recycling_generation.fetch_add(1);
+  // Our copies of the spares' descriptions. If another thread held the pool
+  // at the fork, its state is unknown here: no recycling in this process.
+  if (!spare_mu.try_lock()) {
+    recycling_enabled.store(false);
+    return;
+  }
+  for (const Spare &sp : spares()) raw_close(sp.fd);
+  spares().clear();
+  pending_spares().clear();
+  spare_bytes = 0;
+  spare_mu.unlock();
+}
+[[maybe_unused]] const int recycling_atfork = pthread_atfork(recycling_before_fork, nullptr, recycling_after_fork_child);
+
 void put_object(Object *obj);
 
 void free_object(Object *obj) {
   if (obj->prog_runtime && obj->prog_runtime_free) obj->prog_runtime_free(obj->prog_runtime);
   for (Object *held : obj->held_views) put_object(held);
   if (obj->kind == ObjectKind::kMap && obj->map.ops && obj->map.ops->detach) obj->map.ops->detach(obj->map);
+  // A spare this process made (not one a fork inherited from its parent).
+  if (!obj->spare_path.empty() && recycling_enabled.load() &&
+      obj->spare_generation == recycling_generation.load()) {
+    if (pool_spare(*obj)) {
+      delete obj; // the pool owns its description and mapping now
+      return;
+    }
+    unlink(obj->spare_path.c_str()); // pool_spare forgot it
+  }
   if (obj->hdr) release_region(obj->hdr, obj->mapped_len);
   // The program may have closed our fd behind our back (close_range) and
   // reused its number for a file of its own: close only what is still ours.
@@ -211,6 +362,9 @@ int map_object(int internal_fd, const struct stat &sb, Object **out) {
   obj->kind = obj->hdr->kind;
   obj->id = obj->hdr->id;
   if (obj->kind == ObjectKind::kMap) {
+    // Mapped here, by a process other than its creator's first view: its file
+    // must never be recycled (see keep_file_for_recycling).
+    obj->hdr->mapped_elsewhere.store(1);
     Map &m = obj->map;
     map_view_setup(*obj);
     int err = m.ops ? (m.ops->attach ? m.ops->attach(m) : 0) : -EINVAL;
@@ -297,8 +451,7 @@ void put_object(Object *obj) {
     struct stat sb;
     ObjectHeader scratch;
     const int fd = live_own_description(*obj, &sb);
-    collect_view_if_dead_locked(obj->kind, obj->id, fd, sb, fd >= 0 ? view_current_header(*obj, sb, &scratch) : nullptr,
-                                fd >= 0 && obj->mapped_len ? obj->hdr : nullptr);
+    collect_view_if_dead_locked(*obj, fd, sb, fd >= 0 ? view_current_header(*obj, sb, &scratch) : nullptr);
   }
   rcu_defer([obj] { free_object(obj); });
 }
@@ -392,6 +545,7 @@ struct NewObjectFile {
   ObjectHeader *hdr = nullptr;
   size_t mapped_len = 0;
   ino_t ino = 0;
+  bool spare_owner_locked = false; // made from a spare: internal_fd holds the owner lock
 
   // Undo everything (the object was never published).
   void discard() {
@@ -404,7 +558,35 @@ struct NewObjectFile {
 
 constexpr uint64_t kFirstHandleId = 1;
 
+// Make the new object from a spare of this process (see "Recycling"): zeroed
+// first (magic 0: nobody takes the old object's header for this one), the
+// first handle's description opened and locked while it is still a spare,
+// then renamed in under a fresh id. On failure the spare is the caller's.
+int reuse_spare(ObjectKind kind, Spare &sp, uint32_t mode, NewObjectFile *f) {
+  memset(static_cast<void *>(sp.hdr), 0, sp.len);
+  int fd = open(sp.path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  int err = make_handle(fd, kFirstHandleId, mode);
+  if (!err) err = object_file_rename_in(kind, sp.path, &f->id, &f->path);
+  if (err) {
+    raw_close(fd);
+    return err;
+  }
+  f->user_fd = fd;
+  f->internal_fd = sp.fd;
+  f->hdr = sp.hdr;
+  f->mapped_len = sp.len;
+  f->ino = sp.ino;
+  f->spare_owner_locked = true;
+  return 0;
+}
+
 int open_new_object_file(ObjectKind kind, uint64_t region, uint64_t backed, uint32_t mode, NewObjectFile *f) {
+  Spare sp;
+  if (kind_is_mapped(kind) && backed == region && take_spare(region, &sp)) {
+    if (reuse_spare(kind, sp, mode, f) == 0) return 0;
+    discard_spare(sp);
+  }
   int fd = object_file_create(kind, &f->id, &f->path);
   if (fd < 0) return fd;
   f->user_fd = fd;
@@ -518,6 +700,8 @@ int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uin
   obj->kind = kind;
   obj->id = f.id;
   obj->map.id = f.id;
+  obj->made_here = mapped;
+  obj->spare_owner_locked = f.spare_owner_locked;
   err = init(*obj);
   if (err) return fail(err);
   if (kind == ObjectKind::kMap && obj->map.ops && obj->map.ops->attach) {
@@ -661,6 +845,34 @@ uint32_t prog_used_maps(Object &prog, uint32_t ids[kMaxUsedMaps]) {
 }
 
 void object_view_put(Object *obj) { put_object(obj); }
+
+bool keep_file_for_recycling(Object &view, const std::string &path) {
+  if (!recycling_enabled.load() || !view.made_here || view.kind != ObjectKind::kMap || !view.mapped_len ||
+      view.mapped_len > kSpareMaxRegion || view.internal_fd < 0)
+    return false;
+  const ObjectHeader &hdr = *view.hdr;
+  // Another process's stale view could write into the next map; a region
+  // only partly backed would not be all there for it.
+  if (hdr.mapped_elsewhere.load() || hdr.committed < round_up(hdr.data_size, kPageSize)) return false;
+  static std::once_flag at_exit;
+  std::call_once(at_exit, [] { atexit(unlink_spares_at_exit); });
+  std::lock_guard<std::mutex> g(spare_mu);
+  if (!view.spare_owner_locked) { // once per description: a reused spare's is held already
+    struct flock fl = {};
+    fl.l_type = F_RDLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = kSpareOwnerLockByte;
+    fl.l_len = 1;
+    if (fcntl(view.internal_fd, F_OFD_SETLK, &fl) != 0) return false;
+    view.spare_owner_locked = true;
+  }
+  std::string spare = spare_file_path(spare_owner_pid());
+  if (rename(path.c_str(), spare.c_str()) != 0) return false;
+  pending_spares().push_back(spare);
+  view.spare_path = std::move(spare);
+  view.spare_generation = recycling_generation.load();
+  return true;
+}
 
 void object_view_hold(Object &holder, Object &view) {
   // A close racing with the caller may have dropped the view's last local

@@ -65,6 +65,14 @@ struct Object {
   // load): their release by the program's finds them here, without opening
   // their files again. Set before the object is published; then constant.
   std::vector<Object *> held_views;
+
+  // Recycling (handle.cpp): this view is the one its creator made with the
+  // object (object_create; cleared for every view at fork), and, once the
+  // release kept the file as a spare, the spare's path.
+  bool made_here = false;
+  std::string spare_path;
+  bool spare_owner_locked = false; // internal_fd holds the spare owner lock
+  uint32_t spare_generation = 0;   // the process generation that made the spare (a fork's child is a new one)
 };
 
 struct Handle {
@@ -110,6 +118,13 @@ void object_view_put(Object *obj);
 // *view is that view with one more local reference (object_view_put it), or
 // nullptr. *sb: that description's fstat.
 int local_view_fd(ObjectKind kind, uint32_t id, Object **view, struct stat *sb);
+
+// Called under the StoreLock by the release of an object this process has a
+// view of: keep its file for this process's next map of the same size
+// (renamed to a spare) if it is a map made here that no other process ever
+// mapped. Returns true if the file was renamed (its object name is gone),
+// false if the caller must unlink it.
+bool keep_file_for_recycling(Object &view, const std::string &path);
 
 // holder keeps view (one more local reference) until holder's view is freed,
 // unless a close racing with the caller already dropped the view's last one.

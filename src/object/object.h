@@ -20,7 +20,7 @@
 namespace userbpf {
 
 constexpr uint64_t kObjectMagic = 0x3146504252455355ull; // "USERBPF1"
-constexpr uint32_t kObjectVersion = 3;
+constexpr uint32_t kObjectVersion = 4;
 constexpr uint64_t kPageSize = 4096;
 constexpr uint64_t kHeaderSize = kPageSize;
 
@@ -105,6 +105,9 @@ struct ObjectHeader {
   std::atomic<uint32_t> dead;          // released: no new handles may be made
   std::atomic<uint32_t> commit_lock;   // spin lock for map_commit()
   uint32_t region_in_xattr;            // the region lives in kRegionXattr, not the file's data (store.h)
+  // Set by every process that maps the region other than its creator's first
+  // view (map_object()): such a file is never recycled (handle.cpp).
+  std::atomic<uint32_t> mapped_elsewhere;
 
   union {
     MapHeader map;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <linux/fs.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -221,6 +222,25 @@ int object_file_create(ObjectKind kind, uint32_t *id_out, std::string *path_out)
   }
 }
 
+int object_file_rename_in(ObjectKind kind, const std::string &spare_path, uint32_t *id_out, std::string *path_out) {
+  if (!store().state) return -ENOMEM;
+  for (;;) {
+    uint32_t id = allocate_id(kind);
+    std::string path = object_path(kind, id);
+    if (syscall(SYS_renameat2, AT_FDCWD, spare_path.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0) {
+      *id_out = id;
+      *path_out = std::move(path);
+      return 0;
+    }
+    if (errno != EEXIST) return -errno;
+  }
+}
+
+std::string spare_file_path(pid_t owner) {
+  static std::atomic<uint64_t> seq{0};
+  return store().objdir + "/" + kSparePrefix + std::to_string(owner) + "-" + std::to_string(seq.fetch_add(1));
+}
+
 namespace {
 // The whole region of an object kept in kRegionXattr (in a per-thread
 // buffer, valid until the thread's next call), and its size; or nullptr.
@@ -399,14 +419,20 @@ enum class Referrers { kCollect, kTrust };
 // file description on it; hdr: its header. Caller holds the store lock.
 // mapping: the caller's mapping of the shared header, if it has one (a store
 // through it is a store to the file, without a system call).
-bool release_locked(const std::string &path, int fd, const ObjectHeader &hdr, ObjectHeader *mapping) {
+// view: this process's view of the object, if the caller has one (its
+// mapping of the shared header takes the store of `dead` without a system
+// call; a map made here may keep its file for recycling instead of
+// unlinking it).
+bool release_locked(const std::string &path, int fd, const ObjectHeader &hdr, Object *view) {
+  ObjectHeader *mapping = view && view->mapped_len ? view->hdr : nullptr;
   // Mapped views read `dead`; a region in an attribute is only ever read
   // through a description, whose st_nlink 0 says the same (object_ref_get).
   if (mapping)
     mapping->dead.store(1);
   else if (!hdr.region_in_xattr && header_store(fd, hdr, offsetof(ObjectHeader, dead), uint32_t{1}) != 0)
     return false;
-  if (unlink(path.c_str()) != 0) return false;
+  // The name goes either way: renamed to a spare, or unlinked.
+  if (!(view && keep_file_for_recycling(*view, path)) && unlink(path.c_str()) != 0) return false;
   memlock_uncharge(hdr.charged_bytes);
   // A released program drops its references on its maps (the kernel's
   // bpf_prog_put -> free_used_maps), which may release them in turn.
@@ -468,17 +494,31 @@ void remove_if_abandoned_locked(const std::string &path, int fd, const struct st
   if (now.tv_sec - sb.st_mtim.tv_sec >= kUnpublishedGraceSeconds) unlink(path.c_str());
 }
 
+// A spare file whose owner died (its owner lock is free) is removed: its
+// pages are nobody's. Caller holds the store lock.
+void remove_spare_if_orphaned_locked(const std::string &path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  struct flock fl = {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = kSpareOwnerLockByte;
+  fl.l_len = 1;
+  if (fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type == F_UNLCK) unlink(path.c_str());
+  syscall(SYS_close, fd);
+}
+
 enum class Verdict { kAlive, kReleased, kAbsent };
 
 // Judge the object (kind, id) through fd, a description on its file that
 // holds no handle lock: released now, alive, or absent (not yet published).
 // known_sb, known_hdr: fd's fstat and header if the caller read them under
-// the store lock it still holds (else they are read here); mapping: the
-// caller's mapping of the shared header, if it has one.
+// the store lock it still holds (else they are read here); view: this
+// process's view of the object, if the caller has one (release_locked).
 // Caller holds the store lock.
 Verdict judge_fd_locked(ObjectKind kind, uint32_t id, const std::string &path, int fd,
                         Referrers referrers = Referrers::kCollect, const struct stat *known_sb = nullptr,
-                        const ObjectHeader *known_hdr = nullptr, ObjectHeader *mapping = nullptr) {
+                        const ObjectHeader *known_hdr = nullptr, Object *view = nullptr) {
   struct stat sb;
   if (known_sb)
     sb = *known_sb;
@@ -504,7 +544,7 @@ Verdict judge_fd_locked(ObjectKind kind, uint32_t id, const std::string &path, i
       (fstat(fd, &sb) != 0 || !header_read(fd, &hdr, &sb)))
     return Verdict::kAlive;
   if (hdr.refs.load() > 0) return Verdict::kAlive; // held by another object
-  return release_locked(path, fd, hdr, mapping) ? Verdict::kReleased : Verdict::kAlive;
+  return release_locked(path, fd, hdr, view) ? Verdict::kReleased : Verdict::kAlive;
 }
 
 // The same, by name. Caller holds the store lock.
@@ -528,11 +568,10 @@ bool fd_refers_to(int fd, dev_t dev, ino_t ino) {
   return fstat(fd, &sb) == 0 && sb.st_ino == ino && sb.st_dev == dev;
 }
 
-bool collect_view_if_dead_locked(ObjectKind kind, uint32_t id, int own_fd, const struct stat &own_sb,
-                                 const ObjectHeader *known_hdr, ObjectHeader *mapping) {
-  if (own_fd < 0) return judge_locked(kind, id, Referrers::kTrust) == Verdict::kReleased;
-  return judge_fd_locked(kind, id, object_path(kind, id), own_fd, Referrers::kTrust, &own_sb, known_hdr,
-                         mapping) == Verdict::kReleased;
+bool collect_view_if_dead_locked(Object &view, int own_fd, const struct stat &own_sb, const ObjectHeader *known_hdr) {
+  if (own_fd < 0) return judge_locked(view.kind, view.id, Referrers::kTrust) == Verdict::kReleased;
+  return judge_fd_locked(view.kind, view.id, object_path(view.kind, view.id), own_fd, Referrers::kTrust, &own_sb,
+                         known_hdr, &view) == Verdict::kReleased;
 }
 
 // Dropping a reference trusts the other referrers, as a close does; lookups
@@ -573,7 +612,7 @@ void object_ref_put(ObjectKind kind, uint32_t id) {
       hdr.refs.store(refs - 1);
       if (hdr.region_in_xattr) sb.st_size = refs - 1;
     }
-    judge_fd_locked(kind, id, path, fd, Referrers::kTrust, &sb, &hdr, mapping);
+    judge_fd_locked(kind, id, path, fd, Referrers::kTrust, &sb, &hdr, own ? view : nullptr);
   }
   if (fd >= 0 && !own) syscall(SYS_close, fd);
   if (view) object_view_put(view);
@@ -590,10 +629,12 @@ std::vector<uint32_t> live_ids(ObjectKind kind) {
     return maps;
   }
   std::vector<uint32_t> ids;
+  std::vector<std::string> spares;
   std::string prefix = std::string(kind_name(kind)) + "-";
   DIR *d = opendir(store().objdir.c_str());
   if (!d) return ids;
   while (struct dirent *e = readdir(d)) {
+    if (strncmp(e->d_name, kSparePrefix, strlen(kSparePrefix)) == 0) spares.push_back(e->d_name);
     if (strncmp(e->d_name, prefix.c_str(), prefix.size()) != 0) continue;
     char *end = nullptr;
     unsigned long id = strtoul(e->d_name + prefix.size(), &end, 10);
@@ -604,6 +645,7 @@ std::vector<uint32_t> live_ids(ObjectKind kind) {
   std::sort(ids.begin(), ids.end());
   std::vector<uint32_t> alive;
   StoreLock lock;
+  for (const std::string &name : spares) remove_spare_if_orphaned_locked(store().objdir + "/" + name);
   for (uint32_t id : ids)
     if (judge_locked(kind, id) == Verdict::kAlive) alive.push_back(id);
   return alive;

@@ -26,9 +26,17 @@
 
 namespace userbpf {
 
+struct Object; // a process's view of an object (handle.h)
+
 // Byte ranges of an object's file used as OFD locks (beyond any data).
 constexpr off_t kMmapWriterLockByte = (off_t{1} << 40) - 2; // held by processes with writable mmaps
 constexpr off_t kHandleLockBase = off_t{1} << 40;           // handle h holds base + h
+constexpr off_t kSpareOwnerLockByte = (off_t{1} << 40) - 3; // held by the process a spare file belongs to
+
+// Spare files: released maps' files a process keeps to make its next maps
+// from (handle.cpp, "recycling"), named kSparePrefix + "<pid>-<n>" in the
+// object directory while they wait.
+constexpr const char *kSparePrefix = "spare-";
 
 // Handle mode bits, the kernel's FMODE_CAN_READ / FMODE_CAN_WRITE of the fd.
 constexpr uint32_t kModeRead = 1;
@@ -104,14 +112,13 @@ bool fd_refers_to(int fd, dev_t dev, ino_t ino);
 // if nothing holds it any more. own_fd is the view's own description (no
 // handle lock) and own_sb its fstat, taken under the same lock
 // (live_own_description); known_hdr: the header as the view knows it now
-// (view_current_header), or nullptr to read it; mapping: the view's mapping
-// of the shared header, if it has one (the release's store of `dead` goes
-// through it). If own_fd is -1 (the object's file has no name left, or the
+// (view_current_header), or nullptr to read it. The release goes through
+// the view (its mapping takes the store of `dead`; a map made here may keep
+// its file for recycling). If own_fd is -1 (the object's file has no name left, or the
 // program closed our description behind our back and reused the number) the
 // object is judged by its path instead.
 // Returns true if released.
-bool collect_view_if_dead_locked(ObjectKind kind, uint32_t id, int own_fd, const struct stat &own_sb,
-                                 const ObjectHeader *known_hdr, ObjectHeader *mapping);
+bool collect_view_if_dead_locked(Object &view, int own_fd, const struct stat &own_sb, const ObjectHeader *known_hdr);
 
 // RLIMIT_MEMLOCK accounting, as kernels before memory-cgroup accounting:
 // charge the region's pages to the user; -EPERM over the limit.
@@ -131,6 +138,16 @@ bool collect_if_dead(ObjectKind kind, uint32_t id);
 // wrapped — makes it take the next id). Others ignore the file until its
 // header carries kObjectMagic, written last. Returns the fd (O_RDWR) or -errno.
 int object_file_create(ObjectKind kind, uint32_t *id_out, std::string *path_out);
+
+// Claim a fresh id for a spare file (kind's objects): rename it, at
+// spare_path, to the object's name; the name must be free (an existing one
+// makes it take the next id). Returns 0, or -errno (the spare is then where
+// it was).
+int object_file_rename_in(ObjectKind kind, const std::string &spare_path, uint32_t *id_out, std::string *path_out);
+
+// A new spare file's path in the object directory, for the process `owner`
+// (unique in it).
+std::string spare_file_path(pid_t owner);
 
 // Drop one reference another object held on (kind, id) (ObjectHeader::refs:
 // a program's maps) and release it if nothing else holds it. The caller got

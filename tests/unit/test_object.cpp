@@ -1,14 +1,18 @@
 // The object model through the C ABI: attr sizes, real fds (dup, fork,
 // SCM_RIGHTS, mmap), lifetimes across processes, ids, info, pinning,
 // RLIMIT_MEMLOCK and memory limits.
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstddef>
+#include <cstring>
 #include <set>
 #include <string>
 #include <vector>
@@ -546,3 +550,142 @@ TEST(Memory, NewMapsStartZeroedWhereOldOnesLived) {
     close(fd);
   }
 }
+
+// ---- Recycling released maps' files (DESIGN-NOTES "What an object still costs")
+
+namespace {
+
+ino_t inode_of(int fd) {
+  struct stat sb;
+  EXPECT_EQ(fstat(fd, &sb), 0);
+  return sb.st_ino;
+}
+
+// Make maps like array_map(entries) until one lives in the file with inode
+// `ino`, for up to `patience` (a released view becomes a spare only after its
+// grace period). Returns that map's fd, or -1; the others are closed.
+int map_in_file(ino_t ino, uint32_t entries, std::chrono::milliseconds patience) {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  do {
+    int fd = array_map(entries);
+    if (fd < 0) return -1;
+    if (inode_of(fd) == ino) return fd;
+    close(fd);
+    usleep(5000);
+  } while (std::chrono::steady_clock::now() < deadline);
+  return -1;
+}
+
+// Spare files of process `pid` in the store.
+int spares_of(pid_t pid) {
+  const std::string dir = std::string(userbpf_fs_root()) + "/.userbpf/obj";
+  const std::string prefix = "spare-" + std::to_string(pid) + "-";
+  int n = 0;
+  if (DIR *d = opendir(dir.c_str())) {
+    while (struct dirent *e = readdir(d)) n += strncmp(e->d_name, prefix.c_str(), prefix.size()) == 0;
+    closedir(d);
+  }
+  return n;
+}
+
+} // namespace
+
+TEST(Recycling, AReleasedMapsFileServesTheNextMapZeroed) {
+  int fd = array_map(16);
+  const ino_t ino = inode_of(fd);
+  const uint32_t old_id = map_id(fd);
+  for (uint32_t k = 0; k < 16; k++) put_u64(fd, k, 0x5eed0000ull + k);
+  close(fd);
+  EXPECT_EQ(fd_by_id(old_id), -ENOENT); // released at once, file kept or not
+  int again = map_in_file(ino, 16, std::chrono::seconds(2));
+  ASSERT_GE(again, 0) << "the released map's file was not reused";
+  EXPECT_NE(map_id(again), old_id);
+  for (uint32_t k = 0; k < 16; k++) EXPECT_EQ(get_u64(again, k), 0u) << "key " << k;
+  EXPECT_TRUE(all_map_ids().count(map_id(again)));
+  EXPECT_EQ(fd_by_id(old_id), -ENOENT);
+  close(again);
+}
+
+// A file another process mapped is never reused: its view there could still
+// write (the kernel frees such a map only after every user is gone).
+TEST(Recycling, AFileAnotherProcessMappedIsNotReused) {
+  int go[2], done[2];
+  ASSERT_EQ(pipe(go), 0);
+  ASSERT_EQ(pipe(done), 0);
+  pid_t pid = fork(); // before the map exists: the child has no view of it
+  if (pid == 0) {
+    char c;
+    if (read(go[0], &c, 1) != 1) _exit(1);
+    long fd = obj_get("/sys/fs/bpf/recycle_shared");
+    uint64_t v = fd >= 0 ? get_u64(static_cast<int>(fd), 3) : 0;
+    if (fd >= 0) close(static_cast<int>(fd));
+    _exit(v == 7 && write(done[1], "x", 1) == 1 ? 0 : 1);
+  }
+  int fd = array_map(16);
+  const ino_t ino = inode_of(fd);
+  put_u64(fd, 3, 7);
+  ASSERT_EQ(pin(fd, "/sys/fs/bpf/recycle_shared"), 0);
+  ASSERT_EQ(write(go[1], "x", 1), 1);
+  char c;
+  ASSERT_EQ(read(done[0], &c, 1), 1);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  char real[4096];
+  ASSERT_EQ(userbpf_pin_path("/sys/fs/bpf/recycle_shared", real, sizeof(real)), 0);
+  ASSERT_EQ(unlink(real), 0);
+  close(fd);
+  EXPECT_EQ(map_in_file(ino, 16, std::chrono::milliseconds(300)), -1);
+  for (int p : {go[0], go[1], done[0], done[1]}) close(p);
+}
+
+// Views that existed at a fork() are mapped in both processes: neither
+// reuses their files. The child recycles its own new maps.
+TEST(Recycling, ViewsSharedByForkAreNotReused) {
+  int fd = array_map(16);
+  const ino_t ino = inode_of(fd);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fd);
+    int own = array_map(16);
+    const ino_t own_ino = inode_of(own);
+    close(own);
+    _exit(map_in_file(own_ino, 16, std::chrono::seconds(2)) >= 0 ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child did not recycle its own map";
+  close(fd);
+  EXPECT_EQ(map_in_file(ino, 16, std::chrono::milliseconds(300)), -1);
+}
+
+// A process that dies with spares leaves files no one owns: the next walk
+// over the ids removes them. One that exits normally removes its own.
+TEST(Recycling, SparesOfExitedProcessesAreRemoved) {
+  for (const bool clean_exit : {false, true}) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      int fd = array_map(16);
+      const ino_t ino = inode_of(fd);
+      close(fd);
+      usleep(200000); // its grace period: the file becomes a spare
+      int again = map_in_file(ino, 16, std::chrono::seconds(2));
+      if (again < 0) _exit(2);
+      close(again); // a spare again
+      usleep(200000);
+      if (clean_exit) exit(0);
+      _exit(0); // no exit handlers: as a crash
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "clean_exit " << clean_exit;
+    if (clean_exit) {
+      EXPECT_EQ(spares_of(pid), 0);
+    } else {
+      EXPECT_GT(spares_of(pid), 0);
+      all_map_ids(); // a walk over the ids collects what the dead left
+      EXPECT_EQ(spares_of(pid), 0);
+    }
+  }
+}
+
