@@ -826,6 +826,8 @@ int prog_bind_map(Object &prog, Object &map) {
     object_ref_put(ObjectKind::kMap, map.id);
     return err;
   }
+  // As the maps of its load: the program's release finds this one here too.
+  object_view_hold(prog, map);
   return 0;
 }
 

@@ -63,7 +63,8 @@ struct Object {
 
   // Views this view keeps until it is freed (a program's maps, from its
   // load): their release by the program's finds them here, without opening
-  // their files again. Set before the object is published; then constant.
+  // their files again. Set before the object is published, then grown only
+  // by BPF_PROG_BIND_MAP (under the StoreLock, while a handle keeps the view).
   std::vector<Object *> held_views;
 
   // Recycling (handle.cpp): this view is the one its creator made with the
@@ -128,7 +129,8 @@ bool keep_file_for_recycling(Object &view, const std::string &path);
 
 // holder keeps view (one more local reference) until holder's view is freed,
 // unless a close racing with the caller already dropped the view's last one.
-// Call inside an RcuReadGuard, before holder is published.
+// Call inside an RcuReadGuard, before holder is published (or under the
+// StoreLock while holding a handle on holder: BPF_PROG_BIND_MAP).
 void object_view_hold(Object &holder, Object &view);
 
 // The object's header as the store has it now, known without reading the
