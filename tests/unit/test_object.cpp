@@ -597,7 +597,7 @@ TEST(Recycling, AReleasedMapsFileServesTheNextMapZeroed) {
   for (uint32_t k = 0; k < 16; k++) put_u64(fd, k, 0x5eed0000ull + k);
   close(fd);
   EXPECT_EQ(fd_by_id(old_id), -ENOENT); // released at once, file kept or not
-  int again = map_in_file(ino, 16, std::chrono::seconds(2));
+  int again = map_in_file(ino, 16, std::chrono::seconds(5));
   ASSERT_GE(again, 0) << "the released map's file was not reused";
   EXPECT_NE(map_id(again), old_id);
   for (uint32_t k = 0; k < 16; k++) EXPECT_EQ(get_u64(again, k), 0u) << "key " << k;
@@ -650,7 +650,7 @@ TEST(Recycling, ViewsSharedByForkAreNotReused) {
     int own = array_map(16);
     const ino_t own_ino = inode_of(own);
     close(own);
-    _exit(map_in_file(own_ino, 16, std::chrono::seconds(2)) >= 0 ? 0 : 1);
+    _exit(map_in_file(own_ino, 16, std::chrono::seconds(5)) >= 0 ? 0 : 1);
   }
   int status = 0;
   waitpid(pid, &status, 0);
@@ -669,7 +669,7 @@ TEST(Recycling, SparesOfExitedProcessesAreRemoved) {
       const ino_t ino = inode_of(fd);
       close(fd);
       usleep(200000); // its grace period: the file becomes a spare
-      int again = map_in_file(ino, 16, std::chrono::seconds(2));
+      int again = map_in_file(ino, 16, std::chrono::seconds(5));
       if (again < 0) _exit(2);
       close(again); // a spare again
       usleep(200000);
