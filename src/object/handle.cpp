@@ -212,8 +212,6 @@ void forget_pending_locked(const std::string &path) {
   }
 }
 
-// Keep a freed view's file (its release made it a spare). false: the caller
-// frees it as any view.
 void discard_spare(Spare &sp);
 
 // Keep a freed view's file (its release made it a spare), making room by
