@@ -359,10 +359,10 @@ int map_object(int internal_fd, const struct stat &sb, Object **out) {
   obj->ino = sb.st_ino;
   obj->kind = obj->hdr->kind;
   obj->id = obj->hdr->id;
+  // Mapped here, by a process other than its creator's first view: its file
+  // must never be recycled (see keep_file_for_recycling).
+  if (mapped_len) obj->hdr->mapped_elsewhere.store(1);
   if (obj->kind == ObjectKind::kMap) {
-    // Mapped here, by a process other than its creator's first view: its file
-    // must never be recycled (see keep_file_for_recycling).
-    obj->hdr->mapped_elsewhere.store(1);
     Map &m = obj->map;
     map_view_setup(*obj);
     int err = m.ops ? (m.ops->attach ? m.ops->attach(m) : 0) : -EINVAL;
@@ -847,7 +847,7 @@ uint32_t prog_used_maps(Object &prog, uint32_t ids[kMaxUsedMaps]) {
 void object_view_put(Object *obj) { put_object(obj); }
 
 bool keep_file_for_recycling(Object &view, const std::string &path) {
-  if (!recycling_enabled.load() || !view.made_here || view.kind != ObjectKind::kMap || !view.mapped_len ||
+  if (!recycling_enabled.load() || !view.made_here || !kind_is_mapped(view.kind) || !view.mapped_len ||
       view.mapped_len > kSpareMaxRegion || view.internal_fd < 0)
     return false;
   const ObjectHeader &hdr = *view.hdr;

@@ -36,8 +36,8 @@
 
 namespace userbpf {
 
-// This process's view of one object: its region mapped here (maps), or a
-// private copy of it (objects that never change: see kind_is_mapped()). In a
+// This process's view of one object: its region mapped here (maps, BTF), or a
+// private copy of it (programs: see kind_is_mapped()). In a
 // copy, the header's shared counters (refs, dead, next_handle) are stale:
 // they live in the file (store.h).
 struct Object {

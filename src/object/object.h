@@ -1,8 +1,8 @@
 // The shared header of every userbpf object (map, program, link, BTF).
 //
 // Every object is one region: a file in the object store (src/object/store.h)
-// that each process using the object maps (maps) or reads a copy of
-// (programs, BTF: see kind_is_mapped()). Page 0 holds this header; the
+// that each process using the object maps (maps, BTF) or reads a copy of
+// (programs: see kind_is_mapped()). Page 0 holds this header; the
 // object's data starts at data_offset. All fields are plain data or atomics,
 // valid in every process. refs, dead and next_handle change only under the
 // store lock, through the file.

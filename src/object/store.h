@@ -66,12 +66,15 @@ class StoreLock {
   int fd_;
 };
 
-// Programs and BTF objects never change after creation: they are written
-// once (pwrite) and each process reads a private copy, so making and dropping
-// one costs no mmap, page fault or munmap (an munmap while another thread of
-// the process runs costs a TLB-shootdown IPI). Maps are mapped: their data is
-// the memory programs and processes share.
-constexpr bool kind_is_mapped(ObjectKind kind) { return kind == ObjectKind::kMap; }
+// Programs never change after creation: they are written once (pwrite) and
+// each process reads a private copy, so making and dropping one costs no
+// mmap, page fault or munmap. Maps are mapped: their data is the memory
+// programs and processes share. BTF objects are mapped too: every map and
+// program made with BTF takes a reference on it, and in a mapped header that
+// is an atomic add under the store lock, where a copied object's count (its
+// file's size) costs an fstat and an ftruncate each way; their files are
+// recycled as maps' are (handle.cpp).
+constexpr bool kind_is_mapped(ObjectKind kind) { return kind == ObjectKind::kMap || kind == ObjectKind::kBtf; }
 
 // A small copied object keeps its whole region in one extended attribute of
 // its file instead of the file's data: one fsetxattr publishes it
