@@ -93,8 +93,8 @@ constexpr size_t kXattrRegionMax = 32 * 1024;
 int region_read(int fd, const ObjectHeader &hdr, void *buf, size_t len, size_t off);
 
 // The header's shared counters (refs, dead, next_handle) change only under
-// the StoreLock, through the file (pread/pwrite, ftruncate), whether the
-// object is mapped or not; so an increment in one process and a decrement in
+// the StoreLock, through the file (pread/pwrite, ftruncate) or a mapping of
+// it (the same pages); so an increment in one process and a decrement in
 // another never race. The header of the object file behind fd, or false if
 // it is not (yet) a published userbpf object. sb: fd's fstat if the caller
 // has it (else header_read may need one).
