@@ -5,7 +5,7 @@
 // (programs: see kind_is_mapped()). Page 0 holds this header; the
 // object's data starts at data_offset. All fields are plain data or atomics,
 // valid in every process. refs, dead and next_handle change only under the
-// store lock, through the file.
+// store lock, through the file or a mapping of it.
 //
 // Lifetimes follow the kernel's: an object lives while it has users (open
 // handles and pins: the kernel's usercnt) or references from other objects
