@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <climits>
 #include <cstring>
@@ -143,6 +144,50 @@ TEST_P(ArrayTest, UnwrittenElementsReadZero) {
     memset(v, 0x5c, sizeof(v));
     ASSERT_EQ(ubt::map_lookup(fn, fd, &k, v), 0);
     for (uint8_t b : v) EXPECT_EQ(b, 0);
+  }
+}
+
+// A map released by its last close is gone at once: its id answers ENOENT,
+// and every new map of the same shape (userbpf makes them from the released
+// one's file: DESIGN-NOTES "Recycling") starts zeroed under an id of its own.
+TEST_P(ArrayTest, NewMapsAfterAReleaseStartZeroedUnderNewIds) {
+  auto id_of = [&](int fd) {
+    struct bpf_map_info info;
+    memset(&info, 0, sizeof(info));
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.info.bpf_fd = static_cast<uint32_t>(fd);
+    a.info.info_len = sizeof(info);
+    a.info.info = reinterpret_cast<uintptr_t>(&info);
+    EXPECT_EQ(ubt::call(fn, BPF_OBJ_GET_INFO_BY_FD, a), 0);
+    return info.id;
+  };
+  auto fd_by_id = [&](uint32_t id) {
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.map_id = id;
+    long r = ubt::call(fn, BPF_MAP_GET_FD_BY_ID, a);
+    if (r >= 0) close(static_cast<int>(r));
+    return r;
+  };
+  std::vector<uint32_t> released;
+  for (int round = 0; round < 40; round++) {
+    long fd = ubt::map_create(fn, kArray, sizeof(uint32_t), 8, 16);
+    ASSERT_GE(fd, 0) << strerror(static_cast<int>(-fd));
+    const int map = static_cast<int>(fd);
+    const uint32_t id = id_of(map);
+    for (uint32_t old : released) EXPECT_NE(id, old) << "round " << round;
+    for (uint32_t k = 0; k < 16; k++) {
+      uint64_t v = 1;
+      ASSERT_EQ(ubt::map_lookup(fn, map, &k, &v), 0);
+      ASSERT_EQ(v, 0u) << "round " << round << " key " << k;
+      v = 0xf00d0000ull + k;
+      ASSERT_EQ(ubt::map_update(fn, map, &k, &v), 0);
+    }
+    close(map);
+    EXPECT_EQ(fd_by_id(id), -ENOENT) << "round " << round;
+    released.push_back(id);
+    usleep(5000); // room for a grace period: a released file becomes reusable
   }
 }
 
