@@ -54,6 +54,16 @@ void print(const char *title, const std::vector<Step> &steps, int n) {
   printf("  %-28s %8.0f ns\n\n", "total", total / n);
 }
 
+// A handle's lock, as the store takes it (one byte past 2^40).
+struct flock handle_lock() {
+  struct flock fl = {};
+  fl.l_type = F_RDLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = off_t{1} << 40;
+  fl.l_len = 1;
+  return fl;
+}
+
 bool fail(const char *what) {
   fprintf(stderr, "store_floor_bench: %s: %s\n", what, strerror(errno));
   return false;
@@ -72,11 +82,7 @@ bool own_file(const std::string &dir, int n, size_t region) {
     struct stat sb;
     timed(steps, 0, [&] { fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600); });
     if (fd < 0) return fail("create");
-    struct flock fl = {};
-    fl.l_type = F_RDLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = off_t{1} << 40;
-    fl.l_len = 1;
+    struct flock fl = handle_lock();
     timed(steps, 1, [&] { fcntl(fd, F_OFD_SETLK, &fl); });
     timed(steps, 2, [&] { lseek(fd, 259, SEEK_SET); });
     timed(steps, 3, [&] { own = open(path.c_str(), O_RDWR | O_CLOEXEC); });
@@ -116,11 +122,7 @@ bool renamed_file(const std::string &dir, int n, size_t region) {
     timed(steps, 0, [&] { syscall(SYS_renameat2, AT_FDCWD, spare.c_str(), AT_FDCWD, path.c_str(), 1 /* NOREPLACE */); });
     timed(steps, 1, [&] { fd = open(path.c_str(), O_RDWR | O_CLOEXEC); });
     if (fd < 0) return fail("open");
-    struct flock fl = {};
-    fl.l_type = F_RDLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = off_t{1} << 40;
-    fl.l_len = 1;
+    struct flock fl = handle_lock();
     timed(steps, 2, [&] { fcntl(fd, F_OFD_SETLK, &fl); });
     timed(steps, 3, [&] { lseek(fd, 259, SEEK_SET); });
     timed(steps, 4, [&] { memset(p, 0, region); });

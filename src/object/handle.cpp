@@ -71,12 +71,7 @@ dev_t store_dev() {
 // Make fd a handle: take handle handle_id's OFD lock and record its id and
 // mode in the file offset.
 int make_handle(int fd, uint64_t handle_id, uint32_t mode) {
-  struct flock fl = {};
-  fl.l_type = F_RDLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = kHandleLockBase + static_cast<off_t>(handle_id);
-  fl.l_len = 1;
-  if (fcntl(fd, F_OFD_SETLK, &fl) != 0) return -errno;
+  if (ofd_lock_byte(fd, F_RDLCK, kHandleLockBase + static_cast<off_t>(handle_id)) != 0) return -errno;
   if (lseek(fd, static_cast<off_t>(handle_file_offset(handle_id, mode)), SEEK_SET) < 0) return -errno;
   return 0;
 }
@@ -858,12 +853,7 @@ bool keep_file_for_recycling(Object &view, const std::string &path) {
   std::call_once(at_exit, [] { atexit(unlink_spares_at_exit); });
   std::lock_guard<std::mutex> g(spare_mu);
   if (!view.spare_owner_locked) { // once per description: a reused spare's is held already
-    struct flock fl = {};
-    fl.l_type = F_RDLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = kSpareOwnerLockByte;
-    fl.l_len = 1;
-    if (fcntl(view.internal_fd, F_OFD_SETLK, &fl) != 0) return false;
+    if (ofd_lock_byte(view.internal_fd, F_RDLCK, kSpareOwnerLockByte) != 0) return false;
     view.spare_owner_locked = true;
   }
   std::string spare = spare_file_path(spare_owner_pid());
@@ -959,14 +949,7 @@ std::vector<WritableMapping> &writable_mappings() {
   return *v;
 }
 
-void writer_lock(Object *obj, bool take) {
-  struct flock fl = {};
-  fl.l_type = take ? F_RDLCK : F_UNLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = kMmapWriterLockByte;
-  fl.l_len = 1;
-  fcntl(obj->internal_fd, F_OFD_SETLK, &fl);
-}
+void writer_lock(Object *obj, bool take) { ofd_lock_byte(obj->internal_fd, take ? F_RDLCK : F_UNLCK, kMmapWriterLockByte); }
 } // namespace
 
 void *handle_mmap(const Handle &h, void *addr, size_t len, int prot, int flags, int fd, off_t off) {
@@ -1053,23 +1036,17 @@ void handle_munmap(void *addr, size_t len) {
 
 bool handle_has_writable_mmaps(const Object &obj, int handle_fd) {
   if (obj.writable_mmaps > 0) return true; // ours (the caller holds mmap_mu)
-  struct flock fl = {};
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = kMmapWriterLockByte;
-  fl.l_len = 1;
   // Writer locks are taken through internal descriptions only (writer_lock),
   // so the handle's description sees them all: every process's, and that of
   // a child that inherited ours by fork and mapped through it
   // (Mmap.WritableMappingInAnotherProcessBlocksFreeze). Our internal
   // description would not see its own. If the fd no longer refers to the
   // map (closed by another thread), ask with a fresh description.
-  if (fd_refers_to(handle_fd, obj.dev, obj.ino))
-    return fcntl(handle_fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
-  int fd = open(object_path(obj.kind, obj.id).c_str(), O_RDONLY | O_CLOEXEC);
+  const bool own = fd_refers_to(handle_fd, obj.dev, obj.ino);
+  const int fd = own ? handle_fd : open(object_path(obj.kind, obj.id).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
-  bool held = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
-  raw_close(fd);
+  const bool held = ofd_lock_held(fd, kMmapWriterLockByte, 1) == 1;
+  if (!own) raw_close(fd);
   return held;
 }
 

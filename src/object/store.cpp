@@ -114,16 +114,30 @@ const char *kind_name(ObjectKind kind) {
 }
 
 bool handles_held(int fd) {
-  struct flock fl = {};
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = kHandleLockBase;
-  fl.l_len = 0; // to "infinity": every handle's byte
-  if (fcntl(fd, F_OFD_GETLK, &fl) != 0) return true; // cannot tell: keep it
-  return fl.l_type != F_UNLCK;
+  // To "infinity": every handle's byte. Cannot tell: keep it.
+  return ofd_lock_held(fd, kHandleLockBase, 0) != 0;
 }
 
 } // namespace
+
+int ofd_lock_byte(int fd, short type, off_t byte) {
+  struct flock fl = {};
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = byte;
+  fl.l_len = 1;
+  return fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+int ofd_lock_held(int fd, off_t start, off_t len) {
+  struct flock fl = {};
+  fl.l_type = F_WRLCK; // conflicts with any lock
+  fl.l_whence = SEEK_SET;
+  fl.l_start = start;
+  fl.l_len = len;
+  if (fcntl(fd, F_OFD_GETLK, &fl) != 0) return -1;
+  return fl.l_type != F_UNLCK ? 1 : 0;
+}
 
 const std::string &fs_root() { return store().root; }
 const std::string &store_dir() { return store().dir; }
@@ -499,12 +513,7 @@ void remove_if_abandoned_locked(const std::string &path, int fd, const struct st
 void remove_spare_if_orphaned_locked(const std::string &path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
-  struct flock fl = {};
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = kSpareOwnerLockByte;
-  fl.l_len = 1;
-  if (fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type == F_UNLCK) unlink(path.c_str());
+  if (ofd_lock_held(fd, kSpareOwnerLockByte, 1) == 0) unlink(path.c_str());
   syscall(SYS_close, fd);
 }
 
@@ -629,12 +638,18 @@ std::vector<uint32_t> live_ids(ObjectKind kind) {
     return maps;
   }
   std::vector<uint32_t> ids;
+  // A walk over the maps (once, not again in its walk over the programs) also
+  // collects the spare files of dead processes; ours are alive by definition.
   std::vector<std::string> spares;
+  const std::string own_spares =
+      kind == ObjectKind::kMap ? std::string(kSparePrefix) + std::to_string(getpid()) + "-" : std::string();
   std::string prefix = std::string(kind_name(kind)) + "-";
   DIR *d = opendir(store().objdir.c_str());
   if (!d) return ids;
   while (struct dirent *e = readdir(d)) {
-    if (strncmp(e->d_name, kSparePrefix, strlen(kSparePrefix)) == 0) spares.push_back(e->d_name);
+    if (kind == ObjectKind::kMap && strncmp(e->d_name, kSparePrefix, strlen(kSparePrefix)) == 0 &&
+        strncmp(e->d_name, own_spares.c_str(), own_spares.size()) != 0)
+      spares.push_back(e->d_name);
     if (strncmp(e->d_name, prefix.c_str(), prefix.size()) != 0) continue;
     char *end = nullptr;
     unsigned long id = strtoul(e->d_name + prefix.size(), &end, 10);

@@ -38,6 +38,13 @@ constexpr off_t kSpareOwnerLockByte = (off_t{1} << 40) - 3; // held by the proce
 // object directory while they wait.
 constexpr const char *kSparePrefix = "spare-";
 
+// Take (F_RDLCK) or drop (F_UNLCK) fd's open file description's lock on one
+// byte of the file: 0 or -1 with errno.
+int ofd_lock_byte(int fd, short type, off_t byte);
+// Whether another open file description holds a lock on len bytes from
+// start (len 0: to the end of every file): 1, 0, or -1 if it cannot tell.
+int ofd_lock_held(int fd, off_t start, off_t len);
+
 // Handle mode bits, the kernel's FMODE_CAN_READ / FMODE_CAN_WRITE of the fd.
 constexpr uint32_t kModeRead = 1;
 constexpr uint32_t kModeWrite = 2;

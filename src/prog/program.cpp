@@ -205,7 +205,7 @@ std::vector<vm::RawInsn> xlated_dump_form(const vm::RawInsn *raw, size_t count,
 }
 
 int prog_create(const ProgSpec &spec) {
-  if (spec.map_ids.size() > kMaxUsedMaps) return -E2BIG;
+  if (spec.maps.size() > kMaxUsedMaps) return -E2BIG;
   // Data area: instructions, then func_info records, then line_info records.
   uint64_t insns_size = spec.insns.size() * sizeof(vm::RawInsn);
   uint64_t func_size = spec.func_info.size() * sizeof(struct bpf_func_info);
@@ -225,10 +225,10 @@ int prog_create(const ProgSpec &spec) {
                          ph.max_ctx_offset = spec.max_ctx_offset;
                          memcpy(ph.name, spec.name, sizeof(ph.name));
                          memcpy(ph.tag, spec.tag, sizeof(ph.tag));
-                         ph.nr_map_ids = static_cast<uint32_t>(spec.map_ids.size());
-                         std::copy(spec.map_ids.begin(), spec.map_ids.end(), ph.map_ids);
+                         ph.nr_map_ids = static_cast<uint32_t>(spec.maps.size());
+                         for (size_t i = 0; i < spec.maps.size(); i++) ph.map_ids[i] = spec.maps[i]->id;
                          ph.btf_id = spec.btf_id;
-                         for (Object *view : spec.map_views) object_view_hold(obj, *view);
+                         for (Object *view : spec.maps) object_view_hold(obj, *view);
                          ph.nr_func_info = static_cast<uint32_t>(spec.func_info.size());
                          ph.nr_line_info = static_cast<uint32_t>(spec.line_info.size());
                          uint8_t *data = reinterpret_cast<uint8_t *>(obj.hdr) + obj.hdr->data_offset;

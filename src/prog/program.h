@@ -46,12 +46,11 @@ struct ProgSpec {
   uint32_t verified_insns = 0;
   uint32_t stack_depth = 0;
   uint32_t max_ctx_offset = 0; // the verifier's (test runs of raw tracepoint / syscall programs check it)
-  // Maps the program uses, each once. The caller took one reference on each
-  // (ObjectHeader::refs); a created program owns them from then on.
-  std::vector<uint32_t> map_ids;
-  // This process's views of those maps (the loader's handles keep them):
-  // the program's view keeps them until it is freed (object_view_hold).
-  std::vector<Object *> map_views;
+  // This process's views of the maps the program uses, each once (the
+  // loader's handles keep them). The caller took one reference on each
+  // (ObjectHeader::refs); a created program owns them from then on, and its
+  // view keeps the views until it is freed (object_view_hold).
+  std::vector<Object *> maps;
   // prog_btf_fd's BTF object (0: none; referenced as the maps are) and the
   // checked func_info / line_info records.
   uint32_t btf_id = 0;

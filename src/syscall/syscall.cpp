@@ -1148,10 +1148,7 @@ int prog_load(const Attr &at) {
     }
     return 0;
   });
-  for (const Used &u : used) {
-    spec.map_ids.push_back(u.id);
-    spec.map_views.push_back(u.obj);
-  }
+  for (const Used &u : used) spec.maps.push_back(u.obj);
   if (btf_obj) {
     spec.btf_id = btf_obj->id;
     spec.func_info = std::move(btf_info.func_info);

@@ -33,7 +33,8 @@ inline long call(BpfFn fn, int cmd, union bpf_attr &attr) {
 }
 
 inline long map_create(BpfFn fn, uint32_t type, uint32_t key_size, uint32_t value_size,
-                       uint32_t max_entries, uint32_t flags = 0, const char *name = nullptr) {
+                       uint32_t max_entries, uint32_t flags = 0, const char *name = nullptr,
+                       uint64_t map_extra = 0) {
   union bpf_attr a;
   memset(&a, 0, sizeof(a));
   a.map_type = type;
@@ -41,6 +42,7 @@ inline long map_create(BpfFn fn, uint32_t type, uint32_t key_size, uint32_t valu
   a.value_size = value_size;
   a.max_entries = max_entries;
   a.map_flags = flags;
+  a.map_extra = map_extra;
   if (name) strncpy(a.map_name, name, sizeof(a.map_name) - 1);
   return call(fn, BPF_MAP_CREATE, a);
 }

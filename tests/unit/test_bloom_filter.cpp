@@ -29,15 +29,7 @@ void PrintTo(const Backend &backend, std::ostream *os) { *os << backend.name; }
 
 long create_bloom(BpfFn fn, uint32_t key_size, uint32_t value_size, uint32_t max_entries, uint32_t flags,
                   uint64_t map_extra) {
-  union bpf_attr a;
-  memset(&a, 0, sizeof(a));
-  a.map_type = kBloom;
-  a.key_size = key_size;
-  a.value_size = value_size;
-  a.max_entries = max_entries;
-  a.map_flags = flags;
-  a.map_extra = map_extra;
-  return ubt::call(fn, BPF_MAP_CREATE, a);
+  return ubt::map_create(fn, kBloom, key_size, value_size, max_entries, flags, nullptr, map_extra);
 }
 
 // Add values 0, 2, 4, ... 2 * (n - 1) (as value_size-byte little-endian

@@ -327,7 +327,7 @@ TEST_P(ProgTestRunTest, XdpRefusesFlagsAndDevmapPrograms) {
 std::vector<RawInsn> calls_with_delta(int32_t helper, int32_t delta) {
   return {mov_imm(2, delta), I(BPF_JMP | BPF_CALL, 0, 0, 0, helper), exit_insn()};
 }
-constexpr int32_t kXdpAdjustHead = 44, kXdpAdjustMeta = 54;
+constexpr int32_t kXdpAdjustHead = BPF_FUNC_xdp_adjust_head, kXdpAdjustMeta = BPF_FUNC_xdp_adjust_meta;
 
 TEST_P(ProgTestRunTest, XdpAdjustHead) {
   auto frame = ipv4_frame(64);
@@ -384,7 +384,7 @@ TEST_P(ProgTestRunTest, XdpAdjustMeta) {
             static_cast<uint32_t>(-EINVAL));
 }
 
-constexpr int32_t kXdpAdjustTail = 65;
+constexpr int32_t kXdpAdjustTail = BPF_FUNC_xdp_adjust_tail;
 
 // The frame is one page: 256 bytes of headroom (metadata from ctx_in comes
 // out of it), the packet, room to grow, 320 bytes of skb_shared_info.
