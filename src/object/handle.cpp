@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <iterator>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "alloc/rcu.h"
@@ -166,9 +167,9 @@ std::vector<Spare> &spares() {
 }
 size_t spare_bytes = 0;                     // guarded by spare_mu
 // Spares renamed at release whose views are not freed yet. Guarded by spare_mu.
-std::vector<std::string> &pending_spares() {
-  static auto *v = new std::vector<std::string>;
-  return *v;
+std::unordered_set<std::string> &pending_spares() {
+  static auto *s = new std::unordered_set<std::string>;
+  return *s;
 }
 // Off in a fork() child that could not take over the pool (another thread
 // held it at the fork).
@@ -198,14 +199,7 @@ void unlink_spares_at_exit() {
 }
 
 // A spare's path is no longer pending (pooled or unlinked). Caller holds spare_mu.
-void forget_pending_locked(const std::string &path) {
-  auto &v = pending_spares();
-  auto it = std::find(v.begin(), v.end(), path);
-  if (it != v.end()) {
-    *it = std::move(v.back());
-    v.pop_back();
-  }
-}
+void forget_pending_locked(const std::string &path) { pending_spares().erase(path); }
 
 void discard_spare(Spare &sp);
 
@@ -426,15 +420,15 @@ void put_object(Object *obj) {
     if (obj->local_refs.fetch_sub(1) != 1) return;
     unregister_view(obj);
   }
-  // Nothing to judge, and no lock needed to know it, for a map already
-  // released (its view outlived it: a program's, freed after the program),
-  // or one another object holds (a program's): whoever drops the last
+  // Nothing to judge, and no lock needed to know it, for a mapped object
+  // (map, BTF) already released (its view outlived it: a program's, freed
+  // after the program), or one another object holds: whoever drops the last
   // reference does so under the store lock and then looks for handles, after
   // our close. A program array is judged all the same (its last handle
   // empties it).
+  const bool prog_array = obj->kind == ObjectKind::kMap && obj->map.type == BPF_MAP_TYPE_PROG_ARRAY;
   const bool nothing_to_judge =
-      obj->mapped_len && obj->kind == ObjectKind::kMap &&
-      (obj->hdr->dead.load() || (obj->map.type != BPF_MAP_TYPE_PROG_ARRAY && obj->hdr->refs.load() > 0));
+      obj->mapped_len && (obj->hdr->dead.load() || (!prog_array && obj->hdr->refs.load() > 0));
   // Judge the object through our own description rather than opening its
   // file again; a description opened for this is closed with the view after
   // the grace period (its last close frees the file's memory: better on
@@ -851,16 +845,18 @@ bool keep_file_for_recycling(Object &view, const std::string &path) {
   if (hdr.mapped_elsewhere.load() || hdr.committed < round_up(hdr.data_size, kPageSize)) return false;
   static std::once_flag at_exit;
   std::call_once(at_exit, [] { atexit(unlink_spares_at_exit); });
-  std::lock_guard<std::mutex> g(spare_mu);
   if (!view.spare_owner_locked) { // once per description: a reused spare's is held already
     if (ofd_lock_byte(view.internal_fd, F_RDLCK, kSpareOwnerLockByte) != 0) return false;
     view.spare_owner_locked = true;
   }
+  // The rename (a few us) outside spare_mu: liburcu's thread takes it to
+  // pool the spares whose grace period is over.
   std::string spare = spare_file_path(spare_owner_pid());
   if (rename(path.c_str(), spare.c_str()) != 0) return false;
-  pending_spares().push_back(spare);
-  view.spare_path = std::move(spare);
   view.spare_generation = recycling_generation.load();
+  std::lock_guard<std::mutex> g(spare_mu);
+  pending_spares().insert(spare);
+  view.spare_path = std::move(spare);
   return true;
 }
 
