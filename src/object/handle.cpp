@@ -69,6 +69,9 @@ dev_t store_dev() {
   return dev;
 }
 
+// A new object's creator holds handle 1.
+constexpr uint64_t kFirstHandleId = 1;
+
 // Make fd a handle: take handle handle_id's OFD lock and record its id and
 // mode in the file offset.
 int make_handle(int fd, uint64_t handle_id, uint32_t mode) {
@@ -145,16 +148,19 @@ void release_region(ObjectHeader *hdr, size_t mapped_len) {
 // file, then unmapping and freeing it. A map this process made and released
 // itself, whose file no other process ever mapped (ObjectHeader::
 // mapped_elsewhere) and that no fork() shared, keeps its file instead: the
-// release renames it to a spare (keep_file_for_recycling), the view's free
-// keeps its description and mapping here once the grace period is over (no
-// thread of ours still uses it), and the next map of the same region size is
-// renamed in under its new name, zeroed (open_new_object_file). A spare's
-// description holds the owner lock byte; live_ids() removes spares whose
-// owner died, and a normal exit unlinks its own.
+// release renames it to a spare (keep_file_for_recycling); the view's free,
+// once the grace period is over (no thread of ours still uses it), zeroes
+// it, opens and locks the next object's first handle and keeps all that here
+// (pool_spare, on liburcu's thread rather than in a MAP_CREATE); the next
+// map of the same region size is renamed in under its new name
+// (reuse_spare). A spare's description holds the owner lock byte;
+// live_ids() removes spares whose owner died, and a normal exit unlinks its
+// own.
 constexpr size_t kSpareMaxRegion = 256 * 1024;
 constexpr size_t kSpareTotalBytes = 2 * 1024 * 1024;
 struct Spare {
-  int fd = -1; // our own description (owner lock held)
+  int fd = -1;      // our own description (owner lock held)
+  int user_fd = -1; // the next object's first handle, opened and locked when pooled
   ObjectHeader *hdr = nullptr;
   size_t len = 0;
   ino_t ino = 0;
@@ -206,17 +212,30 @@ void discard_spare(Spare &sp);
 // Keep a freed view's file (its release made it a spare), making room by
 // dropping the spares kept longest ago. false: the caller frees it as any view.
 bool pool_spare(Object &obj) {
+  // The next object's work that needs no name yet, done here, on liburcu's
+  // thread rather than in its creator's MAP_CREATE: zero the region (nothing
+  // of ours uses it after the grace period; the spare's name keeps walks off
+  // it), open and lock its first handle.
+  int user_fd = -1;
+  if (obj.mapped_len && obj.internal_fd >= 0 && fd_refers_to(obj.internal_fd, obj.dev, obj.ino)) {
+    memset(static_cast<void *>(obj.hdr), 0, obj.mapped_len);
+    user_fd = open(obj.spare_path.c_str(), O_RDWR | O_CLOEXEC);
+    if (user_fd >= 0 && make_handle(user_fd, kFirstHandleId, 0) != 0) {
+      raw_close(user_fd);
+      user_fd = -1;
+    }
+  }
   std::vector<Spare> dropped;
   {
     std::lock_guard<std::mutex> g(spare_mu);
     forget_pending_locked(obj.spare_path);
-    if (!obj.mapped_len || obj.internal_fd < 0 || !fd_refers_to(obj.internal_fd, obj.dev, obj.ino)) return false;
+    if (user_fd < 0) return false;
     auto &v = spares();
     size_t drop = 0;
     while (drop < v.size() && spare_bytes + obj.mapped_len > kSpareTotalBytes) spare_bytes -= v[drop++].len;
     std::move(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(drop), std::back_inserter(dropped));
     v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(drop));
-    v.push_back({obj.internal_fd, obj.hdr, obj.mapped_len, obj.ino, obj.spare_path});
+    v.push_back({obj.internal_fd, user_fd, obj.hdr, obj.mapped_len, obj.ino, obj.spare_path});
     spare_bytes += obj.mapped_len;
   }
   for (Spare &sp : dropped) discard_spare(sp);
@@ -242,6 +261,7 @@ void discard_spare(Spare &sp) {
   unlink(sp.path.c_str());
   raw_munmap(sp.hdr, sp.len);
   raw_close(sp.fd);
+  raw_close(sp.user_fd);
 }
 
 // fork(): every view that exists now is mapped in the child too, so none may
@@ -261,7 +281,10 @@ void recycling_after_fork_child() {
     recycling_enabled.store(false);
     return;
   }
-  for (const Spare &sp : spares()) raw_close(sp.fd);
+  for (const Spare &sp : spares()) {
+    raw_close(sp.fd);
+    raw_close(sp.user_fd);
+  }
   spares().clear();
   pending_spares().clear();
   spare_bytes = 0;
@@ -543,23 +566,14 @@ struct NewObjectFile {
   }
 };
 
-constexpr uint64_t kFirstHandleId = 1;
-
-// Make the new object from a spare of this process (see "Recycling"): zeroed
-// first (magic 0: nobody takes the old object's header for this one), the
-// first handle's description opened and locked while it is still a spare,
-// then renamed in under a fresh id. On failure the spare is the caller's.
+// Make the new object from a spare of this process (see "Recycling"),
+// zeroed and with its first handle open and locked while it was still a
+// spare: renamed in under a fresh id. On failure the spare is the caller's.
 int reuse_spare(ObjectKind kind, Spare &sp, uint32_t mode, NewObjectFile *f) {
-  memset(static_cast<void *>(sp.hdr), 0, sp.len);
-  int fd = open(sp.path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  int err = make_handle(fd, kFirstHandleId, mode);
-  if (!err) err = object_file_rename_in(kind, sp.path, &f->id, &f->path);
-  if (err) {
-    raw_close(fd);
-    return err;
-  }
-  f->user_fd = fd;
+  if (lseek(sp.user_fd, static_cast<off_t>(handle_file_offset(kFirstHandleId, mode)), SEEK_SET) < 0) return -errno;
+  if (int err = object_file_rename_in(kind, sp.path, &f->id, &f->path)) return err;
+  f->user_fd = sp.user_fd;
+  sp.user_fd = -1;
   f->internal_fd = sp.fd;
   f->hdr = sp.hdr;
   f->mapped_len = sp.len;
