@@ -13,7 +13,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <system_error>
+#include <thread>
 #include <iterator>
+#include <new>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -150,17 +156,15 @@ void release_region(ObjectHeader *hdr, size_t mapped_len) {
 // mapped_elsewhere) and that no fork() shared, keeps its file instead: the
 // release renames it to a spare (keep_file_for_recycling); the view's free,
 // once the grace period is over (no thread of ours still uses it), zeroes
-// it, opens and locks the next object's first handle and keeps all that here
-// (pool_spare, on liburcu's thread rather than in a MAP_CREATE); the next
-// map of the same region size is renamed in under its new name
-// (reuse_spare). A spare's description holds the owner lock byte;
+// it and keeps its description and mapping here (pool_spare, on liburcu's
+// thread rather than in a MAP_CREATE); the next map of the same region size
+// is renamed in under its new name (reuse_spare). A spare's description holds the owner lock byte;
 // live_ids() removes spares whose owner died, and a normal exit unlinks its
 // own.
 constexpr size_t kSpareMaxRegion = 256 * 1024;
 constexpr size_t kSpareTotalBytes = 2 * 1024 * 1024;
 struct Spare {
-  int fd = -1;      // our own description (owner lock held)
-  int user_fd = -1; // the next object's first handle, opened and locked when pooled
+  int fd = -1; // our own description (owner lock held)
   ObjectHeader *hdr = nullptr;
   size_t len = 0;
   ino_t ino = 0;
@@ -177,9 +181,6 @@ std::unordered_set<std::string> &pending_spares() {
   static auto *s = new std::unordered_set<std::string>;
   return *s;
 }
-// Off in a fork() child that could not take over the pool (another thread
-// held it at the fork).
-std::atomic<bool> recycling_enabled{true};
 // A fork() child's views may carry spares its parent renamed: they stay the
 // parent's. Spare paths carry the owner's pid; the generation tells a view's
 // spare from an inherited one.
@@ -195,7 +196,6 @@ pid_t spare_owner_pid() {
 }
 
 void unlink_spares_at_exit() {
-  if (!recycling_enabled.load()) return;
   std::lock_guard<std::mutex> g(spare_mu);
   for (const Spare &sp : spares()) unlink(sp.path.c_str());
   for (const std::string &path : pending_spares()) unlink(path.c_str());
@@ -212,30 +212,24 @@ void discard_spare(Spare &sp);
 // Keep a freed view's file (its release made it a spare), making room by
 // dropping the spares kept longest ago. false: the caller frees it as any view.
 bool pool_spare(Object &obj) {
-  // The next object's work that needs no name yet, done here, on liburcu's
-  // thread rather than in its creator's MAP_CREATE: zero the region (nothing
-  // of ours uses it after the grace period; the spare's name keeps walks off
-  // it), open and lock its first handle.
-  int user_fd = -1;
-  if (obj.mapped_len && obj.internal_fd >= 0 && fd_refers_to(obj.internal_fd, obj.dev, obj.ino)) {
-    memset(static_cast<void *>(obj.hdr), 0, obj.mapped_len);
-    user_fd = open(obj.spare_path.c_str(), O_RDWR | O_CLOEXEC);
-    if (user_fd >= 0 && make_handle(user_fd, kFirstHandleId, 0) != 0) {
-      raw_close(user_fd);
-      user_fd = -1;
-    }
-  }
+  // Zeroed here, on liburcu's thread rather than in the next MAP_CREATE
+  // (nothing of ours uses it after the grace period; its spare name keeps
+  // walks off it). Its next first handle is opened only in that MAP_CREATE:
+  // a file opened here would take the lowest free fd number at a moment the
+  // program did not choose (DESIGN-NOTES "Files made ahead").
+  const bool usable = obj.mapped_len && obj.internal_fd >= 0 && fd_refers_to(obj.internal_fd, obj.dev, obj.ino);
+  if (usable) memset(static_cast<void *>(obj.hdr), 0, obj.mapped_len);
   std::vector<Spare> dropped;
   {
     std::lock_guard<std::mutex> g(spare_mu);
     forget_pending_locked(obj.spare_path);
-    if (user_fd < 0) return false;
+    if (!usable) return false;
     auto &v = spares();
     size_t drop = 0;
     while (drop < v.size() && spare_bytes + obj.mapped_len > kSpareTotalBytes) spare_bytes -= v[drop++].len;
     std::move(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(drop), std::back_inserter(dropped));
     v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(drop));
-    v.push_back({obj.internal_fd, user_fd, obj.hdr, obj.mapped_len, obj.ino, obj.spare_path});
+    v.push_back({obj.internal_fd, obj.hdr, obj.mapped_len, obj.ino, obj.spare_path});
     spare_bytes += obj.mapped_len;
   }
   for (Spare &sp : dropped) discard_spare(sp);
@@ -261,7 +255,6 @@ void discard_spare(Spare &sp) {
   unlink(sp.path.c_str());
   raw_munmap(sp.hdr, sp.len);
   raw_close(sp.fd);
-  raw_close(sp.user_fd);
 }
 
 // fork(): every view that exists now is mapped in the child too, so none may
@@ -269,28 +262,25 @@ void discard_spare(Spare &sp) {
 // views its parent made spares of are the parent's files, which the child
 // leaves alone; its own new maps recycle as anyone's.
 void recycling_before_fork() {
-  std::lock_guard<std::mutex> g(registry_mu);
-  for (auto &entry : objects_by_ino()) entry.second->made_here = false;
+  {
+    std::lock_guard<std::mutex> g(registry_mu);
+    for (auto &entry : objects_by_ino()) entry.second->made_here = false;
+  }
+  spare_mu.lock(); // the pool's state is whole in the child
 }
+void recycling_after_fork_parent() { spare_mu.unlock(); }
 void recycling_after_fork_child() {
   recycling_pid.store(getpid());
   recycling_generation.fetch_add(1);
-  // Our copies of the spares' descriptions. If another thread held the pool
-  // at the fork, its state is unknown here: no recycling in this process.
-  if (!spare_mu.try_lock()) {
-    recycling_enabled.store(false);
-    return;
-  }
-  for (const Spare &sp : spares()) {
-    raw_close(sp.fd);
-    raw_close(sp.user_fd);
-  }
+  // Our copies of the spares' descriptions.
+  for (const Spare &sp : spares()) raw_close(sp.fd);
   spares().clear();
   pending_spares().clear();
   spare_bytes = 0;
   spare_mu.unlock();
 }
-[[maybe_unused]] const int recycling_atfork = pthread_atfork(recycling_before_fork, nullptr, recycling_after_fork_child);
+[[maybe_unused]] const int recycling_atfork =
+    pthread_atfork(recycling_before_fork, recycling_after_fork_parent, recycling_after_fork_child);
 
 void put_object(Object *obj);
 
@@ -299,8 +289,7 @@ void free_object(Object *obj) {
   for (Object *held : obj->held_views) put_object(held);
   if (obj->kind == ObjectKind::kMap && obj->map.ops && obj->map.ops->detach) obj->map.ops->detach(obj->map);
   // A spare this process made (not one a fork inherited from its parent).
-  if (!obj->spare_path.empty() && recycling_enabled.load() &&
-      obj->spare_generation == recycling_generation.load()) {
+  if (!obj->spare_path.empty() && obj->spare_generation == recycling_generation.load()) {
     if (pool_spare(*obj)) {
       delete obj; // the pool owns its description and mapping now
       return;
@@ -542,6 +531,143 @@ void handle_forget(int fd) {
   if (Handle *h = handle_detach(fd)) handle_release(h);
 }
 
+// ---- Program files made ahead (DESIGN-NOTES "Files made ahead")
+//
+// A program's file is all name: its region is one extended attribute
+// (store.h), written once. Creating that name (an O_CREAT on the store's
+// tmpfs, about 7 us) was most of a small program's BPF_PROG_LOAD. A worker
+// thread of ours keeps a few program files made ahead, each under a fresh id
+// and unpublished (no region): made with mknod(), so no fd of ours appears at
+// a moment the program did not choose (every fd we hand out or keep is
+// opened inside the caller's own bpf() call). A load takes the one with the
+// lowest id: if that id is still above every program id published
+// (claim_reserved_id), it opens it, takes its first handle and checks it
+// still has its name; else (a program was made elsewhere meanwhile, or a
+// walk removed the file) it makes its own, and ids go up as the kernel's do.
+// The walks of other processes treat them as any unpublished file (removed
+// once kUnpublishedGraceSeconds old), ours skip them; a normal exit
+// unlinks them.
+namespace {
+constexpr size_t kPremadeLow = 16;    // fewer left: the worker makes more
+constexpr size_t kPremadeTarget = 48; // as many as it makes up to
+struct Premade {
+  uint32_t id = 0;
+  std::string path;
+};
+struct PremadePool {
+  std::mutex mu;
+  // Made anew in a fork() child (its waiter was the parent's worker).
+  std::condition_variable cv;
+  std::deque<Premade> files;         // ascending ids
+  std::vector<Premade> given_up;     // to unlink, on the worker
+  std::unordered_set<uint32_t> ids;  // of `files`
+  bool worker_running = false;
+  bool stopping = false;
+};
+PremadePool &premade_pool() {
+  static auto *p = new PremadePool;
+  return *p;
+}
+
+void premade_worker() {
+  PremadePool &pool = premade_pool();
+  std::unique_lock<std::mutex> lk(pool.mu);
+  for (;;) {
+    pool.cv.wait(lk, [&] { return pool.stopping || pool.files.size() < kPremadeLow || !pool.given_up.empty(); });
+    if (pool.stopping) return;
+    std::vector<Premade> given_up;
+    given_up.swap(pool.given_up);
+    const size_t want = pool.files.size() < kPremadeLow ? kPremadeTarget - pool.files.size() : 0;
+    lk.unlock();
+    for (const Premade &p : given_up) unlink(p.path.c_str());
+    // Each file goes to the pool as soon as it is made: a program made
+    // without one meanwhile (the pool ran out) publishes a higher id, and a
+    // batch handed over at its end would arrive with its ids all passed.
+    size_t made = 0;
+    for (; made < want; made++) {
+      Premade p;
+      if (object_file_make_ahead(ObjectKind::kProg, &p.id, &p.path) != 0) break;
+      std::lock_guard<std::mutex> g(pool.mu);
+      if (pool.stopping) { // exiting: the exit handler has unlinked the pool already
+        unlink(p.path.c_str());
+        return;
+      }
+      pool.ids.insert(p.id);
+      pool.files.push_back(std::move(p));
+    }
+    lk.lock();
+    // The store refuses (full): try again later, not in a loop.
+    if (want && made == 0) pool.cv.wait_for(lk, std::chrono::seconds(1), [&] { return pool.stopping; });
+  }
+}
+
+void premade_at_exit() {
+  PremadePool &pool = premade_pool();
+  std::lock_guard<std::mutex> g(pool.mu);
+  pool.stopping = true;
+  pool.cv.notify_all();
+  for (const Premade &p : pool.files) unlink(p.path.c_str());
+  for (const Premade &p : pool.given_up) unlink(p.path.c_str());
+  pool.files.clear();
+  pool.given_up.clear();
+  pool.ids.clear();
+}
+
+// fork(): the pool's files stay the parent's; the child starts its own.
+void premade_before_fork() { premade_pool().mu.lock(); }
+void premade_after_fork_parent() { premade_pool().mu.unlock(); }
+void premade_after_fork_child() {
+  PremadePool &pool = premade_pool();
+  pool.files.clear();
+  pool.given_up.clear();
+  pool.ids.clear();
+  pool.worker_running = false;
+  new (&pool.cv) std::condition_variable; // the old one's waiter is the parent's worker
+  pool.mu.unlock();
+}
+[[maybe_unused]] const int premade_atfork =
+    pthread_atfork(premade_before_fork, premade_after_fork_parent, premade_after_fork_child);
+
+// A file made ahead for a new program, out of the pool, its id claimed;
+// false if there is none to take (the caller makes its own file).
+bool take_premade(Premade *out) {
+  PremadePool &pool = premade_pool();
+  std::lock_guard<std::mutex> g(pool.mu);
+  if (!pool.worker_running && !pool.stopping) {
+    static std::once_flag at_exit;
+    std::call_once(at_exit, [] { atexit(premade_at_exit); });
+    try {
+      std::thread(premade_worker).detach();
+      pool.worker_running = true;
+    } catch (const std::system_error &) {
+      return false; // no thread: every program makes its own file
+    }
+  }
+  bool got = false;
+  while (!got && !pool.files.empty()) {
+    Premade p = std::move(pool.files.front());
+    pool.files.pop_front();
+    pool.ids.erase(p.id);
+    if (claim_reserved_id(ObjectKind::kProg, p.id)) {
+      *out = std::move(p);
+      got = true;
+    } else {
+      pool.given_up.push_back(std::move(p));
+    }
+  }
+  if (pool.files.size() < kPremadeLow || !pool.given_up.empty()) pool.cv.notify_one();
+  return got;
+}
+
+} // namespace
+
+bool is_own_premade(ObjectKind kind, uint32_t id) {
+  if (kind != ObjectKind::kProg) return false;
+  PremadePool &pool = premade_pool();
+  std::lock_guard<std::mutex> g(pool.mu);
+  return pool.ids.count(id) != 0;
+}
+
 namespace {
 // A new object's file, created under its store name by object_file_create()
 // and not yet published (no magic): the first handle's fd, our own
@@ -567,13 +693,19 @@ struct NewObjectFile {
 };
 
 // Make the new object from a spare of this process (see "Recycling"),
-// zeroed and with its first handle open and locked while it was still a
-// spare: renamed in under a fresh id. On failure the spare is the caller's.
+// zeroed when it was pooled: the first handle's description opened and
+// locked while it is still a spare, then renamed in under a fresh id. On
+// failure the spare is the caller's.
 int reuse_spare(ObjectKind kind, Spare &sp, uint32_t mode, NewObjectFile *f) {
-  if (lseek(sp.user_fd, static_cast<off_t>(handle_file_offset(kFirstHandleId, mode)), SEEK_SET) < 0) return -errno;
-  if (int err = object_file_rename_in(kind, sp.path, &f->id, &f->path)) return err;
-  f->user_fd = sp.user_fd;
-  sp.user_fd = -1;
+  int fd = open(sp.path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  int err = make_handle(fd, kFirstHandleId, mode);
+  if (!err) err = object_file_rename_in(kind, sp.path, &f->id, &f->path);
+  if (err) {
+    raw_close(fd);
+    return err;
+  }
+  f->user_fd = fd;
   f->internal_fd = sp.fd;
   f->hdr = sp.hdr;
   f->mapped_len = sp.len;
@@ -582,11 +714,33 @@ int reuse_spare(ObjectKind kind, Spare &sp, uint32_t mode, NewObjectFile *f) {
   return 0;
 }
 
+// Open the file made ahead as the new program's first handle: 0, or -1 if
+// it is gone (a walk elsewhere took it for abandoned): the caller makes its
+// own. Checked after the handle lock is held: from then on no walk removes it.
+int open_premade(const Premade &p, uint32_t mode, NewObjectFile *f) {
+  int fd = open(p.path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return -1;
+  struct stat sb;
+  if (make_handle(fd, kFirstHandleId, mode) != 0 || fstat(fd, &sb) != 0 || sb.st_nlink != 1) {
+    raw_close(fd);
+    return -1;
+  }
+  f->user_fd = fd;
+  f->id = p.id;
+  f->path = p.path;
+  f->ino = sb.st_ino;
+  return 0;
+}
 int open_new_object_file(ObjectKind kind, uint64_t region, uint64_t backed, uint32_t mode, NewObjectFile *f) {
   Spare sp;
   if (kind_is_mapped(kind) && backed == region && take_spare(region, &sp)) {
     if (reuse_spare(kind, sp, mode, f) == 0) return 0;
     discard_spare(sp);
+  }
+  Premade pre;
+  if (kind == ObjectKind::kProg && take_premade(&pre) && open_premade(pre, mode, f) == 0) {
+    f->hdr = static_cast<ObjectHeader *>(calloc(1, region));
+    return f->hdr ? 0 : -ENOMEM;
   }
   int fd = object_file_create(kind, &f->id, &f->path);
   if (fd < 0) return fd;
@@ -710,6 +864,7 @@ int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uin
     if (err) return fail(err);
     attached = true;
   }
+  note_published(kind, f.id); // first: no id reserved before this one is published after it
   err = publish(f);
   if (err) return fail(err);
 
@@ -850,7 +1005,7 @@ uint32_t prog_used_maps(Object &prog, uint32_t ids[kMaxUsedMaps]) {
 void object_view_put(Object *obj) { put_object(obj); }
 
 bool keep_file_for_recycling(Object &view, const std::string &path) {
-  if (!recycling_enabled.load() || !view.made_here || !kind_is_mapped(view.kind) || !view.mapped_len ||
+  if (!view.made_here || !kind_is_mapped(view.kind) || !view.mapped_len ||
       view.mapped_len > kSpareMaxRegion || view.internal_fd < 0)
     return false;
   const ObjectHeader &hdr = *view.hdr;

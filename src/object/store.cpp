@@ -35,6 +35,9 @@ struct StoreState {
   uint64_t magic;
   std::atomic<uint32_t> next_id[8];        // indexed by ObjectKind
   std::atomic<uint64_t> memlock_bytes;     // charged to RLIMIT_MEMLOCK
+  // The highest id of each kind published so far (a state file from before
+  // this field reads 0): see claim_reserved_id().
+  std::atomic<uint32_t> published_max[8];
 };
 constexpr uint64_t kStateMagic = 0x5354415445425055ull;
 
@@ -215,11 +218,29 @@ uint32_t allocate_id(ObjectKind kind) {
   uint32_t id = counter.fetch_add(1);
   if (id == 0 || id >= INT_MAX) {
     counter.store(2);
+    store().state->published_max[static_cast<unsigned>(kind) & 7].store(0); // wrapped: ids start again
     id = 1;
   }
   return id;
 }
 } // namespace
+
+void note_published(ObjectKind kind, uint32_t id) {
+  if (!store().state) return;
+  auto &max = store().state->published_max[static_cast<unsigned>(kind) & 7];
+  uint32_t seen = max.load();
+  while (seen < id && !max.compare_exchange_weak(seen, id)) {
+  }
+}
+
+bool claim_reserved_id(ObjectKind kind, uint32_t id) {
+  if (!store().state) return false;
+  auto &max = store().state->published_max[static_cast<unsigned>(kind) & 7];
+  uint32_t seen = max.load();
+  while (seen < id)
+    if (max.compare_exchange_weak(seen, id)) return true;
+  return false;
+}
 
 int object_file_create(ObjectKind kind, uint32_t *id_out, std::string *path_out) {
   if (!store().state) return -ENOMEM;
@@ -233,6 +254,20 @@ int object_file_create(ObjectKind kind, uint32_t *id_out, std::string *path_out)
       return fd;
     }
     if (errno != EEXIST) return errno == ENOSPC ? -ENOMEM : -errno;
+  }
+}
+
+int object_file_make_ahead(ObjectKind kind, uint32_t *id_out, std::string *path_out) {
+  if (!store().state) return -ENOMEM;
+  for (;;) {
+    uint32_t id = allocate_id(kind);
+    std::string path = object_path(kind, id);
+    if (mknod(path.c_str(), S_IFREG | 0600, 0) == 0) {
+      *id_out = id;
+      *path_out = std::move(path);
+      return 0;
+    }
+    if (errno != EEXIST) return -errno;
   }
 }
 
@@ -654,6 +689,7 @@ std::vector<uint32_t> live_ids(ObjectKind kind) {
     char *end = nullptr;
     unsigned long id = strtoul(e->d_name + prefix.size(), &end, 10);
     if (!end || *end || id == 0 || id >= INT_MAX) continue;
+    if (is_own_premade(kind, static_cast<uint32_t>(id))) continue; // not an object (yet)
     ids.push_back(static_cast<uint32_t>(id));
   }
   closedir(d);

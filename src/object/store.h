@@ -159,6 +159,23 @@ int object_file_rename_in(ObjectKind kind, const std::string &spare_path, uint32
 // (unique in it).
 std::string spare_file_path(pid_t owner);
 
+// Ids go up, as the kernel's (idr_alloc_cyclic): every object notes its id
+// before it is published, and a file made ahead under an id reserved then
+// (handle.cpp, "Program files made ahead") may take that id only if no
+// higher one of its kind was published since: claim_reserved_id() returns
+// true and notes it, or false (the file is given up).
+void note_published(ObjectKind kind, uint32_t id);
+bool claim_reserved_id(ObjectKind kind, uint32_t id);
+
+// Make an empty file ahead, under a fresh id, without opening it (mknod: no
+// fd appears in the process). Unpublished, it is left alone by walks for
+// kUnpublishedGraceSeconds. 0 or -errno.
+int object_file_make_ahead(ObjectKind kind, uint32_t *id_out, std::string *path_out);
+
+// Whether (kind, id) names one of this process's files made ahead: walks
+// over the ids skip them without opening them.
+bool is_own_premade(ObjectKind kind, uint32_t id);
+
 // Drop one reference another object held on (kind, id) (ObjectHeader::refs:
 // a program's maps) and release it if nothing else holds it. The caller got
 // the reference with object_ref_get() (handle.h) while it held a handle.

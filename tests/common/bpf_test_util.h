@@ -119,8 +119,19 @@ inline long map_batch(BpfFn fn, int cmd, int fd, const void *in_batch, void *out
   return r;
 }
 
-// Is the kernel's bpf() usable here (root, BPF enabled)? Differential tests
-// skip with this reason when it is not.
+// The id of the object behind fd (Info: struct bpf_map_info, bpf_prog_info,
+// ...), from BPF_OBJ_GET_INFO_BY_FD; 0 if that fails.
+template <typename Info> uint32_t object_id(BpfFn fn, int fd) {
+  Info info;
+  memset(&info, 0, sizeof(info));
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.info.bpf_fd = static_cast<uint32_t>(fd);
+  a.info.info_len = sizeof(info);
+  a.info.info = reinterpret_cast<uintptr_t>(&info);
+  return call(fn, BPF_OBJ_GET_INFO_BY_FD, a) == 0 ? info.id : 0;
+}
+
 // Load a GPL socket filter made of raw instructions (log level 1): its fd,
 // or the negative errno; the verifier's log in *log when given.
 inline long load_socket_filter(BpfFn fn, const struct bpf_insn *insns, size_t count, std::string *log = nullptr) {
@@ -155,6 +166,8 @@ inline long long test_run_retval(BpfFn fn, int prog_fd, bool *ok = nullptr) {
   return r == 0 ? static_cast<int32_t>(a.test.retval) : r;
 }
 
+// Is the kernel's bpf() usable here (root, BPF enabled)? Differential tests
+// skip with this reason when it is not.
 inline bool kernel_bpf_available(std::string *why) {
   long fd = map_create(kernel_call, BPF_MAP_TYPE_ARRAY, 4, 4, 1);
   if (fd < 0) {

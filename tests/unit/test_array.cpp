@@ -151,17 +151,7 @@ TEST_P(ArrayTest, UnwrittenElementsReadZero) {
 // and every new map of the same shape (userbpf makes them from the released
 // one's file: DESIGN-NOTES "Recycling") starts zeroed under an id of its own.
 TEST_P(ArrayTest, NewMapsAfterAReleaseStartZeroedUnderNewIds) {
-  auto id_of = [&](int fd) {
-    struct bpf_map_info info;
-    memset(&info, 0, sizeof(info));
-    union bpf_attr a;
-    memset(&a, 0, sizeof(a));
-    a.info.bpf_fd = static_cast<uint32_t>(fd);
-    a.info.info_len = sizeof(info);
-    a.info.info = reinterpret_cast<uintptr_t>(&info);
-    EXPECT_EQ(ubt::call(fn, BPF_OBJ_GET_INFO_BY_FD, a), 0);
-    return info.id;
-  };
+  auto id_of = [&](int fd) { return ubt::object_id<struct bpf_map_info>(fn, fd); };
   auto fd_by_id = [&](uint32_t id) {
     union bpf_attr a;
     memset(&a, 0, sizeof(a));

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -35,15 +36,7 @@ int array_map(uint32_t entries = 4, uint32_t flags = 0, uint32_t value_size = 8)
   return static_cast<int>(fd);
 }
 
-uint32_t map_id(int fd) {
-  bpf_map_info info = {};
-  union bpf_attr a = {};
-  a.info.bpf_fd = static_cast<uint32_t>(fd);
-  a.info.info_len = sizeof(info);
-  a.info.info = reinterpret_cast<uintptr_t>(&info);
-  EXPECT_EQ(call(U, BPF_OBJ_GET_INFO_BY_FD, a), 0);
-  return info.id;
-}
+uint32_t map_id(int fd) { return object_id<bpf_map_info>(U, fd); }
 
 std::set<uint32_t> all_map_ids() {
   std::set<uint32_t> ids;
@@ -563,17 +556,25 @@ ino_t inode_of(int fd) {
 
 // Make maps like array_map(entries) until one lives in the file with inode
 // `ino`, for up to `patience` (a released view becomes a spare only after its
-// grace period). Returns that map's fd, or -1; the others are closed.
+// grace period). Returns that map's fd, or -1. The others stay open until
+// the end: released, each would become the pool's newest spare, taken
+// before the one awaited.
 int map_in_file(ino_t ino, uint32_t entries, std::chrono::milliseconds patience) {
   const auto deadline = std::chrono::steady_clock::now() + patience;
+  std::vector<int> others;
+  int found = -1;
   do {
     int fd = array_map(entries);
-    if (fd < 0) return -1;
-    if (inode_of(fd) == ino) return fd;
-    close(fd);
+    if (fd < 0) break;
+    if (inode_of(fd) == ino) {
+      found = fd;
+      break;
+    }
+    others.push_back(fd);
     usleep(5000);
   } while (std::chrono::steady_clock::now() < deadline);
-  return -1;
+  for (int fd : others) close(fd);
+  return found;
 }
 
 // Spare files of process `pid` in the store.
@@ -689,3 +690,176 @@ TEST(Recycling, SparesOfExitedProcessesAreRemoved) {
   }
 }
 
+
+// ---- Program files made ahead (DESIGN-NOTES "Program files made ahead")
+
+namespace {
+
+long load_return_zero() {
+  struct bpf_insn insns[2];
+  memset(insns, 0, sizeof(insns));
+  insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
+  insns[1].code = BPF_JMP | BPF_EXIT;
+  return load_socket_filter(U, insns, 2);
+}
+
+// The store's program files not (yet) programs: no region. (Made ahead; a
+// test runs alone in its private store, so nothing else is being made.)
+std::set<std::string> premade_files() {
+  const std::string dir = std::string(userbpf_fs_root()) + "/.userbpf/obj";
+  std::set<std::string> names;
+  if (DIR *d = opendir(dir.c_str())) {
+    while (struct dirent *e = readdir(d)) {
+      if (strncmp(e->d_name, "prog-", 5) != 0) continue;
+      int fd = open((dir + "/" + e->d_name).c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      struct stat sb;
+      if (fstat(fd, &sb) == 0 && sb.st_size == 0 && fgetxattr(fd, "user.userbpf.region", nullptr, 0) < 0)
+        names.insert(e->d_name);
+      close(fd);
+    }
+    closedir(d);
+  }
+  return names;
+}
+
+bool store_has(const std::string &name) {
+  return access((std::string(userbpf_fs_root()) + "/.userbpf/obj/" + name).c_str(), F_OK) == 0;
+}
+
+std::set<uint32_t> all_prog_ids() {
+  std::set<uint32_t> ids;
+  union bpf_attr a = {};
+  while (call(U, BPF_PROG_GET_NEXT_ID, a) == 0) {
+    ids.insert(a.next_id);
+    a.start_id = a.next_id;
+  }
+  return ids;
+}
+
+uint32_t prog_id(int fd) { return object_id<bpf_prog_info>(U, fd); }
+
+// Wait (up to 2 s) until the store has a file made ahead that `before` has not.
+std::set<std::string> new_premade_files(const std::set<std::string> &before) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  std::set<std::string> fresh;
+  do {
+    fresh.clear();
+    for (const std::string &n : premade_files())
+      if (!before.count(n)) fresh.insert(n);
+    if (!fresh.empty()) break;
+    usleep(5000);
+  } while (std::chrono::steady_clock::now() < deadline);
+  return fresh;
+}
+
+} // namespace
+
+TEST(PremadeProgramFiles, AreNeitherListedNorOpenable) {
+  const std::set<std::string> before = premade_files();
+  long prog = load_return_zero();
+  ASSERT_GE(prog, 0);
+  usleep(50000);
+  const std::set<std::string> files = premade_files();
+  ASSERT_FALSE(files.empty()) << "no program file was made ahead";
+  const std::set<uint32_t> listed = all_prog_ids();
+  for (const std::string &name : files) {
+    const uint32_t id = static_cast<uint32_t>(strtoul(name.c_str() + 5, nullptr, 10));
+    EXPECT_FALSE(listed.count(id)) << name;
+    union bpf_attr a = {};
+    a.prog_id = id;
+    EXPECT_EQ(call(U, BPF_PROG_GET_FD_BY_ID, a), -ENOENT) << name;
+  }
+  // The next load takes one: its id above the last, listed and openable.
+  const uint32_t first = prog_id(static_cast<int>(prog));
+  long next = load_return_zero();
+  ASSERT_GE(next, 0);
+  EXPECT_GT(prog_id(static_cast<int>(next)), first);
+  EXPECT_TRUE(all_prog_ids().count(prog_id(static_cast<int>(next))));
+  close(static_cast<int>(next));
+  close(static_cast<int>(prog));
+}
+
+// A process's files made ahead go with it: unlinked at a normal exit; after
+// a crash, removed by a walk over the ids as any file its creator left
+// unpublished, once kUnpublishedGraceSeconds old (the test ages them).
+TEST(PremadeProgramFiles, GoWithTheirProcess) {
+  long own = load_return_zero(); // this process's pool, full before the fork
+  ASSERT_GE(own, 0);
+  usleep(100000);
+  for (const bool clean_exit : {false, true}) {
+    const std::set<std::string> before = premade_files();
+    int report[2];
+    ASSERT_EQ(pipe(report), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(report[0]);
+      long prog = load_return_zero();
+      if (prog < 0) _exit(2);
+      std::string names;
+      for (const std::string &n : new_premade_files(before)) names += n + "\n";
+      if (names.empty() || write(report[1], names.data(), names.size()) != static_cast<ssize_t>(names.size())) _exit(3);
+      if (clean_exit) exit(0);
+      _exit(0); // no exit handlers: as a crash
+    }
+    close(report[1]);
+    std::string text;
+    char buf[4096];
+    for (ssize_t n; (n = read(report[0], buf, sizeof(buf))) > 0;) text.append(buf, static_cast<size_t>(n));
+    close(report[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "clean_exit " << clean_exit;
+    std::vector<std::string> names;
+    for (size_t at = 0, nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1) names.push_back(text.substr(at, nl - at));
+    ASSERT_FALSE(names.empty());
+    if (!clean_exit) {
+      size_t left = 0;
+      for (const std::string &n : names) left += store_has(n);
+      EXPECT_GT(left, 0u) << "a crash leaves them to a walk";
+      all_prog_ids();
+      size_t young = 0;
+      for (const std::string &n : names) young += store_has(n);
+      EXPECT_EQ(young, left) << "removed before their grace period";
+      const struct timespec old_times[2] = {{time(nullptr) - 60, 0}, {time(nullptr) - 60, 0}};
+      for (const std::string &n : names)
+        utimensat(AT_FDCWD, (std::string(userbpf_fs_root()) + "/.userbpf/obj/" + n).c_str(), old_times, 0);
+      all_prog_ids();
+    }
+    for (const std::string &n : names) EXPECT_FALSE(store_has(n)) << n << " clean_exit " << clean_exit;
+  }
+  close(static_cast<int>(own));
+}
+
+// A fork() child never takes its parent's files; ids keep going up on both
+// sides.
+TEST(PremadeProgramFiles, AForkChildMakesItsOwn) {
+  long parent_prog = load_return_zero();
+  ASSERT_GE(parent_prog, 0);
+  usleep(50000);
+  const std::set<std::string> parents = premade_files();
+  int report[2];
+  ASSERT_EQ(pipe(report), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(report[0]);
+    long prog = load_return_zero();
+    if (prog < 0) _exit(2);
+    const uint32_t id = prog_id(static_cast<int>(prog));
+    if (write(report[1], &id, sizeof(id)) != sizeof(id)) _exit(3);
+    _exit(0);
+  }
+  close(report[1]);
+  uint32_t child_id = 0;
+  ASSERT_EQ(read(report[0], &child_id, sizeof(child_id)), static_cast<ssize_t>(sizeof(child_id)));
+  close(report[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_FALSE(parents.count("prog-" + std::to_string(child_id))) << "the child took its parent's file";
+  long next = load_return_zero();
+  ASSERT_GE(next, 0);
+  EXPECT_GT(prog_id(static_cast<int>(next)), child_id);
+  close(static_cast<int>(next));
+  close(static_cast<int>(parent_prog));
+}

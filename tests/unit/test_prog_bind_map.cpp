@@ -43,15 +43,7 @@ long bind(int prog, int map) {
   return call(U, BPF_PROG_BIND_MAP, a);
 }
 
-uint32_t map_id(int fd) {
-  struct bpf_map_info info = {};
-  union bpf_attr a = {};
-  a.info.bpf_fd = static_cast<uint32_t>(fd);
-  a.info.info_len = sizeof(info);
-  a.info.info = reinterpret_cast<uintptr_t>(&info);
-  EXPECT_EQ(call(U, BPF_OBJ_GET_INFO_BY_FD, a), 0);
-  return info.id;
-}
+uint32_t map_id(int fd) { return ubt::object_id<struct bpf_map_info>(U, fd); }
 
 std::vector<uint32_t> used_maps(int prog) {
   std::vector<uint32_t> ids(128);

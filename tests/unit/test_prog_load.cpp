@@ -121,17 +121,7 @@ class ProgLoadTest : public ::testing::TestWithParam<Backend> {
     EXPECT_GE(fd, 0) << strerror(static_cast<int>(-fd));
     return static_cast<int>(fd);
   }
-  uint32_t map_id(int fd) {
-    struct bpf_map_info info;
-    memset(&info, 0, sizeof(info));
-    union bpf_attr a;
-    memset(&a, 0, sizeof(a));
-    a.info.bpf_fd = static_cast<uint32_t>(fd);
-    a.info.info_len = sizeof(info);
-    a.info.info = reinterpret_cast<uintptr_t>(&info);
-    EXPECT_EQ(ubt::call(fn, BPF_OBJ_GET_INFO_BY_FD, a), 0);
-    return info.id;
-  }
+  uint32_t map_id(int fd) { return ubt::object_id<struct bpf_map_info>(fn, fd); }
   // MAP_GET_FD_BY_ID: 0 if the map exists (the fd is closed), else -errno.
   long map_exists(uint32_t id) {
     union bpf_attr a;
@@ -838,6 +828,48 @@ TEST_P(ProgLoadTest, IdsAndFdById) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   EXPECT_EQ(r, -ENOENT);
+}
+
+// Ids go up, load after load, and a walk lists exactly the programs that
+// exist: every id it gives opens (userbpf makes program files ahead of its
+// loads, under ids reserved then: never listed, never openable, and given
+// up if a higher id was published meanwhile).
+TEST_P(ProgLoadTest, IdsGoUpAndWalksListOnlyPrograms) {
+  uint32_t last = 0;
+  std::vector<uint32_t> kept;
+  for (int i = 0; i < 60; i++) {
+    long prog = load({});
+    ASSERT_GE(prog, 0);
+    ProgInfo pi;
+    ASSERT_GT(prog_info(fn, static_cast<int>(prog), &pi), 0);
+    EXPECT_GT(pi.info.id, last) << "load " << i;
+    last = pi.info.id;
+    if (i % 10 == 0) {
+      kept.push_back(pi.info.id);
+    } else {
+      fds.erase(std::find(fds.begin(), fds.end(), static_cast<int>(prog)));
+      close(static_cast<int>(prog));
+    }
+    if (i % 20 == 19) std::this_thread::sleep_for(std::chrono::milliseconds(20)); // let files be made ahead
+  }
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  std::vector<uint32_t> listed;
+  for (a.start_id = 0; ubt::call(fn, BPF_PROG_GET_NEXT_ID, a) == 0; a.start_id = a.next_id) {
+    if (a.next_id <= kept.front()) continue; // older programs (the system's, other tests')
+    union bpf_attr by_id;
+    memset(&by_id, 0, sizeof(by_id));
+    by_id.prog_id = a.next_id;
+    long fd = ubt::call(fn, BPF_PROG_GET_FD_BY_ID, by_id);
+    // Released since the walk found it (the kernel frees after a grace
+    // period), or a program of another process: only ENOENT is allowed.
+    if (fd == -ENOENT) continue;
+    EXPECT_GE(fd, 0) << "listed id " << a.next_id << " does not open";
+    if (fd >= 0) close(static_cast<int>(fd));
+    listed.push_back(a.next_id);
+  }
+  for (size_t k = 1; k < kept.size(); k++)
+    EXPECT_NE(std::find(listed.begin(), listed.end(), kept[k]), listed.end()) << "kept program " << kept[k];
 }
 
 TEST_P(ProgLoadTest, PinAndGetAProgram) {
