@@ -960,18 +960,18 @@ int object_ref_get(Object &obj) {
   return header_store_refs(fd, hdr, hdr.refs + 1) ? -EBADF : 0;
 }
 
-int prog_bind_map(Object &prog, Object &map) {
+int prog_bind_map(Object &prog, int prog_fd, Object &map) {
   // The list only grows: a map in our copy of it (the program's maps at its
   // load, libbpf's .rodata among them) is used still, and nothing changes.
   const ProgHeader &loaded = prog.hdr->prog;
   const uint32_t n = std::min(loaded.nr_map_ids, kMaxUsedMaps);
   if (std::find(loaded.map_ids, loaded.map_ids + n, map.id) != loaded.map_ids + n) return 0;
   StoreLock lock;
-  // The program's header as it is now, through our own description.
-  struct stat sb;
-  const int fd = live_own_description(prog, &sb);
+  // The program's header as it is now, through the caller's handle (no
+  // open of our own by name).
+  const int fd = prog_fd;
   ObjectHeader hdr;
-  if (fd < 0 || !header_read(fd, &hdr, &sb) || hdr.dead) return -EBADF;
+  if (!header_read(fd, &hdr) || hdr.dead) return -EBADF;
   const uint32_t used = std::min(hdr.prog.nr_map_ids, kMaxUsedMaps);
   for (uint32_t i = 0; i < used; i++)
     if (hdr.prog.map_ids[i] == map.id) return 0; // already used: nothing changes

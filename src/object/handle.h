@@ -154,7 +154,10 @@ int object_ref_get(Object &obj);
 // to the file, under the StoreLock: every process sees it from then on.
 // 0 also when the program already uses the map; -E2BIG when its kMaxUsedMaps
 // slots are full; -EBADF if a close racing with us released either object.
-int prog_bind_map(Object &prog, Object &map);
+// prog_fd: the caller's handle on the program (its header is read and
+// written through it: a handle keeps the program alive, and no lock is
+// probed through it).
+int prog_bind_map(Object &prog, int prog_fd, Object &map);
 
 // The maps the program uses now (ids, in the order they were added): this
 // process's copy of its header may predate a BPF_PROG_BIND_MAP. Returns the

@@ -1229,7 +1229,7 @@ int prog_bind_map(const Attr &at) {
   if (prog->obj->kind != ObjectKind::kProg) return -EINVAL;
   const Handle *map = map_handle(b.map_fd, &err);
   if (!map) return err;
-  return prog_bind_map(*prog->obj, *map->obj);
+  return prog_bind_map(*prog->obj, static_cast<int>(b.prog_fd), *map->obj);
 }
 
 // The end of each command's last attr field (the kernel's CMD_LAST_FIELD).
