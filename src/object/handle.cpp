@@ -19,7 +19,6 @@
 #include <system_error>
 #include <thread>
 #include <iterator>
-#include <new>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -181,6 +180,9 @@ std::unordered_set<std::string> &pending_spares() {
   static auto *s = new std::unordered_set<std::string>;
   return *s;
 }
+// Off in a fork() child that could not take over the pool (another thread
+// held it at the fork).
+std::atomic<bool> recycling_enabled{true};
 // A fork() child's views may carry spares its parent renamed: they stay the
 // parent's. Spare paths carry the owner's pid; the generation tells a view's
 // spare from an inherited one.
@@ -196,6 +198,7 @@ pid_t spare_owner_pid() {
 }
 
 void unlink_spares_at_exit() {
+  if (!recycling_enabled.load()) return;
   std::lock_guard<std::mutex> g(spare_mu);
   for (const Spare &sp : spares()) unlink(sp.path.c_str());
   for (const std::string &path : pending_spares()) unlink(path.c_str());
@@ -262,25 +265,28 @@ void discard_spare(Spare &sp) {
 // views its parent made spares of are the parent's files, which the child
 // leaves alone; its own new maps recycle as anyone's.
 void recycling_before_fork() {
-  {
-    std::lock_guard<std::mutex> g(registry_mu);
-    for (auto &entry : objects_by_ino()) entry.second->made_here = false;
-  }
-  spare_mu.lock(); // the pool's state is whole in the child
+  std::lock_guard<std::mutex> g(registry_mu);
+  for (auto &entry : objects_by_ino()) entry.second->made_here = false;
 }
-void recycling_after_fork_parent() { spare_mu.unlock(); }
 void recycling_after_fork_child() {
   recycling_pid.store(getpid());
   recycling_generation.fetch_add(1);
-  // Our copies of the spares' descriptions.
+  // Our copies of the spares' descriptions. If another thread held the pool
+  // at the fork, its state is unknown here: no recycling in this process.
+  // (Holding the pool's lock across the fork instead deadlocks: liburcu's
+  // fork handler waits for its callback thread, which may be waiting for
+  // the pool in pool_spare.)
+  if (!spare_mu.try_lock()) {
+    recycling_enabled.store(false);
+    return;
+  }
   for (const Spare &sp : spares()) raw_close(sp.fd);
   spares().clear();
   pending_spares().clear();
   spare_bytes = 0;
   spare_mu.unlock();
 }
-[[maybe_unused]] const int recycling_atfork =
-    pthread_atfork(recycling_before_fork, recycling_after_fork_parent, recycling_after_fork_child);
+[[maybe_unused]] const int recycling_atfork = pthread_atfork(recycling_before_fork, nullptr, recycling_after_fork_child);
 
 void put_object(Object *obj);
 
@@ -289,7 +295,8 @@ void free_object(Object *obj) {
   for (Object *held : obj->held_views) put_object(held);
   if (obj->kind == ObjectKind::kMap && obj->map.ops && obj->map.ops->detach) obj->map.ops->detach(obj->map);
   // A spare this process made (not one a fork inherited from its parent).
-  if (!obj->spare_path.empty() && obj->spare_generation == recycling_generation.load()) {
+  if (!obj->spare_path.empty() && recycling_enabled.load() &&
+      obj->spare_generation == recycling_generation.load()) {
     if (pool_spare(*obj)) {
       delete obj; // the pool owns its description and mapping now
       return;
@@ -556,7 +563,6 @@ struct Premade {
 };
 struct PremadePool {
   std::mutex mu;
-  // Made anew in a fork() child (its waiter was the parent's worker).
   std::condition_variable cv;
   std::deque<Premade> files;         // ascending ids
   std::vector<Premade> given_up;     // to unlink, on the worker
@@ -564,10 +570,11 @@ struct PremadePool {
   bool worker_running = false;
   bool stopping = false;
 };
-PremadePool &premade_pool() {
-  static auto *p = new PremadePool;
-  return *p;
+PremadePool *&premade_pool_ptr() {
+  static PremadePool *p = new PremadePool;
+  return p;
 }
+PremadePool &premade_pool() { return *premade_pool_ptr(); }
 
 void premade_worker() {
   PremadePool &pool = premade_pool();
@@ -613,20 +620,17 @@ void premade_at_exit() {
   pool.ids.clear();
 }
 
-// fork(): the pool's files stay the parent's; the child starts its own.
-void premade_before_fork() { premade_pool().mu.lock(); }
-void premade_after_fork_parent() { premade_pool().mu.unlock(); }
+// fork(): the pool's files stay the parent's; the child starts a pool of
+// its own, leaving the copy of its parent's as it is (another thread may
+// have been changing it; no lock is held across the fork: liburcu's fork
+// handler waits for its callback thread, which may be waiting for the pool
+// in a walk over the ids).
+PremadePool *premade_pool_at_fork = nullptr; // the parent's, kept reachable
 void premade_after_fork_child() {
-  PremadePool &pool = premade_pool();
-  pool.files.clear();
-  pool.given_up.clear();
-  pool.ids.clear();
-  pool.worker_running = false;
-  new (&pool.cv) std::condition_variable; // the old one's waiter is the parent's worker
-  pool.mu.unlock();
+  premade_pool_at_fork = premade_pool_ptr();
+  premade_pool_ptr() = new PremadePool;
 }
-[[maybe_unused]] const int premade_atfork =
-    pthread_atfork(premade_before_fork, premade_after_fork_parent, premade_after_fork_child);
+[[maybe_unused]] const int premade_atfork = pthread_atfork(nullptr, nullptr, premade_after_fork_child);
 
 // A file made ahead for a new program, out of the pool, its id claimed;
 // false if there is none to take (the caller makes its own file).
@@ -1005,7 +1009,7 @@ uint32_t prog_used_maps(Object &prog, uint32_t ids[kMaxUsedMaps]) {
 void object_view_put(Object *obj) { put_object(obj); }
 
 bool keep_file_for_recycling(Object &view, const std::string &path) {
-  if (!view.made_here || !kind_is_mapped(view.kind) || !view.mapped_len ||
+  if (!recycling_enabled.load() || !view.made_here || !kind_is_mapped(view.kind) || !view.mapped_len ||
       view.mapped_len > kSpareMaxRegion || view.internal_fd < 0)
     return false;
   const ObjectHeader &hdr = *view.hdr;

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <userbpf/bpf.h>
 
@@ -181,6 +182,23 @@ inline bool kernel_bpf_available(std::string *why) {
 // Give this test process its own userbpf pin root, so tests never see each
 // other's objects. Call before the first userbpf_bpf().
 // On tmpfs (/dev/shm) where there is one, as the default root is.
+// Remove a pin root made for tests, whole. userbpf's own exit handlers and
+// threads (liburcu's, the one making program files ahead) may still remove
+// or add files meanwhile: a failed remove does not stop the walk, and a root
+// not empty yet gets another pass.
+inline void remove_fs_root(const std::string &root) {
+  for (int pass = 0; pass < 5 && access(root.c_str(), F_OK) == 0; pass++) {
+    if (pass) usleep(10000);
+    nftw(root.c_str(), [](const char *path, const struct stat *, int, struct FTW *) {
+      remove(path);
+      return 0;
+    }, 16, FTW_DEPTH | FTW_PHYS);
+  }
+}
+
+// Give this process a pin root of its own (USERBPF_FS), removed when it
+// exits (not when a forked child does: a child that made its own, or exits
+// with _exit, calls remove_fs_root itself). Returns the root, or "".
 inline std::string use_private_fs_root() {
   char shm_tmpl[] = "/dev/shm/userbpf-test-XXXXXX";
   char tmp_tmpl[] = "/tmp/userbpf-test-XXXXXX";
@@ -188,16 +206,23 @@ inline std::string use_private_fs_root() {
   if (!dir) dir = mkdtemp(tmp_tmpl);
   if (dir) {
     setenv("USERBPF_FS", dir, 1);
-    // Remove the root when the test process (not a forked child) exits.
-    static std::string root;
-    static pid_t owner;
-    root = dir;
-    owner = getpid();
-    atexit([] {
-      if (getpid() != owner) return;
-      nftw(root.c_str(), [](const char *path, const struct stat *, int, struct FTW *) { return remove(path); },
-           16, FTW_DEPTH | FTW_PHYS);
-    });
+    // Every root this process made (tests may ask more than once), removed
+    // by one exit handler.
+    static std::vector<std::string> *roots = new std::vector<std::string>;
+    static pid_t owner = 0;
+    if (owner != getpid()) { // first call in this process (or a child of a caller)
+      roots->clear();
+      owner = getpid();
+      static bool registered = false;
+      if (!registered) {
+        registered = true;
+        atexit([] {
+          if (getpid() != owner) return;
+          for (const std::string &r : *roots) remove_fs_root(r);
+        });
+      }
+    }
+    roots->push_back(dir);
   }
   return dir ? dir : "";
 }

@@ -263,13 +263,15 @@ std::string child_transcript(bool userbpf) {
   pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);
+    std::string root;
     if (userbpf) {
-      ubt::use_private_fs_root();
+      root = ubt::use_private_fs_root();
       ubt::t_backend = ubt::Backend::kUserbpf;
     }
     FILE *out = fdopen(fds[1], "w");
     transcript(out);
     fclose(out);
+    if (!root.empty()) ubt::remove_fs_root(root); // _exit runs no exit handler
     _exit(0);
   }
   close(fds[1]);
