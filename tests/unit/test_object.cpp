@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstring>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -862,4 +863,48 @@ TEST(PremadeProgramFiles, AForkChildMakesItsOwn) {
   EXPECT_GT(prog_id(static_cast<int>(next)), child_id);
   close(static_cast<int>(next));
   close(static_cast<int>(parent_prog));
+}
+
+// Every fd userbpf keeps or hands out is opened inside the caller's own
+// bpf() call, never by its threads (liburcu's, the one making program files
+// ahead): an fd appearing at a moment the program did not choose could take
+// a number the program just closed (DESIGN-NOTES "Files made ahead"). While
+// the program makes no call, fds may only go away.
+TEST(Fds, NoneAppearsBetweenCalls) {
+  auto fds_now = [] {
+    std::map<int, std::string> fds;
+    if (DIR *d = opendir("/proc/self/fd")) {
+      const int own = dirfd(d);
+      while (struct dirent *e = readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        const int fd = atoi(e->d_name);
+        if (fd == own) continue;
+        char target[4096];
+        ssize_t n = readlink((std::string("/proc/self/fd/") + e->d_name).c_str(), target, sizeof(target) - 1);
+        fds[fd] = n > 0 ? std::string(target, static_cast<size_t>(n)) : std::string();
+      }
+      closedir(d);
+    }
+    return fds;
+  };
+  // Work for the background: views to free and pool, program files to make
+  // ahead and to give up.
+  for (int round = 0; round < 3; round++) {
+    std::vector<int> open_now;
+    for (int i = 0; i < 8; i++) open_now.push_back(array_map(16));
+    for (int i = 0; i < 20; i++) {
+      long prog = load_return_zero();
+      ASSERT_GE(prog, 0);
+      if (i % 4 == 0) open_now.push_back(static_cast<int>(prog));
+      else close(static_cast<int>(prog));
+    }
+    for (int fd : open_now) close(fd);
+    const std::map<int, std::string> before = fds_now();
+    usleep(300000); // grace periods pass, the pools fill
+    for (const auto &[fd, target] : fds_now()) {
+      auto it = before.find(fd);
+      EXPECT_TRUE(it != before.end() && it->second == target)
+          << "fd " << fd << " (" << target << ") appeared while no call was made, round " << round;
+    }
+  }
 }
