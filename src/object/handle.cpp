@@ -157,9 +157,9 @@ void release_region(ObjectHeader *hdr, size_t mapped_len) {
 // once the grace period is over (no thread of ours still uses it), zeroes
 // it and keeps its description and mapping here (pool_spare, on liburcu's
 // thread rather than in a MAP_CREATE); the next map of the same region size
-// is renamed in under its new name (reuse_spare). A spare's description holds the owner lock byte;
-// live_ids() removes spares whose owner died, and a normal exit unlinks its
-// own.
+// is renamed in under its new name (reuse_spare). A spare's description
+// holds the owner lock byte; live_ids() removes spares whose owner died, and
+// a normal exit unlinks its own.
 constexpr size_t kSpareMaxRegion = 256 * 1024;
 constexpr size_t kSpareTotalBytes = 2 * 1024 * 1024;
 struct Spare {
@@ -548,7 +548,7 @@ void handle_forget(int fd) {
 // a moment the program did not choose (every fd we hand out or keep is
 // opened inside the caller's own bpf() call). A load takes the one with the
 // lowest id: if that id is still above every program id published
-// (claim_reserved_id), it opens it, takes its first handle and checks it
+// (note_published), it opens it, takes its first handle and checks it
 // still has its name; else (a program was made elsewhere meanwhile, or a
 // walk removed the file) it makes its own, and ids go up as the kernel's do.
 // The walks of other processes treat them as any unpublished file (removed
@@ -652,7 +652,7 @@ bool take_premade(Premade *out) {
     Premade p = std::move(pool.files.front());
     pool.files.pop_front();
     pool.ids.erase(p.id);
-    if (claim_reserved_id(ObjectKind::kProg, p.id)) {
+    if (note_published(ObjectKind::kProg, p.id)) {
       *out = std::move(p);
       got = true;
     } else {
@@ -973,16 +973,16 @@ int prog_bind_map(Object &prog, int prog_fd, Object &map) {
   StoreLock lock;
   // The program's header as it is now, through the caller's handle (no
   // open of our own by name).
-  const int fd = prog_fd;
+  struct stat sb;
   ObjectHeader hdr;
-  if (!header_read(fd, &hdr) || hdr.dead) return -EBADF;
+  if (fstat(prog_fd, &sb) != 0 || !header_read(prog_fd, &hdr, &sb) || hdr.dead) return -EBADF;
   const uint32_t used = std::min(hdr.prog.nr_map_ids, kMaxUsedMaps);
   for (uint32_t i = 0; i < used; i++)
     if (hdr.prog.map_ids[i] == map.id) return 0; // already used: nothing changes
   // The kernel has no limit here (its list grows); ours is the header's.
   if (used == kMaxUsedMaps) return -E2BIG;
   if (int err = object_ref_get(map)) return err;
-  if (int err = header_store_prog_map(fd, hdr, used, map.id)) {
+  if (int err = header_store_prog_map(prog_fd, hdr, used, map.id)) {
     object_ref_put(ObjectKind::kMap, map.id);
     return err;
   }

@@ -36,7 +36,7 @@ struct StoreState {
   std::atomic<uint32_t> next_id[8];        // indexed by ObjectKind
   std::atomic<uint64_t> memlock_bytes;     // charged to RLIMIT_MEMLOCK
   // The highest id of each kind published so far (a state file from before
-  // this field reads 0): see claim_reserved_id().
+  // this field reads 0): see note_published().
   std::atomic<uint32_t> published_max[8];
 };
 constexpr uint64_t kStateMagic = 0x5354415445425055ull;
@@ -225,15 +225,7 @@ uint32_t allocate_id(ObjectKind kind) {
 }
 } // namespace
 
-void note_published(ObjectKind kind, uint32_t id) {
-  if (!store().state) return;
-  auto &max = store().state->published_max[static_cast<unsigned>(kind) & 7];
-  uint32_t seen = max.load();
-  while (seen < id && !max.compare_exchange_weak(seen, id)) {
-  }
-}
-
-bool claim_reserved_id(ObjectKind kind, uint32_t id) {
+bool note_published(ObjectKind kind, uint32_t id) {
   if (!store().state) return false;
   auto &max = store().state->published_max[static_cast<unsigned>(kind) & 7];
   uint32_t seen = max.load();

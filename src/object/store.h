@@ -162,10 +162,10 @@ std::string spare_file_path(pid_t owner);
 // Ids go up, as the kernel's (idr_alloc_cyclic): every object notes its id
 // before it is published, and a file made ahead under an id reserved then
 // (handle.cpp, "Program files made ahead") may take that id only if no
-// higher one of its kind was published since: claim_reserved_id() returns
-// true and notes it, or false (the file is given up).
-void note_published(ObjectKind kind, uint32_t id);
-bool claim_reserved_id(ObjectKind kind, uint32_t id);
+// higher one of its kind was published since. note_published() returns
+// true if id was above every id of its kind noted before (and is now the
+// highest), false if not (such a file is given up).
+bool note_published(ObjectKind kind, uint32_t id);
 
 // Make an empty file ahead, under a fresh id, without opening it (mknod: no
 // fd appears in the process). Unpublished, it is left alone by walks for

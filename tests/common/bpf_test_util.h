@@ -120,17 +120,22 @@ inline long map_batch(BpfFn fn, int cmd, int fd, const void *in_batch, void *out
   return r;
 }
 
-// The id of the object behind fd (Info: struct bpf_map_info, bpf_prog_info,
-// ...), from BPF_OBJ_GET_INFO_BY_FD; 0 if that fails.
-template <typename Info> uint32_t object_id(BpfFn fn, int fd) {
-  Info info;
-  memset(&info, 0, sizeof(info));
+// BPF_OBJ_GET_INFO_BY_FD into *info (Info: struct bpf_map_info,
+// bpf_prog_info, ...), zeroed first: 0 or the negative errno.
+template <typename Info> long object_info(BpfFn fn, int fd, Info *info) {
+  memset(info, 0, sizeof(*info));
   union bpf_attr a;
   memset(&a, 0, sizeof(a));
   a.info.bpf_fd = static_cast<uint32_t>(fd);
-  a.info.info_len = sizeof(info);
-  a.info.info = reinterpret_cast<uintptr_t>(&info);
-  return call(fn, BPF_OBJ_GET_INFO_BY_FD, a) == 0 ? info.id : 0;
+  a.info.info_len = sizeof(*info);
+  a.info.info = reinterpret_cast<uintptr_t>(info);
+  return call(fn, BPF_OBJ_GET_INFO_BY_FD, a);
+}
+
+// The id of the object behind fd; 0 if its info cannot be had.
+template <typename Info> uint32_t object_id(BpfFn fn, int fd) {
+  Info info;
+  return object_info(fn, fd, &info) == 0 ? info.id : 0;
 }
 
 // Load a GPL socket filter made of raw instructions (log level 1): its fd,

@@ -243,13 +243,7 @@ TEST_P(HashCreate, PercpuLruRoundsMaxEntriesToCpus) {
   long fd = ubt::map_create(fn, BPF_MAP_TYPE_LRU_HASH, 4, 4, cpus + 1, BPF_F_NO_COMMON_LRU);
   ASSERT_GE(fd, 0);
   struct bpf_map_info info;
-  memset(&info, 0, sizeof(info));
-  union bpf_attr a;
-  memset(&a, 0, sizeof(a));
-  a.info.bpf_fd = static_cast<uint32_t>(fd);
-  a.info.info_len = sizeof(info);
-  a.info.info = reinterpret_cast<uintptr_t>(&info);
-  ASSERT_EQ(ubt::call(fn, BPF_OBJ_GET_INFO_BY_FD, a), 0);
+  ASSERT_EQ(ubt::object_info(fn, static_cast<int>(fd), &info), 0);
   EXPECT_EQ(info.max_entries, 2 * cpus);
   close(static_cast<int>(fd));
 }

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -754,6 +755,32 @@ std::set<std::string> new_premade_files(const std::set<std::string> &before) {
   return fresh;
 }
 
+// Run body in a fork() child and return what it returned (through a pipe);
+// *ok: the child exited 0 (it exits 2 if body returned nothing). The child
+// ends with exit() if run_exit_handlers, else with _exit() (as a crash).
+std::string in_child(const std::function<std::string()> &body, bool run_exit_handlers, bool *ok) {
+  int report[2];
+  *ok = false;
+  if (pipe(report) != 0) return "";
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(report[0]);
+    const std::string text = body();
+    if (text.empty() || write(report[1], text.data(), text.size()) != static_cast<ssize_t>(text.size())) _exit(2);
+    if (run_exit_handlers) exit(0);
+    _exit(0);
+  }
+  close(report[1]);
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = read(report[0], buf, sizeof(buf))) > 0;) text.append(buf, static_cast<size_t>(n));
+  close(report[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  *ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  return text;
+}
+
 } // namespace
 
 TEST(PremadeProgramFiles, AreNeitherListedNorOpenable) {
@@ -790,27 +817,16 @@ TEST(PremadeProgramFiles, GoWithTheirProcess) {
   usleep(100000);
   for (const bool clean_exit : {false, true}) {
     const std::set<std::string> before = premade_files();
-    int report[2];
-    ASSERT_EQ(pipe(report), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-      close(report[0]);
-      long prog = load_return_zero();
-      if (prog < 0) _exit(2);
-      std::string names;
-      for (const std::string &n : new_premade_files(before)) names += n + "\n";
-      if (names.empty() || write(report[1], names.data(), names.size()) != static_cast<ssize_t>(names.size())) _exit(3);
-      if (clean_exit) exit(0);
-      _exit(0); // no exit handlers: as a crash
-    }
-    close(report[1]);
-    std::string text;
-    char buf[4096];
-    for (ssize_t n; (n = read(report[0], buf, sizeof(buf))) > 0;) text.append(buf, static_cast<size_t>(n));
-    close(report[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "clean_exit " << clean_exit;
+    bool ok = false;
+    const std::string text = in_child(
+        [&] {
+          std::string names;
+          if (load_return_zero() < 0) return names;
+          for (const std::string &n : new_premade_files(before)) names += n + "\n";
+          return names;
+        },
+        clean_exit, &ok);
+    ASSERT_TRUE(ok) << "clean_exit " << clean_exit;
     std::vector<std::string> names;
     for (size_t at = 0, nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1) names.push_back(text.substr(at, nl - at));
     ASSERT_FALSE(names.empty());
@@ -839,24 +855,15 @@ TEST(PremadeProgramFiles, AForkChildMakesItsOwn) {
   ASSERT_GE(parent_prog, 0);
   usleep(50000);
   const std::set<std::string> parents = premade_files();
-  int report[2];
-  ASSERT_EQ(pipe(report), 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(report[0]);
-    long prog = load_return_zero();
-    if (prog < 0) _exit(2);
-    const uint32_t id = prog_id(static_cast<int>(prog));
-    if (write(report[1], &id, sizeof(id)) != sizeof(id)) _exit(3);
-    _exit(0);
-  }
-  close(report[1]);
-  uint32_t child_id = 0;
-  ASSERT_EQ(read(report[0], &child_id, sizeof(child_id)), static_cast<ssize_t>(sizeof(child_id)));
-  close(report[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  bool ok = false;
+  const std::string text = in_child(
+      [] {
+        long prog = load_return_zero();
+        return prog < 0 ? std::string() : std::to_string(prog_id(static_cast<int>(prog)));
+      },
+      false, &ok);
+  ASSERT_TRUE(ok);
+  const uint32_t child_id = static_cast<uint32_t>(std::stoul(text));
   EXPECT_FALSE(parents.count("prog-" + std::to_string(child_id))) << "the child took its parent's file";
   long next = load_return_zero();
   ASSERT_GE(next, 0);
