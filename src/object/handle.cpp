@@ -152,14 +152,19 @@ void release_region(ObjectHeader *hdr, size_t mapped_len) {
 // (bench/store_floor_bench): creating, backing, mapping and faulting in a
 // file, then unmapping and freeing it. A map this process made and released
 // itself, whose file no other process ever mapped (ObjectHeader::
-// mapped_elsewhere) and that no fork() shared, keeps its file instead: the
-// release renames it to a spare (keep_file_for_recycling); the view's free,
-// once the grace period is over (no thread of ours still uses it), zeroes
-// it and keeps its description and mapping here (pool_spare, on liburcu's
-// thread rather than in a MAP_CREATE); the next map of the same region size
-// is renamed in under its new name (reuse_spare). A spare's description
-// holds the owner lock byte; live_ids() removes spares whose owner died, and
-// a normal exit unlinks its own.
+// mapped_elsewhere) and that no fork() shared, keeps its file instead:
+//  - the release marks it dead and leaves it under its name
+//    (keep_file_for_recycling): every reader takes a dead file for absent;
+//  - the view's free, once the grace period is over (no thread of ours
+//    still uses it), zeroes it and keeps its description and mapping here
+//    (pool_spare, on liburcu's thread rather than in a MAP_CREATE);
+//  - the worker of "Files made ahead" names it ahead: renames it to a fresh
+//    id of its kind, unpublished (name_one_spare);
+//  - the next MAP_CREATE (or BTF_LOAD) takes the lowest such id, resized if
+//    need be, and needs no rename (take_named_spare, reuse_spare).
+// A spare's description holds the owner lock byte: walks of other processes
+// leave a spare alone while its owner lives, and remove it once the owner
+// died (judge_fd_locked); a normal exit unlinks its own.
 constexpr size_t kSpareMaxRegion = 256 * 1024;
 constexpr size_t kSpareTotalBytes = 2 * 1024 * 1024;
 struct Spare {
@@ -168,14 +173,30 @@ struct Spare {
   size_t len = 0;
   ino_t ino = 0;
   std::string path;
+  ObjectKind kind = ObjectKind::kMap; // what it was, and will be again
+  uint32_t old_id = 0;                // its object's id: the order the worker names spares in
+  uint32_t named_id = 0;              // named ahead: under this (unpublished) id; 0: under its old object's name
+  bool naming = false;                // the worker is renaming it (not to be taken)
 };
 std::mutex spare_mu;
+// Spares not named ahead (or named under ids since passed), kept longest ago first.
 std::vector<Spare> &spares() {
   static auto *v = new std::vector<Spare>;
   return *v;
 }
+// Spares named ahead, per kind, ascending ids.
+std::deque<Spare> &named_spares(ObjectKind kind) {
+  static auto *d = new std::deque<Spare>[8];
+  return d[static_cast<unsigned>(kind) & 7];
+}
+// (kind, id) of every spare under an object's name: walks of ours skip them.
+std::unordered_set<uint64_t> &spare_named_ids() {
+  static auto *s = new std::unordered_set<uint64_t>;
+  return *s;
+}
+bool spares_closed = false;                 // the exit handler ran; guarded by spare_mu
 size_t spare_bytes = 0;                     // guarded by spare_mu
-// Spares renamed at release whose views are not freed yet. Guarded by spare_mu.
+// Paths of spares released whose views are not freed yet. Guarded by spare_mu.
 std::unordered_set<std::string> &pending_spares() {
   static auto *s = new std::unordered_set<std::string>;
   return *s;
@@ -183,26 +204,21 @@ std::unordered_set<std::string> &pending_spares() {
 // Off in a fork() child that could not take over the pool (another thread
 // held it at the fork).
 std::atomic<bool> recycling_enabled{true};
-// A fork() child's views may carry spares its parent renamed: they stay the
-// parent's. Spare paths carry the owner's pid; the generation tells a view's
-// spare from an inherited one.
-std::atomic<pid_t> recycling_pid{0};
+// A fork() child's views may carry spares its parent kept: they stay the
+// parent's. The generation tells a view's spare from an inherited one.
 std::atomic<uint32_t> recycling_generation{0};
-pid_t spare_owner_pid() {
-  pid_t pid = recycling_pid.load();
-  if (pid == 0) {
-    pid = getpid();
-    recycling_pid.store(pid);
-  }
-  return pid;
-}
 
 void unlink_spares_at_exit() {
   if (!recycling_enabled.load()) return;
   std::lock_guard<std::mutex> g(spare_mu);
+  spares_closed = true; // a spare the worker is renaming now is unlinked by the worker
   for (const Spare &sp : spares()) unlink(sp.path.c_str());
+  for (ObjectKind kind : {ObjectKind::kMap, ObjectKind::kBtf})
+    for (const Spare &sp : named_spares(kind)) unlink(sp.path.c_str());
   for (const std::string &path : pending_spares()) unlink(path.c_str());
   spares().clear();
+  for (ObjectKind kind : {ObjectKind::kMap, ObjectKind::kBtf}) named_spares(kind).clear();
+  spare_named_ids().clear();
   pending_spares().clear();
   spare_bytes = 0;
 }
@@ -211,31 +227,54 @@ void unlink_spares_at_exit() {
 void forget_pending_locked(const std::string &path) { pending_spares().erase(path); }
 
 void discard_spare(Spare &sp);
+void wake_worker_for_spares();
 
 // Keep a freed view's file (its release made it a spare), making room by
-// dropping the spares kept longest ago. false: the caller frees it as any view.
+// dropping the spares kept longest ago (not those named ahead). false: the
+// caller frees it as any view.
 bool pool_spare(Object &obj) {
   // Zeroed here, on liburcu's thread rather than in the next MAP_CREATE
-  // (nothing of ours uses it after the grace period; its spare name keeps
-  // walks off it). Its next first handle is opened only in that MAP_CREATE:
-  // a file opened here would take the lowest free fd number at a moment the
-  // program did not choose (DESIGN-NOTES "Files made ahead").
+  // (nothing of ours uses it after the grace period), all but `dead`: a
+  // walk elsewhere reading the header meanwhile sees it released or
+  // unpublished, never half of each. Its next first handle is opened only
+  // in that MAP_CREATE: a file opened here would take the lowest free fd
+  // number at a moment the program did not choose (DESIGN-NOTES "Files made
+  // ahead").
   const bool usable = obj.mapped_len && obj.internal_fd >= 0 && fd_refers_to(obj.internal_fd, obj.dev, obj.ino);
-  if (usable) memset(static_cast<void *>(obj.hdr), 0, obj.mapped_len);
+  if (usable) {
+    auto *bytes = reinterpret_cast<uint8_t *>(obj.hdr);
+    constexpr size_t dead_at = offsetof(ObjectHeader, dead), dead_end = dead_at + sizeof(ObjectHeader::dead);
+    obj.hdr->dead.store(1);
+    memset(bytes, 0, dead_at);
+    memset(bytes + dead_end, 0, obj.mapped_len - dead_end);
+  }
   std::vector<Spare> dropped;
   {
     std::lock_guard<std::mutex> g(spare_mu);
     forget_pending_locked(obj.spare_path);
     if (!usable) return false;
     auto &v = spares();
-    size_t drop = 0;
-    while (drop < v.size() && spare_bytes + obj.mapped_len > kSpareTotalBytes) spare_bytes -= v[drop++].len;
-    std::move(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(drop), std::back_inserter(dropped));
-    v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(drop));
-    v.push_back({obj.internal_fd, obj.hdr, obj.mapped_len, obj.ino, obj.spare_path});
+    auto droppable = [&] { return std::find_if(v.begin(), v.end(), [](const Spare &sp) { return !sp.naming; }); };
+    for (auto it = droppable(); it != v.end() && spare_bytes + obj.mapped_len > kSpareTotalBytes; it = droppable()) {
+      spare_bytes -= it->len;
+      if (it->named_id) spare_named_ids().erase(id_key(it->kind, it->named_id));
+      dropped.push_back(std::move(*it));
+      v.erase(it);
+    }
+    if (spare_bytes + obj.mapped_len > kSpareTotalBytes) return false; // the rest is named ahead
+    Spare sp;
+    sp.fd = obj.internal_fd;
+    sp.hdr = obj.hdr;
+    sp.len = obj.mapped_len;
+    sp.ino = obj.ino;
+    sp.path = obj.spare_path;
+    sp.kind = obj.kind;
+    sp.old_id = obj.id;
+    v.push_back(std::move(sp));
     spare_bytes += obj.mapped_len;
   }
   for (Spare &sp : dropped) discard_spare(sp);
+  wake_worker_for_spares();
   return true;
 }
 
@@ -245,13 +284,106 @@ bool take_spare(size_t len, Spare *out) {
   std::lock_guard<std::mutex> g(spare_mu);
   auto &v = spares();
   for (size_t i = v.size(); i-- > 0;)
-    if (v[i].len == len) {
+    if (v[i].len == len && !v[i].naming) {
       *out = std::move(v[i]);
       v.erase(v.begin() + static_cast<std::ptrdiff_t>(i));
       spare_bytes -= len;
+      // Renamed (or discarded) by the caller: its name, if it had an
+      // object's, goes; until then a walk of ours sees an unpublished file
+      // whose owner lock is held, and leaves it.
+      if (out->named_id) spare_named_ids().erase(id_key(out->kind, out->named_id));
+      out->named_id = 0; // its id was passed
       return true;
     }
   return false;
+}
+
+// A spare named ahead for an object of `len` bytes: of the few with the
+// lowest ids of its kind, the first of that size (else the first: resized
+// by the caller), if its id is still above every one published
+// (note_published claims it). Those before it are passed (skipped, or an
+// object was made without one meanwhile): back to the pool under the names
+// they have, for the worker to name again. Skipping one puts the next
+// ones back in step with the sizes asked for.
+constexpr size_t kNamedLookahead = 4;
+bool take_named_spare(ObjectKind kind, size_t len, Spare *out) {
+  bool passed = false, got = false;
+  {
+    std::lock_guard<std::mutex> g(spare_mu);
+    auto &d = named_spares(kind);
+    while (!got && !d.empty()) {
+      size_t skip = 0;
+      while (skip < d.size() && skip < kNamedLookahead && d[skip].len != len) skip++;
+      if (skip == d.size() || skip == kNamedLookahead) skip = 0;
+      for (; skip > 0; skip--) {
+        spares().push_back(std::move(d.front()));
+        d.pop_front();
+        passed = true;
+      }
+      Spare sp = std::move(d.front());
+      d.pop_front();
+      if (note_published(kind, sp.named_id)) {
+        spare_bytes -= sp.len;
+        spare_named_ids().erase(id_key(kind, sp.named_id));
+        *out = std::move(sp);
+        got = true;
+      } else {
+        spares().push_back(std::move(sp));
+        passed = true;
+      }
+    }
+  }
+  if (passed) wake_worker_for_spares();
+  return got;
+}
+
+// The worker: give one spare not named ahead (the one whose object was made
+// first) a fresh id of its kind, unpublished, so that a MAP_CREATE (or
+// BTF_LOAD) needs no rename. Returns false once none is left. A libbpf
+// object made again makes its maps in the same order: named in that order,
+// the next ones are taken with each id above the last, sizes matching.
+bool name_one_spare() {
+  Spare *next = nullptr;
+  std::string from;
+  ObjectKind kind;
+  int fd;
+  {
+    std::lock_guard<std::mutex> g(spare_mu);
+    for (Spare &sp : spares())
+      if (!sp.naming && (!next || sp.old_id < next->old_id)) next = &sp;
+    if (!next || spares_closed) return false;
+    next->naming = true;
+    from = next->path;
+    kind = next->kind;
+    fd = next->fd;
+  }
+  uint32_t id = 0;
+  std::string path;
+  const int err = object_file_rename_in(kind, from, &id, &path);
+  std::lock_guard<std::mutex> g(spare_mu);
+  // Found again by its description (the vector may have changed meanwhile;
+  // only the worker takes a spare being named out of it, or a fork child's
+  // clear).
+  auto &v = spares();
+  auto it = std::find_if(v.begin(), v.end(), [&](const Spare &sp) { return sp.naming && sp.fd == fd; });
+  if (it == v.end()) { // the exit handler cleared the pool: the file is ours to remove
+    unlink(err ? from.c_str() : path.c_str());
+    return false;
+  }
+  Spare sp = std::move(*it);
+  v.erase(it);
+  if (sp.named_id) spare_named_ids().erase(id_key(kind, sp.named_id));
+  if (err) {
+    spare_bytes -= sp.len;
+    discard_spare(sp);
+    return true;
+  }
+  sp.naming = false;
+  sp.named_id = id;
+  sp.path = std::move(path);
+  spare_named_ids().insert(id_key(kind, id));
+  named_spares(kind).push_back(std::move(sp));
+  return true;
 }
 
 void discard_spare(Spare &sp) {
@@ -269,7 +401,6 @@ void recycling_before_fork() {
   for (auto &entry : objects_by_ino()) entry.second->made_here = false;
 }
 void recycling_after_fork_child() {
-  recycling_pid.store(getpid());
   recycling_generation.fetch_add(1);
   // Our copies of the spares' descriptions. If another thread held the pool
   // at the fork, its state is unknown here: no recycling in this process.
@@ -282,6 +413,11 @@ void recycling_after_fork_child() {
   }
   for (const Spare &sp : spares()) raw_close(sp.fd);
   spares().clear();
+  for (ObjectKind kind : {ObjectKind::kMap, ObjectKind::kBtf}) {
+    for (const Spare &sp : named_spares(kind)) raw_close(sp.fd);
+    named_spares(kind).clear();
+  }
+  spare_named_ids().clear();
   pending_spares().clear();
   spare_bytes = 0;
   spare_mu.unlock();
@@ -557,6 +693,7 @@ void handle_forget(int fd) {
 namespace {
 constexpr size_t kPremadeLow = 16;    // fewer left: the worker makes more
 constexpr size_t kPremadeTarget = 48; // as many as it makes up to
+constexpr auto kSpareBurstWait = std::chrono::microseconds(50);
 struct Premade {
   uint32_t id = 0;
   std::string path;
@@ -567,6 +704,8 @@ struct PremadePool {
   std::deque<Premade> files;         // ascending ids
   std::vector<Premade> given_up;     // to unlink, on the worker
   std::unordered_set<uint32_t> ids;  // of `files`
+  bool spares_to_name = false;       // pool_spare pooled one (see "Recycling")
+  bool programs_wanted = false;      // a program was loaded: keep files made ahead for more
   bool worker_running = false;
   bool stopping = false;
 };
@@ -580,13 +719,25 @@ void premade_worker() {
   PremadePool &pool = premade_pool();
   std::unique_lock<std::mutex> lk(pool.mu);
   for (;;) {
-    pool.cv.wait(lk, [&] { return pool.stopping || pool.files.size() < kPremadeLow || !pool.given_up.empty(); });
+    pool.cv.wait(lk, [&] {
+      return pool.stopping || (pool.programs_wanted && pool.files.size() < kPremadeLow) || !pool.given_up.empty() ||
+             pool.spares_to_name;
+    });
     if (pool.stopping) return;
     std::vector<Premade> given_up;
     given_up.swap(pool.given_up);
-    const size_t want = pool.files.size() < kPremadeLow ? kPremadeTarget - pool.files.size() : 0;
+    const bool name_spares = pool.spares_to_name;
+    pool.spares_to_name = false;
+    const size_t want = pool.programs_wanted && pool.files.size() < kPremadeLow ? kPremadeTarget - pool.files.size() : 0;
+    // Spares come in bursts (the maps of one object, released together, pooled
+    // after one grace period): let the burst end, so that they are named in
+    // the order their objects were made, not the order they came in.
+    if (name_spares) pool.cv.wait_for(lk, kSpareBurstWait, [&] { return pool.stopping; });
     lk.unlock();
     for (const Premade &p : given_up) unlink(p.path.c_str());
+    if (name_spares)
+      while (name_one_spare()) {
+      }
     // Each file goes to the pool as soon as it is made: a program made
     // without one meanwhile (the pool ran out) publishes a higher id, and a
     // batch handed over at its end would arrive with its ids all passed.
@@ -634,19 +785,27 @@ void premade_after_fork_child() {
 
 // A file made ahead for a new program, out of the pool, its id claimed;
 // false if there is none to take (the caller makes its own file).
+// Start the worker if it is not running. false: it cannot run (no thread,
+// or the process is exiting). Caller holds pool.mu.
+bool start_worker_locked(PremadePool &pool) {
+  if (pool.worker_running) return true;
+  if (pool.stopping) return false;
+  static std::once_flag at_exit;
+  std::call_once(at_exit, [] { atexit(premade_at_exit); });
+  try {
+    std::thread(premade_worker).detach();
+    pool.worker_running = true;
+  } catch (const std::system_error &) {
+    return false;
+  }
+  return true;
+}
+
 bool take_premade(Premade *out) {
   PremadePool &pool = premade_pool();
   std::lock_guard<std::mutex> g(pool.mu);
-  if (!pool.worker_running && !pool.stopping) {
-    static std::once_flag at_exit;
-    std::call_once(at_exit, [] { atexit(premade_at_exit); });
-    try {
-      std::thread(premade_worker).detach();
-      pool.worker_running = true;
-    } catch (const std::system_error &) {
-      return false; // no thread: every program makes its own file
-    }
-  }
+  pool.programs_wanted = true;
+  if (!start_worker_locked(pool)) return false; // every program makes its own file
   bool got = false;
   while (!got && !pool.files.empty()) {
     Premade p = std::move(pool.files.front());
@@ -663,9 +822,21 @@ bool take_premade(Premade *out) {
   return got;
 }
 
+void wake_worker_for_spares() {
+  PremadePool &pool = premade_pool();
+  std::lock_guard<std::mutex> g(pool.mu);
+  if (!start_worker_locked(pool)) return; // no worker: MAP_CREATE renames spares itself
+  pool.spares_to_name = true;
+  pool.cv.notify_one();
+}
+
 } // namespace
 
 bool is_own_premade(ObjectKind kind, uint32_t id) {
+  if (kind_is_mapped(kind)) {
+    std::lock_guard<std::mutex> g(spare_mu);
+    return spare_named_ids().count(id_key(kind, id)) != 0;
+  }
   if (kind != ObjectKind::kProg) return false;
   PremadePool &pool = premade_pool();
   std::lock_guard<std::mutex> g(pool.mu);
@@ -697,17 +868,35 @@ struct NewObjectFile {
 };
 
 // Make the new object from a spare of this process (see "Recycling"),
-// zeroed when it was pooled: the first handle's description opened and
-// locked while it is still a spare, then renamed in under a fresh id. On
-// failure the spare is the caller's.
-int reuse_spare(ObjectKind kind, Spare &sp, uint32_t mode, NewObjectFile *f) {
+// zeroed when it was pooled. Its first handle's description is opened and
+// locked under the spare's name. A spare named ahead (its id claimed by
+// take_named_spare) is resized to `region` if its size differs (truncated,
+// or extended and backed, and remapped) and checked to be under its name
+// still; any other is renamed in under a fresh id. On failure the spare is
+// the caller's to discard.
+int reuse_spare(ObjectKind kind, Spare &sp, size_t region, uint32_t mode, NewObjectFile *f) {
+  if (region != sp.len) {
+    if (region < sp.len ? ftruncate(sp.fd, static_cast<off_t>(region)) != 0
+                        : fallocate(sp.fd, 0, 0, static_cast<off_t>(region)) != 0)
+      return -ENOMEM;
+    long p = syscall(SYS_mremap, sp.hdr, sp.len, region, MREMAP_MAYMOVE);
+    if (p == -1) return -ENOMEM; // still mapped as it was, for discard_spare to unmap
+    sp.hdr = reinterpret_cast<ObjectHeader *>(p);
+    sp.len = region;
+  }
   int fd = open(sp.path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return -errno;
   int err = make_handle(fd, kFirstHandleId, mode);
-  if (!err) err = object_file_rename_in(kind, sp.path, &f->id, &f->path);
+  struct stat sb;
+  if (!err && sp.named_id && (fstat(fd, &sb) != 0 || sb.st_ino != sp.ino || sb.st_nlink != 1)) err = -ENOENT;
+  if (!err && !sp.named_id) err = object_file_rename_in(kind, sp.path, &f->id, &f->path);
   if (err) {
     raw_close(fd);
     return err;
+  }
+  if (sp.named_id) {
+    f->id = sp.named_id;
+    f->path = sp.path;
   }
   f->user_fd = fd;
   f->internal_fd = sp.fd;
@@ -737,8 +926,9 @@ int open_premade(const Premade &p, uint32_t mode, NewObjectFile *f) {
 }
 int open_new_object_file(ObjectKind kind, uint64_t region, uint64_t backed, uint32_t mode, NewObjectFile *f) {
   Spare sp;
-  if (kind_is_mapped(kind) && backed == region && take_spare(region, &sp)) {
-    if (reuse_spare(kind, sp, mode, f) == 0) return 0;
+  if (kind_is_mapped(kind) && backed == region &&
+      ((region <= kSpareMaxRegion && take_named_spare(kind, region, &sp)) || take_spare(region, &sp))) {
+    if (reuse_spare(kind, sp, region, mode, f) == 0) return 0;
     discard_spare(sp);
   }
   Premade pre;
@@ -839,6 +1029,7 @@ int object_create(ObjectKind kind, uint64_t data_size, uint64_t commit_size, uin
   err = open_new_object_file(kind, region, backed, mode, &f);
   if (err) return fail(err);
   ObjectHeader *hdr = f.hdr;
+  hdr->dead.store(0); // a spare's says released until now (pool_spare)
   hdr->version = kObjectVersion;
   hdr->kind = kind;
   hdr->id = f.id;
@@ -1022,14 +1213,13 @@ bool keep_file_for_recycling(Object &view, const std::string &path) {
     if (ofd_lock_byte(view.internal_fd, F_RDLCK, kSpareOwnerLockByte) != 0) return false;
     view.spare_owner_locked = true;
   }
-  // The rename (a few us) outside spare_mu: liburcu's thread takes it to
-  // pool the spares whose grace period is over.
-  std::string spare = spare_file_path(spare_owner_pid());
-  if (rename(path.c_str(), spare.c_str()) != 0) return false;
+  // The file keeps its name until the worker names it ahead: its header
+  // says `dead` (release_locked), which every reader takes for absent, and
+  // its owner lock keeps other processes' walks off it.
   view.spare_generation = recycling_generation.load();
   std::lock_guard<std::mutex> g(spare_mu);
-  pending_spares().insert(spare);
-  view.spare_path = std::move(spare);
+  pending_spares().insert(path);
+  view.spare_path = path;
   return true;
 }
 

@@ -277,11 +277,6 @@ int object_file_rename_in(ObjectKind kind, const std::string &spare_path, uint32
   }
 }
 
-std::string spare_file_path(pid_t owner) {
-  static std::atomic<uint64_t> seq{0};
-  return store().objdir + "/" + kSparePrefix + std::to_string(owner) + "-" + std::to_string(seq.fetch_add(1));
-}
-
 namespace {
 // The whole region of an object kept in kRegionXattr (in a per-thread
 // buffer, valid until the thread's next call), and its size; or nullptr.
@@ -527,21 +522,14 @@ bool drop_unused_references_locked(ObjectKind kind, uint32_t id, int fd, const O
 
 // A file whose creator died before publishing it (no magic, no handle, not
 // written to for a while) is removed; younger ones may still be being made.
+// A spare named ahead (its owner lock held) is its live owner's.
 constexpr time_t kUnpublishedGraceSeconds = 10;
 void remove_if_abandoned_locked(const std::string &path, int fd, const struct stat &sb) {
   if (sb.st_nlink != 1 || handles_held(fd)) return;
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
-  if (now.tv_sec - sb.st_mtim.tv_sec >= kUnpublishedGraceSeconds) unlink(path.c_str());
-}
-
-// A spare file whose owner died (its owner lock is free) is removed: its
-// pages are nobody's. Caller holds the store lock.
-void remove_spare_if_orphaned_locked(const std::string &path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  if (ofd_lock_held(fd, kSpareOwnerLockByte, 1) == 0) unlink(path.c_str());
-  syscall(SYS_close, fd);
+  if (now.tv_sec - sb.st_mtim.tv_sec >= kUnpublishedGraceSeconds && ofd_lock_held(fd, kSpareOwnerLockByte, 1) == 0)
+    unlink(path.c_str());
 }
 
 enum class Verdict { kAlive, kReleased, kAbsent };
@@ -566,6 +554,12 @@ Verdict judge_fd_locked(ObjectKind kind, uint32_t id, const std::string &path, i
     memcpy(static_cast<void *>(&hdr), known_hdr, sizeof(hdr));
   } else if (!header_read(fd, &hdr, &sb)) {
     remove_if_abandoned_locked(path, fd, sb);
+    return Verdict::kAbsent;
+  }
+  if (hdr.dead) {
+    // Released, its file kept under its name by its owner for recycling
+    // (keep_file_for_recycling); if the owner died, nobody's.
+    if (sb.st_nlink == 1 && ofd_lock_held(fd, kSpareOwnerLockByte, 1) == 0) unlink(path.c_str());
     return Verdict::kAbsent;
   }
   if (sb.st_nlink > 1) return Verdict::kAlive; // pinned
@@ -665,18 +659,13 @@ std::vector<uint32_t> live_ids(ObjectKind kind) {
     return maps;
   }
   std::vector<uint32_t> ids;
-  // A walk over the maps (once, not again in its walk over the programs) also
-  // collects the spare files of dead processes; ours are alive by definition.
-  std::vector<std::string> spares;
-  const std::string own_spares =
-      kind == ObjectKind::kMap ? std::string(kSparePrefix) + std::to_string(getpid()) + "-" : std::string();
+  // Spare files (handle.cpp "Recycling") are under objects' names: a dead
+  // process's are collected by the judgement below as any released or
+  // unpublished file.
   std::string prefix = std::string(kind_name(kind)) + "-";
   DIR *d = opendir(store().objdir.c_str());
   if (!d) return ids;
   while (struct dirent *e = readdir(d)) {
-    if (kind == ObjectKind::kMap && strncmp(e->d_name, kSparePrefix, strlen(kSparePrefix)) == 0 &&
-        strncmp(e->d_name, own_spares.c_str(), own_spares.size()) != 0)
-      spares.push_back(e->d_name);
     if (strncmp(e->d_name, prefix.c_str(), prefix.size()) != 0) continue;
     char *end = nullptr;
     unsigned long id = strtoul(e->d_name + prefix.size(), &end, 10);
@@ -688,7 +677,6 @@ std::vector<uint32_t> live_ids(ObjectKind kind) {
   std::sort(ids.begin(), ids.end());
   std::vector<uint32_t> alive;
   StoreLock lock;
-  for (const std::string &name : spares) remove_spare_if_orphaned_locked(store().objdir + "/" + name);
   for (uint32_t id : ids)
     if (judge_locked(kind, id) == Verdict::kAlive) alive.push_back(id);
   return alive;

@@ -33,11 +33,6 @@ constexpr off_t kMmapWriterLockByte = (off_t{1} << 40) - 2; // held by processes
 constexpr off_t kHandleLockBase = off_t{1} << 40;           // handle h holds base + h
 constexpr off_t kSpareOwnerLockByte = (off_t{1} << 40) - 3; // held by the process a spare file belongs to
 
-// Spare files: released maps' files a process keeps to make its next maps
-// from (handle.cpp, "recycling"), named kSparePrefix + "<pid>-<n>" in the
-// object directory while they wait.
-constexpr const char *kSparePrefix = "spare-";
-
 // Take (F_RDLCK) or drop (F_UNLCK) fd's open file description's lock on one
 // byte of the file: 0 or -1 with errno.
 int ofd_lock_byte(int fd, short type, off_t byte);
@@ -149,15 +144,11 @@ bool collect_if_dead(ObjectKind kind, uint32_t id);
 // header carries kObjectMagic, written last. Returns the fd (O_RDWR) or -errno.
 int object_file_create(ObjectKind kind, uint32_t *id_out, std::string *path_out);
 
-// Claim a fresh id for a spare file (kind's objects): rename it, at
-// spare_path, to the object's name; the name must be free (an existing one
-// makes it take the next id). Returns 0, or -errno (the spare is then where
-// it was).
+// Claim a fresh id for a spare file (kind's objects, handle.cpp
+// "Recycling"): rename it, at spare_path, to the name of a new object; the
+// name must be free (an existing one makes it take the next id). Returns 0,
+// or -errno (the spare is then where it was).
 int object_file_rename_in(ObjectKind kind, const std::string &spare_path, uint32_t *id_out, std::string *path_out);
-
-// A new spare file's path in the object directory, for the process `owner`
-// (unique in it).
-std::string spare_file_path(pid_t owner);
 
 // Ids go up, as the kernel's (idr_alloc_cyclic): every object notes its id
 // before it is published, and a file made ahead under an id reserved then
@@ -172,8 +163,9 @@ bool note_published(ObjectKind kind, uint32_t id);
 // kUnpublishedGraceSeconds. 0 or -errno.
 int object_file_make_ahead(ObjectKind kind, uint32_t *id_out, std::string *path_out);
 
-// Whether (kind, id) names one of this process's files made ahead: walks
-// over the ids skip them without opening them.
+// Whether (kind, id) names one of this process's files made ahead (program
+// files, or spares named ahead): walks over the ids skip them without
+// opening them.
 bool is_own_premade(ObjectKind kind, uint32_t id);
 
 // Drop one reference another object held on (kind, id) (ObjectHeader::refs:

@@ -80,6 +80,32 @@ uint64_t get_u64(int fd, uint32_t key) {
 
 void put_u64(int fd, uint32_t key, uint64_t v) { ASSERT_EQ(map_update(U, fd, &key, &v), 0); }
 
+// Run body in a fork() child and return what it returned (through a pipe);
+// *ok: the child exited 0 (it exits 2 if body returned nothing). The child
+// ends with exit() if run_exit_handlers, else with _exit() (as a crash).
+std::string in_child(const std::function<std::string()> &body, bool run_exit_handlers, bool *ok) {
+  int report[2];
+  *ok = false;
+  if (pipe(report) != 0) return "";
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(report[0]);
+    const std::string text = body();
+    if (text.empty() || write(report[1], text.data(), text.size()) != static_cast<ssize_t>(text.size())) _exit(2);
+    if (run_exit_handlers) exit(0);
+    _exit(0);
+  }
+  close(report[1]);
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = read(report[0], buf, sizeof(buf))) > 0;) text.append(buf, static_cast<size_t>(n));
+  close(report[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  *ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  return text;
+}
+
 } // namespace
 
 TEST(AttrSize, LargerWithNonZeroTailIsE2BIG) {
@@ -579,18 +605,6 @@ int map_in_file(ino_t ino, uint32_t entries, std::chrono::milliseconds patience)
   return found;
 }
 
-// Spare files of process `pid` in the store.
-int spares_of(pid_t pid) {
-  const std::string dir = std::string(userbpf_fs_root()) + "/.userbpf/obj";
-  const std::string prefix = "spare-" + std::to_string(pid) + "-";
-  int n = 0;
-  if (DIR *d = opendir(dir.c_str())) {
-    while (struct dirent *e = readdir(d)) n += strncmp(e->d_name, prefix.c_str(), prefix.size()) == 0;
-    closedir(d);
-  }
-  return n;
-}
-
 } // namespace
 
 TEST(Recycling, AReleasedMapsFileServesTheNextMapZeroed) {
@@ -600,6 +614,7 @@ TEST(Recycling, AReleasedMapsFileServesTheNextMapZeroed) {
   for (uint32_t k = 0; k < 16; k++) put_u64(fd, k, 0x5eed0000ull + k);
   close(fd);
   EXPECT_EQ(fd_by_id(old_id), -ENOENT); // released at once, file kept or not
+  EXPECT_FALSE(all_map_ids().count(old_id));
   int again = map_in_file(ino, 16, std::chrono::seconds(5));
   ASSERT_GE(again, 0) << "the released map's file was not reused";
   EXPECT_NE(map_id(again), old_id);
@@ -662,12 +677,131 @@ TEST(Recycling, ViewsSharedByForkAreNotReused) {
   EXPECT_EQ(map_in_file(ino, 16, std::chrono::milliseconds(300)), -1);
 }
 
+// ---- Spares named ahead (DESIGN-NOTES "Files made ahead")
+
+namespace {
+
+// Map files of the store not published (yet): named ahead. Their header's
+// magic, the first 8 bytes, is still zero.
+std::set<uint32_t> unpublished_map_ids() {
+  const std::string dir = std::string(userbpf_fs_root()) + "/.userbpf/obj";
+  std::set<uint32_t> ids;
+  if (DIR *d = opendir(dir.c_str())) {
+    while (struct dirent *e = readdir(d)) {
+      if (strncmp(e->d_name, "map-", 4) != 0) continue;
+      int fd = open((dir + "/" + e->d_name).c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      uint64_t magic = 1;
+      if (pread(fd, &magic, sizeof(magic), 0) == static_cast<ssize_t>(sizeof(magic)) && magic == 0)
+        ids.insert(static_cast<uint32_t>(strtoul(e->d_name + 4, nullptr, 10)));
+      close(fd);
+    }
+    closedir(d);
+  }
+  return ids;
+}
+
+// Wait (up to 2 s) until at least n map files are named ahead with ids
+// above `above` (the last map id published: those below it were passed).
+std::set<uint32_t> await_named_spares(size_t n, uint32_t above) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  std::set<uint32_t> ids;
+  do {
+    ids.clear();
+    for (uint32_t id : unpublished_map_ids())
+      if (id > above) ids.insert(id);
+  } while (ids.size() < n && std::chrono::steady_clock::now() < deadline && usleep(5000) == 0);
+  return ids;
+}
+
+} // namespace
+
+// Released maps' files are renamed ahead to the ids of maps to come: never
+// listed, never openable by id; the next map takes the lowest, its id still
+// above every one before it, its values zero.
+TEST(NamedSpares, AreNeitherListedNorOpenableAndServeTheNextMaps) {
+  std::vector<int> fds;
+  uint32_t last_id = 0;
+  for (int i = 0; i < 4; i++) {
+    fds.push_back(array_map(16));
+    ASSERT_GE(fds.back(), 0);
+    for (uint32_t k = 0; k < 16; k++) put_u64(fds.back(), k, 0xabcd0000ull + k);
+    last_id = map_id(fds.back());
+  }
+  for (int fd : fds) close(fd);
+  const std::set<uint32_t> named = await_named_spares(4, last_id);
+  ASSERT_GE(named.size(), 4u) << "the released maps' files were not named ahead";
+  const std::set<uint32_t> listed = all_map_ids();
+  for (uint32_t id : named) {
+    EXPECT_FALSE(listed.count(id)) << id;
+    EXPECT_EQ(fd_by_id(id), -ENOENT) << id;
+  }
+  int next = array_map(16);
+  ASSERT_GE(next, 0);
+  EXPECT_EQ(map_id(next), *named.begin());
+  EXPECT_TRUE(all_map_ids().count(map_id(next)));
+  for (uint32_t k = 0; k < 16; k++) EXPECT_EQ(get_u64(next, k), 0u) << "key " << k;
+  close(next);
+}
+
+// A spare named ahead serves the next map whatever its size (up to the
+// largest kept): resized, zeroed, all of it usable, through syscalls and
+// mmap alike.
+TEST(NamedSpares, AreResizedForTheNextMap) {
+  for (const uint32_t entries : {2000u, 16u, 8000u}) {
+    int fd = array_map(entries == 16 ? 8000 : 16, BPF_F_MMAPABLE);
+    ASSERT_GE(fd, 0);
+    put_u64(fd, 3, 0x77);
+    const uint32_t last_id = map_id(fd);
+    close(fd);
+    const std::set<uint32_t> named = await_named_spares(1, last_id);
+    ASSERT_FALSE(named.empty());
+    int next = array_map(entries, BPF_F_MMAPABLE);
+    ASSERT_GE(next, 0);
+    EXPECT_TRUE(named.count(map_id(next))) << "entries " << entries << ": not made from a spare named ahead";
+    const size_t len = entries * 8;
+    void *p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, next, 0);
+    ASSERT_NE(p, MAP_FAILED);
+    auto *values = static_cast<uint64_t *>(p);
+    for (uint32_t k = 0; k < entries; k++) ASSERT_EQ(values[k], 0u) << "entries " << entries << " key " << k;
+    for (uint32_t k = 0; k < entries; k++) values[k] = k * 3 + 1;
+    for (uint32_t k = 0; k < entries; k += 97) ASSERT_EQ(get_u64(next, k), k * 3 + 1u);
+    put_u64(next, entries - 1, 5);
+    EXPECT_EQ(values[entries - 1], 5u);
+    munmap(p, len);
+    close(next);
+  }
+}
+
+// A map released just before its process died keeps its file (and name)
+// for recycling, marked released: a walk removes it at once.
+TEST(Recycling, ReleasedFilesOfADeadProcessGoAtOnce) {
+  bool ok = false;
+  const std::string path = in_child(
+      [] {
+        int fd = array_map(16);
+        const std::string name = std::string(userbpf_fs_root()) + "/.userbpf/obj/map-" + std::to_string(map_id(fd));
+        close(fd);
+        return access(name.c_str(), F_OK) == 0 ? name : std::string(); // kept, before its grace period
+      },
+      false, &ok);
+  ASSERT_TRUE(ok) << "the released map's file was not kept";
+  EXPECT_EQ(access(path.c_str(), F_OK), 0);
+  all_map_ids();
+  EXPECT_NE(access(path.c_str(), F_OK), 0) << path << " outlived its dead owner";
+}
+
 // A process that dies with spares leaves files no one owns: the next walk
-// over the ids removes them. One that exits normally removes its own.
+// over the ids removes them (those named ahead once as old as any file its
+// creator left unpublished). One that exits normally removes its own.
 TEST(Recycling, SparesOfExitedProcessesAreRemoved) {
+  usleep(200000); // this process's own spares settle: the child tells its own apart
   for (const bool clean_exit : {false, true}) {
+    int report[2];
+    ASSERT_EQ(pipe(report), 0);
     pid_t pid = fork();
     if (pid == 0) {
+      const std::set<uint32_t> before = unpublished_map_ids();
       int fd = array_map(16);
       const ino_t ino = inode_of(fd);
       close(fd);
@@ -676,22 +810,36 @@ TEST(Recycling, SparesOfExitedProcessesAreRemoved) {
       if (again < 0) _exit(2);
       close(again); // a spare again
       usleep(200000);
+      for (uint32_t id : unpublished_map_ids())
+        if (!before.count(id) && write(report[1], &id, sizeof(id)) != static_cast<ssize_t>(sizeof(id))) _exit(3);
       if (clean_exit) exit(0);
       _exit(0); // no exit handlers: as a crash
     }
+    close(report[1]);
+    std::vector<std::string> named; // the child's spares named ahead
+    for (uint32_t id; read(report[0], &id, sizeof(id)) == static_cast<ssize_t>(sizeof(id));)
+      named.push_back(std::string(userbpf_fs_root()) + "/.userbpf/obj/map-" + std::to_string(id));
+    close(report[0]);
     int status = 0;
     waitpid(pid, &status, 0);
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "clean_exit " << clean_exit;
-    if (clean_exit) {
-      EXPECT_EQ(spares_of(pid), 0);
-    } else {
-      EXPECT_GT(spares_of(pid), 0);
+    auto named_left = [&] {
+      size_t n = 0;
+      for (const std::string &path : named) n += access(path.c_str(), F_OK) == 0;
+      return n;
+    };
+    ASSERT_FALSE(named.empty()) << "clean_exit " << clean_exit << ": the child kept no spare";
+    if (!clean_exit) {
+      EXPECT_EQ(named_left(), named.size()) << "a crash leaves them to a walk";
+      all_map_ids();
+      EXPECT_EQ(named_left(), named.size()) << "removed before their grace period";
+      const struct timespec old_times[2] = {{time(nullptr) - 60, 0}, {time(nullptr) - 60, 0}};
+      for (const std::string &path : named) utimensat(AT_FDCWD, path.c_str(), old_times, 0);
       all_map_ids(); // a walk over the ids collects what the dead left
-      EXPECT_EQ(spares_of(pid), 0);
     }
+    EXPECT_EQ(named_left(), 0u) << "clean_exit " << clean_exit;
   }
 }
-
 
 // ---- Program files made ahead (DESIGN-NOTES "Program files made ahead")
 
@@ -753,32 +901,6 @@ std::set<std::string> new_premade_files(const std::set<std::string> &before) {
     usleep(5000);
   } while (std::chrono::steady_clock::now() < deadline);
   return fresh;
-}
-
-// Run body in a fork() child and return what it returned (through a pipe);
-// *ok: the child exited 0 (it exits 2 if body returned nothing). The child
-// ends with exit() if run_exit_handlers, else with _exit() (as a crash).
-std::string in_child(const std::function<std::string()> &body, bool run_exit_handlers, bool *ok) {
-  int report[2];
-  *ok = false;
-  if (pipe(report) != 0) return "";
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(report[0]);
-    const std::string text = body();
-    if (text.empty() || write(report[1], text.data(), text.size()) != static_cast<ssize_t>(text.size())) _exit(2);
-    if (run_exit_handlers) exit(0);
-    _exit(0);
-  }
-  close(report[1]);
-  std::string text;
-  char buf[4096];
-  for (ssize_t n; (n = read(report[0], buf, sizeof(buf))) > 0;) text.append(buf, static_cast<size_t>(n));
-  close(report[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  *ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  return text;
 }
 
 } // namespace
@@ -872,6 +994,31 @@ TEST(PremadeProgramFiles, AForkChildMakesItsOwn) {
   close(static_cast<int>(parent_prog));
 }
 
+// Another process's walk over the ids leaves this process's spares named
+// ahead, however old: their owner is alive (its owner lock is held).
+TEST(NamedSpares, AnotherProcesssWalkLeavesThem) {
+  int fd = array_map(16);
+  ASSERT_GE(fd, 0);
+  const uint32_t last_id = map_id(fd);
+  close(fd);
+  const std::set<uint32_t> named = await_named_spares(1, last_id);
+  ASSERT_FALSE(named.empty());
+  const struct timespec old_times[2] = {{time(nullptr) - 60, 0}, {time(nullptr) - 60, 0}};
+  for (uint32_t id : named)
+    utimensat(AT_FDCWD, (std::string(userbpf_fs_root()) + "/.userbpf/obj/map-" + std::to_string(id)).c_str(),
+              old_times, 0);
+  bool ok = false;
+  const std::string listed = in_child([] { return std::to_string(all_map_ids().size()); }, false, &ok);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(listed, "0");
+  const std::set<uint32_t> after = unpublished_map_ids();
+  for (uint32_t id : named) EXPECT_TRUE(after.count(id)) << "map-" << id << " removed by another process's walk";
+  int next = array_map(16);
+  ASSERT_GE(next, 0);
+  EXPECT_EQ(map_id(next), *named.begin());
+  close(next);
+}
+
 // Every fd userbpf keeps or hands out is opened inside the caller's own
 // bpf() call, never by its threads (liburcu's, the one making program files
 // ahead): an fd appearing at a moment the program did not choose could take
@@ -886,9 +1033,10 @@ TEST(Fds, NoneAppearsBetweenCalls) {
         if (e->d_name[0] == '.') continue;
         const int fd = atoi(e->d_name);
         if (fd == own) continue;
-        char target[4096];
-        ssize_t n = readlink((std::string("/proc/self/fd/") + e->d_name).c_str(), target, sizeof(target) - 1);
-        fds[fd] = n > 0 ? std::string(target, static_cast<size_t>(n)) : std::string();
+        // What it is open on (a file of ours may be renamed meanwhile: the
+        // worker names spares ahead).
+        struct stat sb;
+        fds[fd] = fstat(fd, &sb) == 0 ? std::to_string(sb.st_dev) + ":" + std::to_string(sb.st_ino) : std::string();
       }
       closedir(d);
     }
