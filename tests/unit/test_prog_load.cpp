@@ -834,6 +834,40 @@ TEST_P(ProgLoadTest, IdsAndFdById) {
 // exist: every id it gives opens (userbpf makes program files ahead of its
 // loads, under ids reserved then: never listed, never openable, and given
 // up if a higher id was published meanwhile).
+// A program larger than a page (its copy in the store is read in two tries,
+// a page first) is found by id and read back whole.
+TEST_P(ProgLoadTest, ALargeProgramIsOpenedByIdAndReadBackWhole) {
+  std::vector<RawInsn> insns = {I(BPF_ALU64 | BPF_MOV | BPF_K, 0)};
+  for (int i = 0; i < 1500; i++) insns.push_back(I(BPF_ALU64 | BPF_ADD | BPF_K, 0, 0, 0, i & 7));
+  insns.push_back(I(BPF_JMP | BPF_EXIT));
+  long prog = load({.insns = insns});
+  ASSERT_GE(prog, 0) << strerror(static_cast<int>(-prog));
+  ProgInfo pi;
+  ASSERT_GT(prog_info(fn, static_cast<int>(prog), &pi), 0);
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.prog_id = pi.info.id;
+  long again = ubt::call(fn, BPF_PROG_GET_FD_BY_ID, a);
+  ASSERT_GE(again, 0) << strerror(static_cast<int>(-again));
+  std::vector<RawInsn> xlated(insns.size() + 4);
+  struct bpf_prog_info info;
+  memset(&info, 0, sizeof(info));
+  info.xlated_prog_len = static_cast<uint32_t>(xlated.size() * sizeof(RawInsn));
+  info.xlated_prog_insns = reinterpret_cast<uintptr_t>(xlated.data());
+  memset(&a, 0, sizeof(a));
+  a.info.bpf_fd = static_cast<uint32_t>(again);
+  a.info.info_len = sizeof(info);
+  a.info.info = reinterpret_cast<uintptr_t>(&info);
+  ASSERT_EQ(ubt::call(fn, BPF_OBJ_GET_INFO_BY_FD, a), 0);
+  ASSERT_EQ(info.xlated_prog_len, insns.size() * sizeof(RawInsn));
+  for (size_t i = 0; i < insns.size(); i++) {
+    ASSERT_EQ(xlated[i].code, insns[i].code) << "instruction " << i;
+    ASSERT_EQ(xlated[i].imm, insns[i].imm) << "instruction " << i;
+  }
+  close(static_cast<int>(again));
+  close(static_cast<int>(prog));
+}
+
 TEST_P(ProgLoadTest, IdsGoUpAndWalksListOnlyPrograms) {
   uint32_t last = 0;
   std::vector<uint32_t> kept;
