@@ -57,15 +57,17 @@ std::string object_path(ObjectKind kind, uint32_t id);
 // kernel's "not a bpffs" answer).
 int resolve_pin_path(const char *user_path, std::string *real);
 
-// Exclusive lock over object lifetimes (creation, handles by id/path, release).
+// Exclusive lock over object lifetimes (creation, handles by id/path,
+// release), across every process and thread using the store: a robust,
+// process-shared mutex in the store's shared state (a holder that dies
+// leaves it to the next, as the kernel drops a dead process's flock()).
+// It nests within a thread (a release may run while it is held).
 class StoreLock {
  public:
   StoreLock();
   ~StoreLock();
   StoreLock(const StoreLock &) = delete;
   StoreLock &operator=(const StoreLock &) = delete;
- private:
-  int fd_;
 };
 
 // Programs never change after creation: they are written once (pwrite) and

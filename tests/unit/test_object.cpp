@@ -11,6 +11,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstring>
@@ -18,11 +19,13 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "bpf_test_util.h"
+#include "object/store.h"
 #include "private_root_env.h"
 
 using namespace ubt;
@@ -107,6 +110,49 @@ std::string in_child(const std::function<std::string()> &body, bool run_exit_han
 }
 
 } // namespace
+
+// The store lock excludes every other process, a fork() child of the holder
+// included (a lock on a description the child shares would not), and a
+// holder that dies leaves it to the next.
+TEST(StoreLock, ExcludesAForkChildAndOutlivesADeadHolder) {
+  std::atomic<bool> held{false}, release{false};
+  std::thread holder([&] {
+    userbpf::StoreLock lock;
+    held = true;
+    while (!release) usleep(1000);
+  });
+  while (!held) usleep(1000);
+  std::thread releaser([&] {
+    usleep(300000);
+    release = true;
+  });
+  bool ok = false;
+  const std::string waited_ms = in_child(
+      [] {
+        const auto start = std::chrono::steady_clock::now();
+        { userbpf::StoreLock lock; }
+        return std::to_string(
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+      },
+      false, &ok);
+  holder.join();
+  releaser.join();
+  ASSERT_TRUE(ok);
+  EXPECT_GE(std::stol(waited_ms), 200) << "the child took the store lock while a thread of its parent held it";
+
+  const std::string died = in_child(
+      [] {
+        new userbpf::StoreLock; // held when the child dies
+        return std::string("held");
+      },
+      false, &ok);
+  ASSERT_TRUE(ok);
+  ASSERT_EQ(died, "held");
+  { userbpf::StoreLock lock; } // returns: the dead child's hold is over
+  int fd = array_map(4);
+  EXPECT_GE(fd, 0) << "the store works after its lock's holder died";
+  close(fd);
+}
 
 TEST(AttrSize, LargerWithNonZeroTailIsE2BIG) {
   std::vector<char> buf(sizeof(union bpf_attr) + 16, 0);
