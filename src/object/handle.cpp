@@ -729,18 +729,13 @@ void premade_worker() {
     const bool name_spares = pool.spares_to_name;
     pool.spares_to_name = false;
     const size_t want = pool.programs_wanted && pool.files.size() < kPremadeLow ? kPremadeTarget - pool.files.size() : 0;
-    // Spares come in bursts (the maps of one object, released together, pooled
-    // after one grace period): let the burst end, so that they are named in
-    // the order their objects were made, not the order they came in.
-    if (name_spares) pool.cv.wait_for(lk, kSpareBurstWait, [&] { return pool.stopping; });
     lk.unlock();
     for (const Premade &p : given_up) unlink(p.path.c_str());
-    if (name_spares)
-      while (name_one_spare()) {
-      }
-    // Each file goes to the pool as soon as it is made: a program made
-    // without one meanwhile (the pool ran out) publishes a higher id, and a
-    // batch handed over at its end would arrive with its ids all passed.
+    // Program files first: a load waits for one, a spare not named yet is
+    // renamed by the MAP_CREATE that takes it. Each file goes to the pool as
+    // soon as it is made: a program made without one meanwhile (the pool ran
+    // out) publishes a higher id, and a batch handed over at its end would
+    // arrive with its ids all passed.
     size_t made = 0;
     for (; made < want; made++) {
       Premade p;
@@ -754,6 +749,15 @@ void premade_worker() {
       pool.files.push_back(std::move(p));
     }
     lk.lock();
+    // Spares come in bursts (the maps of one object, released together, pooled
+    // after one grace period): let the burst end, so that they are named in
+    // the order their objects were made, not the order they came in.
+    if (name_spares && !pool.cv.wait_for(lk, kSpareBurstWait, [&] { return pool.stopping; })) {
+      lk.unlock();
+      while (name_one_spare()) {
+      }
+      lk.lock();
+    }
     // The store refuses (full): try again later, not in a loop.
     if (want && made == 0) pool.cv.wait_for(lk, std::chrono::seconds(1), [&] { return pool.stopping; });
   }
