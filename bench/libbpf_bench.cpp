@@ -13,17 +13,27 @@
 // of each object on each side and prints where the time goes: the three
 // phases, and every bpf() command libbpf issued (calls per load, failures,
 // time), userbpf beside the kernel.
+//
+// `libbpf_bench --oneshot [N]` times the first open+load of a process, as a
+// test that loads its object once sees it: N (default 30) fresh processes
+// (this program exec'd again) per object and side, each probing libbpf's
+// features and, on userbpf, setting up its store and threads, with nothing
+// recycled or made ahead yet. It prints the medians.
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/libbpf.h>
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "bpf_router.h"
 #include "bpf_test_util.h"
@@ -146,6 +156,67 @@ bool breakdown(const char *name, int loads) {
   return true;
 }
 
+// ---- --oneshot
+
+// In a fresh process: one open+load+close on `side`; prints the open+load
+// microseconds.
+int oneshot_child(const char *name, const char *side) {
+  const ubt::Backend backend = strcmp(side, "kernel") == 0 ? ubt::Backend::kKernel : ubt::Backend::kUserbpf;
+  Phases phases;
+  if (!ubt::with_backend(backend, [&] { return open_load_close(obj_path(name), &phases); })) return 1;
+  printf("%.1f\n", static_cast<double>(phases.open + phases.load) / 1000);
+  return 0;
+}
+
+// The median open+load of `runs` fresh processes, or a negative number if one failed.
+double oneshot_median(const char *name, const char *side, int runs) {
+  std::vector<double> us;
+  for (int i = 0; i < runs; i++) {
+    int out[2];
+    if (pipe(out) != 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      close(out[0]);
+      close(out[1]);
+      execl("/proc/self/exe", "libbpf_bench", "--oneshot-child", name, side, static_cast<char *>(nullptr));
+      _exit(127);
+    }
+    close(out[1]);
+    char buf[64] = {};
+    ssize_t n = read(out[0], buf, sizeof(buf) - 1);
+    close(out[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (pid < 0 || n <= 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
+    us.push_back(atof(buf));
+  }
+  std::sort(us.begin(), us.end());
+  return us[us.size() / 2];
+}
+
+bool oneshot(int runs) {
+  std::string why;
+  const bool kernel = ubt::kernel_bpf_available(&why);
+  printf("first open+load of a fresh process, median of %d processes per side%s\n", runs,
+         kernel ? "" : (" (kernel side skipped: " + why + ")").c_str());
+  bool ok = true;
+  for (const char *name : {"globals", "typed_maps", "calls"}) {
+    const double u = oneshot_median(name, "userbpf", runs);
+    const double k = kernel ? oneshot_median(name, "kernel", runs) : 0;
+    if (u < 0 || k < 0) {
+      fprintf(stderr, "%s: a fresh process failed to load it\n", name);
+      ok = false;
+      continue;
+    }
+    if (kernel)
+      printf("  %-12s userbpf %8.1f us   kernel %8.1f us   userbpf/kernel %.2fx\n", name, u, k, u / k);
+    else
+      printf("  %-12s userbpf %8.1f us\n", name, u);
+  }
+  return ok;
+}
+
 void BM_OpenLoad(benchmark::State &state, const char *name, ubt::Backend backend) {
   std::string path = obj_path(name);
   if (backend == ubt::Backend::kKernel && !ubt::kernel_bpf_available(nullptr)) {
@@ -164,8 +235,18 @@ void BM_OpenLoad(benchmark::State &state, const char *name, ubt::Backend backend
 } // namespace
 
 int main(int argc, char **argv) {
-  ubt::use_private_fs_root();
   libbpf_set_print([](enum libbpf_print_level, const char *, va_list) { return 0; });
+  // (In the parent's private root, inherited through the environment.)
+  if (argc == 4 && strcmp(argv[1], "--oneshot-child") == 0) return oneshot_child(argv[2], argv[3]);
+  ubt::use_private_fs_root();
+  if (argc >= 2 && strcmp(argv[1], "--oneshot") == 0) {
+    int runs = argc >= 3 ? atoi(argv[2]) : 30;
+    if (runs <= 0) {
+      fprintf(stderr, "usage: %s --oneshot [PROCESSES]\n", argv[0]);
+      return 2;
+    }
+    return oneshot(runs) ? 0 : 1;
+  }
   ubt::with_backend(ubt::Backend::kUserbpf, [] { return open_load_close(obj_path("globals")); });
   if (argc >= 2 && strcmp(argv[1], "--breakdown") == 0) {
     int loads = argc >= 3 ? atoi(argv[2]) : 200;
