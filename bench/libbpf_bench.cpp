@@ -19,6 +19,12 @@
 // (this program exec'd again) per object and side, each probing libbpf's
 // features and, on userbpf, setting up its store and threads, with nothing
 // recycled or made ahead yet. It prints the medians.
+//
+// `libbpf_bench --verifier-c [N]` times the BPF_PROG_LOAD of every program of
+// the verifier's C corpus (tests/verifier/c, clang -O2 as people build), one
+// program per object load, the two sides taking turns N times (31 by
+// default): per program the median of each side, as verifier_bench does for
+// the assembly corpus (issue 4's speed target).
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +223,79 @@ bool oneshot(int runs) {
   return ok;
 }
 
+// ---- --verifier-c
+
+#ifdef USERBPF_VERIFIER_C_OBJ_DIR
+uint64_t g_prog_load_ns = 0; // of the last BPF_PROG_LOAD (libbpf loads the chosen program last)
+long g_prog_load_ret = 0;
+
+// Load only program `prog` of the object at `path` on `backend`; the time of
+// its BPF_PROG_LOAD, or -1 if it was not loaded.
+double prog_load_ns(const std::string &path, const std::string &prog, ubt::Backend backend) {
+  return ubt::with_backend(backend, [&]() -> double {
+    struct bpf_object *obj = bpf_object__open_file(path.c_str(), nullptr);
+    if (!obj) return -1;
+    struct bpf_program *p;
+    bpf_object__for_each_program(p, obj) bpf_program__set_autoload(p, prog == bpf_program__name(p));
+    g_prog_load_ret = -1;
+    const int err = bpf_object__load(obj);
+    bpf_object__close(obj);
+    return err == 0 && g_prog_load_ret >= 0 ? static_cast<double>(g_prog_load_ns) : -1;
+  });
+}
+
+bool verifier_c(int repeats) {
+  std::string why;
+  if (!ubt::kernel_bpf_available(&why)) {
+    printf("kernel bpf() unavailable (%s): nothing to compare\n", why.c_str());
+    return true;
+  }
+  ubt::bpf_observer = [](ubt::Backend, int cmd, long ret, uint64_t ns) {
+    if (cmd == BPF_PROG_LOAD) g_prog_load_ns = ns, g_prog_load_ret = ret;
+  };
+  std::vector<std::string> objects;
+  for (const char *name : {"callbacks", "calls", "ctx_fields", "for_each", "global_data", "global_funcs", "ld_abs",
+                           "license", "loops", "maps", "prog_types", "socket_filter", "strncmp", "xdp_bad_bounds",
+                           "xdp_parse", "xdp_redirect"})
+    objects.push_back(std::string(USERBPF_VERIFIER_C_OBJ_DIR) + "/" + name + ".bpf.o");
+  printf("%-40s %12s %12s %8s\n", "program (loaded by both)", "userbpf us", "kernel us", "ratio");
+  std::vector<double> ratios;
+  for (const std::string &path : objects) {
+    std::vector<std::string> progs;
+    if (struct bpf_object *obj = bpf_object__open_file(path.c_str(), nullptr)) {
+      struct bpf_program *p;
+      bpf_object__for_each_program(p, obj) progs.push_back(bpf_program__name(p));
+      bpf_object__close(obj);
+    }
+    for (const std::string &prog : progs) {
+      std::vector<double> tu, tk;
+      for (int i = 0; i < repeats; i++) {
+        const double u = prog_load_ns(path, prog, ubt::Backend::kUserbpf);
+        const double k = prog_load_ns(path, prog, ubt::Backend::kKernel);
+        if (u < 0 || k < 0) break; // rejected (a corpus case of a refusal), or not loadable here
+        tu.push_back(u);
+        tk.push_back(k);
+      }
+      if (static_cast<int>(tu.size()) != repeats) continue;
+      std::sort(tu.begin(), tu.end());
+      std::sort(tk.begin(), tk.end());
+      const double u = tu[tu.size() / 2], k = tk[tk.size() / 2];
+      ratios.push_back(u / k);
+      const std::string label = path.substr(path.rfind('/') + 1, path.size() - path.rfind('/') - 7) + ":" + prog;
+      printf("%-40s %12.1f %12.1f %8.2f\n", label.c_str(), u / 1000, k / 1000, u / k);
+    }
+  }
+  ubt::bpf_observer = nullptr;
+  if (ratios.empty()) return false;
+  std::sort(ratios.begin(), ratios.end());
+  const auto slower = std::count_if(ratios.begin(), ratios.end(), [](double r) { return r > 1.0; });
+  printf("per-program userbpf/kernel: median %.2fx, p90 %.2fx, max %.2fx; %ld of %zu slower than the kernel\n",
+         ratios[ratios.size() / 2], ratios[ratios.size() * 9 / 10], ratios.back(), static_cast<long>(slower),
+         ratios.size());
+  return true;
+}
+#endif
+
 void BM_OpenLoad(benchmark::State &state, const char *name, ubt::Backend backend) {
   std::string path = obj_path(name);
   if (backend == ubt::Backend::kKernel && !ubt::kernel_bpf_available(nullptr)) {
@@ -248,6 +327,16 @@ int main(int argc, char **argv) {
     return oneshot(runs) ? 0 : 1;
   }
   ubt::with_backend(ubt::Backend::kUserbpf, [] { return open_load_close(obj_path("globals")); });
+#ifdef USERBPF_VERIFIER_C_OBJ_DIR
+  if (argc >= 2 && strcmp(argv[1], "--verifier-c") == 0) {
+    int repeats = argc >= 3 ? atoi(argv[2]) : 31;
+    if (repeats <= 0) {
+      fprintf(stderr, "usage: %s --verifier-c [REPEATS]\n", argv[0]);
+      return 2;
+    }
+    return verifier_c(repeats) ? 0 : 1;
+  }
+#endif
   if (argc >= 2 && strcmp(argv[1], "--breakdown") == 0) {
     int loads = argc >= 3 ? atoi(argv[2]) : 200;
     if (loads <= 0) {
