@@ -1227,6 +1227,13 @@ bool keep_file_for_recycling(Object &view, const std::string &path) {
   return true;
 }
 
+bool object_view_get(Object &view) {
+  std::lock_guard<std::mutex> g(registry_mu); // local references drop to zero only under it
+  if (view.local_refs.load() == 0) return false;
+  view.local_refs.fetch_add(1);
+  return true;
+}
+
 void object_view_hold(Object &holder, Object &view) {
   // A close racing with the caller may have dropped the view's last local
   // reference (it is then only kept for the caller's grace period): hold

@@ -122,14 +122,20 @@ int local_view_fd(ObjectKind kind, uint32_t id, Object **view, struct stat *sb);
 
 // Called under the StoreLock by the release of an object this process has a
 // view of: keep its file for this process's next map of the same size
-// (renamed to a spare) if it is a map made here that no other process ever
-// mapped. Returns true if the file was renamed (its object name is gone),
-// false if the caller must unlink it.
+// (kept under its name, marked dead, for "Recycling" in handle.cpp) if it is
+// a map made here that no other process ever mapped. Returns true if the
+// file was kept, false if the caller must unlink it.
 bool keep_file_for_recycling(Object &view, const std::string &path);
+
+// One more local reference on view, if it still has one (false: a close
+// racing with the caller dropped its last; the caller then treats the fd as
+// closed). Dropped with object_view_put(). Call inside an RcuReadGuard.
+bool object_view_get(Object &view);
 
 // holder keeps view (one more local reference) until holder's view is freed,
 // unless a close racing with the caller already dropped the view's last one.
-// Call inside an RcuReadGuard, before holder is published (or under the
+// Call while view is kept alive (inside an RcuReadGuard, or holding a local
+// reference: object_view_get), before holder is published (or under the
 // StoreLock while holding a handle on holder: BPF_PROG_BIND_MAP).
 void object_view_hold(Object &holder, Object &view);
 

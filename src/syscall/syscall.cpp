@@ -1027,28 +1027,42 @@ int prog_load(const Attr &at) {
 
   // The maps the program names (the kernel's used_maps). The references a
   // created program keeps on them are taken once it is verified, all under
-  // one hold of the store lock; the guard keeps the views alive until then.
-  RcuReadGuard guard;
+  // one hold of the store lock; until then a local reference on each view
+  // keeps it alive. (Not a read-side section over the whole verification:
+  // liburcu's grace periods sleep 10 ms whenever they meet a reader, and
+  // every view and file freed in this process waits for them.)
   struct Used {
     Object *obj;
     uint32_t id;
   };
-  std::vector<Used> used;
+  struct UsedViews {
+    std::vector<Used> list;
+    ~UsedViews() {
+      for (const Used &u : list) object_view_put(u.obj);
+    }
+  } used_views;
+  std::vector<Used> &used = used_views.list;
   std::vector<std::pair<int, uint32_t>> fd_ids; // map fds seen -> map id
+  size_t store_refs = 0;                        // used[0, store_refs) hold a store reference
   auto drop_refs = [&] {
-    for (const Used &u : used) object_ref_put(ObjectKind::kMap, u.id);
-    used.clear();
+    for (size_t i = 0; i < store_refs; i++) object_ref_put(ObjectKind::kMap, used[i].id);
+    store_refs = 0;
   };
   auto resolver = [&](int fd, verifier::MapInfo *info) -> int {
     int err = 0;
-    const Handle *h = handle_get(fd, &err);
-    if (!h) return err;                                   // not an open fd: EBADF
-    if (h->obj->kind != ObjectKind::kMap) return -EINVAL; // __bpf_map_get()
-    Object *obj = h->obj;
-    auto it = std::find_if(used.begin(), used.end(), [&](const Used &u) { return u.obj == obj; });
-    if (it == used.end()) {
-      if (used.size() >= kMaxUsedMaps) return -E2BIG;
-      used.push_back({obj, obj->id});
+    Object *obj = nullptr;
+    {
+      RcuReadGuard guard;
+      const Handle *h = handle_get(fd, &err);
+      if (!h) return err;                                   // not an open fd: EBADF
+      if (h->obj->kind != ObjectKind::kMap) return -EINVAL; // __bpf_map_get()
+      obj = h->obj;
+      auto it = std::find_if(used.begin(), used.end(), [&](const Used &u) { return u.obj == obj; });
+      if (it == used.end()) {
+        if (used.size() >= kMaxUsedMaps) return -E2BIG;
+        if (!object_view_get(*obj)) return -EBADF; // its fd was closed meanwhile
+        used.push_back({obj, obj->id});
+      }
     }
     fd_ids.emplace_back(fd, obj->id);
     const Map &m = obj->map;
@@ -1083,12 +1097,17 @@ int prog_load(const Attr &at) {
 
   verifier::Result res;
   int ret = 0;
-  Object *btf_obj = nullptr;
+  uint32_t btf_id = 0; // the program's BTF, a store reference taken
   ProgBtfInfo btf_info;
   std::shared_ptr<const btf::Btf> prog_btf;
   if (a.func_info_cnt || a.line_info_cnt) {
     std::string btf_log;
-    ret = prog_load_btf(at, user, insns, &btf_obj, &btf_info, &prog_btf, &btf_log);
+    {
+      RcuReadGuard guard;
+      Object *btf_obj = nullptr;
+      ret = prog_load_btf(at, user, insns, &btf_obj, &btf_info, &prog_btf, &btf_log);
+      if (btf_obj) btf_id = btf_obj->id;
+    }
     if (ret) res.log = btf_log + stats_only_log(level, start_ns);
     opt.btf = prog_btf.get();
     for (const struct bpf_func_info &fi : btf_info.func_info) opt.func_info.push_back({fi.insn_off, fi.type_id});
@@ -1101,24 +1120,23 @@ int prog_load(const Attr &at) {
   // replaces the verdict, accepted or not, as the kernel does.
   if (int log_err = write_log(res.log, level, log_buf, log_size, res.log_len_max)) ret = log_err;
   if (ret) {
-    if (btf_obj) object_ref_put(ObjectKind::kBtf, btf_obj->id);
+    if (btf_id) object_ref_put(ObjectKind::kBtf, btf_id);
     return ret > 0 ? -EINVAL : ret;
   }
   // bpf_check_tail_call(): every program array the program uses must take
   // programs of its type (the first one to ask becomes the array's owner).
   for (const Used &u : used) {
     if (u.obj->map.type == BPF_MAP_TYPE_PROG_ARRAY && !prog_array_compatible(u.obj->map, a.prog_type, a.prog_flags)) {
-      if (btf_obj) object_ref_put(ObjectKind::kBtf, btf_obj->id);
+      if (btf_id) object_ref_put(ObjectKind::kBtf, btf_id);
       return -EINVAL;
     }
   }
   if (!used.empty()) { // a program without maps takes no lock
     StoreLock lock;
-    for (size_t i = 0; i < used.size(); i++) {
+    for (size_t i = 0; i < used.size(); i++, store_refs++) {
       if (int err = object_ref_get(*used[i].obj)) { // a map released since (its last fd closed meanwhile)
-        used.resize(i);
         drop_refs();
-        if (btf_obj) object_ref_put(ObjectKind::kBtf, btf_obj->id);
+        if (btf_id) object_ref_put(ObjectKind::kBtf, btf_id);
         return err;
       }
     }
@@ -1149,15 +1167,15 @@ int prog_load(const Attr &at) {
     return 0;
   });
   for (const Used &u : used) spec.maps.push_back(u.obj);
-  if (btf_obj) {
-    spec.btf_id = btf_obj->id;
+  if (btf_id) {
+    spec.btf_id = btf_id;
     spec.func_info = std::move(btf_info.func_info);
     spec.line_info = std::move(btf_info.line_info);
   }
   int fd = prog_create(spec);
   if (fd < 0) {
     drop_refs();
-    if (btf_obj) object_ref_put(ObjectKind::kBtf, btf_obj->id);
+    if (btf_id) object_ref_put(ObjectKind::kBtf, btf_id);
   }
   return fd;
 }
