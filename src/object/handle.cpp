@@ -875,9 +875,8 @@ struct NewObjectFile {
 // zeroed when it was pooled. Its first handle's description is opened and
 // locked under the spare's name. A spare named ahead (its id claimed by
 // take_named_spare) is resized to `region` if its size differs (truncated,
-// or extended and backed, and remapped) and checked to be under its name
-// still; any other is renamed in under a fresh id. On failure the spare is
-// the caller's to discard.
+// or extended and backed, and remapped); any other is renamed in under a
+// fresh id. On failure the spare is the caller's to discard.
 int reuse_spare(ObjectKind kind, Spare &sp, size_t region, uint32_t mode, NewObjectFile *f) {
   if (region != sp.len) {
     if (region < sp.len ? ftruncate(sp.fd, static_cast<off_t>(region)) != 0
@@ -890,9 +889,9 @@ int reuse_spare(ObjectKind kind, Spare &sp, size_t region, uint32_t mode, NewObj
   }
   int fd = open(sp.path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return -errno;
+  // (A spare named ahead is still under its name: its owner lock keeps
+  // every walk off it, and an id's name is never given to another file.)
   int err = make_handle(fd, kFirstHandleId, mode);
-  struct stat sb;
-  if (!err && sp.named_id && (fstat(fd, &sb) != 0 || sb.st_ino != sp.ino || sb.st_nlink != 1)) err = -ENOENT;
   if (!err && !sp.named_id) err = object_file_rename_in(kind, sp.path, &f->id, &f->path);
   if (err) {
     raw_close(fd);
