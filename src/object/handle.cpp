@@ -249,6 +249,7 @@ bool pool_spare(Object &obj) {
     memset(bytes + dead_end, 0, obj.mapped_len - dead_end);
   }
   std::vector<Spare> dropped;
+  bool pooled = false;
   {
     std::lock_guard<std::mutex> g(spare_mu);
     forget_pending_locked(obj.spare_path);
@@ -261,7 +262,18 @@ bool pool_spare(Object &obj) {
       dropped.push_back(std::move(*it));
       v.erase(it);
     }
-    if (spare_bytes + obj.mapped_len > kSpareTotalBytes) return false; // the rest is named ahead
+    // Else the rest is named ahead: not this one. Its room is taken now.
+    pooled = !spares_closed && spare_bytes + obj.mapped_len <= kSpareTotalBytes;
+    if (pooled) spare_bytes += obj.mapped_len;
+  }
+  for (Spare &sp : dropped) discard_spare(sp); // outside the lock: system calls
+  if (!pooled) return false;
+  {
+    std::lock_guard<std::mutex> g(spare_mu);
+    if (spares_closed) { // the process is exiting: the caller unlinks it
+      spare_bytes -= obj.mapped_len;
+      return false;
+    }
     Spare sp;
     sp.fd = obj.internal_fd;
     sp.hdr = obj.hdr;
@@ -270,10 +282,8 @@ bool pool_spare(Object &obj) {
     sp.path = obj.spare_path;
     sp.kind = obj.kind;
     sp.old_id = obj.id;
-    v.push_back(std::move(sp));
-    spare_bytes += obj.mapped_len;
+    spares().push_back(std::move(sp));
   }
-  for (Spare &sp : dropped) discard_spare(sp);
   wake_worker_for_spares();
   return true;
 }

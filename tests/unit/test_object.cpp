@@ -1041,6 +1041,36 @@ TEST(PremadeProgramFiles, AForkChildMakesItsOwn) {
   close(static_cast<int>(parent_prog));
 }
 
+// The pool keeps at most 2 MiB of spares: released files beyond it go, and
+// every spare kept holds one description, no more.
+TEST(NamedSpares, ThePoolKeepsToItsBudget) {
+  usleep(200000); // earlier tests' spares settle
+  auto open_fds = [] {
+    int n = 0;
+    if (DIR *d = opendir("/proc/self/fd")) {
+      while (readdir(d)) n++;
+      closedir(d);
+    }
+    return n;
+  };
+  const size_t before_files = unpublished_map_ids().size();
+  constexpr uint32_t kEntries = 30000; // a 240 KiB region, under the largest kept (256 KiB)
+  for (int round = 0; round < 3; round++) {
+    std::vector<int> fds;
+    for (int i = 0; i < 12; i++) {
+      fds.push_back(array_map(kEntries));
+      ASSERT_GE(fds.back(), 0);
+    }
+    for (int fd : fds) close(fd);
+    usleep(300000); // grace periods, pooling, naming
+    const size_t files = unpublished_map_ids().size() - before_files;
+    EXPECT_LE(files, 2u * 1024 * 1024 / (240 * 1024) + 1) << "round " << round << ": more spares kept than the pool's budget";
+  }
+  const int fds_now = open_fds();
+  // Every spare holds one description: no more fds than files kept.
+  EXPECT_LE(static_cast<size_t>(fds_now), 64 + unpublished_map_ids().size()) << "descriptions of dropped spares left open";
+}
+
 // Another process's walk over the ids leaves this process's spares named
 // ahead, however old: their owner is alive (its owner lock is held).
 TEST(NamedSpares, AnotherProcesssWalkLeavesThem) {
