@@ -37,6 +37,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -253,11 +254,10 @@ bool verifier_c(int repeats) {
   ubt::bpf_observer = [](ubt::Backend, int cmd, long ret, uint64_t ns) {
     if (cmd == BPF_PROG_LOAD) g_prog_load_ns = ns, g_prog_load_ret = ret;
   };
-  std::vector<std::string> objects;
-  for (const char *name : {"callbacks", "calls", "ctx_fields", "for_each", "global_data", "global_funcs", "ld_abs",
-                           "license", "loops", "maps", "prog_types", "socket_filter", "strncmp", "xdp_bad_bounds",
-                           "xdp_parse", "xdp_redirect"})
-    objects.push_back(std::string(USERBPF_VERIFIER_C_OBJ_DIR) + "/" + name + ".bpf.o");
+  std::vector<std::string> objects; // every object the corpus builds, in name order
+  for (const auto &e : std::filesystem::directory_iterator(USERBPF_VERIFIER_C_OBJ_DIR))
+    if (e.path().extension() == ".o") objects.push_back(e.path().string());
+  std::sort(objects.begin(), objects.end());
   printf("%-40s %12s %12s %8s\n", "program (loaded by both)", "userbpf us", "kernel us", "ratio");
   std::vector<double> ratios;
   for (const std::string &path : objects) {
@@ -311,6 +311,15 @@ void BM_OpenLoad(benchmark::State &state, const char *name, ubt::Backend backend
   }
 }
 
+// A mode's count argument: `argv[1] flag [N]`. -1 if argv[1] is not flag,
+// 0 after a usage line if N is not a positive number, else N (dflt if none).
+int mode_count(int argc, char **argv, const char *flag, const char *what, int dflt) {
+  if (argc < 2 || strcmp(argv[1], flag) != 0) return -1;
+  const int n = argc >= 3 ? atoi(argv[2]) : dflt;
+  if (n <= 0) fprintf(stderr, "usage: %s %s [%s]\n", argv[0], flag, what);
+  return n > 0 ? n : 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -318,31 +327,14 @@ int main(int argc, char **argv) {
   // (In the parent's private root, inherited through the environment.)
   if (argc == 4 && strcmp(argv[1], "--oneshot-child") == 0) return oneshot_child(argv[2], argv[3]);
   ubt::use_private_fs_root();
-  if (argc >= 2 && strcmp(argv[1], "--oneshot") == 0) {
-    int runs = argc >= 3 ? atoi(argv[2]) : 30;
-    if (runs <= 0) {
-      fprintf(stderr, "usage: %s --oneshot [PROCESSES]\n", argv[0]);
-      return 2;
-    }
-    return oneshot(runs) ? 0 : 1;
-  }
+  if (int runs = mode_count(argc, argv, "--oneshot", "PROCESSES", 30); runs >= 0) return !runs ? 2 : oneshot(runs) ? 0 : 1;
   ubt::with_backend(ubt::Backend::kUserbpf, [] { return open_load_close(obj_path("globals")); });
 #ifdef USERBPF_VERIFIER_C_OBJ_DIR
-  if (argc >= 2 && strcmp(argv[1], "--verifier-c") == 0) {
-    int repeats = argc >= 3 ? atoi(argv[2]) : 31;
-    if (repeats <= 0) {
-      fprintf(stderr, "usage: %s --verifier-c [REPEATS]\n", argv[0]);
-      return 2;
-    }
-    return verifier_c(repeats) ? 0 : 1;
-  }
+  if (int repeats = mode_count(argc, argv, "--verifier-c", "REPEATS", 31); repeats >= 0)
+    return !repeats ? 2 : verifier_c(repeats) ? 0 : 1;
 #endif
-  if (argc >= 2 && strcmp(argv[1], "--breakdown") == 0) {
-    int loads = argc >= 3 ? atoi(argv[2]) : 200;
-    if (loads <= 0) {
-      fprintf(stderr, "usage: %s --breakdown [LOADS]\n", argv[0]);
-      return 2;
-    }
+  if (int loads = mode_count(argc, argv, "--breakdown", "LOADS", 200); loads >= 0) {
+    if (!loads) return 2;
     bool ok = true;
     for (const char *name : {"globals", "typed_maps", "calls"}) ok = breakdown(name, loads) && ok;
     return ok ? 0 : 1;

@@ -194,6 +194,7 @@ std::unordered_set<uint64_t> &spare_named_ids() {
   static auto *s = new std::unordered_set<uint64_t>;
   return *s;
 }
+constexpr ObjectKind kSpareKinds[] = {ObjectKind::kMap, ObjectKind::kBtf}; // the mapped kinds
 bool spares_closed = false;                 // the exit handler ran; guarded by spare_mu
 size_t spare_bytes = 0;                     // guarded by spare_mu
 // Paths of spares released whose views are not freed yet. Guarded by spare_mu.
@@ -213,11 +214,11 @@ void unlink_spares_at_exit() {
   std::lock_guard<std::mutex> g(spare_mu);
   spares_closed = true; // a spare the worker is renaming now is unlinked by the worker
   for (const Spare &sp : spares()) unlink(sp.path.c_str());
-  for (ObjectKind kind : {ObjectKind::kMap, ObjectKind::kBtf})
+  for (ObjectKind kind : kSpareKinds)
     for (const Spare &sp : named_spares(kind)) unlink(sp.path.c_str());
   for (const std::string &path : pending_spares()) unlink(path.c_str());
   spares().clear();
-  for (ObjectKind kind : {ObjectKind::kMap, ObjectKind::kBtf}) named_spares(kind).clear();
+  for (ObjectKind kind : kSpareKinds) named_spares(kind).clear();
   spare_named_ids().clear();
   pending_spares().clear();
   spare_bytes = 0;
@@ -274,15 +275,7 @@ bool pool_spare(Object &obj) {
       spare_bytes -= obj.mapped_len;
       return false;
     }
-    Spare sp;
-    sp.fd = obj.internal_fd;
-    sp.hdr = obj.hdr;
-    sp.len = obj.mapped_len;
-    sp.ino = obj.ino;
-    sp.path = obj.spare_path;
-    sp.kind = obj.kind;
-    sp.old_id = obj.id;
-    spares().push_back(std::move(sp));
+    spares().push_back({obj.internal_fd, obj.hdr, obj.mapped_len, obj.ino, obj.spare_path, obj.kind, obj.id});
   }
   wake_worker_for_spares();
   return true;
@@ -423,7 +416,7 @@ void recycling_after_fork_child() {
   }
   for (const Spare &sp : spares()) raw_close(sp.fd);
   spares().clear();
-  for (ObjectKind kind : {ObjectKind::kMap, ObjectKind::kBtf}) {
+  for (ObjectKind kind : kSpareKinds) {
     for (const Spare &sp : named_spares(kind)) raw_close(sp.fd);
     named_spares(kind).clear();
   }
@@ -797,8 +790,6 @@ void premade_after_fork_child() {
 }
 [[maybe_unused]] const int premade_atfork = pthread_atfork(nullptr, nullptr, premade_after_fork_child);
 
-// A file made ahead for a new program, out of the pool, its id claimed;
-// false if there is none to take (the caller makes its own file).
 // Start the worker if it is not running. false: it cannot run (no thread,
 // or the process is exiting). Caller holds pool.mu.
 bool start_worker_locked(PremadePool &pool) {
@@ -815,6 +806,8 @@ bool start_worker_locked(PremadePool &pool) {
   return true;
 }
 
+// A file made ahead for a new program, out of the pool, its id claimed;
+// false if there is none to take (the caller makes its own file).
 bool take_premade(Premade *out) {
   PremadePool &pool = premade_pool();
   std::lock_guard<std::mutex> g(pool.mu);
@@ -846,7 +839,7 @@ void wake_worker_for_spares() {
 
 } // namespace
 
-bool is_own_premade(ObjectKind kind, uint32_t id) {
+bool is_own_made_ahead(ObjectKind kind, uint32_t id) {
   if (kind_is_mapped(kind)) {
     std::lock_guard<std::mutex> g(spare_mu);
     return spare_named_ids().count(id_key(kind, id)) != 0;
@@ -1247,11 +1240,9 @@ void object_view_hold(Object &holder, Object &view) {
   // A close racing with the caller may have dropped the view's last local
   // reference (it is then only kept for the caller's grace period): hold
   // live views only. Without one, a release finds the object by its name.
-  // (Local references drop to zero only under registry_mu.)
-  std::lock_guard<std::mutex> g(registry_mu);
-  if (view.local_refs.load() == 0) return;
-  view.local_refs.fetch_add(1);
-  holder.held_views.push_back(&view);
+  // (The holder is not published yet, or the caller holds the StoreLock:
+  // nobody else changes its list.)
+  if (object_view_get(view)) holder.held_views.push_back(&view);
 }
 
 const ObjectHeader *view_current_header(const Object &obj, const struct stat &sb, ObjectHeader *scratch) {

@@ -259,47 +259,43 @@ bool note_published(ObjectKind kind, uint32_t id) {
   return false;
 }
 
-int object_file_create(ObjectKind kind, uint32_t *id_out, std::string *path_out) {
+namespace {
+// Give a new object of `kind` its name: make_name(path) creates it (or renames
+// a file to it) under each fresh id until one is free (a name left by a live
+// object from before the counter wrapped makes it take the next). Returns
+// make_name's result (>= 0), or -errno.
+template <typename MakeName> int claim_fresh_name(ObjectKind kind, uint32_t *id_out, std::string *path_out,
+                                                  MakeName make_name) {
   if (!store().state) return -ENOMEM;
   for (;;) {
     uint32_t id = allocate_id(kind);
     std::string path = object_path(kind, id);
-    int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0) {
+    const int r = make_name(path.c_str());
+    if (r >= 0) {
       *id_out = id;
       *path_out = std::move(path);
-      return fd;
+      return r;
     }
-    if (errno != EEXIST) return errno == ENOSPC ? -ENOMEM : -errno;
+    if (errno != EEXIST) return -errno;
   }
+}
+} // namespace
+
+int object_file_create(ObjectKind kind, uint32_t *id_out, std::string *path_out) {
+  const int r = claim_fresh_name(kind, id_out, path_out, [](const char *path) {
+    return open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  });
+  return r == -ENOSPC ? -ENOMEM : r;
 }
 
 int object_file_make_ahead(ObjectKind kind, uint32_t *id_out, std::string *path_out) {
-  if (!store().state) return -ENOMEM;
-  for (;;) {
-    uint32_t id = allocate_id(kind);
-    std::string path = object_path(kind, id);
-    if (mknod(path.c_str(), S_IFREG | 0600, 0) == 0) {
-      *id_out = id;
-      *path_out = std::move(path);
-      return 0;
-    }
-    if (errno != EEXIST) return -errno;
-  }
+  return claim_fresh_name(kind, id_out, path_out, [](const char *path) { return mknod(path, S_IFREG | 0600, 0); });
 }
 
 int object_file_rename_in(ObjectKind kind, const std::string &spare_path, uint32_t *id_out, std::string *path_out) {
-  if (!store().state) return -ENOMEM;
-  for (;;) {
-    uint32_t id = allocate_id(kind);
-    std::string path = object_path(kind, id);
-    if (syscall(SYS_renameat2, AT_FDCWD, spare_path.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0) {
-      *id_out = id;
-      *path_out = std::move(path);
-      return 0;
-    }
-    if (errno != EEXIST) return -errno;
-  }
+  return claim_fresh_name(kind, id_out, path_out, [&](const char *path) {
+    return static_cast<int>(syscall(SYS_renameat2, AT_FDCWD, spare_path.c_str(), AT_FDCWD, path, RENAME_NOREPLACE));
+  });
 }
 
 namespace {
@@ -700,7 +696,7 @@ std::vector<uint32_t> live_ids(ObjectKind kind) {
     char *end = nullptr;
     unsigned long id = strtoul(e->d_name + prefix.size(), &end, 10);
     if (!end || *end || id == 0 || id >= INT_MAX) continue;
-    if (is_own_premade(kind, static_cast<uint32_t>(id))) continue; // not an object (yet)
+    if (is_own_made_ahead(kind, static_cast<uint32_t>(id))) continue; // not an object (yet)
     ids.push_back(static_cast<uint32_t>(id));
   }
   closedir(d);

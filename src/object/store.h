@@ -168,7 +168,7 @@ int object_file_make_ahead(ObjectKind kind, uint32_t *id_out, std::string *path_
 // Whether (kind, id) names one of this process's files made ahead (program
 // files, or spares named ahead): walks over the ids skip them without
 // opening them.
-bool is_own_premade(ObjectKind kind, uint32_t id);
+bool is_own_made_ahead(ObjectKind kind, uint32_t id);
 
 // Drop one reference another object held on (kind, id) (ObjectHeader::refs:
 // a program's maps) and release it if nothing else holds it. The caller got

@@ -926,12 +926,13 @@ std::string stats_only_log(uint32_t level, uint64_t start_ns) {
 }
 
 // check_btf_info_early() and check_btf_info(): the program's BTF
-// (prog_btf_fd) and its func_info / line_info records. On success *btf_obj
-// holds one reference for the program to keep.
-int prog_load_btf(const Attr &at, const UserSnapshot &user, const std::vector<vm::RawInsn> &insns, Object **btf_obj,
+// (prog_btf_fd) and its func_info / line_info records. On success the BTF
+// object *btf_id holds one reference for the program to keep.
+int prog_load_btf(const Attr &at, const UserSnapshot &user, const std::vector<vm::RawInsn> &insns, uint32_t *btf_id,
                   ProgBtfInfo *info, std::shared_ptr<const btf::Btf> *parsed, std::string *log) {
   const union bpf_attr &a = *at.a;
   int err = 0;
+  RcuReadGuard guard; // the handle's view, until its reference is taken
   const Handle *h = btf_handle(static_cast<int>(a.prog_btf_fd), &err);
   if (!h) return err;
   std::shared_ptr<const btf::Btf> b = btf_of(*h->obj);
@@ -954,7 +955,7 @@ int prog_load_btf(const Attr &at, const UserSnapshot &user, const std::vector<vm
     at.write_back(offsetof(union bpf_attr, line_info_rec_size), info->line_rec_size_hint);
   if (err) return err;
   if ((err = object_ref_get(*h->obj))) return err;
-  *btf_obj = h->obj;
+  *btf_id = h->obj->id;
   *parsed = std::move(b); // the verifier reads the global functions' prototypes
   return 0;
 }
@@ -1043,10 +1044,8 @@ int prog_load(const Attr &at) {
   } used_views;
   std::vector<Used> &used = used_views.list;
   std::vector<std::pair<int, uint32_t>> fd_ids; // map fds seen -> map id
-  size_t store_refs = 0;                        // used[0, store_refs) hold a store reference
-  auto drop_refs = [&] {
-    for (size_t i = 0; i < store_refs; i++) object_ref_put(ObjectKind::kMap, used[i].id);
-    store_refs = 0;
+  auto drop_refs = [&](size_t n) { // the store references of used[0, n)
+    for (size_t i = 0; i < n; i++) object_ref_put(ObjectKind::kMap, used[i].id);
   };
   auto resolver = [&](int fd, verifier::MapInfo *info) -> int {
     int err = 0;
@@ -1102,12 +1101,7 @@ int prog_load(const Attr &at) {
   std::shared_ptr<const btf::Btf> prog_btf;
   if (a.func_info_cnt || a.line_info_cnt) {
     std::string btf_log;
-    {
-      RcuReadGuard guard;
-      Object *btf_obj = nullptr;
-      ret = prog_load_btf(at, user, insns, &btf_obj, &btf_info, &prog_btf, &btf_log);
-      if (btf_obj) btf_id = btf_obj->id;
-    }
+    ret = prog_load_btf(at, user, insns, &btf_id, &btf_info, &prog_btf, &btf_log);
     if (ret) res.log = btf_log + stats_only_log(level, start_ns);
     opt.btf = prog_btf.get();
     for (const struct bpf_func_info &fi : btf_info.func_info) opt.func_info.push_back({fi.insn_off, fi.type_id});
@@ -1133,9 +1127,9 @@ int prog_load(const Attr &at) {
   }
   if (!used.empty()) { // a program without maps takes no lock
     StoreLock lock;
-    for (size_t i = 0; i < used.size(); i++, store_refs++) {
+    for (size_t i = 0; i < used.size(); i++) {
       if (int err = object_ref_get(*used[i].obj)) { // a map released since (its last fd closed meanwhile)
-        drop_refs();
+        drop_refs(i);
         if (btf_id) object_ref_put(ObjectKind::kBtf, btf_id);
         return err;
       }
@@ -1174,7 +1168,7 @@ int prog_load(const Attr &at) {
   }
   int fd = prog_create(spec);
   if (fd < 0) {
-    drop_refs();
+    drop_refs(used.size());
     if (btf_id) object_ref_put(ObjectKind::kBtf, btf_id);
   }
   return fd;

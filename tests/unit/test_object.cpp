@@ -83,6 +83,16 @@ uint64_t get_u64(int fd, uint32_t key) {
 
 void put_u64(int fd, uint32_t key, uint64_t v) { ASSERT_EQ(map_update(U, fd, &key, &v), 0); }
 
+// A file of the object store, by name ("map-7").
+std::string store_file(const std::string &name) { return std::string(userbpf_fs_root()) + "/.userbpf/obj/" + name; }
+
+// Make a file a minute old: past the grace period walks give a file its
+// creator has not published (kUnpublishedGraceSeconds).
+void age_file(const std::string &path) {
+  const struct timespec old_times[2] = {{time(nullptr) - 60, 0}, {time(nullptr) - 60, 0}};
+  utimensat(AT_FDCWD, path.c_str(), old_times, 0);
+}
+
 // Run body in a fork() child and return what it returned (through a pipe);
 // *ok: the child exited 0 (it exits 2 if body returned nothing). The child
 // ends with exit() if run_exit_handlers, else with _exit() (as a crash).
@@ -730,12 +740,12 @@ namespace {
 // Map files of the store not published (yet): named ahead. Their header's
 // magic, the first 8 bytes, is still zero.
 std::set<uint32_t> unpublished_map_ids() {
-  const std::string dir = std::string(userbpf_fs_root()) + "/.userbpf/obj";
+  const std::string dir = store_file("");
   std::set<uint32_t> ids;
   if (DIR *d = opendir(dir.c_str())) {
     while (struct dirent *e = readdir(d)) {
       if (strncmp(e->d_name, "map-", 4) != 0) continue;
-      int fd = open((dir + "/" + e->d_name).c_str(), O_RDONLY | O_CLOEXEC);
+      int fd = open((dir + e->d_name).c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0) continue;
       uint64_t magic = 1;
       if (pread(fd, &magic, sizeof(magic), 0) == static_cast<ssize_t>(sizeof(magic)) && magic == 0)
@@ -827,7 +837,7 @@ TEST(Recycling, ReleasedFilesOfADeadProcessGoAtOnce) {
   const std::string path = in_child(
       [] {
         int fd = array_map(16);
-        const std::string name = std::string(userbpf_fs_root()) + "/.userbpf/obj/map-" + std::to_string(map_id(fd));
+        const std::string name = store_file("map-" + std::to_string(map_id(fd)));
         close(fd);
         return access(name.c_str(), F_OK) == 0 ? name : std::string(); // kept, before its grace period
       },
@@ -844,32 +854,28 @@ TEST(Recycling, ReleasedFilesOfADeadProcessGoAtOnce) {
 TEST(Recycling, SparesOfExitedProcessesAreRemoved) {
   usleep(200000); // this process's own spares settle: the child tells its own apart
   for (const bool clean_exit : {false, true}) {
-    int report[2];
-    ASSERT_EQ(pipe(report), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-      const std::set<uint32_t> before = unpublished_map_ids();
-      int fd = array_map(16);
-      const ino_t ino = inode_of(fd);
-      close(fd);
-      usleep(200000); // its grace period: the file becomes a spare
-      int again = map_in_file(ino, 16, std::chrono::seconds(5));
-      if (again < 0) _exit(2);
-      close(again); // a spare again
-      usleep(200000);
-      for (uint32_t id : unpublished_map_ids())
-        if (!before.count(id) && write(report[1], &id, sizeof(id)) != static_cast<ssize_t>(sizeof(id))) _exit(3);
-      if (clean_exit) exit(0);
-      _exit(0); // no exit handlers: as a crash
-    }
-    close(report[1]);
+    bool ok = false;
+    const std::string text = in_child(
+        [] {
+          const std::set<uint32_t> before = unpublished_map_ids();
+          int fd = array_map(16);
+          const ino_t ino = inode_of(fd);
+          close(fd);
+          usleep(200000); // its grace period: the file becomes a spare
+          int again = map_in_file(ino, 16, std::chrono::seconds(5));
+          if (again < 0) return std::string();
+          close(again); // a spare again
+          usleep(200000);
+          std::string names;
+          for (uint32_t id : unpublished_map_ids())
+            if (!before.count(id)) names += "map-" + std::to_string(id) + "\n";
+          return names;
+        },
+        clean_exit, &ok);
+    ASSERT_TRUE(ok) << "clean_exit " << clean_exit << ": the child kept no spare";
     std::vector<std::string> named; // the child's spares named ahead
-    for (uint32_t id; read(report[0], &id, sizeof(id)) == static_cast<ssize_t>(sizeof(id));)
-      named.push_back(std::string(userbpf_fs_root()) + "/.userbpf/obj/map-" + std::to_string(id));
-    close(report[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "clean_exit " << clean_exit;
+    for (size_t at = 0, nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1)
+      named.push_back(store_file(text.substr(at, nl - at)));
     auto named_left = [&] {
       size_t n = 0;
       for (const std::string &path : named) n += access(path.c_str(), F_OK) == 0;
@@ -880,8 +886,7 @@ TEST(Recycling, SparesOfExitedProcessesAreRemoved) {
       EXPECT_EQ(named_left(), named.size()) << "a crash leaves them to a walk";
       all_map_ids();
       EXPECT_EQ(named_left(), named.size()) << "removed before their grace period";
-      const struct timespec old_times[2] = {{time(nullptr) - 60, 0}, {time(nullptr) - 60, 0}};
-      for (const std::string &path : named) utimensat(AT_FDCWD, path.c_str(), old_times, 0);
+      for (const std::string &path : named) age_file(path);
       all_map_ids(); // a walk over the ids collects what the dead left
     }
     EXPECT_EQ(named_left(), 0u) << "clean_exit " << clean_exit;
@@ -903,12 +908,12 @@ long load_return_zero() {
 // The store's program files not (yet) programs: no region. (Made ahead; a
 // test runs alone in its private store, so nothing else is being made.)
 std::set<std::string> premade_files() {
-  const std::string dir = std::string(userbpf_fs_root()) + "/.userbpf/obj";
+  const std::string dir = store_file("");
   std::set<std::string> names;
   if (DIR *d = opendir(dir.c_str())) {
     while (struct dirent *e = readdir(d)) {
       if (strncmp(e->d_name, "prog-", 5) != 0) continue;
-      int fd = open((dir + "/" + e->d_name).c_str(), O_RDONLY | O_CLOEXEC);
+      int fd = open((dir + e->d_name).c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0) continue;
       struct stat sb;
       if (fstat(fd, &sb) == 0 && sb.st_size == 0 && fgetxattr(fd, "user.userbpf.region", nullptr, 0) < 0)
@@ -921,7 +926,7 @@ std::set<std::string> premade_files() {
 }
 
 bool store_has(const std::string &name) {
-  return access((std::string(userbpf_fs_root()) + "/.userbpf/obj/" + name).c_str(), F_OK) == 0;
+  return access(store_file(name).c_str(), F_OK) == 0;
 }
 
 std::set<uint32_t> all_prog_ids() {
@@ -1007,9 +1012,7 @@ TEST(PremadeProgramFiles, GoWithTheirProcess) {
       size_t young = 0;
       for (const std::string &n : names) young += store_has(n);
       EXPECT_EQ(young, left) << "removed before their grace period";
-      const struct timespec old_times[2] = {{time(nullptr) - 60, 0}, {time(nullptr) - 60, 0}};
-      for (const std::string &n : names)
-        utimensat(AT_FDCWD, (std::string(userbpf_fs_root()) + "/.userbpf/obj/" + n).c_str(), old_times, 0);
+      for (const std::string &n : names) age_file(store_file(n));
       all_prog_ids();
     }
     for (const std::string &n : names) EXPECT_FALSE(store_has(n)) << n << " clean_exit " << clean_exit;
@@ -1057,7 +1060,7 @@ TEST(NamedSpares, ThePoolKeepsToItsBudget) {
     size_t bytes = 0;
     for (uint32_t id : unpublished_map_ids()) {
       struct stat sb;
-      if (stat((std::string(userbpf_fs_root()) + "/.userbpf/obj/map-" + std::to_string(id)).c_str(), &sb) == 0)
+      if (stat(store_file("map-" + std::to_string(id)).c_str(), &sb) == 0)
         bytes += static_cast<size_t>(sb.st_size);
     }
     return bytes;
@@ -1087,10 +1090,7 @@ TEST(NamedSpares, AnotherProcesssWalkLeavesThem) {
   close(fd);
   const std::set<uint32_t> named = await_named_spares(1, last_id);
   ASSERT_FALSE(named.empty());
-  const struct timespec old_times[2] = {{time(nullptr) - 60, 0}, {time(nullptr) - 60, 0}};
-  for (uint32_t id : named)
-    utimensat(AT_FDCWD, (std::string(userbpf_fs_root()) + "/.userbpf/obj/map-" + std::to_string(id)).c_str(),
-              old_times, 0);
+  for (uint32_t id : named) age_file(store_file("map-" + std::to_string(id)));
   bool ok = false;
   const std::string listed = in_child([] { return std::to_string(all_map_ids().size()); }, false, &ok);
   ASSERT_TRUE(ok);
