@@ -16,6 +16,7 @@
 // verdict: loop_count_is_pointer priv=reject:EFAULT unpriv=reject:EACCES
 // verdict: loop_tail_call_in_callback priv=reject:EFAULT unpriv=reject:EFAULT
 // verdict: loop_frames_add_up priv=accept unpriv=accept
+// verdict: loop_count_indexes_stack priv=accept unpriv=reject:EACCES
 // bpf_loop (helper 181) and its callbacks as C programs use them: the
 // callback's context on the caller's stack, its index, its return value
 // (0 go on, 1 stop, anything else refused), nr_loops known or not, and what
@@ -257,6 +258,24 @@ static int deep_cb(__u64 index, void *data) {
 SEC("socket")
 int loop_frames_add_up(struct __sk_buff *skb) {
   return bpf_loop(1, deep_cb, 0, 0);
+}
+
+static int count_up(__u64 index, void *data) {
+  struct sum_ctx *c = data;
+  c->sum++;
+  return 0;
+}
+
+// The count the callback keeps is an index after the loop: at most 4 with
+// nr_loops 4, inside the 8-byte buffer. The kernel keeps it precise (it
+// indexes the stack) and explores the iterations one by one; userbpf's
+// first pass widens it at once and fails, the second keeps it exact.
+SEC("socket")
+int loop_count_indexes_stack(struct __sk_buff *skb) {
+  struct sum_ctx c = {.sum = 0};
+  volatile __u8 buf[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  bpf_loop(4, count_up, &c, 0);
+  return buf[c.sum];
 }
 
 char LICENSE[] SEC("license") = "GPL";
