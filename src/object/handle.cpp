@@ -694,9 +694,15 @@ void handle_forget(int fd) {
 // once kUnpublishedGraceSeconds old), ours skip them; a normal exit
 // unlinks them.
 namespace {
-constexpr size_t kPremadeLow = 16;    // fewer left: the worker makes more
-constexpr size_t kPremadeTarget = 48; // as many as it makes up to
+// How many the worker keeps ready grows with the loads seen: twice as many
+// as programs loaded so far, from 4 up to 48. A process that loads a program
+// or two (a test, a command line) makes and unlinks 4 files, not 48 (each a
+// mknod, and an unlink at exit, that held the store directory's lock while
+// its first objects were being made); one that loads many soon keeps 48.
+constexpr size_t kPremadeMin = 4;
+constexpr size_t kPremadeMax = 48;
 constexpr auto kSpareBurstWait = std::chrono::microseconds(50);
+constexpr size_t kUnlinkBatch = 8; // released files gathered before the worker is woken for them
 struct Premade {
   uint32_t id = 0;
   std::string path;
@@ -708,7 +714,9 @@ struct PremadePool {
   std::vector<Premade> given_up;     // to unlink, on the worker
   std::unordered_set<uint32_t> ids;  // of `files`
   bool spares_to_name = false;       // pool_spare pooled one (see "Recycling")
-  bool programs_wanted = false;      // a program was loaded: keep files made ahead for more
+  size_t loads = 0;                  // programs loaded (takes): how many files to keep ahead
+  size_t target() const { return std::clamp(2 * loads, kPremadeMin, kPremadeMax); }
+  size_t low() const { return target() / 3; } // fewer left: the worker makes more
   bool worker_running = false;
   bool stopping = false;
 };
@@ -723,7 +731,7 @@ void premade_worker() {
   std::unique_lock<std::mutex> lk(pool.mu);
   for (;;) {
     pool.cv.wait(lk, [&] {
-      return pool.stopping || (pool.programs_wanted && pool.files.size() < kPremadeLow) || !pool.given_up.empty() ||
+      return pool.stopping || (pool.loads && pool.files.size() <= pool.low()) || !pool.given_up.empty() ||
              pool.spares_to_name;
     });
     if (pool.stopping) return;
@@ -731,7 +739,7 @@ void premade_worker() {
     given_up.swap(pool.given_up);
     const bool name_spares = pool.spares_to_name;
     pool.spares_to_name = false;
-    const size_t want = pool.programs_wanted && pool.files.size() < kPremadeLow ? kPremadeTarget - pool.files.size() : 0;
+    const size_t want = pool.loads && pool.files.size() <= pool.low() ? pool.target() - pool.files.size() : 0;
     lk.unlock();
     for (const Premade &p : given_up) unlink(p.path.c_str());
     // Program files first: a load waits for one, a spare not named yet is
@@ -811,7 +819,7 @@ bool start_worker_locked(PremadePool &pool) {
 bool take_premade(Premade *out) {
   PremadePool &pool = premade_pool();
   std::lock_guard<std::mutex> g(pool.mu);
-  pool.programs_wanted = true;
+  pool.loads++;
   if (!start_worker_locked(pool)) return false; // every program makes its own file
   bool got = false;
   while (!got && !pool.files.empty()) {
@@ -825,9 +833,25 @@ bool take_premade(Premade *out) {
       pool.given_up.push_back(std::move(p));
     }
   }
-  if (pool.files.size() < kPremadeLow || !pool.given_up.empty()) pool.cv.notify_one();
+  if (pool.files.size() <= pool.low() || pool.given_up.size() >= kUnlinkBatch) pool.cv.notify_one();
   return got;
 }
+
+} // namespace
+
+bool unlink_on_worker(const std::string &path) {
+  PremadePool &pool = premade_pool();
+  std::lock_guard<std::mutex> g(pool.mu);
+  if (!start_worker_locked(pool)) return false;
+  pool.given_up.push_back({0, path});
+  // No wake-up (a futex call) for each: the worker unlinks them when it
+  // next wakes (to make program files, which loads take, or name spares),
+  // or when a few have gathered; the exit handler unlinks what is left.
+  if (pool.given_up.size() >= kUnlinkBatch) pool.cv.notify_one();
+  return true;
+}
+
+namespace {
 
 void wake_worker_for_spares() {
   PremadePool &pool = premade_pool();
@@ -1154,8 +1178,12 @@ int object_ref_get(Object &obj) {
   struct stat sb;
   const int fd = live_own_description(obj, &sb);
   if (fd < 0) return -EBADF;
-  if (obj.hdr->region_in_xattr) // the count is the file's size (store.h)
+  if (obj.hdr->region_in_xattr) { // the count is the file's size (store.h)
+    // Released (release_locked removes the region first, the name later):
+    // its attribute is gone.
+    if (fgetxattr(fd, kRegionXattr, nullptr, 0) < 0) return -EBADF;
     return ftruncate(fd, sb.st_size + 1) == 0 ? 0 : -EBADF;
+  }
   ObjectHeader hdr;
   if (!header_read(fd, &hdr, &sb) || hdr.dead) return -EBADF;
   return header_store_refs(fd, hdr, hdr.refs + 1) ? -EBADF : 0;

@@ -487,14 +487,23 @@ enum class Referrers { kCollect, kTrust };
 // unlinking it).
 bool release_locked(const std::string &path, int fd, const ObjectHeader &hdr, Object *view) {
   ObjectHeader *mapping = view && view->mapped_len ? view->hdr : nullptr;
-  // Mapped views read `dead`; a region in an attribute is only ever read
-  // through a description, whose st_nlink 0 says the same (object_ref_get).
-  if (mapping)
+  // Mapped views read `dead`. A region in an attribute is removed instead:
+  // every reader then takes the file for absent (header_read fails; a
+  // description's holder checks the attribute, object_ref_get), and its
+  // name goes on the worker's thread, not in the caller's close (an unlink
+  // there waited ~10 us for the directory lock the worker's renames hold).
+  if (mapping) {
     mapping->dead.store(1);
-  else if (!hdr.region_in_xattr && header_store(fd, hdr, offsetof(ObjectHeader, dead), uint32_t{1}) != 0)
+  } else if (hdr.region_in_xattr) {
+    if (fremovexattr(fd, kRegionXattr) != 0) return false;
+    if (!unlink_on_worker(path)) unlink(path.c_str());
+  } else if (header_store(fd, hdr, offsetof(ObjectHeader, dead), uint32_t{1}) != 0) {
     return false;
-  // The name goes either way: renamed to a spare, or unlinked.
-  if (!(view && keep_file_for_recycling(*view, path)) && unlink(path.c_str()) != 0) return false;
+  }
+  // The name of a mapped or data-kept object goes now: kept for recycling,
+  // or unlinked.
+  if (!hdr.region_in_xattr && !(view && keep_file_for_recycling(*view, path)) && unlink(path.c_str()) != 0)
+    return false;
   memlock_uncharge(hdr.charged_bytes);
   // A released program drops its references on its maps (the kernel's
   // bpf_prog_put -> free_used_maps), which may release them in turn.

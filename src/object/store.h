@@ -165,6 +165,13 @@ bool note_published(ObjectKind kind, uint32_t id);
 // kUnpublishedGraceSeconds. 0 or -errno.
 int object_file_make_ahead(ObjectKind kind, uint32_t *id_out, std::string *path_out);
 
+// Have the worker of "Files made ahead" unlink the file at `path` (a
+// released object's, its region already removed: every reader takes it for
+// absent), off the caller's thread: an unlink waits for the store
+// directory's lock, which the worker's own renames hold. false if no worker
+// runs (the caller unlinks it).
+bool unlink_on_worker(const std::string &path);
+
 // Whether (kind, id) names one of this process's files made ahead (program
 // files, or spares named ahead): walks over the ids skip them without
 // opening them.

@@ -1044,6 +1044,41 @@ TEST(PremadeProgramFiles, AForkChildMakesItsOwn) {
   close(static_cast<int>(parent_prog));
 }
 
+// A released program is gone for everyone at once (its region removed, so
+// GET_FD_BY_ID and the walks take its file for absent); its name goes on
+// the worker's thread, with the next few released, and at a normal exit.
+TEST(ReleasedPrograms, AreAbsentAtOnceAndTheirFilesGoOffTheCallersThread) {
+  auto load_and_close = [] {
+    long prog = load_return_zero();
+    if (prog < 0) return std::string();
+    const std::string name = "prog-" + std::to_string(prog_id(static_cast<int>(prog)));
+    close(static_cast<int>(prog));
+    return name;
+  };
+  const std::string first = load_and_close();
+  ASSERT_FALSE(first.empty());
+  const uint32_t id = static_cast<uint32_t>(strtoul(first.c_str() + 5, nullptr, 10));
+  union bpf_attr a = {};
+  a.prog_id = id;
+  EXPECT_EQ(call(U, BPF_PROG_GET_FD_BY_ID, a), -ENOENT);
+  EXPECT_FALSE(all_prog_ids().count(id));
+  if (store_has(first)) {
+    EXPECT_LT(getxattr(store_file(first).c_str(), "user.userbpf.region", nullptr, 0), 0) << "released, region kept";
+  }
+  // A few more releases wake the worker, which unlinks them all.
+  std::vector<std::string> names = {first};
+  for (int i = 0; i < 8; i++) names.push_back(load_and_close());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  auto left = [&] { return std::count_if(names.begin(), names.end(), [](const std::string &n) { return store_has(n); }); };
+  while (left() > 0 && std::chrono::steady_clock::now() < deadline) usleep(2000);
+  EXPECT_EQ(left(), 0);
+  // One left to the exit handler.
+  bool ok = false;
+  const std::string child = in_child(load_and_close, true, &ok);
+  ASSERT_TRUE(ok);
+  EXPECT_FALSE(store_has(child)) << child << " outlived its process";
+}
+
 // The pool keeps at most 2 MiB of spares: released files beyond it go, and
 // every spare kept holds one description, no more.
 TEST(NamedSpares, ThePoolKeepsToItsBudget) {
