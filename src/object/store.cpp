@@ -77,25 +77,43 @@ Store &store() {
     while (st->root.size() > 1 && st->root.back() == '/') st->root.pop_back();
     st->dir = st->root + "/.userbpf";
     st->objdir = st->dir + "/obj";
-    mkdir_p(st->root, 0700);
-    mkdir_p(st->objdir, 0700);
+    // The directories exist after the first process (one stat, not a
+    // mkdir of every component of both paths).
+    struct stat dir_sb;
+    if (stat(st->objdir.c_str(), &dir_sb) != 0 || !S_ISDIR(dir_sb.st_mode)) {
+      mkdir_p(st->root, 0700);
+      mkdir_p(st->objdir, 0700);
+    }
     std::string state_path = st->dir + "/state";
     int fd = open(state_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd >= 0) {
-      // Size and set it up under a flock() of its own, so two first users do
-      // not race.
-      flock(fd, LOCK_EX);
-      struct stat sb;
-      if (fstat(fd, &sb) == 0 && sb.st_size < static_cast<off_t>(kPageSize)) {
-        if (ftruncate(fd, kPageSize) != 0) { /* mapping below fails cleanly */ }
-      }
       // The offset is syscall()'s 7th argument, passed on the stack: it must
       // be a full 64-bit off_t (an int 0 leaves the upper half undefined, and
       // clang builds then mapped at a garbage offset and died of SIGBUS).
-      long r = syscall(SYS_mmap, nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off_t{0});
-      void *p = r == -1 ? MAP_FAILED : reinterpret_cast<void *>(r);
-      if (p != MAP_FAILED) {
-        st->state = static_cast<StoreState *>(p);
+      auto map_state = [&] {
+        long r = syscall(SYS_mmap, nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off_t{0});
+        return r == -1 ? nullptr : reinterpret_cast<StoreState *>(r);
+      };
+      // Set up already (both magics written, last, under the flock below):
+      // nothing to do but map it.
+      struct stat sb;
+      if (fstat(fd, &sb) == 0 && sb.st_size >= static_cast<off_t>(kPageSize)) {
+        StoreState *ready = map_state();
+        if (ready && __atomic_load_n(&ready->lock_magic, __ATOMIC_ACQUIRE) == kLockMagic && ready->magic == kStateMagic) {
+          st->state = ready;
+          syscall(SYS_close, fd);
+          return st;
+        }
+        if (ready) syscall(SYS_munmap, ready, kPageSize);
+      }
+      // Size and set it up under a flock() of its own, so two first users do
+      // not race.
+      flock(fd, LOCK_EX);
+      if (fstat(fd, &sb) == 0 && sb.st_size < static_cast<off_t>(kPageSize)) {
+        if (ftruncate(fd, kPageSize) != 0) { /* mapping below fails cleanly */ }
+      }
+      if (StoreState *p = map_state()) {
+        st->state = p;
         if (st->state->magic != kStateMagic) {
           for (auto &n : st->state->next_id) n.store(1);
           st->state->memlock_bytes.store(0);
@@ -108,7 +126,7 @@ Store &store() {
           pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
           pthread_mutex_init(&st->state->lock, &attr);
           pthread_mutexattr_destroy(&attr);
-          st->state->lock_magic = kLockMagic;
+          __atomic_store_n(&st->state->lock_magic, kLockMagic, __ATOMIC_RELEASE);
         }
       }
       flock(fd, LOCK_UN);
