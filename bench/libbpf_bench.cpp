@@ -18,7 +18,10 @@
 // test that loads its object once sees it: N (default 30) fresh processes
 // (this program exec'd again) per object and side, each probing libbpf's
 // features and, on userbpf, setting up its store and threads, with nothing
-// recycled or made ahead yet. It prints the medians.
+// recycled or made ahead yet. It prints the medians. With ONESHOT_TRACE=1
+// in the environment, `libbpf_bench --oneshot-child OBJECT userbpf|kernel`
+// (one such process) prints every bpf() command it makes, its result and
+// its time, to stderr.
 //
 // `libbpf_bench --verifier-c [N]` times the BPF_PROG_LOAD of every program of
 // the verifier's C corpus (tests/verifier/c, clang -O2 as people build), one
@@ -170,6 +173,11 @@ bool breakdown(const char *name, int loads) {
 int oneshot_child(const char *name, const char *side) {
   const ubt::Backend backend = strcmp(side, "kernel") == 0 ? ubt::Backend::kKernel : ubt::Backend::kUserbpf;
   Phases phases;
+  if (getenv("ONESHOT_TRACE"))
+    ubt::bpf_observer = [](ubt::Backend, int cmd, long ret, uint64_t ns) {
+      fprintf(stderr, "%-20s %6ld %8.1f us\n", command_name(cmd) ? command_name(cmd) : std::to_string(cmd).c_str(), ret,
+              static_cast<double>(ns) / 1000);
+    };
   if (!ubt::with_backend(backend, [&] { return open_load_close(obj_path(name), &phases); })) return 1;
   printf("%.1f\n", static_cast<double>(phases.open + phases.load) / 1000);
   return 0;
