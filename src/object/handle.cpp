@@ -703,6 +703,7 @@ constexpr size_t kPremadeMin = 4;
 constexpr size_t kPremadeMax = 48;
 constexpr auto kSpareBurstWait = std::chrono::microseconds(50);
 constexpr size_t kUnlinkBatch = 8; // released files gathered before the worker is woken for them
+constexpr auto kUnlinkDelay = std::chrono::milliseconds(10); // how long fewer wait
 struct Premade {
   uint32_t id = 0;
   std::string path;
@@ -730,10 +731,13 @@ void premade_worker() {
   PremadePool &pool = premade_pool();
   std::unique_lock<std::mutex> lk(pool.mu);
   for (;;) {
-    pool.cv.wait(lk, [&] {
-      return pool.stopping || (pool.loads && pool.files.size() <= pool.low()) || !pool.given_up.empty() ||
+    auto work = [&](size_t unlinks) {
+      return pool.stopping || (pool.loads && pool.files.size() <= pool.low()) || pool.given_up.size() >= unlinks ||
              pool.spares_to_name;
-    });
+    };
+    pool.cv.wait(lk, [&] { return work(1); });
+    // Only files to unlink: let a batch gather first (kUnlinkDelay at most).
+    if (!work(kUnlinkBatch)) pool.cv.wait_for(lk, kUnlinkDelay, [&] { return work(kUnlinkBatch); });
     if (pool.stopping) return;
     std::vector<Premade> given_up;
     given_up.swap(pool.given_up);
@@ -821,7 +825,7 @@ bool take_premade(Premade *out) {
   std::lock_guard<std::mutex> g(pool.mu);
   pool.loads++;
   if (!start_worker_locked(pool)) return false; // every program makes its own file
-  bool got = false;
+  bool got = false, passed = false;
   while (!got && !pool.files.empty()) {
     Premade p = std::move(pool.files.front());
     pool.files.pop_front();
@@ -831,9 +835,10 @@ bool take_premade(Premade *out) {
       got = true;
     } else {
       pool.given_up.push_back(std::move(p));
+      passed = true;
     }
   }
-  if (pool.files.size() <= pool.low() || pool.given_up.size() >= kUnlinkBatch) pool.cv.notify_one();
+  if (pool.files.size() <= pool.low() || passed) pool.cv.notify_one();
   return got;
 }
 
@@ -844,10 +849,10 @@ bool unlink_on_worker(const std::string &path) {
   std::lock_guard<std::mutex> g(pool.mu);
   if (!start_worker_locked(pool)) return false;
   pool.given_up.push_back({0, path});
-  // No wake-up (a futex call) for each: the worker unlinks them when it
-  // next wakes (to make program files, which loads take, or name spares),
-  // or when a few have gathered; the exit handler unlinks what is left.
-  if (pool.given_up.size() >= kUnlinkBatch) pool.cv.notify_one();
+  // No wake-up (a futex call) for each: the first wakes the worker, which
+  // unlinks them when a few have gathered or kUnlinkDelay later (or at once
+  // if it has other work); the exit handler unlinks what is left.
+  if (pool.given_up.size() == 1 || pool.given_up.size() >= kUnlinkBatch) pool.cv.notify_one();
   return true;
 }
 
