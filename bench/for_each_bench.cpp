@@ -19,12 +19,13 @@
 #include <linux/bpf.h>
 #include <userbpf/bpf.h>
 
+#include "kernel_bpf.h"
+
 #include "btf_builder.h"
 
 namespace {
 
 using Fn = long (*)(int, union bpf_attr *, unsigned int);
-long kernel_bpf(int cmd, union bpf_attr *attr, unsigned int size) { return syscall(__NR_bpf, cmd, attr, size); }
 
 constexpr uint32_t kElements = 256;
 

@@ -40,24 +40,11 @@
 
 #include <userbpf/bpf.h>
 
+#include "kernel_bpf.h"
+
 namespace {
 
 using BpfFn = long (*)(int cmd, union bpf_attr *attr, unsigned int size);
-
-// libuserbpf.so defines syscall() and sends __NR_bpf to userbpf; the kernel
-// side calls glibc's own syscall().
-long kernel_bpf(int cmd, union bpf_attr *attr, unsigned int size) {
-  using SyscallFn = long (*)(long, ...);
-  static const SyscallFn libc_syscall = [] {
-    void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
-    return libc ? reinterpret_cast<SyscallFn>(dlsym(libc, "syscall")) : nullptr;
-  }();
-  if (!libc_syscall) {
-    errno = ENOSYS;
-    return -1;
-  }
-  return libc_syscall(__NR_bpf, cmd, attr, size);
-}
 
 struct Backend {
   const char *name;

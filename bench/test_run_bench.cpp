@@ -21,10 +21,11 @@
 #include <linux/bpf.h>
 #include <userbpf/bpf.h>
 
+#include "kernel_bpf.h"
+
 namespace {
 
 using Fn = long (*)(int, union bpf_attr *, unsigned int);
-long kernel_bpf(int cmd, union bpf_attr *attr, unsigned int size) { return syscall(__NR_bpf, cmd, attr, size); }
 
 int load_empty(Fn fn, uint32_t type, int32_t verdict) {
   const struct bpf_insn insns[] = {
