@@ -575,13 +575,20 @@ bool drop_unused_references_locked(ObjectKind kind, uint32_t id, int fd, const O
 
 // A file whose creator died before publishing it (no magic, no handle, not
 // written to for a while) is removed; younger ones may still be being made.
-// A spare named ahead (its owner lock held) is its live owner's.
+// A spare (released, pooled or named ahead: zeroed but for `dead`) is its
+// owner's while the owner lock is held, and garbage at once after: no file
+// being made is marked dead.
 constexpr time_t kUnpublishedGraceSeconds = 10;
 void remove_if_abandoned_locked(const std::string &path, int fd, const struct stat &sb) {
   if (sb.st_nlink != 1 || handles_held(fd)) return;
+  uint32_t dead = 0;
+  constexpr off_t dead_at = offsetof(ObjectHeader, dead);
+  const bool spare = sb.st_size >= dead_at + static_cast<off_t>(sizeof(dead)) &&
+                     pread(fd, &dead, sizeof(dead), dead_at) == static_cast<ssize_t>(sizeof(dead)) && dead != 0;
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
-  if (now.tv_sec - sb.st_mtim.tv_sec >= kUnpublishedGraceSeconds && ofd_lock_held(fd, kSpareOwnerLockByte, 1) == 0)
+  if ((spare || now.tv_sec - sb.st_mtim.tv_sec >= kUnpublishedGraceSeconds) &&
+      ofd_lock_held(fd, kSpareOwnerLockByte, 1) == 0)
     unlink(path.c_str());
 }
 
