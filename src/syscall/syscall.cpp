@@ -256,6 +256,29 @@ uint32_t user_value_size(const Map &m) {
 
 // ---- BPF_MAP_CREATE
 
+// The BTF object behind fd, as a local view reference (dropped with the
+// returned holder), taken in a short read-side section: the checks and the
+// store lock that follow run outside it (a long section, or one waiting for
+// the store lock, makes liburcu's next grace period sleep 10 ms).
+struct BtfView {
+  Object *obj = nullptr;
+  BtfView() = default;
+  BtfView(const BtfView &) = delete;
+  BtfView &operator=(const BtfView &) = delete;
+  ~BtfView() {
+    if (obj) object_view_put(obj);
+  }
+};
+int btf_view_of_fd(int fd, BtfView *out) {
+  RcuReadGuard guard;
+  int err = 0;
+  const Handle *h = btf_handle(fd, &err);
+  if (!h) return err;
+  if (!object_view_get(*h->obj)) return -EBADF; // its fd was closed meanwhile
+  out->obj = h->obj;
+  return 0;
+}
+
 int map_create(const Attr &at) {
   const union bpf_attr &a = *at.a;
   if (at.tail_dirty(ATTR_END(map_extra))) return -EINVAL;
@@ -308,18 +331,17 @@ int map_create(const Attr &at) {
   // have the map's sizes. The map keeps a reference on it.
   uint32_t btf_id = 0;
   if (a.btf_key_type_id || a.btf_value_type_id || a.btf_vmlinux_value_type_id) {
-    RcuReadGuard guard;
-    const Handle *bh = btf_handle(static_cast<int>(a.btf_fd), &err);
-    if (!bh) return err;
+    BtfView view;
+    if ((err = btf_view_of_fd(static_cast<int>(a.btf_fd), &view))) return err;
     if (a.btf_value_type_id) {
-      std::shared_ptr<const btf::Btf> b = btf_of(*bh->obj);
+      std::shared_ptr<const btf::Btf> b = btf_of(*view.obj);
       if (!b) return -EINVAL;
       if ((err = btf_check_map_types(*b, a.map_type, a.key_size, a.value_size, a.max_entries, a.btf_key_type_id,
                                      a.btf_value_type_id)))
         return err;
     }
-    if ((err = object_ref_get(*bh->obj))) return err;
-    btf_id = bh->obj->id;
+    if ((err = object_ref_get(*view.obj))) return err;
+    btf_id = view.obj->id;
   }
 
   uint32_t stored_flags = a.map_flags & ~(BPF_F_RDONLY | BPF_F_WRONLY);
@@ -931,11 +953,10 @@ std::string stats_only_log(uint32_t level, uint64_t start_ns) {
 int prog_load_btf(const Attr &at, const UserSnapshot &user, const std::vector<vm::RawInsn> &insns, uint32_t *btf_id,
                   ProgBtfInfo *info, std::shared_ptr<const btf::Btf> *parsed, std::string *log) {
   const union bpf_attr &a = *at.a;
-  int err = 0;
-  RcuReadGuard guard; // the handle's view, until its reference is taken
-  const Handle *h = btf_handle(static_cast<int>(a.prog_btf_fd), &err);
-  if (!h) return err;
-  std::shared_ptr<const btf::Btf> b = btf_of(*h->obj);
+  BtfView view;
+  int err = btf_view_of_fd(static_cast<int>(a.prog_btf_fd), &view);
+  if (err) return err;
+  std::shared_ptr<const btf::Btf> b = btf_of(*view.obj);
   if (!b) return -EINVAL;
   ProgBtfInput in;
   in.insns = reinterpret_cast<const struct bpf_insn *>(insns.data());
@@ -954,8 +975,8 @@ int prog_load_btf(const Attr &at, const UserSnapshot &user, const std::vector<vm
   if (info->line_rec_size_hint)
     at.write_back(offsetof(union bpf_attr, line_info_rec_size), info->line_rec_size_hint);
   if (err) return err;
-  if ((err = object_ref_get(*h->obj))) return err;
-  *btf_id = h->obj->id;
+  if ((err = object_ref_get(*view.obj))) return err;
+  *btf_id = view.obj->id;
   *parsed = std::move(b); // the verifier reads the global functions' prototypes
   return 0;
 }
