@@ -701,6 +701,14 @@ namespace {
 // its first objects were being made); one that loads many soon keeps 48.
 constexpr size_t kPremadeMin = 4;
 constexpr size_t kPremadeMax = 48;
+// The worker starts once a process has shown it makes objects again and
+// again: kWorkerStartLoads programs loaded, or kWorkerStartSpares spares
+// pooled. Starting a thread costs 25-80 us here (the first of a process the
+// most), more than a few loads save with it; until then each program makes
+// its own file, unlinks it at release, and a map takes a pooled spare by
+// renaming it in.
+constexpr size_t kWorkerStartLoads = 4;
+constexpr size_t kWorkerStartSpares = 16;
 constexpr auto kSpareBurstWait = std::chrono::microseconds(50);
 constexpr size_t kUnlinkBatch = 8; // released files gathered before the worker is woken for them
 constexpr auto kUnlinkDelay = std::chrono::milliseconds(10); // how long fewer wait
@@ -716,6 +724,8 @@ struct PremadePool {
   std::unordered_set<uint32_t> ids;  // of `files`
   bool spares_to_name = false;       // pool_spare pooled one (see "Recycling")
   size_t loads = 0;                  // programs loaded (takes): how many files to keep ahead
+  size_t spares_pooled = 0;          // spares pooled so far (wake_worker_for_spares)
+  bool worth_a_worker() const { return worker_running || loads >= kWorkerStartLoads || spares_pooled >= kWorkerStartSpares; }
   size_t target() const { return std::clamp(2 * loads, kPremadeMin, kPremadeMax); }
   size_t low() const { return target() / 3; } // fewer left: the worker makes more
   bool worker_running = false;
@@ -728,6 +738,7 @@ PremadePool *&premade_pool_ptr() {
 PremadePool &premade_pool() { return *premade_pool_ptr(); }
 
 void premade_worker() {
+  pthread_setname_np(pthread_self(), "userbpf-files"); // as ps and /proc/PID/task show it
   PremadePool &pool = premade_pool();
   std::unique_lock<std::mutex> lk(pool.mu);
   for (;;) {
@@ -824,7 +835,7 @@ bool take_premade(Premade *out) {
   PremadePool &pool = premade_pool();
   std::lock_guard<std::mutex> g(pool.mu);
   pool.loads++;
-  if (!start_worker_locked(pool)) return false; // every program makes its own file
+  if (!pool.worth_a_worker() || !start_worker_locked(pool)) return false; // the program makes its own file
   bool got = false, passed = false;
   while (!got && !pool.files.empty()) {
     Premade p = std::move(pool.files.front());
@@ -847,7 +858,7 @@ bool take_premade(Premade *out) {
 bool unlink_on_worker(const std::string &path) {
   PremadePool &pool = premade_pool();
   std::lock_guard<std::mutex> g(pool.mu);
-  if (!start_worker_locked(pool)) return false;
+  if (!pool.worker_running) return false; // none (yet): not started for this
   pool.given_up.push_back({0, path});
   // No wake-up (a futex call) for each: the first wakes the worker, which
   // unlinks them when a few have gathered or kUnlinkDelay later (or at once
@@ -861,8 +872,9 @@ namespace {
 void wake_worker_for_spares() {
   PremadePool &pool = premade_pool();
   std::lock_guard<std::mutex> g(pool.mu);
-  if (!start_worker_locked(pool)) return; // no worker: MAP_CREATE renames spares itself
-  pool.spares_to_name = true;
+  pool.spares_pooled++;
+  pool.spares_to_name = true; // named once the worker runs
+  if (!pool.worth_a_worker() || !start_worker_locked(pool)) return; // MAP_CREATE renames spares itself
   pool.cv.notify_one();
 }
 

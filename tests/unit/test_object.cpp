@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
@@ -117,6 +118,35 @@ std::string in_child(const std::function<std::string()> &body, bool run_exit_han
   waitpid(pid, &status, 0);
   *ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
   return text;
+}
+
+// The worker of "Files made ahead" (the thread named userbpf-files) starts
+// once a process has loaded a few programs (kWorkerStartLoads, 4) or pooled
+// many spares; the tests of what it does start it by loading programs.
+long load_trivial_program() {
+  struct bpf_insn insns[2];
+  memset(insns, 0, sizeof(insns));
+  insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
+  insns[1].code = BPF_JMP | BPF_EXIT;
+  return load_socket_filter(U, insns, 2);
+}
+void start_the_worker() {
+  for (int i = 0; i < 4; i++) {
+    long fd = load_trivial_program();
+    if (fd >= 0) close(static_cast<int>(fd));
+  }
+}
+bool worker_running() {
+  DIR *d = opendir("/proc/self/task");
+  if (!d) return false;
+  bool found = false;
+  while (struct dirent *e = readdir(d)) {
+    std::ifstream comm(std::string("/proc/self/task/") + e->d_name + "/comm");
+    std::string name;
+    if (std::getline(comm, name) && name == "userbpf-files") found = true;
+  }
+  closedir(d);
+  return found;
 }
 
 } // namespace
@@ -776,6 +806,7 @@ std::set<uint32_t> await_named_spares(size_t n, uint32_t above) {
 // listed, never openable by id; the next map takes one, its id still above
 // every one before it, its values zero.
 TEST(NamedSpares, AreNeitherListedNorOpenableAndServeTheNextMaps) {
+  start_the_worker();
   usleep(200000); // earlier tests' spares settle
   std::vector<int> fds;
   uint32_t last_id = 0;
@@ -805,6 +836,7 @@ TEST(NamedSpares, AreNeitherListedNorOpenableAndServeTheNextMaps) {
 // largest kept): resized, zeroed, all of it usable, through syscalls and
 // mmap alike.
 TEST(NamedSpares, AreResizedForTheNextMap) {
+  start_the_worker();
   for (const uint32_t entries : {2000u, 16u, 8000u}) {
     int fd = array_map(entries == 16 ? 8000 : 16, BPF_F_MMAPABLE);
     ASSERT_GE(fd, 0);
@@ -957,6 +989,7 @@ std::set<std::string> new_premade_files(const std::set<std::string> &before) {
 
 TEST(PremadeProgramFiles, AreNeitherListedNorOpenable) {
   const std::set<std::string> before = premade_files();
+  start_the_worker();
   long prog = load_return_zero();
   ASSERT_GE(prog, 0);
   usleep(50000);
@@ -993,6 +1026,7 @@ TEST(PremadeProgramFiles, GoWithTheirProcess) {
     const std::string text = in_child(
         [&] {
           std::string names;
+          start_the_worker();
           if (load_return_zero() < 0) return names;
           for (const std::string &n : new_premade_files(before)) names += n + "\n";
           return names;
@@ -1040,6 +1074,27 @@ TEST(PremadeProgramFiles, AForkChildMakesItsOwn) {
   EXPECT_GT(prog_id(static_cast<int>(next)), child_id);
   close(static_cast<int>(next));
   close(static_cast<int>(parent_prog));
+}
+
+// A process that loads a program or two starts no thread of ours (starting
+// one costs more than it saves for so few); one that loads more does.
+TEST(PremadeProgramFiles, TheWorkerStartsOnlyForProcessesThatLoadMore) {
+  bool ok = false;
+  const std::string text = in_child(
+      [] {
+        for (int i = 0; i < 2; i++) {
+          long fd = load_trivial_program();
+          if (fd < 0) return std::string();
+          close(static_cast<int>(fd));
+        }
+        std::string seen = worker_running() ? "early " : "none ";
+        start_the_worker();
+        usleep(20000);
+        return seen + (worker_running() ? "running" : "missing");
+      },
+      true, &ok);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(text, "none running");
 }
 
 // A released program is gone for everyone at once (its region removed, so
@@ -1117,6 +1172,7 @@ TEST(NamedSpares, ThePoolKeepsToItsBudget) {
 // Another process's walk over the ids leaves this process's spares named
 // ahead, however old: their owner is alive (its owner lock is held).
 TEST(NamedSpares, AnotherProcesssWalkLeavesThem) {
+  start_the_worker();
   int fd = array_map(16);
   ASSERT_GE(fd, 0);
   const uint32_t last_id = map_id(fd);
