@@ -720,7 +720,7 @@ struct PremadePool {
   std::mutex mu;
   std::condition_variable cv;
   std::deque<Premade> files;         // ascending ids
-  std::vector<Premade> given_up;     // to unlink, on the worker
+  std::vector<std::string> to_unlink; // files made ahead whose ids were passed, released programs
   std::unordered_set<uint32_t> ids;  // of `files`
   bool spares_to_name = false;       // pool_spare pooled one (see "Recycling")
   size_t loads = 0;                  // programs loaded (takes): how many files to keep ahead
@@ -743,20 +743,20 @@ void premade_worker() {
   std::unique_lock<std::mutex> lk(pool.mu);
   for (;;) {
     auto work = [&](size_t unlinks) {
-      return pool.stopping || (pool.loads && pool.files.size() <= pool.low()) || pool.given_up.size() >= unlinks ||
+      return pool.stopping || (pool.loads && pool.files.size() <= pool.low()) || pool.to_unlink.size() >= unlinks ||
              pool.spares_to_name;
     };
     pool.cv.wait(lk, [&] { return work(1); });
     // Only files to unlink: let a batch gather first (kUnlinkDelay at most).
     if (!work(kUnlinkBatch)) pool.cv.wait_for(lk, kUnlinkDelay, [&] { return work(kUnlinkBatch); });
     if (pool.stopping) return;
-    std::vector<Premade> given_up;
-    given_up.swap(pool.given_up);
+    std::vector<std::string> to_unlink;
+    to_unlink.swap(pool.to_unlink);
     const bool name_spares = pool.spares_to_name;
     pool.spares_to_name = false;
     const size_t want = pool.loads && pool.files.size() <= pool.low() ? pool.target() - pool.files.size() : 0;
     lk.unlock();
-    for (const Premade &p : given_up) unlink(p.path.c_str());
+    for (const std::string &path : to_unlink) unlink(path.c_str());
     // Program files first: a load waits for one, a spare not named yet is
     // renamed by the MAP_CREATE that takes it. Each file goes to the pool as
     // soon as it is made: a program made without one meanwhile (the pool ran
@@ -795,9 +795,9 @@ void premade_at_exit() {
   pool.stopping = true;
   pool.cv.notify_all();
   for (const Premade &p : pool.files) unlink(p.path.c_str());
-  for (const Premade &p : pool.given_up) unlink(p.path.c_str());
+  for (const std::string &path : pool.to_unlink) unlink(path.c_str());
   pool.files.clear();
-  pool.given_up.clear();
+  pool.to_unlink.clear();
   pool.ids.clear();
 }
 
@@ -845,7 +845,7 @@ bool take_premade(Premade *out) {
       *out = std::move(p);
       got = true;
     } else {
-      pool.given_up.push_back(std::move(p));
+      pool.to_unlink.push_back(std::move(p.path));
       passed = true;
     }
   }
@@ -859,11 +859,11 @@ bool unlink_on_worker(const std::string &path) {
   PremadePool &pool = premade_pool();
   std::lock_guard<std::mutex> g(pool.mu);
   if (!pool.worker_running) return false; // none (yet): not started for this
-  pool.given_up.push_back({0, path});
+  pool.to_unlink.push_back(path);
   // No wake-up (a futex call) for each: the first wakes the worker, which
   // unlinks them when a few have gathered or kUnlinkDelay later (or at once
   // if it has other work); the exit handler unlinks what is left.
-  if (pool.given_up.size() == 1 || pool.given_up.size() >= kUnlinkBatch) pool.cv.notify_one();
+  if (pool.to_unlink.size() == 1 || pool.to_unlink.size() >= kUnlinkBatch) pool.cv.notify_one();
   return true;
 }
 

@@ -132,6 +132,35 @@ bool keep_file_for_recycling(Object &view, const std::string &path);
 // closed). Dropped with object_view_put(). Call inside an RcuReadGuard.
 bool object_view_get(Object &view);
 
+// A local reference on a view (object_view_get or object_view_by_id),
+// dropped with its holder.
+class ViewRef {
+ public:
+  ViewRef() = default;
+  explicit ViewRef(Object *view) : view_(view) {}
+  ViewRef(ViewRef &&other) noexcept : view_(other.view_) { other.view_ = nullptr; }
+  ViewRef &operator=(ViewRef &&other) noexcept {
+    if (this != &other) {
+      reset();
+      view_ = other.view_;
+      other.view_ = nullptr;
+    }
+    return *this;
+  }
+  ViewRef(const ViewRef &) = delete;
+  ViewRef &operator=(const ViewRef &) = delete;
+  ~ViewRef() { reset(); }
+  Object *get() const { return view_; }
+  Object *operator->() const { return view_; }
+
+ private:
+  void reset() {
+    if (view_) object_view_put(view_);
+    view_ = nullptr;
+  }
+  Object *view_ = nullptr;
+};
+
 // holder keeps view (one more local reference) until holder's view is freed,
 // unless a close racing with the caller already dropped the view's last one.
 // Call while view is kept alive (inside an RcuReadGuard, or holding a local

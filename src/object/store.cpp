@@ -510,18 +510,17 @@ bool release_locked(const std::string &path, int fd, const ObjectHeader &hdr, Ob
   // description's holder checks the attribute, object_ref_get), and its
   // name goes on the worker's thread, not in the caller's close (an unlink
   // there waited ~10 us for the directory lock the worker's renames hold).
-  if (mapping) {
-    mapping->dead.store(1);
-  } else if (hdr.region_in_xattr) {
+  if (hdr.region_in_xattr) {
     if (fremovexattr(fd, kRegionXattr) != 0) return false;
     if (!unlink_on_worker(path)) unlink(path.c_str());
-  } else if (header_store(fd, hdr, offsetof(ObjectHeader, dead), uint32_t{1}) != 0) {
-    return false;
+  } else {
+    if (mapping)
+      mapping->dead.store(1);
+    else if (header_store(fd, hdr, offsetof(ObjectHeader, dead), uint32_t{1}) != 0)
+      return false;
+    // Its name goes now: kept for recycling, or unlinked.
+    if (!(view && keep_file_for_recycling(*view, path)) && unlink(path.c_str()) != 0) return false;
   }
-  // The name of a mapped or data-kept object goes now: kept for recycling,
-  // or unlinked.
-  if (!hdr.region_in_xattr && !(view && keep_file_for_recycling(*view, path)) && unlink(path.c_str()) != 0)
-    return false;
   memlock_uncharge(hdr.charged_bytes);
   // A released program drops its references on its maps (the kernel's
   // bpf_prog_put -> free_used_maps), which may release them in turn.

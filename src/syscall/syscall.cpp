@@ -256,26 +256,17 @@ uint32_t user_value_size(const Map &m) {
 
 // ---- BPF_MAP_CREATE
 
-// The BTF object behind fd, as a local view reference (dropped with the
-// returned holder), taken in a short read-side section: the checks and the
-// store lock that follow run outside it (a long section, or one waiting for
-// the store lock, makes liburcu's next grace period sleep 10 ms).
-struct BtfView {
-  Object *obj = nullptr;
-  BtfView() = default;
-  BtfView(const BtfView &) = delete;
-  BtfView &operator=(const BtfView &) = delete;
-  ~BtfView() {
-    if (obj) object_view_put(obj);
-  }
-};
-int btf_view_of_fd(int fd, BtfView *out) {
+// The BTF object behind fd, as a local view reference, taken in a short
+// read-side section: the checks and the store lock that follow run outside
+// it (a long section, or one waiting for the store lock, makes liburcu's
+// next grace period sleep 10 ms).
+int btf_view_of_fd(int fd, ViewRef *out) {
   RcuReadGuard guard;
   int err = 0;
   const Handle *h = btf_handle(fd, &err);
   if (!h) return err;
   if (!object_view_get(*h->obj)) return -EBADF; // its fd was closed meanwhile
-  out->obj = h->obj;
+  *out = ViewRef(h->obj);
   return 0;
 }
 
@@ -331,17 +322,17 @@ int map_create(const Attr &at) {
   // have the map's sizes. The map keeps a reference on it.
   uint32_t btf_id = 0;
   if (a.btf_key_type_id || a.btf_value_type_id || a.btf_vmlinux_value_type_id) {
-    BtfView view;
+    ViewRef view;
     if ((err = btf_view_of_fd(static_cast<int>(a.btf_fd), &view))) return err;
     if (a.btf_value_type_id) {
-      std::shared_ptr<const btf::Btf> b = btf_of(*view.obj);
+      std::shared_ptr<const btf::Btf> b = btf_of(*view.get());
       if (!b) return -EINVAL;
       if ((err = btf_check_map_types(*b, a.map_type, a.key_size, a.value_size, a.max_entries, a.btf_key_type_id,
                                      a.btf_value_type_id)))
         return err;
     }
-    if ((err = object_ref_get(*view.obj))) return err;
-    btf_id = view.obj->id;
+    if ((err = object_ref_get(*view.get()))) return err;
+    btf_id = view->id;
   }
 
   uint32_t stored_flags = a.map_flags & ~(BPF_F_RDONLY | BPF_F_WRONLY);
@@ -953,10 +944,10 @@ std::string stats_only_log(uint32_t level, uint64_t start_ns) {
 int prog_load_btf(const Attr &at, const UserSnapshot &user, const std::vector<vm::RawInsn> &insns, uint32_t *btf_id,
                   ProgBtfInfo *info, std::shared_ptr<const btf::Btf> *parsed, std::string *log) {
   const union bpf_attr &a = *at.a;
-  BtfView view;
+  ViewRef view;
   int err = btf_view_of_fd(static_cast<int>(a.prog_btf_fd), &view);
   if (err) return err;
-  std::shared_ptr<const btf::Btf> b = btf_of(*view.obj);
+  std::shared_ptr<const btf::Btf> b = btf_of(*view.get());
   if (!b) return -EINVAL;
   ProgBtfInput in;
   in.insns = reinterpret_cast<const struct bpf_insn *>(insns.data());
@@ -975,8 +966,8 @@ int prog_load_btf(const Attr &at, const UserSnapshot &user, const std::vector<vm
   if (info->line_rec_size_hint)
     at.write_back(offsetof(union bpf_attr, line_info_rec_size), info->line_rec_size_hint);
   if (err) return err;
-  if ((err = object_ref_get(*view.obj))) return err;
-  *btf_id = view.obj->id;
+  if ((err = object_ref_get(*view.get()))) return err;
+  *btf_id = view->id;
   *parsed = std::move(b); // the verifier reads the global functions' prototypes
   return 0;
 }
@@ -1054,16 +1045,10 @@ int prog_load(const Attr &at) {
   // liburcu's grace periods sleep 10 ms whenever they meet a reader, and
   // every view and file freed in this process waits for them.)
   struct Used {
-    Object *obj;
+    ViewRef view;
     uint32_t id;
   };
-  struct UsedViews {
-    std::vector<Used> list;
-    ~UsedViews() {
-      for (const Used &u : list) object_view_put(u.obj);
-    }
-  } used_views;
-  std::vector<Used> &used = used_views.list;
+  std::vector<Used> used;
   std::vector<std::pair<int, uint32_t>> fd_ids; // map fds seen -> map id
   auto drop_refs = [&](size_t n) { // the store references of used[0, n)
     for (size_t i = 0; i < n; i++) object_ref_put(ObjectKind::kMap, used[i].id);
@@ -1077,11 +1062,11 @@ int prog_load(const Attr &at) {
       if (!h) return err;                                   // not an open fd: EBADF
       if (h->obj->kind != ObjectKind::kMap) return -EINVAL; // __bpf_map_get()
       obj = h->obj;
-      auto it = std::find_if(used.begin(), used.end(), [&](const Used &u) { return u.obj == obj; });
+      auto it = std::find_if(used.begin(), used.end(), [&](const Used &u) { return u.view.get() == obj; });
       if (it == used.end()) {
         if (used.size() >= kMaxUsedMaps) return -E2BIG;
         if (!object_view_get(*obj)) return -EBADF; // its fd was closed meanwhile
-        used.push_back({obj, obj->id});
+        used.push_back({ViewRef(obj), obj->id});
       }
     }
     fd_ids.emplace_back(fd, obj->id);
@@ -1141,7 +1126,7 @@ int prog_load(const Attr &at) {
   // bpf_check_tail_call(): every program array the program uses must take
   // programs of its type (the first one to ask becomes the array's owner).
   for (const Used &u : used) {
-    if (u.obj->map.type == BPF_MAP_TYPE_PROG_ARRAY && !prog_array_compatible(u.obj->map, a.prog_type, a.prog_flags)) {
+    if (u.view->map.type == BPF_MAP_TYPE_PROG_ARRAY && !prog_array_compatible(u.view->map, a.prog_type, a.prog_flags)) {
       if (btf_id) object_ref_put(ObjectKind::kBtf, btf_id);
       return -EINVAL;
     }
@@ -1149,7 +1134,7 @@ int prog_load(const Attr &at) {
   if (!used.empty()) { // a program without maps takes no lock
     StoreLock lock;
     for (size_t i = 0; i < used.size(); i++) {
-      if (int err = object_ref_get(*used[i].obj)) { // a map released since (its last fd closed meanwhile)
+      if (int err = object_ref_get(*used[i].view.get())) { // a map released since (its last fd closed meanwhile)
         drop_refs(i);
         if (btf_id) object_ref_put(ObjectKind::kBtf, btf_id);
         return err;
@@ -1181,7 +1166,7 @@ int prog_load(const Attr &at) {
     }
     return 0;
   });
-  for (const Used &u : used) spec.maps.push_back(u.obj);
+  for (const Used &u : used) spec.maps.push_back(u.view.get());
   if (btf_id) {
     spec.btf_id = btf_id;
     spec.func_info = std::move(btf_info.func_info);

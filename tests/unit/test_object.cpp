@@ -120,22 +120,26 @@ std::string in_child(const std::function<std::string()> &body, bool run_exit_han
   return text;
 }
 
-// The worker of "Files made ahead" (the thread named userbpf-files) starts
-// once a process has loaded a few programs (kWorkerStartLoads, 4) or pooled
-// many spares; the tests of what it does start it by loading programs.
-long load_trivial_program() {
+// A 2-instruction socket filter (r0 = 0; exit).
+long load_return_zero() {
   struct bpf_insn insns[2];
   memset(insns, 0, sizeof(insns));
   insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
   insns[1].code = BPF_JMP | BPF_EXIT;
   return load_socket_filter(U, insns, 2);
 }
+
+// The worker of "Files made ahead" (the thread named userbpf-files) starts
+// once a process has loaded a few programs (kWorkerStartLoads, 4) or pooled
+// many spares; the tests of what it does start it by loading programs.
 void start_the_worker() {
   for (int i = 0; i < 4; i++) {
-    long fd = load_trivial_program();
+    long fd = load_return_zero();
     if (fd >= 0) close(static_cast<int>(fd));
   }
 }
+
+// Whether this process runs the worker (a task of that name).
 bool worker_running() {
   DIR *d = opendir("/proc/self/task");
   if (!d) return false;
@@ -927,14 +931,6 @@ TEST(Recycling, SparesOfExitedProcessesAreRemoved) {
 
 namespace {
 
-long load_return_zero() {
-  struct bpf_insn insns[2];
-  memset(insns, 0, sizeof(insns));
-  insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
-  insns[1].code = BPF_JMP | BPF_EXIT;
-  return load_socket_filter(U, insns, 2);
-}
-
 // The store's program files not (yet) programs: no region. (Made ahead; a
 // test runs alone in its private store, so nothing else is being made.)
 std::set<std::string> premade_files() {
@@ -1083,7 +1079,7 @@ TEST(PremadeProgramFiles, TheWorkerStartsOnlyForProcessesThatLoadMore) {
   const std::string text = in_child(
       [] {
         for (int i = 0; i < 2; i++) {
-          long fd = load_trivial_program();
+          long fd = load_return_zero();
           if (fd < 0) return std::string();
           close(static_cast<int>(fd));
         }
