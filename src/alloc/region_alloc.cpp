@@ -13,6 +13,8 @@
 // included here, its names would clash with these macros.
 #include <urcu-bp.h>
 
+#include "alloc/rcu_order.h"
+
 namespace userbpf {
 namespace {
 
@@ -51,6 +53,7 @@ void reclaim_batch(struct rcu_head *head) {
     batch->slab->in_flight.fetch_sub(batch->count, std::memory_order_release);
   }
   delete batch;
+  rcu_callback_ran();
 }
 
 // Lock CPU cpu's pending batch, or another one when it cannot be locked (a
@@ -91,6 +94,7 @@ void queue_batch(uint8_t *base, RegionSlab &slab, uint64_t first, uint64_t last,
   batch->owner = getpid();
   slab.in_flight.fetch_add(count, std::memory_order_relaxed);
   batch->first.store(first, std::memory_order_release);
+  rcu_callback_queued();
   call_rcu(&batch->head, reclaim_batch);
 }
 
