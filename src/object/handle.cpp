@@ -701,14 +701,6 @@ namespace {
 // its first objects were being made); one that loads many soon keeps 48.
 constexpr size_t kPremadeMin = 4;
 constexpr size_t kPremadeMax = 48;
-// The worker starts once a process has shown it makes objects again and
-// again: kWorkerStartLoads programs loaded, or kWorkerStartSpares spares
-// pooled. Starting a thread costs 25-80 us here (the first of a process the
-// most), more than a few loads save with it; until then each program makes
-// its own file, unlinks it at release, and a map takes a pooled spare by
-// renaming it in.
-constexpr size_t kWorkerStartLoads = 4;
-constexpr size_t kWorkerStartSpares = 16;
 constexpr auto kSpareBurstWait = std::chrono::microseconds(50);
 constexpr size_t kUnlinkBatch = 8; // released files gathered before the worker is woken for them
 constexpr auto kUnlinkDelay = std::chrono::milliseconds(10); // how long fewer wait

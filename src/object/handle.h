@@ -199,6 +199,16 @@ int prog_bind_map(Object &prog, int prog_fd, Object &map);
 // count.
 uint32_t prog_used_maps(Object &prog, uint32_t ids[kMaxUsedMaps]);
 
+// The worker of files made ahead (handle.cpp, "Program files made ahead")
+// starts once a process has shown it makes objects again and again:
+// kWorkerStartLoads programs loaded, or kWorkerStartSpares spares pooled,
+// more than libbpf makes for one object, its probes included. Starting a
+// thread costs 25-80 us here (the first of a process the most), more than
+// a few loads save with it; until then each program makes its own file and
+// unlinks it at release, and a map takes a pooled spare by renaming it in.
+constexpr size_t kWorkerStartLoads = 12;
+constexpr size_t kWorkerStartSpares = 64;
+
 // Pin: hard-link the object's file at real_path. -EEXIST, -ENOENT as the kernel.
 int object_pin(const Handle &h, const std::string &real_path);
 
