@@ -722,6 +722,13 @@ struct PremadePool {
   size_t low() const { return target() / 3; } // fewer left: the worker makes more
   bool worker_running = false;
   bool stopping = false;
+  // The worker is blocked until there is work (or, with files to unlink, a
+  // batch of them): only then does new work need a wake-up (a futex call,
+  // and an IPI to the worker's CPU). At work, it looks again before it waits.
+  bool worker_waiting = false;
+  void wake_worker() {
+    if (worker_waiting) cv.notify_one();
+  }
 };
 PremadePool *&premade_pool_ptr() {
   static PremadePool *p = new PremadePool;
@@ -738,9 +745,11 @@ void premade_worker() {
       return pool.stopping || (pool.loads && pool.files.size() <= pool.low()) || pool.to_unlink.size() >= unlinks ||
              pool.spares_to_name;
     };
+    pool.worker_waiting = true;
     pool.cv.wait(lk, [&] { return work(1); });
     // Only files to unlink: let a batch gather first (kUnlinkDelay at most).
     if (!work(kUnlinkBatch)) pool.cv.wait_for(lk, kUnlinkDelay, [&] { return work(kUnlinkBatch); });
+    pool.worker_waiting = false;
     if (pool.stopping) return;
     std::vector<std::string> to_unlink;
     to_unlink.swap(pool.to_unlink);
@@ -841,7 +850,7 @@ bool take_premade(Premade *out) {
       passed = true;
     }
   }
-  if (pool.files.size() <= pool.low() || passed) pool.cv.notify_one();
+  if (pool.files.size() <= pool.low() || passed) pool.wake_worker();
   return got;
 }
 
@@ -855,7 +864,7 @@ bool unlink_on_worker(const std::string &path) {
   // No wake-up (a futex call) for each: the first wakes the worker, which
   // unlinks them when a few have gathered or kUnlinkDelay later (or at once
   // if it has other work); the exit handler unlinks what is left.
-  if (pool.to_unlink.size() == 1 || pool.to_unlink.size() >= kUnlinkBatch) pool.cv.notify_one();
+  if (pool.to_unlink.size() == 1 || pool.to_unlink.size() >= kUnlinkBatch) pool.wake_worker();
   return true;
 }
 
@@ -865,9 +874,10 @@ void wake_worker_for_spares() {
   PremadePool &pool = premade_pool();
   std::lock_guard<std::mutex> g(pool.mu);
   pool.spares_pooled++;
-  pool.spares_to_name = true; // named once the worker runs
+  const bool told = pool.spares_to_name; // the worker knows already
+  pool.spares_to_name = true;            // named once the worker runs
   if (!pool.worth_a_worker() || !start_worker_locked(pool)) return; // MAP_CREATE renames spares itself
-  pool.cv.notify_one();
+  if (!told) pool.wake_worker();
 }
 
 } // namespace
