@@ -26,6 +26,7 @@
 #include <gtest/gtest.h>
 
 #include "bpf_test_util.h"
+#include "child_process.h"
 #include "object/handle.h"
 #include "object/store.h"
 #include "private_root_env.h"
@@ -93,32 +94,6 @@ std::string store_file(const std::string &name) { return std::string(userbpf_fs_
 void age_file(const std::string &path) {
   const struct timespec old_times[2] = {{time(nullptr) - 60, 0}, {time(nullptr) - 60, 0}};
   utimensat(AT_FDCWD, path.c_str(), old_times, 0);
-}
-
-// Run body in a fork() child and return what it returned (through a pipe);
-// *ok: the child exited 0 (it exits 2 if body returned nothing). The child
-// ends with exit() if run_exit_handlers, else with _exit() (as a crash).
-std::string in_child(const std::function<std::string()> &body, bool run_exit_handlers, bool *ok) {
-  int report[2];
-  *ok = false;
-  if (pipe(report) != 0) return "";
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(report[0]);
-    const std::string text = body();
-    if (text.empty() || write(report[1], text.data(), text.size()) != static_cast<ssize_t>(text.size())) _exit(2);
-    if (run_exit_handlers) exit(0);
-    _exit(0);
-  }
-  close(report[1]);
-  std::string text;
-  char buf[4096];
-  for (ssize_t n; (n = read(report[0], buf, sizeof(buf))) > 0;) text.append(buf, static_cast<size_t>(n));
-  close(report[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  *ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  return text;
 }
 
 // A 2-instruction socket filter (r0 = 0; exit).

@@ -2,7 +2,6 @@
 // once, and when it must wait for liburcu. Each test runs in a fork() child,
 // whose state of readers is its own: a test that starts a second reader
 // thread must not change what the next one sees.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "alloc/rcu.h"
+#include "child_process.h"
 
 using userbpf::rcu_barrier;
 using userbpf::rcu_defer;
@@ -20,28 +20,17 @@ using userbpf::RcuReadGuard;
 
 namespace {
 
-// Run body in a fork() child; its exit status: 0 if body returned an empty
-// string, else 1 after printing what it returned.
+// Run body in a fork() child: "ok" if it returned nothing, else what it
+// returned (what went wrong).
 std::string in_child(const std::function<std::string()> &body) {
-  int report[2];
-  if (pipe(report) != 0) return "pipe failed";
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(report[0]);
-    const std::string text = body();
-    const std::string out = text.empty() ? "ok" : text;
-    if (write(report[1], out.data(), out.size()) != static_cast<ssize_t>(out.size())) _exit(2);
-    _exit(0);
-  }
-  close(report[1]);
-  std::string text;
-  char buf[512];
-  for (ssize_t n; (n = read(report[0], buf, sizeof(buf))) > 0;) text.append(buf, static_cast<size_t>(n));
-  close(report[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return "the child failed: " + text;
-  return text;
+  bool ok = false;
+  const std::string text = ubt::in_child(
+      [&] {
+        const std::string out = body();
+        return out.empty() ? std::string("ok") : out;
+      },
+      false, &ok);
+  return ok ? text : "the child failed: " + text;
 }
 
 // Defer a callback and tell where it ran: "now" (inside rcu_defer, on this
