@@ -101,13 +101,14 @@ static int whole_processes(const char *self, const char *object, int n) {
 int main(int argc, char **argv) {
   if (argc == 4 && strcmp(argv[1], "--processes") == 0) return whole_processes("/proc/self/exe", argv[3], atoi(argv[2]) > 0 ? atoi(argv[2]) : 1);
   const int phases = argc == 3 && strcmp(argv[1], "--phases-child") == 0;
-  if (phases) argv++;
-  if (argc < 2) {
+  const int with_closes = argc == 3 && strcmp(argv[2], "--closes") == 0;
+  if (argc < 2 || argc > 3 || (argc == 3 && !phases && !with_closes)) {
     fprintf(stderr, "usage: %s OBJECT.bpf.o [--closes] | --processes N OBJECT.bpf.o\n", argv[0]);
     return 2;
   }
+  const char *object = phases ? argv[2] : argv[1];
   double t0 = now_us();
-  struct bpf_object *obj = bpf_object__open_file(argv[1], NULL);
+  struct bpf_object *obj = bpf_object__open_file(object, NULL);
   if (!obj) return 1;
   in_load = 1;
   int err = bpf_object__load(obj);
@@ -118,7 +119,7 @@ int main(int argc, char **argv) {
   if (err) return 1;
   if (phases)
     printf("%.1f %.1f %.1f %.1f\n", t0, t1 - t0, t2 - t1, t2);
-  else if (argc > 2 && strcmp(argv[2], "--closes") == 0)
+  else if (with_closes)
     printf("%.1f %d %.1f\n", t1 - t0, closes, closes ? close_us / closes : 0.0);
   else
     printf("%.1f\n", t1 - t0);

@@ -99,6 +99,7 @@ __attribute__((noinline)) void note_reader(pthread_t self) {
 }
 
 bool sole_reader_outside_section() {
+  if (many_readers.load(std::memory_order_relaxed)) return false; // for good: no fence needed to know it
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (many_readers.load(std::memory_order_relaxed) || callbacks_queued.load(std::memory_order_acquire) != 0)
     return false;

@@ -1044,14 +1044,10 @@ int prog_load(const Attr &at) {
   // keeps it alive. (Not a read-side section over the whole verification:
   // liburcu's grace periods sleep 10 ms whenever they meet a reader, and
   // every view and file freed in this process waits for them.)
-  struct Used {
-    ViewRef view;
-    uint32_t id;
-  };
-  std::vector<Used> used;
+  std::vector<ViewRef> used;
   std::vector<std::pair<int, uint32_t>> fd_ids; // map fds seen -> map id
   auto drop_refs = [&](size_t n) { // the store references of used[0, n)
-    for (size_t i = 0; i < n; i++) object_ref_put(ObjectKind::kMap, used[i].id);
+    for (size_t i = 0; i < n; i++) object_ref_put(ObjectKind::kMap, used[i]->id);
   };
   auto resolver = [&](int fd, verifier::MapInfo *info) -> int {
     int err = 0;
@@ -1062,11 +1058,11 @@ int prog_load(const Attr &at) {
       if (!h) return err;                                   // not an open fd: EBADF
       if (h->obj->kind != ObjectKind::kMap) return -EINVAL; // __bpf_map_get()
       obj = h->obj;
-      auto it = std::find_if(used.begin(), used.end(), [&](const Used &u) { return u.view.get() == obj; });
+      auto it = std::find_if(used.begin(), used.end(), [&](const ViewRef &u) { return u.get() == obj; });
       if (it == used.end()) {
         if (used.size() >= kMaxUsedMaps) return -E2BIG;
         if (!object_view_get(*obj)) return -EBADF; // its fd was closed meanwhile
-        used.push_back({ViewRef(obj), obj->id});
+        used.emplace_back(obj);
       }
     }
     fd_ids.emplace_back(fd, obj->id);
@@ -1125,8 +1121,8 @@ int prog_load(const Attr &at) {
   }
   // bpf_check_tail_call(): every program array the program uses must take
   // programs of its type (the first one to ask becomes the array's owner).
-  for (const Used &u : used) {
-    if (u.view->map.type == BPF_MAP_TYPE_PROG_ARRAY && !prog_array_compatible(u.view->map, a.prog_type, a.prog_flags)) {
+  for (const ViewRef &u : used) {
+    if (u->map.type == BPF_MAP_TYPE_PROG_ARRAY && !prog_array_compatible(u->map, a.prog_type, a.prog_flags)) {
       if (btf_id) object_ref_put(ObjectKind::kBtf, btf_id);
       return -EINVAL;
     }
@@ -1134,7 +1130,7 @@ int prog_load(const Attr &at) {
   if (!used.empty()) { // a program without maps takes no lock
     StoreLock lock;
     for (size_t i = 0; i < used.size(); i++) {
-      if (int err = object_ref_get(*used[i].view.get())) { // a map released since (its last fd closed meanwhile)
+      if (int err = object_ref_get(*used[i].get())) { // a map released since (its last fd closed meanwhile)
         drop_refs(i);
         if (btf_id) object_ref_put(ObjectKind::kBtf, btf_id);
         return err;
@@ -1166,7 +1162,7 @@ int prog_load(const Attr &at) {
     }
     return 0;
   });
-  for (const Used &u : used) spec.maps.push_back(u.view.get());
+  for (const ViewRef &u : used) spec.maps.push_back(u.get());
   if (btf_id) {
     spec.btf_id = btf_id;
     spec.func_info = std::move(btf_info.func_info);
